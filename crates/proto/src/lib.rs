@@ -1,0 +1,26 @@
+//! Latchkey's v1 wire protocol: every request and response body of the HTTP contract in
+//! `DESIGN.md`, and the stable error codes clients branch on.
+//!
+//! Server and client both use these types, so the JSON form is written down once. This
+//! crate does no I/O. Fields that carry secrets (passwords, tokens, codes) use
+//! [`Secret`], whose `Debug` prints `<redacted>`, so a stray `{:?}` cannot leak them.
+
+mod auth;
+mod error;
+mod me;
+mod meta;
+mod password;
+mod secret;
+
+pub use auth::*;
+pub use error::*;
+pub use me::*;
+pub use meta::*;
+pub use password::*;
+pub use secret::Secret;
+
+/// The API version this crate describes; `/v1/meta` reports it.
+pub const API_VERSION: &str = "v1";
+
+/// Header a client sends with every request so the server can answer `client_outdated`.
+pub const CLIENT_VERSION_HEADER: &str = "latchkey-client-version";

@@ -1,0 +1,102 @@
+//! `/v1/me/*`: the signed-in user's profile, password, sessions and activity.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Device, Secret, User};
+
+/// `GET /v1/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Profile {
+    pub user: User,
+    /// When the password was last set, RFC 3339.
+    pub password_changed_at: String,
+    /// When the password expires under the policy, RFC 3339; `None` if it never does.
+    pub password_expires_at: Option<String>,
+}
+
+/// `POST /v1/me/password` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: Secret,
+    pub new_password: Secret,
+}
+
+/// One signed-in device, from `GET /v1/me/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub id: String,
+    pub device: Device,
+    /// Address the session was last used from.
+    pub ip: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    /// True for the session the request was made with.
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One entry of `GET /v1/me/activity`: a sign-in attempt or a security event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityEntry {
+    pub id: String,
+    /// `login`, `password_changed`, `session_revoked`, `logout`, `refresh_reuse`, …
+    pub kind: String,
+    /// `ok` or the error code / login status the attempt ended with.
+    pub result: String,
+    pub at: String,
+    pub device: Device,
+    pub ip: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityList {
+    pub entries: Vec<ActivityEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn change_password_debug_hides_both() {
+        let r: ChangePasswordRequest = serde_json::from_value(
+            json!({"current_password": "old-secret", "new_password": "new-secret"}),
+        )
+        .unwrap();
+        let dbg = format!("{r:?}");
+        assert!(!dbg.contains("old-secret") && !dbg.contains("new-secret"));
+    }
+
+    #[test]
+    fn session_info_json() {
+        let s = SessionInfo {
+            id: "s".into(),
+            device: Device {
+                id: "d".into(),
+                name: "PC".into(),
+                platform: "windows".into(),
+            },
+            ip: Some("127.0.0.1".into()),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            last_used_at: "2026-01-01T00:00:00Z".into(),
+            current: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            json!({"id": "s", "device": {"id": "d", "name": "PC", "platform": "windows"},
+                   "ip": "127.0.0.1", "created_at": "2026-01-01T00:00:00Z",
+                   "last_used_at": "2026-01-01T00:00:00Z", "current": true})
+        );
+    }
+}
