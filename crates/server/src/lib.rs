@@ -1,1 +1,59 @@
-//! placeholder
+//! The Latchkey reference auth server.
+//!
+//! It answers the v1 HTTP contract of `DESIGN.md` (sign-in, sessions, lockout,
+//! password policy, maintenance and version switches) from a database: SQLite as the
+//! embedded default, PostgreSQL when several processes share the load. Every piece of
+//! state that matters lives in that database, so the processes hold nothing of their
+//! own. [`router`] builds the whole application, so tests can serve it on
+//! `127.0.0.1:0`; [`admin`] holds the commands IT scripts run.
+
+pub mod account;
+pub mod activity;
+pub mod admin;
+pub mod challenge;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod hasher;
+mod http;
+pub mod identifier;
+pub mod lockout;
+pub mod session;
+pub mod settings;
+pub mod state;
+pub mod tokens;
+pub mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use config::Config;
+pub use http::{openapi, router, MAX_BODY_BYTES};
+pub use state::AppState;
+
+/// Serves the application on `listener` until `shutdown` resolves. A background task
+/// prunes expired tokens every ten minutes.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let janitor = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = session::prune(&state.db, &state.config.sessions, state.now()).await {
+                    tracing::warn!(error = %e, "pruning expired tokens failed");
+                }
+            }
+        })
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    janitor.abort();
+    result
+}

@@ -1,0 +1,64 @@
+//! The account's activity log: sign-in attempts and security events, which users see
+//! under "recent activity" and IT reads when someone cannot get in. It never holds a
+//! secret, and an attempt on an unknown identifier is stored without the identifier
+//! (people type their password into the wrong field).
+
+use latchkey_proto::{ActivityEntry, Device};
+
+use crate::db::{rfc3339, Db};
+use crate::tokens::new_id;
+
+pub async fn record(
+    db: &Db,
+    user_id: Option<&str>,
+    kind: &str,
+    result: &str,
+    device: &Device,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO activity (id, user_id, kind, result, device_id, device_name, \
+         device_platform, ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(kind)
+    .bind(result)
+    .bind(&device.id)
+    .bind(&device.name)
+    .bind(&device.platform)
+    .bind(ip)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest `limit` entries of the user.
+pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEntry>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String, String, String, Option<String>, i64)> =
+        sqlx::query_as(
+            "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at \
+             FROM activity WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, result, device_id, name, platform, ip, at)| ActivityEntry {
+            id,
+            kind,
+            result,
+            at: rfc3339(at),
+            device: Device {
+                id: device_id,
+                name,
+                platform,
+            },
+            ip,
+        })
+        .collect())
+}

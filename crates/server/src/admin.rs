@@ -1,0 +1,260 @@
+//! The admin commands IT runs (`latchkey-server user add`, `maintenance on`, …). They
+//! work on the database directly, with the same configuration as the server, so they
+//! act on every server process at once.
+
+use latchkey_policy::UserContext;
+use latchkey_proto::{Maintenance, PasswordReason, Secret};
+
+use crate::account::{self, NewPasswordError, Refusal};
+use crate::hasher::HashError;
+use crate::identifier::{self, Identifier};
+use crate::state::AppState;
+use crate::users::{self, InsertError, NewUser, UserRow};
+use crate::{lockout, session, settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no account matches {0:?}")]
+    NotFound(String),
+    #[error("an account with this e-mail, phone or username already exists")]
+    Exists,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the password does not meet the policy: {}", reasons(.0))]
+    Refused(Refusal),
+    #[error("password hashing failed: {0}")]
+    Hash(#[from] HashError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn reasons(r: &Refusal) -> String {
+    let mut out: Vec<String> = r.reasons.iter().map(|x| snake(x)).collect();
+    if !r.suggestions.is_empty() {
+        let s: Vec<String> = r.suggestions.iter().map(|x| snake(x)).collect();
+        out.push(format!("(suggestions: {})", s.join(", ")));
+    }
+    out.join(", ")
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl From<NewPasswordError> for AdminError {
+    fn from(e: NewPasswordError) -> Self {
+        match e {
+            NewPasswordError::Refused(r) => Self::Refused(r),
+            NewPasswordError::Hash(e) => Self::Hash(e),
+            NewPasswordError::Db(e) => Self::Db(e),
+        }
+    }
+}
+
+/// What `user add` is given.
+#[derive(Debug, Default, Clone)]
+pub struct AddUser {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub organisation: Option<String>,
+    pub locale: Option<String>,
+    /// The password is temporary: it must be changed at the first sign-in.
+    pub temporary: bool,
+}
+
+pub async fn add_user(app: &AppState, add: AddUser, password: &Secret) -> Result<UserRow, AdminError> {
+    let region = &app.config.default_region;
+    let bad = |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("{what}: {e}"));
+    let email = match add.email.as_deref() {
+        Some(e) => Some(identifier::parse_email(e.trim()).map_err(|x| bad("--email", x))?),
+        None => None,
+    };
+    let phone = match add.phone.as_deref() {
+        Some(p) => Some(identifier::parse_phone(p.trim(), region).map_err(|x| bad("--phone", x))?),
+        None => None,
+    };
+    let username = match add.username.as_deref() {
+        Some(u) => Some(identifier::parse_username(u.trim()).map_err(|x| bad("--username", x))?),
+        None => None,
+    };
+    if email.is_none() && phone.is_none() && username.is_none() {
+        return Err(AdminError::Invalid("give at least --email, --phone or --username".into()));
+    }
+    if let Some(locale) = &add.locale {
+        if !matches!(locale.as_str(), "zh-CN" | "en") {
+            return Err(AdminError::Invalid("--locale must be zh-CN or en".into()));
+        }
+    }
+    let new = NewUser {
+        email: email.map(|i| i.as_str().to_owned()),
+        phone: phone.map(|i| i.as_str().to_owned()),
+        username: username.map(|i| i.as_str().to_owned()),
+        name: clean(add.name),
+        organisation: clean(add.organisation),
+        locale: add.locale,
+        must_change_password: add.temporary,
+    };
+    let context = UserContext {
+        identifier: new.username.clone(),
+        name: new.name.clone(),
+        email: new.email.clone(),
+        phone: new.phone.clone(),
+        organisation: new.organisation.clone(),
+    };
+    let hash = account::new_password_hash(&app.hasher, &app.db, &app.config.password, None, context, password).await?;
+    let id = match users::insert(&app.db, &new, &hash, app.now()).await {
+        Ok(id) => id,
+        Err(InsertError::Exists) => return Err(AdminError::Exists),
+        Err(InsertError::Db(e)) => return Err(e.into()),
+    };
+    users::by_id(&app.db, &id).await?.ok_or(AdminError::NotFound(id))
+}
+
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Finds an account by e-mail, phone, username or id.
+pub async fn find(app: &AppState, identifier: &str) -> Result<UserRow, AdminError> {
+    if let Ok(id) = Identifier::parse(identifier, &app.config.default_region) {
+        if let Some(user) = users::find(&app.db, &id).await? {
+            return Ok(user);
+        }
+    }
+    users::by_id(&app.db, identifier.trim())
+        .await?
+        .ok_or_else(|| AdminError::NotFound(identifier.to_owned()))
+}
+
+/// One line of `user list`.
+#[derive(Debug)]
+pub struct Listed {
+    pub user: UserRow,
+    /// Seconds left on a sign-in lock.
+    pub locked_for: Option<u64>,
+}
+
+pub async fn list_users(app: &AppState) -> Result<Vec<Listed>, AdminError> {
+    let now = app.now();
+    let mut out = Vec::new();
+    for user in users::list(&app.db).await? {
+        let locked_for = lockout::locked_for(&app.db, &user.subject(), now).await?;
+        out.push(Listed { user, locked_for });
+    }
+    Ok(out)
+}
+
+/// Disables (and signs out everywhere) or re-enables an account.
+pub async fn set_disabled(app: &AppState, identifier: &str, disabled: bool) -> Result<UserRow, AdminError> {
+    let user = find(app, identifier).await?;
+    users::set_disabled(&app.db, &user.id, disabled).await?;
+    if disabled {
+        let mut conn = app.db.acquire().await?;
+        session::revoke_all(&mut conn, &user.id, None, app.now()).await?;
+    }
+    Ok(user)
+}
+
+/// Lifts a sign-in lock, whether or not an account has the identifier.
+pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminError> {
+    let mut subjects = Vec::new();
+    if let Ok(id) = Identifier::parse(identifier, &app.config.default_region) {
+        subjects.push(id.subject());
+    }
+    let label = match find(app, identifier).await {
+        Ok(user) => {
+            subjects.push(user.subject());
+            user.label().to_owned()
+        }
+        Err(AdminError::NotFound(_)) if !subjects.is_empty() => identifier.trim().to_owned(),
+        Err(e) => return Err(e),
+    };
+    for s in subjects {
+        lockout::clear(&app.db, &s).await?;
+    }
+    Ok(label)
+}
+
+/// Sets a temporary password: the user must change it at the next sign-in. Every
+/// session ends and any lock is lifted.
+pub async fn reset_password(app: &AppState, identifier: &str, password: &Secret) -> Result<UserRow, AdminError> {
+    let user = find(app, identifier).await?;
+    let hash = match account::new_password_hash(&app.hasher, &app.db, &app.config.password, None, user.context(), password).await {
+        Ok(h) => h,
+        Err(NewPasswordError::Refused(r)) if r.reasons == [PasswordReason::SameAsCurrent] => {
+            return Err(AdminError::Refused(r))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    users::set_password(&mut tx, &user, &hash, true, now).await?;
+    session::revoke_all(&mut tx, &user.id, None, now).await?;
+    tx.commit().await?;
+    lockout::clear(&app.db, &user.subject()).await?;
+    Ok(user)
+}
+
+pub async fn maintenance(app: &AppState, on: Option<Maintenance>) -> Result<(), AdminError> {
+    if let Some(m) = &on {
+        if m.message.trim().is_empty() {
+            return Err(AdminError::Invalid("--message must not be empty".into()));
+        }
+        if let Some(until) = &m.until {
+            time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| AdminError::Invalid("--until must be RFC 3339, e.g. 2026-12-01T08:00:00+08:00".into()))?;
+        }
+    }
+    Ok(settings::set_maintenance(&app.db, on.as_ref()).await?)
+}
+
+pub async fn min_client_version(app: &AppState, version: Option<&str>, download_url: Option<&str>) -> Result<(), AdminError> {
+    if let Some(v) = version {
+        if settings::parse_version(v).is_none() {
+            return Err(AdminError::Invalid(format!("{v:?} is not a version like 1.4.0")));
+        }
+    }
+    Ok(settings::set_min_client_version(&app.db, version, download_url).await?)
+}
+
+/// The demo organisation's account, printed by `latchkey-server demo`.
+pub const DEMO_EMAIL: &str = "demo@latchkey.example";
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PHONE: &str = "+8613800138000";
+pub const DEMO_PASSWORD: &str = "Violet-harbor-lantern-42";
+pub const DEMO_ORG: &str = "Demo Corp 示例公司";
+
+/// Creates (or restores) the demo account: known password, unlocked, enabled.
+pub async fn demo(app: &AppState) -> Result<UserRow, AdminError> {
+    let password = Secret::from(DEMO_PASSWORD);
+    match find(app, DEMO_EMAIL).await {
+        Ok(user) => {
+            let hash = app.hasher.hash(&password).await?;
+            let now = app.now();
+            let mut tx = app.db.begin().await?;
+            users::set_password(&mut tx, &user, &hash, false, now).await?;
+            tx.commit().await?;
+            users::set_disabled(&app.db, &user.id, false).await?;
+            lockout::clear(&app.db, &user.subject()).await?;
+            Ok(user)
+        }
+        Err(AdminError::NotFound(_)) => {
+            let add = AddUser {
+                email: Some(DEMO_EMAIL.into()),
+                phone: Some(DEMO_PHONE.into()),
+                username: Some(DEMO_USERNAME.into()),
+                name: Some("Demo User 演示用户".into()),
+                organisation: Some(DEMO_ORG.into()),
+                locale: Some("zh-CN".into()),
+                temporary: false,
+            };
+            add_user(app, add, &password).await
+        }
+        Err(e) => Err(e),
+    }
+}

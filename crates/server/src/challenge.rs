@@ -1,0 +1,62 @@
+//! Short-lived single-use tokens that join two steps of a flow, such as the
+//! `change_token` between `password_change_required` and `POST /v1/auth/password`.
+
+use latchkey_proto::Secret;
+use sqlx::AnyConnection;
+
+use crate::db::{secs, Db};
+use crate::tokens::{hash_token, new_token};
+
+pub const PASSWORD_CHANGE: &str = "password_change";
+
+pub async fn create(
+    db: &Db,
+    kind: &str,
+    user_id: &str,
+    ttl_seconds: u64,
+    now: i64,
+) -> Result<Secret, sqlx::Error> {
+    let (token, hash) = new_token("lkc");
+    sqlx::query(
+        "INSERT INTO challenges (token_hash, kind, user_id, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash)
+    .bind(kind)
+    .bind(user_id)
+    .bind(now.saturating_add(secs(ttl_seconds)))
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+/// The user a live (unused, unexpired) token of `kind` belongs to.
+pub async fn peek(db: &Db, kind: &str, token: &Secret, now: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM challenges WHERE token_hash = $1 AND kind = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks the token used; false if someone else used it first (or it expired).
+pub async fn consume(
+    conn: &mut AnyConnection,
+    kind: &str,
+    token: &Secret,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE challenges SET used_at = $1 WHERE token_hash = $2 AND kind = $3 \
+         AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,364 @@
+//! Server configuration: built-in defaults, then an optional TOML file, then the
+//! `LATCHKEY_*` environment variables that deployments and tests rely on.
+//!
+//! Every admin command reads the same configuration as `serve`, so a script that sets
+//! `LATCHKEY_DATABASE_URL` once talks to the same database with every command.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use latchkey_proto::{OfflinePolicy, PasswordPolicy, Support};
+use serde::Deserialize;
+
+/// Environment variables read on top of the file. Public contract: keep the names.
+pub const ENV_VARS: &[&str] = &[
+    "LATCHKEY_DATABASE_URL",
+    "LATCHKEY_BIND",
+    "LATCHKEY_SMTP_URL",
+    "LATCHKEY_MAIL_FROM",
+    "LATCHKEY_SMS_WEBHOOK_URL",
+    "LATCHKEY_OUTBOX_DIR",
+    "LATCHKEY_SECRET_KEY",
+    "LATCHKEY_SERVER_NAME",
+    "LATCHKEY_WORKER_THREADS",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value in {var}: {message}")]
+    Env { var: &'static str, message: String },
+    #[error("no data directory for the default SQLite database; set LATCHKEY_DATABASE_URL")]
+    NoDataDir,
+}
+
+/// The whole configuration. `Debug` is hand-written so that secrets never print.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// `sqlite://path` (created if missing) or `postgres://…`. Empty: a SQLite file in
+    /// the platform data directory.
+    pub database_url: String,
+    /// Shown by clients on the sign-in screen.
+    pub server_name: String,
+    /// Region for phone numbers typed without a country code (ISO 3166 alpha-2).
+    pub default_region: String,
+    /// Tokio worker threads; 0 = one per core.
+    pub worker_threads: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub password: PasswordPolicy,
+    pub argon2: Argon2Config,
+    pub lockout: LockoutConfig,
+    pub sessions: SessionConfig,
+    pub offline: OfflinePolicy,
+    pub support: Support,
+    pub delivery: DeliveryConfig,
+}
+
+/// argon2id cost and how many hashes may run or wait at once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 = one per core.
+    pub max_concurrent: usize,
+    /// Requests allowed to wait for a hashing slot; beyond that, `rate_limited`.
+    pub queue: usize,
+    /// Longest wait for a slot before `rate_limited`, in milliseconds.
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+            queue: 64,
+            queue_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutConfig {
+    /// Failed sign-ins that lock an account (or identifier).
+    pub threshold: u32,
+    /// First lock, in seconds; each further lock doubles it.
+    pub base_seconds: u64,
+    /// Longest lock, in seconds.
+    pub max_seconds: u64,
+    /// A quiet period after which failures and lock level are forgotten.
+    pub reset_after_seconds: u64,
+    /// Failed sign-ins allowed per client address per window; 0 = off.
+    pub address_limit: u32,
+    pub address_window_seconds: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            base_seconds: 15 * 60,
+            max_seconds: 24 * 3600,
+            reset_after_seconds: 24 * 3600,
+            address_limit: 50,
+            address_window_seconds: 10 * 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    pub access_ttl_seconds: u64,
+    pub refresh_ttl_seconds: u64,
+    /// Lifetime of the token that a forced password change is made with.
+    pub change_token_ttl_seconds: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_seconds: 15 * 60,
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            change_token_ttl_seconds: 10 * 60,
+        }
+    }
+}
+
+/// Message delivery (used by the recovery and new-device flows).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub sms_webhook_url: Option<String>,
+    pub outbox_dir: Option<PathBuf>,
+    /// 64 hex characters; encrypts TOTP secrets at rest.
+    pub secret_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8433)),
+            database_url: String::new(),
+            server_name: "Latchkey".to_owned(),
+            default_region: "CN".to_owned(),
+            worker_threads: 0,
+            trust_forwarded_for: false,
+            password: PasswordPolicy::default(),
+            argon2: Argon2Config::default(),
+            lockout: LockoutConfig::default(),
+            sessions: SessionConfig::default(),
+            offline: OfflinePolicy::default(),
+            support: Support::default(),
+            delivery: DeliveryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        if config.database_url.is_empty() {
+            config.database_url = default_database_url()?;
+        }
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+    }
+
+    /// Overrides from `LATCHKEY_*` variables; `get` is the environment (injectable).
+    pub fn apply_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = nonempty("LATCHKEY_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = nonempty("LATCHKEY_BIND") {
+            self.bind = v.trim().parse().map_err(|_| ConfigError::Env {
+                var: "LATCHKEY_BIND",
+                message: "expected ADDRESS:PORT, such as 127.0.0.1:8433".to_owned(),
+            })?;
+        }
+        if let Some(v) = nonempty("LATCHKEY_SERVER_NAME") {
+            self.server_name = v;
+        }
+        if let Some(v) = nonempty("LATCHKEY_WORKER_THREADS") {
+            self.worker_threads = v.trim().parse().map_err(|_| ConfigError::Env {
+                var: "LATCHKEY_WORKER_THREADS",
+                message: "expected a number".to_owned(),
+            })?;
+        }
+        let d = &mut self.delivery;
+        if let Some(v) = nonempty("LATCHKEY_SMTP_URL") {
+            d.smtp_url = Some(v);
+        }
+        if let Some(v) = nonempty("LATCHKEY_MAIL_FROM") {
+            d.mail_from = Some(v);
+        }
+        if let Some(v) = nonempty("LATCHKEY_SMS_WEBHOOK_URL") {
+            d.sms_webhook_url = Some(v);
+        }
+        if let Some(v) = nonempty("LATCHKEY_OUTBOX_DIR") {
+            d.outbox_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = nonempty("LATCHKEY_SECRET_KEY") {
+            let v = v.trim().to_owned();
+            if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError::Env {
+                    var: "LATCHKEY_SECRET_KEY",
+                    message: "expected 64 hex characters (32 bytes)".to_owned(),
+                });
+            }
+            d.secret_key = Some(v);
+        }
+        Ok(())
+    }
+}
+
+/// `sqlite://<data dir>/latchkey.db`, creating the directory.
+fn default_database_url() -> Result<String, ConfigError> {
+    let dirs = directories::ProjectDirs::from("cn", "Latchkey", "latchkey-server")
+        .ok_or(ConfigError::NoDataDir)?;
+    let dir = dirs.data_dir();
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(format!("sqlite://{}", dir.join("latchkey.db").display()))
+}
+
+/// Replaces the password in a URL (`scheme://user:pass@host`) for display.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("server_name", &self.server_name)
+            .field("default_region", &self.default_region)
+            .field("worker_threads", &self.worker_threads)
+            .field("password", &self.password)
+            .field("argon2", &self.argon2)
+            .field("lockout", &self.lockout)
+            .field("sessions", &self.sessions)
+            .field("offline", &self.offline)
+            .field("delivery", &self.delivery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DeliveryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("sms_webhook_url", &self.sms_webhook_url.as_deref().map(redact_url))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_defaults() {
+        let mut c = Config::default();
+        c.apply_env(|name| match name {
+            "LATCHKEY_BIND" => Some("127.0.0.1:0".into()),
+            "LATCHKEY_DATABASE_URL" => Some("sqlite://x.db".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn bad_env_values_are_errors_not_panics() {
+        let mut c = Config::default();
+        let e = c
+            .apply_env(|n| (n == "LATCHKEY_SECRET_KEY").then(|| "abc".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("LATCHKEY_SECRET_KEY"));
+        assert!(!e.to_string().contains("abc"));
+        assert!(c
+            .apply_env(|n| (n == "LATCHKEY_BIND").then(|| "nonsense".into()))
+            .is_err());
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let mut c = Config::default();
+        c.database_url = "postgres://lk:hunter2@db/latchkey".into();
+        c.delivery.smtp_url = Some("smtp://mail:pw123@relay:25".into());
+        c.delivery.secret_key = Some("ab".repeat(32));
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("pw123") && !s.contains("abab"));
+        assert!(s.contains("postgres://lk:<redacted>@db/latchkey"));
+    }
+
+    #[test]
+    fn toml_file_sets_nested_values() {
+        let c: Config = toml::from_str(
+            "server_name = \"Corp\"\n[lockout]\nthreshold = 3\n[password]\nmin_length = 14\n",
+        )
+        .unwrap();
+        assert_eq!(c.server_name, "Corp");
+        assert_eq!(c.lockout.threshold, 3);
+        assert_eq!(c.lockout.base_seconds, 900);
+        assert_eq!(c.password.min_length, 14);
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+    }
+}

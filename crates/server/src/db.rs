@@ -1,0 +1,157 @@
+//! The database: one sqlx `Any` pool over SQLite or PostgreSQL, chosen by URL, with
+//! the same embedded migrations for both.
+//!
+//! SQLite gets a single connection: SQLite serialises writers anyway, and one
+//! connection means a transaction never meets `SQLITE_BUSY` from a sibling connection
+//! of the same process. PostgreSQL gets a pool, and every piece of state that matters
+//! (sessions, lockouts, throttles) lives in the database, so several server processes
+//! behind a load balancer behave as one.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub type Db = AnyPool;
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL (expected sqlite://… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens the pool (creating a SQLite file if needed). Does not migrate.
+pub async fn connect(url: &str) -> Result<Db, DbError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url).ok_or(DbError::UnsupportedUrl)?;
+    let url = match backend {
+        // mode=rwc creates the file; keep any options the operator gave.
+        Backend::Sqlite if !url.contains("mode=") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_owned(),
+    };
+    let options: AnyConnectOptions = url.parse().map_err(DbError::Connect)?;
+    let pool = match backend {
+        Backend::Sqlite => AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets admin commands read while the server writes; NORMAL
+                    // sync is durable across process crashes, and costs no fsync per
+                    // commit. busy_timeout covers other processes (admin CLI).
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            }),
+        Backend::Postgres => AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30)),
+    }
+    .connect_with(options)
+    .await
+    .map_err(DbError::Connect)?;
+    Ok(pool)
+}
+
+/// Applies the embedded migrations (idempotent; PostgreSQL takes an advisory lock so
+/// that several processes starting at once do not race).
+pub async fn migrate(db: &Db) -> Result<(), DbError> {
+    MIGRATOR.run(db).await.map_err(DbError::Migrate)
+}
+
+/// Wall-clock time in Unix milliseconds, with an offset that tests move forward to
+/// expire locks and tokens without sleeping.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        let real = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        i64::try_from(real).unwrap_or(i64::MAX) + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Moves this clock forward (tests only; production never calls it).
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
+/// RFC 3339 form of a Unix-millisecond time, for the API.
+pub fn rfc3339(ms: i64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Seconds to milliseconds, saturating.
+pub fn secs(s: u64) -> i64 {
+    i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// Seconds from `now` until `until` (both ms), rounded up, at least 1.
+pub fn seconds_until(until: i64, now: i64) -> u64 {
+    let ms = until.saturating_sub(now).max(1);
+    u64::try_from((ms + 999) / 1000).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::of("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::of("postgres://u@h/d"), Some(Backend::Postgres));
+        assert_eq!(Backend::of("mysql://h"), None);
+    }
+
+    #[test]
+    fn time_helpers() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(seconds_until(1_500, 0), 2);
+        assert_eq!(seconds_until(0, 10), 1);
+        let c = Clock::default();
+        let a = c.now_ms();
+        c.advance(Duration::from_secs(3600));
+        assert!(c.now_ms() - a >= 3_600_000);
+    }
+}

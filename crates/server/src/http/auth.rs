@@ -1,0 +1,270 @@
+//! `/v1/auth/*`: sign-in, the forced password change, refresh and sign-out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use latchkey_proto::{
+    Device, ErrorBody, ErrorCode, ForcedPasswordChangeRequest, LoginRequest, LoginResponse,
+    LogoutRequest, PasswordChangeReason, RefreshRequest, Secret, Session,
+};
+
+use super::extract::{ApiJson, ClientIp, OptionalJson};
+use super::{check_device, check_secret, guard};
+use crate::account::{self, hash_error, password_expires_at, session_body};
+use crate::activity;
+use crate::challenge::{self, PASSWORD_CHANGE};
+use crate::error::{ApiError, ApiResult};
+use crate::identifier::{Identifier, IdentifierError};
+use crate::lockout;
+use crate::session::{self, Authed, Refreshed};
+use crate::settings;
+use crate::state::AppState;
+use crate::tokens::hash_token;
+use crate::users::{self, UserRow};
+
+/// Signs in with an identifier (e-mail, phone or username) and a password.
+///
+/// A wrong password and an unknown identifier get the same answer in the same time.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "`ok` with a session, or the next step", body = LoginResponse),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 403, description = "`account_disabled`", body = ErrorBody),
+        (status = 423, description = "`account_locked` with `retry_after`", body = ErrorBody),
+        (status = 426, description = "`client_outdated` with `min_version`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`", body = ErrorBody),
+        (status = 503, description = "`maintenance` with `until`", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(app): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    check_secret("password", &req.password)?;
+    check_device(&req.device)?;
+    if let Some(v) = &req.client_version {
+        if v.len() > 64 {
+            return Err(ApiError::invalid("client_version", "The client version is too long."));
+        }
+        guard::check(&settings::load(&app.db).await?, Some(v))?;
+    }
+    let identifier = match Identifier::parse(&req.identifier, &app.config.default_region) {
+        Ok(id) => Some(id),
+        Err(IdentifierError::Empty) => {
+            return Err(ApiError::invalid("identifier", "The identifier is empty."))
+        }
+        Err(IdentifierError::TooLong) => {
+            return Err(ApiError::invalid("identifier", "The identifier is too long."))
+        }
+        // Malformed: no account can have it; it fails like an unknown one.
+        Err(_) => None,
+    };
+    let now = app.now();
+    let cfg = &app.config.lockout;
+    if let Some(wait) = lockout::address_blocked(&app.db, cfg, ip.bucket(), now).await? {
+        return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
+    }
+    let user = match &identifier {
+        Some(id) => users::find(&app.db, id).await?,
+        None => None,
+    };
+    let subject = match (&user, &identifier) {
+        (Some(u), _) => u.subject(),
+        (None, Some(id)) => id.subject(),
+        (None, None) => format!("raw:{}", hash_token(&req.identifier.trim().to_lowercase())),
+    };
+    let user_id = user.as_ref().map(|u| u.id.clone());
+    let record = |result: &'static str| {
+        let user_id = user_id.as_deref();
+        let (db, device, ip) = (&app.db, &req.device, ip.as_deref());
+        async move { activity::record(db, user_id, "login", result, device, ip, now).await }
+    };
+    if let Some(wait) = lockout::locked_for(&app.db, &subject, now).await? {
+        record("account_locked").await?;
+        return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
+    }
+    let password = Secret::new(latchkey_policy::normalize(req.password.expose()));
+    let verified = app
+        .hasher
+        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await
+        .map_err(hash_error)?;
+    let user = match user {
+        Some(user) if verified.ok => user,
+        _ => {
+            let locked = lockout::record_failure(&app.db, cfg, &subject, now).await?;
+            lockout::record_address_failure(&app.db, cfg, ip.bucket(), now).await?;
+            return Err(match locked {
+                Some(wait) => {
+                    record("account_locked").await?;
+                    ApiError::new(ErrorCode::AccountLocked).retry_after(wait)
+                }
+                None => {
+                    record("invalid_credentials").await?;
+                    ApiError::new(ErrorCode::InvalidCredentials)
+                }
+            });
+        }
+    };
+    lockout::clear(&app.db, &subject).await?;
+    if verified.needs_rehash {
+        upgrade_hash(&app, &user, &password).await;
+    }
+    if user.disabled != 0 {
+        record("account_disabled").await?;
+        return Err(ApiError::new(ErrorCode::AccountDisabled));
+    }
+    let change_reason = if user.must_change_password != 0 {
+        Some(PasswordChangeReason::Temporary)
+    } else if password_expires_at(&app.config.password, &user).is_some_and(|t| t <= now) {
+        Some(PasswordChangeReason::Expired)
+    } else {
+        None
+    };
+    if let Some(reason) = change_reason {
+        let ttl = app.config.sessions.change_token_ttl_seconds;
+        let change_token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
+        record("password_change_required").await?;
+        return Ok(Json(LoginResponse::PasswordChangeRequired {
+            change_token,
+            reason,
+        }));
+    }
+    let issued = start_session(&app, &user, &req.device, ip.as_deref(), now).await?;
+    record("ok").await?;
+    tracing::info!(user = %user.id, session = %issued.session_id, "signed in");
+    Ok(Json(LoginResponse::Ok {
+        session: session_body(&app, issued, &user),
+    }))
+}
+
+async fn start_session(
+    app: &AppState,
+    user: &UserRow,
+    device: &Device,
+    ip: Option<&str>,
+    now: i64,
+) -> ApiResult<session::Issued> {
+    let mut conn = app.db.acquire().await?;
+    Ok(session::create(&mut conn, &app.config.sessions, &user.id, device, ip, now).await?)
+}
+
+/// Rehashes with the current argon2 parameters; a failure only costs a retry next time.
+async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
+    match app.hasher.hash(password).await {
+        Ok(hash) => {
+            if let Err(e) = users::upgrade_hash(&app.db, &user.id, &hash).await {
+                tracing::warn!(user = %user.id, error = %e, "could not store upgraded hash");
+            } else {
+                tracing::info!(user = %user.id, "password hash upgraded to current parameters");
+            }
+        }
+        Err(e) => tracing::warn!(user = %user.id, error = %e, "could not upgrade hash"),
+    }
+}
+
+/// Sets a new password after `password_change_required` and signs in.
+#[utoipa::path(post, path = "/v1/auth/password", tag = "auth",
+    request_body = ForcedPasswordChangeRequest,
+    responses(
+        (status = 200, description = "Password changed; signed in", body = Session),
+        (status = 401, description = "`token_invalid`: unknown, used or expired change token", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
+    ))]
+pub async fn forced_password_change(
+    State(app): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<ForcedPasswordChangeRequest>,
+) -> ApiResult<Json<Session>> {
+    check_secret("change_token", &req.change_token)?;
+    check_secret("new_password", &req.new_password)?;
+    let now = app.now();
+    let user_id = challenge::peek(&app.db, PASSWORD_CHANGE, &req.change_token, now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    let user = users::by_id(&app.db, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    let hash = account::new_password_hash(
+        &app.hasher,
+        &app.db,
+        &app.config.password,
+        Some(&user),
+        user.context(),
+        &req.new_password,
+    )
+    .await
+    .map_err(|e| e.into_api("new_password"))?;
+    let device = Device::default();
+    let mut tx = app.db.begin().await?;
+    if !challenge::consume(&mut tx, PASSWORD_CHANGE, &req.change_token, now).await? {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    users::set_password(&mut tx, &user, &hash, false, now).await?;
+    session::revoke_all(&mut tx, &user.id, None, now).await?;
+    let issued = session::create(&mut tx, &app.config.sessions, &user.id, &device, ip.as_deref(), now).await?;
+    tx.commit().await?;
+    activity::record(&app.db, Some(&user.id), "password_changed", "ok", &device, ip.as_deref(), now).await?;
+    let user = users::by_id(&app.db, &user.id).await?.unwrap_or(user);
+    Ok(Json(session_body(&app, issued, &user)))
+}
+
+/// Exchanges a refresh token for a new session pair. Each refresh token works once;
+/// a second use revokes the whole session.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Rotated session", body = Session),
+        (status = 401, description = "`token_invalid` or `refresh_token_reused`", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(app): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<Session>> {
+    check_secret("refresh_token", &req.refresh_token)?;
+    let now = app.now();
+    match session::refresh(&app.db, &app.config.sessions, &req.refresh_token, ip.as_deref(), now).await? {
+        Refreshed::Rotated { issued, user_id } => {
+            let user = users::by_id(&app.db, &user_id)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+            Ok(Json(session_body(&app, issued, &user)))
+        }
+        Refreshed::Reused { user_id } => {
+            if let Some(user_id) = user_id {
+                activity::record(&app.db, Some(&user_id), "refresh_reuse", "session_revoked", &Device::default(), ip.as_deref(), now).await?;
+            }
+            Err(ApiError::new(ErrorCode::RefreshTokenReused))
+        }
+        Refreshed::Invalid => Err(ApiError::new(ErrorCode::TokenInvalid)),
+    }
+}
+
+/// Ends this session, or with `{"all": true}` every session of the account.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    request_body(content = Option<LogoutRequest>, description = "Optional; empty body = this session"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "`unauthenticated` or `token_expired`", body = ErrorBody),
+    ))]
+pub async fn logout(
+    State(app): State<AppState>,
+    authed: Authed,
+    ip: ClientIp,
+    OptionalJson(req): OptionalJson<LogoutRequest>,
+) -> ApiResult<StatusCode> {
+    let now = app.now();
+    if req.all {
+        let mut conn = app.db.acquire().await?;
+        session::revoke_all(&mut conn, &authed.user_id, None, now).await?;
+    } else {
+        session::revoke(&app.db, &authed.user_id, &authed.session_id, now).await?;
+    }
+    let kind = if req.all { "logout_all" } else { "logout" };
+    activity::record(&app.db, Some(&authed.user_id), kind, "ok", &Device::default(), ip.as_deref(), now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,229 @@
+//! Extractors that turn every malformed request into a JSON error with a code:
+//! bodies (`ApiJson`, `OptionalJson`), query strings, paths, the client address and
+//! the bearer token.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use latchkey_proto::{ErrorCode, Secret};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::session::{self, Authed, Lookup};
+use crate::state::AppState;
+
+/// A JSON body. Wrong content type → `unsupported_media_type`; over 64 KiB →
+/// `payload_too_large`; not JSON, not UTF-8, wrong types or missing fields →
+/// `invalid_request` naming the field. Values are never echoed back (they may be
+/// passwords typed into the wrong field).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+        }
+        let bytes = body(req, state).await?;
+        parse(&bytes).map(Self)
+    }
+}
+
+/// Like [`ApiJson`], but an empty body means `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_type = req.headers().contains_key(CONTENT_TYPE);
+        let json = is_json(req.headers());
+        let bytes = body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        if has_type && !json {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+        }
+        parse(&bytes).map(Self)
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::PayloadTooLarge)
+        } else {
+            ApiError::new(ErrorCode::InvalidRequest).message("The request body could not be read.")
+        }
+    })
+}
+
+/// Parses a JSON body, naming the field at fault without echoing any value.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("", "The request body is empty; JSON is expected."));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let text = inner.to_string();
+                // "missing field `x`" names a field of our schema, never a value.
+                if let Some(rest) = text.strip_prefix("missing field `") {
+                    let name = rest.split('`').next().unwrap_or_default();
+                    let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+                    ApiError::invalid(&field, format!("The field `{field}` is missing."))
+                } else {
+                    ApiError::invalid(&path, format!("The field `{path}` has the wrong type or value."))
+                }
+            }
+            _ => ApiError::invalid(
+                "",
+                format!(
+                    "The request body is not valid UTF-8 JSON (line {}, column {}).",
+                    inner.line(),
+                    inner.column()
+                ),
+            ),
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::invalid("", "The request body has data after the JSON value."))?;
+    Ok(value)
+}
+
+/// A query string; bad values → `invalid_request`.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(_: QueryRejection) -> Self {
+        ApiError::new(ErrorCode::InvalidRequest).message("The query string is malformed.")
+    }
+}
+
+/// Path parameters; bad values → `invalid_request`.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        ApiError::new(ErrorCode::InvalidRequest).message("The path is malformed.")
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when
+/// the server is configured to sit behind a trusted proxy.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+impl ClientIp {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// The key the per-address throttle counts under.
+    pub fn bucket(&self) -> &str {
+        self.0.as_deref().unwrap_or("unknown")
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        if app.config.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+            if forwarded.is_some() {
+                return Ok(Self(forwarded));
+            }
+        }
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
+}
+
+/// The bearer token of the request, resolved to its session.
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
+        match session::authenticate(&app.db, token.expose(), app.now()).await? {
+            Lookup::Valid(authed) => Ok(authed),
+            Lookup::Expired => Err(ApiError::new(ErrorCode::TokenExpired)),
+            Lookup::Unknown => Err(ApiError::new(ErrorCode::Unauthenticated)),
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<Secret> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 256)
+        .then(|| Secret::from(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_proto::LoginRequest;
+
+    #[test]
+    fn parse_names_the_field_and_hides_values() {
+        let e = parse::<LoginRequest>(br#"{"identifier": "a", "password": 12345678}"#).unwrap_err();
+        assert_eq!(e.body.code, ErrorCode::InvalidRequest);
+        assert_eq!(e.body.field.as_deref(), Some("password"));
+        assert!(!e.body.message.contains("12345678"));
+        let e = parse::<LoginRequest>(br#"{"identifier": "a"}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("password"));
+        let e = parse::<LoginRequest>(b"{\"identifier\": \"\xff\", \"password\": \"x\"}").unwrap_err();
+        assert_eq!(e.body.code, ErrorCode::InvalidRequest);
+        assert!(parse::<LoginRequest>(b"").is_err());
+        assert!(parse::<LoginRequest>(br#"{"identifier":"a","password":"b"} x"#).is_err());
+        assert!(parse::<LoginRequest>(br#"{"identifier":"a","password":"b"}"#).is_ok());
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        let mut h = HeaderMap::new();
+        assert!(bearer(&h).is_none());
+        h.insert(AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&h).unwrap().expose(), "abc");
+        h.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(bearer(&h).is_none());
+    }
+}

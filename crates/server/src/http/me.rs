@@ -1,0 +1,144 @@
+//! `/v1/me/*`: the signed-in user's profile, password, devices and activity.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use latchkey_proto::{
+    ActivityList, ChangePasswordRequest, Device, ErrorBody, ErrorCode, Profile, Secret,
+    SessionList,
+};
+use serde::Deserialize;
+
+use super::check_secret;
+use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
+use crate::account::{self, hash_error, password_expires_at};
+use crate::db::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::session::{self, Authed};
+use crate::state::AppState;
+use crate::users::{self, UserRow};
+use crate::{activity, lockout};
+
+async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
+    users::by_id(&app.db, &authed.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))
+}
+
+/// The signed-in user's profile and password dates.
+#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Profile),
+        (status = 401, description = "`unauthenticated` or `token_expired`", body = ErrorBody),
+    ))]
+pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<Profile>> {
+    let user = current_user(&app, &authed).await?;
+    Ok(Json(Profile {
+        password_changed_at: rfc3339(user.password_changed_at),
+        password_expires_at: password_expires_at(&app.config.password, &user).map(rfc3339),
+        user: user.to_proto(),
+    }))
+}
+
+/// Changes the password; every other session of the account is signed out.
+#[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 403, description = "`current_password_invalid`", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
+        (status = 423, description = "`account_locked`: too many wrong current passwords", body = ErrorBody),
+    ))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    authed: Authed,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    check_secret("current_password", &req.current_password)?;
+    check_secret("new_password", &req.new_password)?;
+    let user = current_user(&app, &authed).await?;
+    let now = app.now();
+    let cfg = &app.config.lockout;
+    // A stolen access token must not become a password-guessing oracle: wrong current
+    // passwords count towards the same lockout as sign-in.
+    if let Some(wait) = lockout::locked_for(&app.db, &user.subject(), now).await? {
+        return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
+    }
+    let current = Secret::new(latchkey_policy::normalize(req.current_password.expose()));
+    if !app.hasher.verify(&current, Some(&user.password_hash)).await.map_err(hash_error)?.ok {
+        return Err(match lockout::record_failure(&app.db, cfg, &user.subject(), now).await? {
+            Some(wait) => ApiError::new(ErrorCode::AccountLocked).retry_after(wait),
+            None => ApiError::new(ErrorCode::CurrentPasswordInvalid).field("current_password"),
+        });
+    }
+    lockout::clear(&app.db, &user.subject()).await?;
+    let hash = account::new_password_hash(
+        &app.hasher,
+        &app.db,
+        &app.config.password,
+        Some(&user),
+        user.context(),
+        &req.new_password,
+    )
+    .await
+    .map_err(|e| e.into_api("new_password"))?;
+    let mut tx = app.db.begin().await?;
+    users::set_password(&mut tx, &user, &hash, false, now).await?;
+    session::revoke_all(&mut tx, &user.id, Some(&authed.session_id), now).await?;
+    tx.commit().await?;
+    activity::record(&app.db, Some(&user.id), "password_changed", "ok", &Device::default(), ip.as_deref(), now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account's signed-in devices.
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+pub async fn sessions(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<SessionList>> {
+    let sessions = session::list(&app.db, &authed.user_id, &authed.session_id, app.now()).await?;
+    Ok(Json(SessionList { sessions }))
+}
+
+/// Signs one device out.
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id from `GET /v1/me/sessions`")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "`resource_not_found`: not one of this account's live sessions", body = ErrorBody),
+    ))]
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    authed: Authed,
+    ip: ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let now = app.now();
+    if id.len() > 64 || !session::revoke(&app.db, &authed.user_id, &id, now).await? {
+        return Err(ApiError::new(ErrorCode::ResourceNotFound));
+    }
+    activity::record(&app.db, Some(&authed.user_id), "session_revoked", "ok", &Device::default(), ip.as_deref(), now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ActivityQuery {
+    /// How many entries, newest first (1–500, default 50).
+    limit: Option<u32>,
+}
+
+/// Recent sign-ins and security events of the account.
+#[utoipa::path(get, path = "/v1/me/activity", tag = "me", security(("bearer" = [])),
+    params(ActivityQuery),
+    responses((status = 200, body = ActivityList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn activity(
+    State(app): State<AppState>,
+    authed: Authed,
+    ApiQuery(q): ApiQuery<ActivityQuery>,
+) -> ApiResult<Json<ActivityList>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "`limit` must be between 1 and 500."));
+    }
+    let entries = activity::recent(&app.db, &authed.user_id, limit).await?;
+    Ok(Json(ActivityList { entries }))
+}

@@ -1,0 +1,144 @@
+//! The v1 HTTP API: routes, the OpenAPI document generated from the same handler
+//! annotations (so the two cannot drift), and the layers every request passes:
+//! body limit, panic catcher, maintenance and client-version guard, JSON fallbacks.
+
+mod auth;
+mod extract;
+mod guard;
+mod me;
+mod meta;
+mod password;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use latchkey_proto::{Device, ErrorCode, Secret};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest password accepted in any field; the policy maximum is lower (128), this is
+/// only the bound beyond which input is not even looked at.
+pub const MAX_SECRET_CHARS: usize = 1024;
+/// Longest device id, name or platform.
+pub const MAX_DEVICE_CHARS: usize = 200;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey auth API",
+        description = "Sign-in, sessions and password policy for the Latchkey desktop client. \
+                       Every error is `{code, message, ...}` with a stable snake_case code."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(latchkey_proto::ErrorCode, latchkey_proto::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The routes and their OpenAPI description, built together.
+fn api() -> OpenApiRouter<AppState> {
+    let open = OpenApiRouter::new()
+        .routes(routes!(meta::meta))
+        .routes(routes!(meta::openapi_json))
+        .routes(routes!(password::check));
+    let guarded = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::forced_password_change))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::activity));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(open)
+        .merge(guarded)
+}
+
+/// The generated OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The whole application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = api().split_for_parts();
+    routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(Arc::new(doc)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            ApiError::new(ErrorCode::Internal).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::new(ErrorCode::NotFound).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = ApiError::new(ErrorCode::MethodNotAllowed).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// A password-like field: present, not absurdly long (checked before any hashing).
+pub(crate) fn check_secret(field: &str, value: &Secret) -> Result<(), ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, format!("The field `{field}` is empty.")));
+    }
+    if value.expose().chars().count() > MAX_SECRET_CHARS {
+        return Err(ApiError::invalid(
+            field,
+            format!("The field `{field}` is longer than {MAX_SECRET_CHARS} characters."),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_device(device: &Device) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("device.id", &device.id),
+        ("device.name", &device.name),
+        ("device.platform", &device.platform),
+    ] {
+        if value.chars().count() > MAX_DEVICE_CHARS || value.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                field,
+                format!("The field `{field}` is too long or has control characters."),
+            ));
+        }
+    }
+    Ok(())
+}

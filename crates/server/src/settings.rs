@@ -1,0 +1,130 @@
+//! Server-wide switches the admin CLI sets and every server process reads from the
+//! database: maintenance mode and the minimum client version.
+
+use latchkey_proto::Maintenance;
+
+use crate::db::Db;
+
+const MAINTENANCE: &str = "maintenance";
+const MIN_CLIENT_VERSION: &str = "min_client_version";
+const DOWNLOAD_URL: &str = "download_url";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Switches {
+    pub maintenance: Option<Maintenance>,
+    pub min_client_version: Option<String>,
+    pub download_url: Option<String>,
+}
+
+pub async fn load(db: &Db) -> Result<Switches, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM settings")
+        .fetch_all(db)
+        .await?;
+    let mut s = Switches::default();
+    for (name, value) in rows {
+        match name.as_str() {
+            MAINTENANCE => {
+                s.maintenance = serde_json::from_str::<StoredMaintenance>(&value)
+                    .ok()
+                    .map(|m| Maintenance {
+                        message: m.message,
+                        until: m.until,
+                    });
+            }
+            MIN_CLIENT_VERSION => s.min_client_version = Some(value),
+            DOWNLOAD_URL => s.download_url = Some(value),
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredMaintenance {
+    message: String,
+    until: Option<String>,
+}
+
+async fn put(db: &Db, name: &str, value: Option<&str>) -> Result<(), sqlx::Error> {
+    match value {
+        Some(v) => {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(name)
+            .bind(v)
+            .execute(db)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM settings WHERE name = $1")
+                .bind(name)
+                .execute(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn set_maintenance(db: &Db, m: Option<&Maintenance>) -> Result<(), sqlx::Error> {
+    let json = m.map(|m| {
+        serde_json::to_string(&StoredMaintenance {
+            message: m.message.clone(),
+            until: m.until.clone(),
+        })
+        .unwrap_or_default()
+    });
+    put(db, MAINTENANCE, json.as_deref()).await
+}
+
+pub async fn set_min_client_version(
+    db: &Db,
+    version: Option<&str>,
+    download_url: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    put(db, MIN_CLIENT_VERSION, version).await?;
+    put(db, DOWNLOAD_URL, download_url).await
+}
+
+/// Parses `X.Y.Z` (a leading `v` and a `-pre`/`+build` suffix are ignored).
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.trim().trim_start_matches('v');
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((major, minor, patch))
+}
+
+/// True when `client` is older than `min` (an unparsable client version counts as
+/// older: the server cannot vouch for it).
+pub fn is_outdated(client: &str, min: &str) -> bool {
+    match (parse_version(client), parse_version(min)) {
+        (Some(c), Some(m)) => c < m,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(parse_version("1.2.3"), Some((1, 2, 3)));
+        assert_eq!(parse_version("v2.0"), Some((2, 0, 0)));
+        assert_eq!(parse_version("1.10.0-beta.1"), Some((1, 10, 0)));
+        assert_eq!(parse_version("1.2.3.4"), None);
+        assert_eq!(parse_version("abc"), None);
+        assert!(is_outdated("1.9.9", "1.10.0"));
+        assert!(!is_outdated("1.10.0", "1.10.0"));
+        assert!(!is_outdated("2.0.0", "1.10.0"));
+        assert!(is_outdated("garbage", "1.0.0"));
+    }
+}
