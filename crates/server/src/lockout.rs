@@ -2,8 +2,8 @@
 //!
 //! A subject (an account, or an identifier no account has) is locked after
 //! `threshold` failures for `base` (15 min); every further lock doubles, up to `max`
-//! (24 h); a correct password resets it, a quiet `reset_after` forgets it, and an admin
-//! can unlock it. Locks are never permanent. Unknown identifiers lock exactly like
+//! (24 h); a correct password resets it, `reset_after` (24 h) without a failure or a
+//! lock forgets it, and an admin can unlock it. Locks are never permanent. Unknown identifiers lock exactly like
 //! accounts, so the lock reveals nothing about who exists. All of it is in the
 //! database, updated with single atomic statements, so several server processes share
 //! one view.
@@ -35,10 +35,10 @@ pub async fn record_failure(
         "INSERT INTO lockouts (subject, failures, lock_level, locked_until, last_failure_at) \
          VALUES ($1, 1, 0, 0, $2) \
          ON CONFLICT (subject) DO UPDATE SET \
-           failures = CASE WHEN lockouts.last_failure_at < $3 THEN 1 \
-                           ELSE lockouts.failures + 1 END, \
-           lock_level = CASE WHEN lockouts.last_failure_at < $3 THEN 0 \
-                             ELSE lockouts.lock_level END, \
+           failures = CASE WHEN lockouts.last_failure_at < $3 AND lockouts.locked_until < $3 \
+                           THEN 1 ELSE lockouts.failures + 1 END, \
+           lock_level = CASE WHEN lockouts.last_failure_at < $3 AND lockouts.locked_until < $3 \
+                             THEN 0 ELSE lockouts.lock_level END, \
            last_failure_at = $2 \
          RETURNING failures, lock_level",
     )

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command of the README: sets up a fresh machine, starts PostgreSQL, and runs
+# every test of the workspace (UI unit tests, unit tests, integration tests against a
+# real server on SQLite and PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+LATCHKEY_TEST_POSTGRES_URL=$(scripts/postgres.sh | tail -n 1)
+export LATCHKEY_TEST_POSTGRES_URL
+# A missing PostgreSQL must fail the run, not silently skip half of it.
+export LATCHKEY_TEST_REQUIRE_POSTGRES=1
+
+npm --prefix ui test --silent
+cargo test --workspace --locked
