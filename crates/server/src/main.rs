@@ -111,7 +111,7 @@ enum MaintenanceCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info".to_owned());
+    let filter = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
