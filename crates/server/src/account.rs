@@ -77,12 +77,10 @@ pub async fn new_password_hash(
                 }
             }
         }
-        if !reasons.is_empty() && !suggestions.contains(&PasswordSuggestion::ChooseNewPassword) {
-            if reasons.contains(&PasswordReason::SameAsCurrent)
-                || reasons.contains(&PasswordReason::ReusedPassword)
-            {
-                suggestions.push(PasswordSuggestion::ChooseNewPassword);
-            }
+        let reused = reasons.contains(&PasswordReason::SameAsCurrent)
+            || reasons.contains(&PasswordReason::ReusedPassword);
+        if reused && !suggestions.contains(&PasswordSuggestion::ChooseNewPassword) {
+            suggestions.push(PasswordSuggestion::ChooseNewPassword);
         }
     }
     if !reasons.is_empty() {

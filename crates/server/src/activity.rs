@@ -35,9 +35,21 @@ pub async fn record(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    result: String,
+    device_id: String,
+    device_name: String,
+    device_platform: String,
+    ip: Option<String>,
+    created_at: i64,
+}
+
 /// The newest `limit` entries of the user.
 pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEntry>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String, String, String, Option<String>, i64)> =
+    let rows: Vec<Row> =
         sqlx::query_as(
             "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at \
              FROM activity WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
@@ -48,17 +60,17 @@ pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEn
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, result, device_id, name, platform, ip, at)| ActivityEntry {
-            id,
-            kind,
-            result,
-            at: rfc3339(at),
+        .map(|r| ActivityEntry {
+            id: r.id,
+            kind: r.kind,
+            result: r.result,
+            at: rfc3339(r.created_at),
             device: Device {
-                id: device_id,
-                name,
-                platform,
+                id: r.device_id,
+                name: r.device_name,
+                platform: r.device_platform,
             },
-            ip,
+            ip: r.ip,
         })
         .collect())
 }

@@ -29,9 +29,9 @@ pub enum AdminError {
 }
 
 fn reasons(r: &Refusal) -> String {
-    let mut out: Vec<String> = r.reasons.iter().map(|x| snake(x)).collect();
+    let mut out: Vec<String> = r.reasons.iter().map(snake).collect();
     if !r.suggestions.is_empty() {
-        let s: Vec<String> = r.suggestions.iter().map(|x| snake(x)).collect();
+        let s: Vec<String> = r.suggestions.iter().map(snake).collect();
         out.push(format!("(suggestions: {})", s.join(", ")));
     }
     out.join(", ")

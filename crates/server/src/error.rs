@@ -11,7 +11,8 @@ use latchkey_proto::{ErrorBody, ErrorCode, PasswordReason, PasswordSuggestion};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel through every `Result` of the request path.
+    pub body: Box<ErrorBody>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -78,7 +79,7 @@ impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
         Self {
             status: status_of(code),
-            body: ErrorBody::new(code, default_message(code)),
+            body: Box::new(ErrorBody::new(code, default_message(code))),
         }
     }
 
@@ -134,7 +135,7 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = self.body.retry_after;
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(secs) = retry {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -236,9 +236,20 @@ pub async fn revoke_all(
     Ok(done.rows_affected())
 }
 
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    device_id: String,
+    device_name: String,
+    device_platform: String,
+    ip: Option<String>,
+    created_at: i64,
+    last_used_at: i64,
+}
+
 /// The user's live sessions, most recently used first.
 pub async fn list(db: &Db, user_id: &str, current: &str, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String, Option<String>, i64, i64)> = sqlx::query_as(
+    let rows: Vec<ListRow> = sqlx::query_as(
         "SELECT id, device_id, device_name, device_platform, ip, created_at, last_used_at \
          FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND refresh_expires_at > $2 \
          ORDER BY last_used_at DESC, id",
@@ -249,17 +260,17 @@ pub async fn list(db: &Db, user_id: &str, current: &str, now: i64) -> Result<Vec
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, device_id, name, platform, ip, created, used)| SessionInfo {
-            current: id == current,
-            id,
+        .map(|r| SessionInfo {
+            current: r.id == current,
+            id: r.id,
             device: Device {
-                id: device_id,
-                name,
-                platform,
+                id: r.device_id,
+                name: r.device_name,
+                platform: r.device_platform,
             },
-            ip,
-            created_at: rfc3339(created),
-            last_used_at: rfc3339(used),
+            ip: r.ip,
+            created_at: rfc3339(r.created_at),
+            last_used_at: rfc3339(r.last_used_at),
         })
         .collect())
 }
