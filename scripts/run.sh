@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cargo build --release --locked -p latchkey-server -p latchkey
+cargo build --release --locked -p latchkey-server
+# custom-protocol embeds ui/dist; without it the app would load the Vite dev server.
+cargo build --release --locked -p latchkey --features tauri/custom-protocol
 
 mkdir -p .demo/outbox
 export LATCHKEY_DATABASE_URL="sqlite://$PWD/.demo/latchkey.db"
