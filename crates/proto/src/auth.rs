@@ -208,4 +208,42 @@ mod tests {
         let l: LogoutRequest = serde_json::from_value(json!({})).unwrap();
         assert!(!l.all);
     }
+
+    #[test]
+    fn token_requests_json() {
+        let f: ForcedPasswordChangeRequest =
+            serde_json::from_value(json!({"change_token": "c", "new_password": "n"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            json!({"change_token": "c", "new_password": "n"})
+        );
+        let r = RefreshRequest {
+            refresh_token: "r".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"refresh_token": "r"})
+        );
+        assert_eq!(format!("{f:?}{r:?}").matches("<redacted>").count(), 3);
+        let d = Device {
+            id: "i".into(),
+            name: "n".into(),
+            platform: "p".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            json!({"id": "i", "name": "n", "platform": "p"})
+        );
+        assert_eq!(
+            serde_json::to_value(LogoutRequest { all: true }).unwrap(),
+            json!({"all": true})
+        );
+        assert_eq!(
+            serde_json::to_value(user()).unwrap(),
+            json!({
+                "id": "u1", "email": "zhang@corp.cn", "phone": null, "username": null,
+                "name": "张伟", "organisation": null, "locale": "zh-CN", "mfa_enabled": false
+            })
+        );
+    }
 }

@@ -99,4 +99,45 @@ mod tests {
                    "last_used_at": "2026-01-01T00:00:00Z", "current": true})
         );
     }
+
+    #[test]
+    fn profile_and_activity_json() {
+        let user = crate::User {
+            id: "u".into(),
+            email: None,
+            phone: Some("+8613800138000".into()),
+            username: Some("zw".into()),
+            name: None,
+            organisation: None,
+            locale: None,
+            mfa_enabled: true,
+        };
+        let p = Profile {
+            user,
+            password_changed_at: "2026-01-01T00:00:00Z".into(),
+            password_expires_at: None,
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["user"]["phone"], "+8613800138000");
+        assert_eq!(v["password_expires_at"], serde_json::Value::Null);
+        assert_eq!(serde_json::from_value::<Profile>(v).unwrap(), p);
+        let a = ActivityList {
+            entries: vec![ActivityEntry {
+                id: "a".into(),
+                kind: "login".into(),
+                result: "invalid_credentials".into(),
+                at: "2026-01-01T00:00:00Z".into(),
+                device: Device::default(),
+                ip: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&a).unwrap(),
+            json!({"entries": [{"id": "a", "kind": "login", "result": "invalid_credentials",
+                    "at": "2026-01-01T00:00:00Z", "device": {"id": "", "name": "", "platform": ""},
+                    "ip": null}]})
+        );
+        let l = SessionList { sessions: vec![] };
+        assert_eq!(serde_json::to_value(&l).unwrap(), json!({"sessions": []}));
+    }
 }

@@ -97,7 +97,10 @@ mod tests {
             recovery_channels: vec![Channel::Email, Channel::Sms],
         };
         let v = serde_json::to_value(&meta).unwrap();
-        assert_eq!(v["maintenance"], json!({"message": "upgrade", "until": "2026-01-01T00:00:00Z"}));
+        assert_eq!(
+            v["maintenance"],
+            json!({"message": "upgrade", "until": "2026-01-01T00:00:00Z"})
+        );
         assert_eq!(v["offline"], json!({"days": 7, "max_attempts": 5}));
         assert_eq!(v["recovery_channels"], json!(["email", "sms"]));
         assert_eq!(v["support"]["email"], json!(null));

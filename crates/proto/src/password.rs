@@ -121,7 +121,10 @@ mod tests {
         let v = PasswordVerdict {
             score: 1,
             accepted: false,
-            reasons: vec![PasswordReason::TooWeak, PasswordReason::ContainsPersonalInfo],
+            reasons: vec![
+                PasswordReason::TooWeak,
+                PasswordReason::ContainsPersonalInfo,
+            ],
             suggestions: vec![PasswordSuggestion::AddAnotherWord],
         };
         assert_eq!(
@@ -134,8 +137,7 @@ mod tests {
 
     #[test]
     fn check_request_json() {
-        let r: PasswordCheckRequest =
-            serde_json::from_value(json!({"password": "pw"})).unwrap();
+        let r: PasswordCheckRequest = serde_json::from_value(json!({"password": "pw"})).unwrap();
         assert_eq!(r.identifier, None);
         assert_eq!(r.password.expose(), "pw");
         assert_eq!(format!("{r:?}").contains("pw\""), false);
