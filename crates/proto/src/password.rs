@@ -140,6 +140,6 @@ mod tests {
         let r: PasswordCheckRequest = serde_json::from_value(json!({"password": "pw"})).unwrap();
         assert_eq!(r.identifier, None);
         assert_eq!(r.password.expose(), "pw");
-        assert_eq!(format!("{r:?}").contains("pw\""), false);
+        assert!(!format!("{r:?}").contains("pw\""));
     }
 }

@@ -59,14 +59,21 @@ pub async fn new_password_hash(
     let verdict = {
         let policy = policy.clone();
         let raw = password.clone();
-        tokio::task::spawn_blocking(move || latchkey_policy::evaluate(&policy, raw.expose(), &context))
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            latchkey_policy::evaluate(&policy, raw.expose(), &context)
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
     };
     let mut reasons = verdict.reasons;
     let mut suggestions = verdict.suggestions;
     if let Some(user) = user {
-        if reasons.is_empty() && hasher.verify(&normalized, Some(&user.password_hash)).await?.ok {
+        if reasons.is_empty()
+            && hasher
+                .verify(&normalized, Some(&user.password_hash))
+                .await?
+                .ok
+        {
             reasons.push(PasswordReason::SameAsCurrent);
         }
         if reasons.is_empty() && policy.history > 0 {
@@ -84,7 +91,10 @@ pub async fn new_password_hash(
         }
     }
     if !reasons.is_empty() {
-        return Err(NewPasswordError::Refused(Refusal { reasons, suggestions }));
+        return Err(NewPasswordError::Refused(Refusal {
+            reasons,
+            suggestions,
+        }));
     }
     Ok(hasher.hash(&normalized).await?)
 }

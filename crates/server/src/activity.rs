@@ -49,15 +49,14 @@ struct Row {
 
 /// The newest `limit` entries of the user.
 pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEntry>, sqlx::Error> {
-    let rows: Vec<Row> =
-        sqlx::query_as(
-            "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at \
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at \
              FROM activity WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
-        )
-        .bind(user_id)
-        .bind(i64::from(limit))
-        .fetch_all(db)
-        .await?;
+    )
+    .bind(user_id)
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| ActivityEntry {

@@ -67,9 +67,14 @@ pub struct AddUser {
     pub temporary: bool,
 }
 
-pub async fn add_user(app: &AppState, add: AddUser, password: &Secret) -> Result<UserRow, AdminError> {
+pub async fn add_user(
+    app: &AppState,
+    add: AddUser,
+    password: &Secret,
+) -> Result<UserRow, AdminError> {
     let region = &app.config.default_region;
-    let bad = |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("{what}: {e}"));
+    let bad =
+        |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("{what}: {e}"));
     let email = match add.email.as_deref() {
         Some(e) => Some(identifier::parse_email(e.trim()).map_err(|x| bad("--email", x))?),
         None => None,
@@ -83,7 +88,9 @@ pub async fn add_user(app: &AppState, add: AddUser, password: &Secret) -> Result
         None => None,
     };
     if email.is_none() && phone.is_none() && username.is_none() {
-        return Err(AdminError::Invalid("give at least --email, --phone or --username".into()));
+        return Err(AdminError::Invalid(
+            "give at least --email, --phone or --username".into(),
+        ));
     }
     if let Some(locale) = &add.locale {
         if !matches!(locale.as_str(), "zh-CN" | "en") {
@@ -106,13 +113,23 @@ pub async fn add_user(app: &AppState, add: AddUser, password: &Secret) -> Result
         phone: new.phone.clone(),
         organisation: new.organisation.clone(),
     };
-    let hash = account::new_password_hash(&app.hasher, &app.db, &app.config.password, None, context, password).await?;
+    let hash = account::new_password_hash(
+        &app.hasher,
+        &app.db,
+        &app.config.password,
+        None,
+        context,
+        password,
+    )
+    .await?;
     let id = match users::insert(&app.db, &new, &hash, app.now()).await {
         Ok(id) => id,
         Err(InsertError::Exists) => return Err(AdminError::Exists),
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
-    users::by_id(&app.db, &id).await?.ok_or(AdminError::NotFound(id))
+    users::by_id(&app.db, &id)
+        .await?
+        .ok_or(AdminError::NotFound(id))
 }
 
 fn clean(v: Option<String>) -> Option<String> {
@@ -150,7 +167,11 @@ pub async fn list_users(app: &AppState) -> Result<Vec<Listed>, AdminError> {
 }
 
 /// Disables (and signs out everywhere) or re-enables an account.
-pub async fn set_disabled(app: &AppState, identifier: &str, disabled: bool) -> Result<UserRow, AdminError> {
+pub async fn set_disabled(
+    app: &AppState,
+    identifier: &str,
+    disabled: bool,
+) -> Result<UserRow, AdminError> {
     let user = find(app, identifier).await?;
     users::set_disabled(&app.db, &user.id, disabled).await?;
     if disabled {
@@ -182,9 +203,22 @@ pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminErr
 
 /// Sets a temporary password: the user must change it at the next sign-in. Every
 /// session ends and any lock is lifted.
-pub async fn reset_password(app: &AppState, identifier: &str, password: &Secret) -> Result<UserRow, AdminError> {
+pub async fn reset_password(
+    app: &AppState,
+    identifier: &str,
+    password: &Secret,
+) -> Result<UserRow, AdminError> {
     let user = find(app, identifier).await?;
-    let hash = match account::new_password_hash(&app.hasher, &app.db, &app.config.password, None, user.context(), password).await {
+    let hash = match account::new_password_hash(
+        &app.hasher,
+        &app.db,
+        &app.config.password,
+        None,
+        user.context(),
+        password,
+    )
+    .await
+    {
         Ok(h) => h,
         Err(NewPasswordError::Refused(r)) if r.reasons == [PasswordReason::SameAsCurrent] => {
             return Err(AdminError::Refused(r))
@@ -207,16 +241,26 @@ pub async fn maintenance(app: &AppState, on: Option<Maintenance>) -> Result<(), 
         }
         if let Some(until) = &m.until {
             time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| AdminError::Invalid("--until must be RFC 3339, e.g. 2026-12-01T08:00:00+08:00".into()))?;
+                .map_err(|_| {
+                    AdminError::Invalid(
+                        "--until must be RFC 3339, e.g. 2026-12-01T08:00:00+08:00".into(),
+                    )
+                })?;
         }
     }
     Ok(settings::set_maintenance(&app.db, on.as_ref()).await?)
 }
 
-pub async fn min_client_version(app: &AppState, version: Option<&str>, download_url: Option<&str>) -> Result<(), AdminError> {
+pub async fn min_client_version(
+    app: &AppState,
+    version: Option<&str>,
+    download_url: Option<&str>,
+) -> Result<(), AdminError> {
     if let Some(v) = version {
         if settings::parse_version(v).is_none() {
-            return Err(AdminError::Invalid(format!("{v:?} is not a version like 1.4.0")));
+            return Err(AdminError::Invalid(format!(
+                "{v:?} is not a version like 1.4.0"
+            )));
         }
     }
     Ok(settings::set_min_client_version(&app.db, version, download_url).await?)

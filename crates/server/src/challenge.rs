@@ -30,7 +30,12 @@ pub async fn create(
 }
 
 /// The user a live (unused, unexpired) token of `kind` belongs to.
-pub async fn peek(db: &Db, kind: &str, token: &Secret, now: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn peek(
+    db: &Db,
+    kind: &str,
+    token: &Secret,
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT user_id FROM challenges WHERE token_hash = $1 AND kind = $2 \
          AND used_at IS NULL AND expires_at > $3",

@@ -198,10 +198,7 @@ impl Config {
     }
 
     /// Overrides from `LATCHKEY_*` variables; `get` is the environment (injectable).
-    pub fn apply_env(
-        &mut self,
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = nonempty("LATCHKEY_DATABASE_URL") {
             self.database_url = v;
@@ -301,9 +298,15 @@ impl std::fmt::Debug for DeliveryConfig {
         f.debug_struct("DeliveryConfig")
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
-            .field("sms_webhook_url", &self.sms_webhook_url.as_deref().map(redact_url))
+            .field(
+                "sms_webhook_url",
+                &self.sms_webhook_url.as_deref().map(redact_url),
+            )
             .field("outbox_dir", &self.outbox_dir)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -340,8 +343,10 @@ mod tests {
 
     #[test]
     fn debug_never_prints_secrets() {
-        let mut c = Config::default();
-        c.database_url = "postgres://lk:hunter2@db/latchkey".into();
+        let mut c = Config {
+            database_url: "postgres://lk:hunter2@db/latchkey".into(),
+            ..Config::default()
+        };
         c.delivery.smtp_url = Some("smtp://mail:pw123@relay:25".into());
         c.delivery.secret_key = Some("ab".repeat(32));
         let s = format!("{c:?}");

@@ -29,9 +29,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         InvalidCredentials | MfaRequired | Unauthenticated | TokenExpired | TokenInvalid
         | RefreshTokenReused => StatusCode::UNAUTHORIZED,
         AccountLocked => StatusCode::LOCKED,
-        AccountDisabled | PasswordChangeRequired | CurrentPasswordInvalid => {
-            StatusCode::FORBIDDEN
-        }
+        AccountDisabled | PasswordChangeRequired | CurrentPasswordInvalid => StatusCode::FORBIDDEN,
         TooManyAttempts | RateLimited => StatusCode::TOO_MANY_REQUESTS,
         PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
         Maintenance => StatusCode::SERVICE_UNAVAILABLE,
@@ -155,7 +153,10 @@ mod tests {
             let e = ApiError::new(code);
             assert!(!e.body.message.is_empty());
             assert!(e.status.is_client_error() || e.status.is_server_error());
-            assert_eq!(e.status.is_server_error(), matches!(code, ErrorCode::Internal | ErrorCode::Maintenance));
+            assert_eq!(
+                e.status.is_server_error(),
+                matches!(code, ErrorCode::Internal | ErrorCode::Maintenance)
+            );
         }
     }
 }

@@ -60,8 +60,13 @@ impl Drop for InFlight<'_> {
 
 impl Hasher {
     pub fn new(config: &Argon2Config) -> Result<Self, HashError> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| HashError::Params(e.to_string()))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| HashError::Params(e.to_string()))?;
         let max_slots = if config.max_concurrent == 0 {
             num_cpus::get().max(1)
         } else {
@@ -85,12 +90,17 @@ impl Hasher {
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let params = self.params.clone();
         let password = password.clone();
-        self.run(move || hash_with(&params, password.expose())).await
+        self.run(move || hash_with(&params, password.expose()))
+            .await
     }
 
     /// Checks a password against a stored PHC hash, or against the dummy hash when
     /// there is no account (`stored = None`), which then always fails.
-    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verified, HashError> {
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<Verified, HashError> {
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
         let current = self.params.clone();
@@ -98,7 +108,10 @@ impl Hasher {
         let verified = self
             .run(move || {
                 let Ok(parsed) = PasswordHash::new(&phc) else {
-                    return Ok(Verified { ok: false, needs_rehash: true });
+                    return Ok(Verified {
+                        ok: false,
+                        needs_rehash: true,
+                    });
                 };
                 let ok = Argon2::default()
                     .verify_password(password.expose().as_bytes(), &parsed)
@@ -188,8 +201,19 @@ mod tests {
         let phc = h.hash(&pw).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         let v = h.verify(&pw, Some(&phc)).await.unwrap();
-        assert_eq!(v, Verified { ok: true, needs_rehash: false });
-        assert!(!h.verify(&Secret::from("wrong"), Some(&phc)).await.unwrap().ok);
+        assert_eq!(
+            v,
+            Verified {
+                ok: true,
+                needs_rehash: false
+            }
+        );
+        assert!(
+            !h.verify(&Secret::from("wrong"), Some(&phc))
+                .await
+                .unwrap()
+                .ok
+        );
         // No account: checked against the dummy, never ok.
         assert!(!h.verify(&pw, None).await.unwrap().ok);
         // Stronger parameters now: the old hash still verifies but wants a rehash.

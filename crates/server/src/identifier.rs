@@ -131,8 +131,14 @@ mod tests {
             Identifier::parse("  Zhang.Wei@Corp.CN ", "CN"),
             Ok(Identifier::Email("zhang.wei@corp.cn".into()))
         );
-        assert_eq!(Identifier::parse("a@b", "CN"), Err(IdentifierError::BadEmail));
-        assert_eq!(Identifier::parse("a b@c.cn", "CN"), Err(IdentifierError::BadEmail));
+        assert_eq!(
+            Identifier::parse("a@b", "CN"),
+            Err(IdentifierError::BadEmail)
+        );
+        assert_eq!(
+            Identifier::parse("a b@c.cn", "CN"),
+            Err(IdentifierError::BadEmail)
+        );
     }
 
     #[test]
@@ -145,7 +151,10 @@ mod tests {
             Identifier::parse("(415) 555-2671", "US"),
             Ok(Identifier::Phone("+14155552671".into()))
         );
-        assert_eq!(Identifier::parse("12345", "CN"), Err(IdentifierError::BadPhone));
+        assert_eq!(
+            Identifier::parse("12345", "CN"),
+            Err(IdentifierError::BadPhone)
+        );
     }
 
     #[test]
@@ -164,6 +173,9 @@ mod tests {
             Identifier::parse(&"x".repeat(10_000), "CN"),
             Err(IdentifierError::TooLong)
         );
-        assert_eq!(Identifier::parse("a;drop", "CN"), Err(IdentifierError::BadUsername));
+        assert_eq!(
+            Identifier::parse("a;drop", "CN"),
+            Err(IdentifierError::BadUsername)
+        );
     }
 }

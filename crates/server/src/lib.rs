@@ -44,7 +44,8 @@ pub async fn serve(
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 tick.tick().await;
-                if let Err(e) = session::prune(&state.db, &state.config.sessions, state.now()).await {
+                if let Err(e) = session::prune(&state.db, &state.config.sessions, state.now()).await
+                {
                     tracing::warn!(error = %e, "pruning expired tokens failed");
                 }
             }

@@ -9,7 +9,7 @@
 //! one view.
 
 use crate::config::LockoutConfig;
-use crate::db::{secs, seconds_until, Db};
+use crate::db::{seconds_until, secs, Db};
 
 /// Seconds left on the subject's lock, if it is locked now.
 pub async fn locked_for(db: &Db, subject: &str, now: i64) -> Result<Option<u64>, sqlx::Error> {
@@ -18,9 +18,7 @@ pub async fn locked_for(db: &Db, subject: &str, now: i64) -> Result<Option<u64>,
             .bind(subject)
             .fetch_optional(db)
             .await?;
-    Ok(until
-        .filter(|&u| u > now)
-        .map(|u| seconds_until(u, now)))
+    Ok(until.filter(|&u| u > now).map(|u| seconds_until(u, now)))
 }
 
 /// Counts a failure; returns the lock's length in seconds if this failure locked it.
@@ -65,7 +63,11 @@ pub async fn record_failure(
     if locked.rows_affected() == 0 {
         return locked_for(db, subject, now).await;
     }
-    tracing::info!(subject_kind = subject.split(':').next(), seconds, "sign-in locked");
+    tracing::info!(
+        subject_kind = subject.split(':').next(),
+        seconds,
+        "sign-in locked"
+    );
     Ok(Some(seconds))
 }
 

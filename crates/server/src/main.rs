@@ -10,7 +10,11 @@ use latchkey_server::admin::{self, AddUser};
 use latchkey_server::{AppState, Config};
 
 #[derive(Parser)]
-#[command(name = "latchkey-server", version, about = "Latchkey reference auth server")]
+#[command(
+    name = "latchkey-server",
+    version,
+    about = "Latchkey reference auth server"
+)]
 struct Cli {
     /// TOML configuration file; LATCHKEY_* environment variables override it.
     #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
@@ -143,7 +147,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let user = admin::demo(&app).await?;
             println!("Demo organisation: {}", admin::DEMO_ORG);
             println!("Demo user id:      {}", user.id);
-            println!("Sign in with:      {} (or username {}, or phone {})", admin::DEMO_EMAIL, admin::DEMO_USERNAME, admin::DEMO_PHONE);
+            println!(
+                "Sign in with:      {} (or username {}, or phone {})",
+                admin::DEMO_EMAIL,
+                admin::DEMO_USERNAME,
+                admin::DEMO_PHONE
+            );
             println!("Password:          {}", admin::DEMO_PASSWORD);
             println!("Start the server:  latchkey-server serve   (listening on http://{bind})");
         }
@@ -156,7 +165,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin::maintenance(&app, None).await?;
             println!("maintenance mode is off");
         }
-        Command::MinClientVersion { version, download_url, clear } => {
+        Command::MinClientVersion {
+            version,
+            download_url,
+            clear,
+        } => {
             if version.is_none() && !clear {
                 anyhow::bail!("give a version such as 1.4.0, or --clear");
             }
@@ -172,14 +185,34 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { email, phone, username, name, organisation, locale, temporary, password_stdin: _ } => {
+        UserCommand::Add {
+            email,
+            phone,
+            username,
+            name,
+            organisation,
+            locale,
+            temporary,
+            password_stdin: _,
+        } => {
             let password = read_password()?;
-            let add = AddUser { email, phone, username, name, organisation, locale, temporary };
+            let add = AddUser {
+                email,
+                phone,
+                username,
+                name,
+                organisation,
+                locale,
+                temporary,
+            };
             let user = admin::add_user(app, add, &password).await?;
             println!("created {} ({})", user.label(), user.id);
         }
         UserCommand::List => {
-            println!("{:<32}  {:<28}  {:<16}  {:<14}  {:<10}  name", "id", "email", "phone", "username", "status");
+            println!(
+                "{:<32}  {:<28}  {:<16}  {:<14}  {:<10}  name",
+                "id", "email", "phone", "username", "status"
+            );
             for l in admin::list_users(app).await? {
                 let u = &l.user;
                 let status = if u.disabled != 0 {
@@ -214,10 +247,16 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
             let label = admin::unlock(app, &identifier).await?;
             println!("unlocked {label}");
         }
-        UserCommand::ResetPassword { identifier, password_stdin: _ } => {
+        UserCommand::ResetPassword {
+            identifier,
+            password_stdin: _,
+        } => {
             let password = read_password()?;
             let u = admin::reset_password(app, &identifier, &password).await?;
-            println!("set a temporary password for {}; it must be changed at the next sign-in", u.label());
+            println!(
+                "set a temporary password for {}; it must be changed at the next sign-in",
+                u.label()
+            );
         }
     }
     Ok(())
@@ -227,7 +266,8 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
 fn read_password() -> anyhow::Result<Secret> {
     let mut input = Vec::new();
     std::io::stdin().take(64 * 1024).read_to_end(&mut input)?;
-    let text = String::from_utf8(input).map_err(|_| anyhow::anyhow!("the password on standard input is not UTF-8"))?;
+    let text = String::from_utf8(input)
+        .map_err(|_| anyhow::anyhow!("the password on standard input is not UTF-8"))?;
     let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
         anyhow::bail!("no password on standard input (use --password-stdin and pipe it in)");

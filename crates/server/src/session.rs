@@ -64,20 +64,27 @@ async fn insert_refresh(
     session_id: &str,
     expires: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(hash)
-        .bind(session_id)
-        .bind(expires)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash)
+    .bind(session_id)
+    .bind(expires)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 #[derive(Debug)]
 pub enum Refreshed {
-    Rotated { issued: Issued, user_id: String },
+    Rotated {
+        issued: Issued,
+        user_id: String,
+    },
     /// A used token came back: its session is now revoked.
-    Reused { user_id: Option<String> },
+    Reused {
+        user_id: Option<String>,
+    },
     /// Unknown, expired, revoked, or the account is disabled.
     Invalid,
 }
@@ -205,7 +212,12 @@ pub async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Lookup, sqlx
 }
 
 /// Revokes one session of `user_id`; false if it is not theirs or already ended.
-pub async fn revoke(db: &Db, user_id: &str, session_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn revoke(
+    db: &Db,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
     )
@@ -248,7 +260,12 @@ struct ListRow {
 }
 
 /// The user's live sessions, most recently used first.
-pub async fn list(db: &Db, user_id: &str, current: &str, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    user_id: &str,
+    current: &str,
+    now: i64,
+) -> Result<Vec<SessionInfo>, sqlx::Error> {
     let rows: Vec<ListRow> = sqlx::query_as(
         "SELECT id, device_id, device_name, device_platform, ip, created_at, last_used_at \
          FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND refresh_expires_at > $2 \

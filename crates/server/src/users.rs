@@ -168,12 +168,14 @@ pub async fn set_password(
     must_change: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)")
-        .bind(&user.id)
-        .bind(&user.password_hash)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&user.id)
+    .bind(&user.password_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, \
          must_change_password = $3 WHERE id = $4",

@@ -46,7 +46,10 @@ pub async fn login(
     check_device(&req.device)?;
     if let Some(v) = &req.client_version {
         if v.len() > 64 {
-            return Err(ApiError::invalid("client_version", "The client version is too long."));
+            return Err(ApiError::invalid(
+                "client_version",
+                "The client version is too long.",
+            ));
         }
         guard::check(&settings::load(&app.db).await?, Some(v))?;
     }
@@ -56,7 +59,10 @@ pub async fn login(
             return Err(ApiError::invalid("identifier", "The identifier is empty."))
         }
         Err(IdentifierError::TooLong) => {
-            return Err(ApiError::invalid("identifier", "The identifier is too long."))
+            return Err(ApiError::invalid(
+                "identifier",
+                "The identifier is too long.",
+            ))
         }
         // Malformed: no account can have it; it fails like an unknown one.
         Err(_) => None,
@@ -204,9 +210,26 @@ pub async fn forced_password_change(
     }
     users::set_password(&mut tx, &user, &hash, false, now).await?;
     session::revoke_all(&mut tx, &user.id, None, now).await?;
-    let issued = session::create(&mut tx, &app.config.sessions, &user.id, &device, ip.as_deref(), now).await?;
+    let issued = session::create(
+        &mut tx,
+        &app.config.sessions,
+        &user.id,
+        &device,
+        ip.as_deref(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
-    activity::record(&app.db, Some(&user.id), "password_changed", "ok", &device, ip.as_deref(), now).await?;
+    activity::record(
+        &app.db,
+        Some(&user.id),
+        "password_changed",
+        "ok",
+        &device,
+        ip.as_deref(),
+        now,
+    )
+    .await?;
     let user = users::by_id(&app.db, &user.id).await?.unwrap_or(user);
     Ok(Json(session_body(&app, issued, &user)))
 }
@@ -226,7 +249,15 @@ pub async fn refresh(
 ) -> ApiResult<Json<Session>> {
     check_secret("refresh_token", &req.refresh_token)?;
     let now = app.now();
-    match session::refresh(&app.db, &app.config.sessions, &req.refresh_token, ip.as_deref(), now).await? {
+    match session::refresh(
+        &app.db,
+        &app.config.sessions,
+        &req.refresh_token,
+        ip.as_deref(),
+        now,
+    )
+    .await?
+    {
         Refreshed::Rotated { issued, user_id } => {
             let user = users::by_id(&app.db, &user_id)
                 .await?
@@ -235,7 +266,16 @@ pub async fn refresh(
         }
         Refreshed::Reused { user_id } => {
             if let Some(user_id) = user_id {
-                activity::record(&app.db, Some(&user_id), "refresh_reuse", "session_revoked", &Device::default(), ip.as_deref(), now).await?;
+                activity::record(
+                    &app.db,
+                    Some(&user_id),
+                    "refresh_reuse",
+                    "session_revoked",
+                    &Device::default(),
+                    ip.as_deref(),
+                    now,
+                )
+                .await?;
             }
             Err(ApiError::new(ErrorCode::RefreshTokenReused))
         }
@@ -265,6 +305,15 @@ pub async fn logout(
         session::revoke(&app.db, &authed.user_id, &authed.session_id, now).await?;
     }
     let kind = if req.all { "logout_all" } else { "logout" };
-    activity::record(&app.db, Some(&authed.user_id), kind, "ok", &Device::default(), ip.as_deref(), now).await?;
+    activity::record(
+        &app.db,
+        Some(&authed.user_id),
+        kind,
+        "ok",
+        &Device::default(),
+        ip.as_deref(),
+        now,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

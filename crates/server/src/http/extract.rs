@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use latchkey_proto::{ErrorCode, Secret};
 use serde::de::DeserializeOwned;
 
+use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::session::{self, Authed, Lookup};
 use crate::state::AppState;
@@ -62,11 +63,33 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
 }
 
+/// How much of a refused body is read and dropped, and for how long at most.
+const DRAIN_BYTES: usize = 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    // A body announced as too large is refused at once, without waiting for it (a
+    // client may announce megabytes and send nothing). What it does send is read and
+    // dropped in the background for a moment, so that it reads the answer instead of
+    // meeting a connection reset.
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX)) {
+        let rest = req.into_body();
+        tokio::spawn(async move {
+            let drain = axum::body::to_bytes(rest, DRAIN_BYTES);
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+        });
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+    }
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(ErrorCode::PayloadTooLarge)
@@ -79,7 +102,18 @@ async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError
 /// Parses a JSON body, naming the field at fault without echoing any value.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("", "The request body is empty; JSON is expected."));
+        return Err(ApiError::invalid(
+            "",
+            "The request body is empty; JSON is expected.",
+        ));
+    }
+    // Every body is a JSON object. serde would also take a struct from an array
+    // (`["a@b.cn", "pw"]`, or `[]` for an all-default body): refuse that shape.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid(
+            "",
+            "The request body must be a JSON object.",
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -91,10 +125,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 // "missing field `x`" names a field of our schema, never a value.
                 if let Some(rest) = text.strip_prefix("missing field `") {
                     let name = rest.split('`').next().unwrap_or_default();
-                    let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+                    let field = if path == "." {
+                        name.to_owned()
+                    } else {
+                        format!("{path}.{name}")
+                    };
                     ApiError::invalid(&field, format!("The field `{field}` is missing."))
                 } else {
-                    ApiError::invalid(&path, format!("The field `{path}` has the wrong type or value."))
+                    ApiError::invalid(
+                        &path,
+                        format!("The field `{path}` has the wrong type or value."),
+                    )
                 }
             }
             _ => ApiError::invalid(
@@ -180,7 +221,8 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
+        let token =
+            bearer(&parts.headers).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
         match session::authenticate(&app.db, token.expose(), app.now()).await? {
             Lookup::Valid(authed) => Ok(authed),
             Lookup::Expired => Err(ApiError::new(ErrorCode::TokenExpired)),
@@ -210,7 +252,8 @@ mod tests {
         assert!(!e.body.message.contains("12345678"));
         let e = parse::<LoginRequest>(br#"{"identifier": "a"}"#).unwrap_err();
         assert_eq!(e.body.field.as_deref(), Some("password"));
-        let e = parse::<LoginRequest>(b"{\"identifier\": \"\xff\", \"password\": \"x\"}").unwrap_err();
+        let e =
+            parse::<LoginRequest>(b"{\"identifier\": \"\xff\", \"password\": \"x\"}").unwrap_err();
         assert_eq!(e.body.code, ErrorCode::InvalidRequest);
         assert!(parse::<LoginRequest>(b"").is_err());
         assert!(parse::<LoginRequest>(br#"{"identifier":"a","password":"b"} x"#).is_err());

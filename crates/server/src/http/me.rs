@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    ActivityList, ChangePasswordRequest, Device, ErrorBody, ErrorCode, Profile, Secret,
-    SessionList,
+    ActivityList, ChangePasswordRequest, Device, ErrorBody, ErrorCode, Profile, Secret, SessionList,
 };
 use serde::Deserialize;
 
@@ -66,11 +65,19 @@ pub async fn change_password(
         return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
     }
     let current = Secret::new(latchkey_policy::normalize(req.current_password.expose()));
-    if !app.hasher.verify(&current, Some(&user.password_hash)).await.map_err(hash_error)?.ok {
-        return Err(match lockout::record_failure(&app.db, cfg, &user.subject(), now).await? {
-            Some(wait) => ApiError::new(ErrorCode::AccountLocked).retry_after(wait),
-            None => ApiError::new(ErrorCode::CurrentPasswordInvalid).field("current_password"),
-        });
+    if !app
+        .hasher
+        .verify(&current, Some(&user.password_hash))
+        .await
+        .map_err(hash_error)?
+        .ok
+    {
+        return Err(
+            match lockout::record_failure(&app.db, cfg, &user.subject(), now).await? {
+                Some(wait) => ApiError::new(ErrorCode::AccountLocked).retry_after(wait),
+                None => ApiError::new(ErrorCode::CurrentPasswordInvalid).field("current_password"),
+            },
+        );
     }
     lockout::clear(&app.db, &user.subject()).await?;
     let hash = account::new_password_hash(
@@ -87,7 +94,16 @@ pub async fn change_password(
     users::set_password(&mut tx, &user, &hash, false, now).await?;
     session::revoke_all(&mut tx, &user.id, Some(&authed.session_id), now).await?;
     tx.commit().await?;
-    activity::record(&app.db, Some(&user.id), "password_changed", "ok", &Device::default(), ip.as_deref(), now).await?;
+    activity::record(
+        &app.db,
+        Some(&user.id),
+        "password_changed",
+        "ok",
+        &Device::default(),
+        ip.as_deref(),
+        now,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,10 +129,23 @@ pub async fn revoke_session(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let now = app.now();
-    if id.len() > 64 || !session::revoke(&app.db, &authed.user_id, &id, now).await? {
+    // Session ids are hex; anything else (NUL, which PostgreSQL refuses in text, or
+    // absurd lengths) cannot name a session and never reaches the database.
+    let plausible =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !plausible || !session::revoke(&app.db, &authed.user_id, &id, now).await? {
         return Err(ApiError::new(ErrorCode::ResourceNotFound));
     }
-    activity::record(&app.db, Some(&authed.user_id), "session_revoked", "ok", &Device::default(), ip.as_deref(), now).await?;
+    activity::record(
+        &app.db,
+        Some(&authed.user_id),
+        "session_revoked",
+        "ok",
+        &Device::default(),
+        ip.as_deref(),
+        now,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,7 +166,10 @@ pub async fn activity(
 ) -> ApiResult<Json<ActivityList>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "`limit` must be between 1 and 500."));
+        return Err(ApiError::invalid(
+            "limit",
+            "`limit` must be between 1 and 500.",
+        ));
     }
     let entries = activity::recent(&app.db, &authed.user_id, limit).await?;
     Ok(Json(ActivityList { entries }))

@@ -17,12 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use latchkey_proto::{Device, ErrorCode, Secret};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,6 +32,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest password accepted in any field; the policy maximum is lower (128), this is
 /// only the bound beyond which input is not even looked at.
 pub const MAX_SECRET_CHARS: usize = 1024;
+/// Longest wait for a request body to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Longest device id, name or platform.
 pub const MAX_DEVICE_CHARS: usize = 200;
 
@@ -90,11 +92,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = api().split_for_parts();
     routes
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(Arc::new(doc)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A client that announces a body and stalls must not hold a task forever.
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             ApiError::new(ErrorCode::Internal).into_response()
@@ -116,7 +123,10 @@ async fn method_not_allowed() -> Response {
 /// A password-like field: present, not absurdly long (checked before any hashing).
 pub(crate) fn check_secret(field: &str, value: &Secret) -> Result<(), ApiError> {
     if value.is_empty() {
-        return Err(ApiError::invalid(field, format!("The field `{field}` is empty.")));
+        return Err(ApiError::invalid(
+            field,
+            format!("The field `{field}` is empty."),
+        ));
     }
     if value.expose().chars().count() > MAX_SECRET_CHARS {
         return Err(ApiError::invalid(

@@ -6,8 +6,8 @@ use axum::Json;
 use latchkey_policy::UserContext;
 use latchkey_proto::{ErrorBody, PasswordCheckRequest, PasswordVerdict};
 
-use super::extract::ApiJson;
 use super::check_secret;
+use super::extract::ApiJson;
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::MAX_CHARS;
 use crate::state::AppState;
@@ -25,8 +25,15 @@ pub async fn check(
     ApiJson(req): ApiJson<PasswordCheckRequest>,
 ) -> ApiResult<Json<PasswordVerdict>> {
     check_secret("password", &req.password)?;
-    if req.identifier.as_ref().is_some_and(|i| i.chars().count() > MAX_CHARS) {
-        return Err(ApiError::invalid("identifier", "The identifier is too long."));
+    if req
+        .identifier
+        .as_ref()
+        .is_some_and(|i| i.chars().count() > MAX_CHARS)
+    {
+        return Err(ApiError::invalid(
+            "identifier",
+            "The identifier is too long.",
+        ));
     }
     let context = UserContext {
         identifier: req.identifier.clone(),

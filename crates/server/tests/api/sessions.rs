@@ -1,0 +1,265 @@
+//! Sessions: rotation on refresh, reuse revokes the family, expiry of both tokens,
+//! sign-out, device list and revocation, hashes-only storage.
+
+use latchkey_proto::Session;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::*;
+
+on_both!(
+    refresh_rotates_both_tokens,
+    reusing_a_refresh_token_revokes_the_whole_family,
+    access_tokens_expire_after_fifteen_minutes,
+    refresh_tokens_expire_after_thirty_days,
+    logout_ends_this_or_every_session,
+    devices_are_listed_and_revocable,
+    only_token_hashes_are_stored,
+);
+
+async fn refresh(srv: &TestServer, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
+    srv.post("/v1/auth/refresh", json!({"refresh_token": token}))
+        .await
+}
+
+async fn rotate(srv: &TestServer, s: &Session) -> Session {
+    let (status, body) = refresh(srv, s.refresh_token.expose()).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn refresh_rotates_both_tokens(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("rot@corp.cn", PASSWORD).await;
+    let s1 = srv.login("rot@corp.cn", PASSWORD).await;
+    let s2 = rotate(&srv, &s1).await;
+    assert_eq!(s2.session_id, s1.session_id);
+    assert_eq!(s2.user.email.as_deref(), Some("rot@corp.cn"));
+    assert_ne!(s2.access_token, s1.access_token);
+    assert_ne!(s2.refresh_token, s1.refresh_token);
+    let (s, _) = srv.get("/v1/me", s2.access_token.expose()).await;
+    assert_eq!(s, 200);
+    // The replaced access token no longer works.
+    let (s, body) = srv.get("/v1/me", s1.access_token.expose()).await;
+    assert_error(s, &body, 401, "unauthenticated");
+    // A chain of rotations keeps working.
+    let mut cur = s2;
+    for _ in 0..5 {
+        cur = rotate(&srv, &cur).await;
+    }
+    let (s, _) = srv.get("/v1/me", cur.access_token.expose()).await;
+    assert_eq!(s, 200);
+}
+
+async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("reuse@corp.cn", PASSWORD).await;
+    let other = srv.login("reuse@corp.cn", PASSWORD).await;
+    let s1 = srv.login("reuse@corp.cn", PASSWORD).await;
+    let s2 = rotate(&srv, &s1).await;
+    let (s, body) = refresh(&srv, s1.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "refresh_token_reused");
+    // The thief's copy and the legitimate newer tokens are all dead now.
+    let (s, body) = refresh(&srv, s2.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "token_invalid");
+    let (s, _) = srv.get("/v1/me", s2.access_token.expose()).await;
+    assert_eq!(s, 401);
+    // Another device's session is untouched.
+    let (s, _) = srv.get("/v1/me", other.access_token.expose()).await;
+    assert_eq!(s, 200);
+    let (_, activity) = srv
+        .get("/v1/me/activity", other.access_token.expose())
+        .await;
+    assert!(activity["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "refresh_reuse"));
+    // Garbage is simply invalid.
+    let (s, body) = refresh(&srv, "lkr_nonsense").await;
+    assert_error(s, &body, 401, "token_invalid");
+}
+
+async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("exp@corp.cn", PASSWORD).await;
+    let s1 = srv.login("exp@corp.cn", PASSWORD).await;
+    srv.advance(14 * 60);
+    let (s, _) = srv.get("/v1/me", s1.access_token.expose()).await;
+    assert_eq!(s, 200);
+    srv.advance(60 + 1);
+    let (s, body) = srv.get("/v1/me", s1.access_token.expose()).await;
+    assert_error(s, &body, 401, "token_expired");
+    let s2 = rotate(&srv, &s1).await;
+    let (s, _) = srv.get("/v1/me", s2.access_token.expose()).await;
+    assert_eq!(s, 200);
+}
+
+async fn refresh_tokens_expire_after_thirty_days(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("old@corp.cn", PASSWORD).await;
+    let s1 = srv.login("old@corp.cn", PASSWORD).await;
+    srv.advance(29 * 86_400);
+    let s2 = rotate(&srv, &s1).await;
+    // Rotation starts a new 30 days for the new token.
+    srv.advance(29 * 86_400);
+    let s3 = rotate(&srv, &s2).await;
+    srv.advance(30 * 86_400 + 1);
+    let (s, body) = refresh(&srv, s3.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "token_invalid");
+}
+
+async fn logout_ends_this_or_every_session(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("bye@corp.cn", PASSWORD).await;
+    let a = srv.login("bye@corp.cn", PASSWORD).await;
+    let b2 = srv.login("bye@corp.cn", PASSWORD).await;
+    let c = srv.login("bye@corp.cn", PASSWORD).await;
+    // No body: this session only.
+    let (s, _) = srv
+        .call(
+            Method::POST,
+            "/v1/auth/logout",
+            Some(a.access_token.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = srv.get("/v1/me", a.access_token.expose()).await;
+    assert_eq!(s, 401);
+    let (s, body) = refresh(&srv, a.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "token_invalid");
+    let (s, _) = srv.get("/v1/me", b2.access_token.expose()).await;
+    assert_eq!(s, 200);
+    // all: every session.
+    let (s, _) = srv
+        .call(
+            Method::POST,
+            "/v1/auth/logout",
+            Some(b2.access_token.expose()),
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    for t in [&b2, &c] {
+        let (s, _) = srv.get("/v1/me", t.access_token.expose()).await;
+        assert_eq!(s, 401);
+    }
+    let (s, body) = srv.call(Method::POST, "/v1/auth/logout", None, None).await;
+    assert_error(s, &body, 401, "unauthenticated");
+}
+
+async fn devices_are_listed_and_revocable(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("dev@corp.cn", PASSWORD).await;
+    let (_, body) = srv.login_device("dev@corp.cn", PASSWORD, "laptop").await;
+    let laptop: Session = serde_json::from_value(body["session"].clone()).unwrap();
+    let (_, body) = srv.login_device("dev@corp.cn", PASSWORD, "desktop").await;
+    let desktop: Session = serde_json::from_value(body["session"].clone()).unwrap();
+    let (s, list) = srv
+        .get("/v1/me/sessions", laptop.access_token.expose())
+        .await;
+    assert_eq!(s, 200);
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let me = sessions.iter().find(|x| x["current"] == true).unwrap();
+    assert_eq!(me["id"], laptop.session_id.as_str());
+    assert_eq!(
+        me["device"],
+        json!({"id": "laptop", "name": "laptop name", "platform": "linux"})
+    );
+    assert_eq!(me["ip"], "127.0.0.1");
+    assert!(me["created_at"].as_str().unwrap().ends_with('Z'));
+    let path = format!("/v1/me/sessions/{}", desktop.session_id);
+    let (s, _) = srv
+        .call(
+            Method::DELETE,
+            &path,
+            Some(laptop.access_token.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = srv.get("/v1/me", desktop.access_token.expose()).await;
+    assert_eq!(s, 401);
+    let (_, list) = srv
+        .get("/v1/me/sessions", laptop.access_token.expose())
+        .await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+    // Already revoked, unknown, or someone else's: not found.
+    let (s, body) = srv
+        .call(
+            Method::DELETE,
+            &path,
+            Some(laptop.access_token.expose()),
+            None,
+        )
+        .await;
+    assert_error(s, &body, 404, "resource_not_found");
+    srv.add_user("stranger@corp.cn", PASSWORD).await;
+    let stranger = srv.login("stranger@corp.cn", PASSWORD).await;
+    let path = format!("/v1/me/sessions/{}", laptop.session_id);
+    let (s, _) = srv
+        .call(
+            Method::DELETE,
+            &path,
+            Some(stranger.access_token.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = srv.get("/v1/me", laptop.access_token.expose()).await;
+    assert_eq!(s, 200);
+}
+
+async fn only_token_hashes_are_stored(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("hash@corp.cn", PASSWORD).await;
+    let s1 = srv.login("hash@corp.cn", PASSWORD).await;
+    let s2 = rotate(&srv, &s1).await;
+    let db = &srv.state.db;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT access_hash FROM sessions")
+        .fetch_all(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        vec![latchkey_server::tokens::hash_token(
+            s2.access_token.expose()
+        )]
+    );
+    let refresh: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
+        .fetch_all(db)
+        .await
+        .unwrap();
+    assert_eq!(refresh.len(), 2);
+    for token in [
+        &s1.access_token,
+        &s1.refresh_token,
+        &s2.access_token,
+        &s2.refresh_token,
+    ] {
+        let raw = token.expose();
+        assert!(!stored
+            .iter()
+            .chain(&refresh)
+            .any(|h| h.contains(raw) || raw.contains(h.as_str())));
+    }
+    assert!(refresh.contains(&latchkey_server::tokens::hash_token(
+        s2.refresh_token.expose()
+    )));
+}
