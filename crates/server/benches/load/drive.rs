@@ -1,0 +1,325 @@
+//! The load: sign-ins and refresh chains, in a closed loop (throughput) or an open
+//! loop at a fixed rate (latency from each request's scheduled send time).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use hdrhistogram::Histogram;
+use latchkey_proto::{Device, LoginRequest, LoginResponse, RefreshRequest, Secret, Session};
+use reqwest::{Client, StatusCode};
+
+use crate::server::{Cpu, Server};
+use crate::{EMAIL, LOGIN_CONCURRENCY, MAX_REQUESTS, PASSWORD, PHASE};
+
+#[derive(Clone, Copy)]
+pub(crate) enum Op {
+    Login,
+    Refresh,
+}
+
+impl Op {
+    /// One request; `chain` holds a refresh chain's latest token (lost on error).
+    async fn once(self, http: &Client, base: &str, chain: &mut Option<Secret>) -> Result<()> {
+        match self {
+            Op::Login => sign_in(http, base).await.map(drop),
+            Op::Refresh => {
+                let token = match chain.take() {
+                    Some(t) => t,
+                    None => sign_in(http, base).await?,
+                };
+                *chain = Some(rotate(http, base, token).await?);
+                Ok(())
+            }
+        }
+    }
+}
+
+pub(crate) fn login_request(identifier: &str, password: &str) -> LoginRequest {
+    let device = Device {
+        id: "bench-device".into(),
+        name: "load bench".into(),
+        platform: "linux".into(),
+    };
+    LoginRequest {
+        identifier: identifier.into(),
+        password: Secret::from(password),
+        device,
+        client_version: None,
+    }
+}
+
+/// Signs in with the right password; the session's refresh token.
+async fn sign_in(http: &Client, base: &str) -> Result<Secret> {
+    let resp = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&login_request(EMAIL, PASSWORD))
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        bail!(
+            "login answered {}: {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    match resp.json::<LoginResponse>().await? {
+        LoginResponse::Ok { session } => Ok(session.refresh_token),
+        other => bail!("login answered {other:?}"),
+    }
+}
+
+async fn rotate(http: &Client, base: &str, refresh_token: Secret) -> Result<Secret> {
+    let resp = http
+        .post(format!("{base}/v1/auth/refresh"))
+        .json(&RefreshRequest { refresh_token })
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        bail!(
+            "refresh answered {}: {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    Ok(resp.json::<Session>().await?.refresh_token)
+}
+
+/// `n` sessions, signed in four at a time.
+pub(crate) async fn sign_in_many(server: &Server, n: usize) -> Result<Vec<Secret>> {
+    let mut tokens = Vec::with_capacity(n);
+    while tokens.len() < n {
+        let batch: Vec<_> = (0..LOGIN_CONCURRENCY.min(n - tokens.len()))
+            .map(|_| {
+                let (http, base) = (server.http.clone(), server.base.clone());
+                tokio::spawn(async move { sign_in(&http, &base).await })
+            })
+            .collect();
+        for task in batch {
+            tokens.push(task.await??);
+        }
+    }
+    Ok(tokens)
+}
+
+/// What a closed loop achieved.
+pub(crate) struct Throughput {
+    pub(crate) ok: u64,
+    pub(crate) errors: u64,
+    pub(crate) first_error: Option<String>,
+    pub(crate) elapsed: Duration,
+    pub(crate) cpu: Cpu,
+}
+
+impl Throughput {
+    pub(crate) fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "{} ok, {} errors in {:.2?} = {:.1}/s; {}{}",
+            self.ok,
+            self.errors,
+            self.elapsed,
+            self.rate(),
+            self.cpu.describe(),
+            self.first_error
+                .as_deref()
+                .map(|e| format!("; first error: {e}"))
+                .unwrap_or_default()
+        )
+    }
+    /// Server CPU, and PostgreSQL's and other processes' when they used any.
+    pub(crate) fn cpu_note(&self) -> String {
+        let mut note = format!(
+            "; server CPU {:.0} % (≈ {:.0}/s per fully busy server core)",
+            self.cpu.server * 100.0,
+            self.rate() / self.cpu.server.max(0.01)
+        );
+        if self.cpu.pg > 0.01 {
+            note += &format!(", postgres CPU {:.0} %", self.cpu.pg * 100.0);
+        }
+        if self.cpu.others() > 0.10 {
+            note += &format!(
+                ", other processes {:.0} % (disturbed)",
+                self.cpu.others() * 100.0
+            );
+        }
+        note
+    }
+    pub(crate) fn error_note(&self) -> String {
+        if self.errors > 0 {
+            format!(" ({} errors)", self.errors)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// `chains.len()` tasks each send `op` back to back for `PHASE`.
+pub(crate) async fn closed_loop(
+    server: &Server,
+    op: Op,
+    chains: Vec<Option<Secret>>,
+) -> Result<(Throughput, Vec<Option<Secret>>)> {
+    let per_task = MAX_REQUESTS / chains.len().max(1) as u64;
+    let cpu0 = server.cpu();
+    let start = Instant::now();
+    let deadline = start + PHASE;
+    let tasks: Vec<_> = chains
+        .into_iter()
+        .map(|mut chain| {
+            let (http, base) = (server.http.clone(), server.base.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut errors, mut first) = (0u64, 0u64, None);
+                while Instant::now() < deadline && ok + errors < per_task {
+                    match op.once(&http, &base, &mut chain).await {
+                        Ok(()) => ok += 1,
+                        Err(e) => {
+                            errors += 1;
+                            first.get_or_insert(e.to_string());
+                        }
+                    }
+                }
+                (ok, errors, first, chain)
+            })
+        })
+        .collect();
+    let mut t = Throughput {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        elapsed: Duration::ZERO,
+        cpu: Cpu::default(),
+    };
+    let mut chains = Vec::new();
+    for task in tasks {
+        let (ok, errors, first, chain) = task.await?;
+        t.ok += ok;
+        t.errors += errors;
+        t.first_error = t.first_error.or(first);
+        chains.push(chain);
+    }
+    t.elapsed = start.elapsed();
+    t.cpu = server.cpu().per_second(cpu0, t.elapsed);
+    Ok((t, chains))
+}
+
+/// Latency of an open loop, from each request's scheduled send time.
+pub(crate) struct Latency {
+    rate: f64,
+    hist: Histogram<u64>,
+    errors: u64,
+}
+
+impl Latency {
+    pub(crate) fn ms(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "{:.1}/s scheduled, {} ok, {} errors; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.rate,
+            self.hist.len(),
+            self.errors,
+            self.ms(0.5),
+            self.ms(0.99),
+            self.hist.max() as f64 / 1000.0
+        )
+    }
+    pub(crate) fn cell(&self) -> String {
+        let errors = if self.errors > 0 {
+            format!(", {} errors", self.errors)
+        } else {
+            String::new()
+        };
+        format!(
+            "{:.2} / {:.2} ms at {:.0}/s (n={}{errors})",
+            self.ms(0.5),
+            self.ms(0.99),
+            self.rate,
+            self.hist.len()
+        )
+    }
+}
+
+/// Sends `op` at `rate` per second for `PHASE` from a dedicated timer thread, whatever
+/// the answers' latency; refreshes draw an idle chain from `idle` and put it back.
+pub(crate) async fn open_loop(
+    server: &Server,
+    op: Op,
+    rate: f64,
+    idle: Vec<Secret>,
+) -> Result<Latency> {
+    let rate = rate.max(1.0);
+    let count = ((rate * PHASE.as_secs_f64()) as u64).clamp(1, MAX_REQUESTS);
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
+    let ready = Arc::new(tokio::sync::Semaphore::new(idle.len()));
+    let idle = Arc::new(Mutex::new(idle));
+    let (http, base, handle) = (
+        server.http.clone(),
+        server.base.clone(),
+        tokio::runtime::Handle::current(),
+    );
+    let (h, pool) = (hist.clone(), idle.clone());
+    let tasks = tokio::task::spawn_blocking(move || {
+        let start = Instant::now() + Duration::from_millis(20);
+        (0..count)
+            .map(|i| {
+                let due = start + gap.mul_f64(i as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let (http, base, hist, idle, ready) = (
+                    http.clone(),
+                    base.clone(),
+                    h.clone(),
+                    pool.clone(),
+                    ready.clone(),
+                );
+                handle.spawn(async move {
+                    let mut chain = match op {
+                        Op::Login => None,
+                        // Waiting for an idle chain counts in the latency, as any delay after `due`.
+                        Op::Refresh => {
+                            let permit =
+                                tokio::time::timeout(Duration::from_secs(10), ready.acquire())
+                                    .await
+                                    .map_err(|_| anyhow!("no idle refresh chain for 10 s"))??;
+                            permit.forget();
+                            Some(lock(&idle).pop().context("no idle refresh chain")?)
+                        }
+                    };
+                    op.once(&http, &base, &mut chain).await?;
+                    let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    lock(&hist).saturating_record(micros);
+                    if let Some(chain) = chain {
+                        lock(&idle).push(chain);
+                        ready.add_permits(1);
+                    }
+                    anyhow::Ok(())
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let (mut errors, mut first_error) = (0, None);
+    for task in tasks {
+        if let Err(e) = task.await? {
+            errors += 1;
+            first_error.get_or_insert(e.to_string());
+        }
+    }
+    if let Some(e) = first_error {
+        println!("  first open-loop error: {e}");
+    }
+    let hist = lock(&hist).clone();
+    Ok(Latency { rate, hist, errors })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
