@@ -52,6 +52,10 @@ pub enum LoginResponse {
     PasswordChangeRequired {
         change_token: Secret,
         reason: PasswordChangeReason,
+        /// Non-empty when the account has two-factor authentication: the change must
+        /// then also carry a `totp_code` or a `recovery_code`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mfa_methods: Vec<MfaMethod>,
     },
 }
 
@@ -79,6 +83,12 @@ pub enum PasswordChangeReason {
 pub struct ForcedPasswordChangeRequest {
     pub change_token: Secret,
     pub new_password: Secret,
+    /// Required (this or `recovery_code`) when the account has two-factor
+    /// authentication, so that a temporary password does not bypass it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<Secret>,
 }
 
 /// `POST /v1/auth/refresh` body.
@@ -180,10 +190,21 @@ mod tests {
         let change = LoginResponse::PasswordChangeRequired {
             change_token: "ct".into(),
             reason: PasswordChangeReason::Temporary,
+            mfa_methods: vec![],
         };
         assert_eq!(
             serde_json::to_value(&change).unwrap(),
             json!({"status": "password_change_required", "change_token": "ct", "reason": "temporary"})
+        );
+        let change_mfa = LoginResponse::PasswordChangeRequired {
+            change_token: "ct".into(),
+            reason: PasswordChangeReason::Expired,
+            mfa_methods: vec![MfaMethod::Totp, MfaMethod::RecoveryCode],
+        };
+        assert_eq!(
+            serde_json::to_value(&change_mfa).unwrap(),
+            json!({"status": "password_change_required", "change_token": "ct", "reason": "expired",
+                   "mfa_methods": ["totp", "recovery_code"]})
         );
         let mfa = LoginResponse::MfaRequired {
             mfa_token: "mt".into(),
@@ -225,6 +246,15 @@ mod tests {
             json!({"refresh_token": "r"})
         );
         assert_eq!(format!("{f:?}{r:?}").matches("<redacted>").count(), 3);
+        let with_code: ForcedPasswordChangeRequest = serde_json::from_value(
+            json!({"change_token": "c", "new_password": "n", "totp_code": "123456"}),
+        )
+        .unwrap();
+        assert_eq!(
+            with_code.totp_code.as_ref().map(Secret::expose),
+            Some("123456")
+        );
+        assert!(!format!("{with_code:?}").contains("123456"));
         let d = Device {
             id: "i".into(),
             name: "n".into(),

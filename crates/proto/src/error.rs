@@ -61,8 +61,12 @@ pub enum ErrorCode {
     CurrentPasswordInvalid,
     /// The addressed object does not exist (or is not the caller's).
     ResourceNotFound,
-    /// The account already exists (admin commands).
+    /// The account already exists (admin commands), or the request does not fit the
+    /// current state (enrolling TOTP when it is already on, confirming none pending).
     Conflict,
+    /// Two-factor setup is not configured on this server (no `LATCHKEY_SECRET_KEY`), or
+    /// the configured key cannot read the stored TOTP secrets; recovery codes still work.
+    TotpUnavailable,
     /// Something failed inside the server; details are in its log, never in the answer.
     Internal,
 }
@@ -95,12 +99,13 @@ impl ErrorCode {
             Self::CurrentPasswordInvalid => "current_password_invalid",
             Self::ResourceNotFound => "resource_not_found",
             Self::Conflict => "conflict",
+            Self::TotpUnavailable => "totp_unavailable",
             Self::Internal => "internal",
         }
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         Self::InvalidRequest,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -125,6 +130,7 @@ impl ErrorCode {
         Self::CurrentPasswordInvalid,
         Self::ResourceNotFound,
         Self::Conflict,
+        Self::TotpUnavailable,
         Self::Internal,
     ];
 }

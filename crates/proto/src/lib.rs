@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod me;
 mod meta;
+mod mfa;
 mod password;
 mod secret;
 
@@ -16,6 +17,7 @@ pub use auth::*;
 pub use error::*;
 pub use me::*;
 pub use meta::*;
+pub use mfa::*;
 pub use password::*;
 pub use secret::Secret;
 

@@ -65,3 +65,79 @@ pub async fn consume(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The second step of a sign-in with two-factor authentication (`mfa_token`).
+pub const MFA: &str = "mfa";
+
+/// Like [`create`], with `data` kept beside the token (such as the device a sign-in
+/// started on, so that the session made at the next step names it).
+pub async fn create_with_data(
+    db: &Db,
+    kind: &str,
+    user_id: &str,
+    data: &str,
+    ttl_seconds: u64,
+    now: i64,
+) -> Result<Secret, sqlx::Error> {
+    let (token, hash) = new_token("lkc");
+    sqlx::query(
+        "INSERT INTO challenges (token_hash, kind, user_id, data, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(kind)
+    .bind(user_id)
+    .bind(data)
+    .bind(now.saturating_add(secs(ttl_seconds)))
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+/// A live token's owner and data.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Live {
+    pub user_id: String,
+    pub data: String,
+}
+
+/// The owner and data of a live (unused, unexpired) token of `kind`.
+pub async fn peek_live(
+    db: &Db,
+    kind: &str,
+    token: &Secret,
+    now: i64,
+) -> Result<Option<Live>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, data FROM challenges WHERE token_hash = $1 AND kind = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts a wrong code against a live token; at `max` wrong codes the token is used
+/// up. Returns the count so far, or `None` if the token was no longer live.
+pub async fn record_attempt(
+    db: &Db,
+    kind: &str,
+    token: &Secret,
+    max: u32,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE challenges SET attempts = attempts + 1, \
+           used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END \
+         WHERE token_hash = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $2 \
+         RETURNING attempts",
+    )
+    .bind(i64::from(max))
+    .bind(now)
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .fetch_optional(db)
+    .await
+}

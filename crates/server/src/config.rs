@@ -140,16 +140,37 @@ impl Default for SessionConfig {
     }
 }
 
-/// Message delivery (used by the recovery and new-device flows).
-#[derive(Clone, Default, Deserialize)]
+/// Message delivery (used by the recovery and new-device flows); see
+/// [`crate::delivery`] for which transport a channel uses.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
+    /// `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS), `smtps://host`.
     pub smtp_url: Option<String>,
+    /// The From of e-mails; default `Latchkey <no-reply@localhost>`.
     pub mail_from: Option<String>,
     pub sms_webhook_url: Option<String>,
+    /// Where messages of a channel without SMTP URL or webhook are written; default
+    /// `outbox/` in the platform data directory.
     pub outbox_dir: Option<PathBuf>,
+    /// Send queued messages from this process (default). Off: this process only queues,
+    /// and the processes that have it on send.
+    pub dispatcher: bool,
     /// 64 hex characters; encrypts TOTP secrets at rest.
     pub secret_key: Option<String>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: None,
+            sms_webhook_url: None,
+            outbox_dir: None,
+            dispatcher: true,
+            secret_key: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -303,6 +324,7 @@ impl std::fmt::Debug for DeliveryConfig {
                 &self.sms_webhook_url.as_deref().map(redact_url),
             )
             .field("outbox_dir", &self.outbox_dir)
+            .field("dispatcher", &self.dispatcher)
             .field(
                 "secret_key",
                 &self.secret_key.as_ref().map(|_| "<redacted>"),

@@ -32,7 +32,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         AccountDisabled | PasswordChangeRequired | CurrentPasswordInvalid => StatusCode::FORBIDDEN,
         TooManyAttempts | RateLimited => StatusCode::TOO_MANY_REQUESTS,
         PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
-        Maintenance => StatusCode::SERVICE_UNAVAILABLE,
+        Maintenance | TotpUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ClientOutdated => StatusCode::UPGRADE_REQUIRED,
         Conflict => StatusCode::CONFLICT,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,6 +69,7 @@ fn default_message(code: ErrorCode) -> &'static str {
         CurrentPasswordInvalid => "The current password is wrong.",
         ResourceNotFound => "Not found.",
         Conflict => "It already exists.",
+        TotpUnavailable => "Two-factor setup is not configured on this server.",
         Internal => "Something went wrong on the server.",
     }
 }
@@ -155,7 +156,10 @@ mod tests {
             assert!(e.status.is_client_error() || e.status.is_server_error());
             assert_eq!(
                 e.status.is_server_error(),
-                matches!(code, ErrorCode::Internal | ErrorCode::Maintenance)
+                matches!(
+                    code,
+                    ErrorCode::Internal | ErrorCode::Maintenance | ErrorCode::TotpUnavailable
+                )
             );
         }
     }

@@ -13,15 +13,20 @@ pub mod admin;
 pub mod challenge;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod hasher;
 mod http;
 pub mod identifier;
 pub mod lockout;
+pub mod mfa;
+pub mod recovery_codes;
+pub mod secret_box;
 pub mod session;
 pub mod settings;
 pub mod state;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use std::future::Future;
@@ -31,13 +36,22 @@ pub use config::Config;
 pub use http::{openapi, router, MAX_BODY_BYTES};
 pub use state::AppState;
 
-/// Serves the application on `listener` until `shutdown` resolves. A background task
-/// prunes expired tokens every ten minutes.
+/// Serves the application on `listener` until `shutdown` resolves. Background tasks
+/// prune expired tokens every ten minutes and send queued messages
+/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A bad SMTP or webhook URL stops the start, before any task is spawned.
+    let dispatcher = if state.config.delivery.dispatcher {
+        let dispatcher = delivery::Dispatcher::new(&state)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        Some(tokio::spawn(dispatcher.run()))
+    } else {
+        None
+    };
     let janitor = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -56,5 +70,8 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     janitor.abort();
+    if let Some(d) = dispatcher {
+        d.abort();
+    }
     result
 }

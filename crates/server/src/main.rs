@@ -139,6 +139,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
             tracing::info!(config = ?app.config, "starting");
+            if app.secret_key.is_none() {
+                tracing::warn!(
+                    "LATCHKEY_SECRET_KEY is not set: users cannot set up two-factor \
+                     authentication (TOTP secrets are encrypted with it); set 64 hex characters"
+                );
+            }
             println!("latchkey-server listening on http://{addr}");
             latchkey_server::serve(app, listener, shutdown()).await?;
         }

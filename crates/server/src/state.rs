@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::{self, Clock, Db, DbError};
 use crate::hasher::{HashError, Hasher};
+use crate::secret_box::{KeyError, SecretKey};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,6 +13,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub hasher: Arc<Hasher>,
     pub clock: Arc<Clock>,
+    /// `LATCHKEY_SECRET_KEY`, which seals TOTP secrets; without it TOTP cannot be set up.
+    pub secret_key: Option<Arc<SecretKey>>,
+    /// Wakes this process's message dispatcher when a message is queued.
+    pub outbound: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +25,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error(transparent)]
     Hash(#[from] HashError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 impl AppState {
@@ -32,11 +39,14 @@ impl AppState {
 
     pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
         let hasher = Hasher::new(&config.argon2)?;
+        let secret_key = SecretKey::from_config(config.delivery.secret_key.as_deref())?;
         Ok(Self {
             db,
             config: Arc::new(config),
             hasher: Arc::new(hasher),
             clock: Arc::new(Clock::default()),
+            secret_key: secret_key.map(Arc::new),
+            outbound: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

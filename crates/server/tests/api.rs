@@ -12,6 +12,7 @@ mod common;
 mod api {
     mod admin_cli;
     mod bad_input;
+    mod delivery;
     mod forced_change;
     mod lockout;
     mod login;
@@ -21,4 +22,5 @@ mod api {
     mod multi_process;
     mod password;
     mod sessions;
+    mod totp;
 }

@@ -5,17 +5,18 @@ use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
     Device, ErrorBody, ErrorCode, ForcedPasswordChangeRequest, LoginRequest, LoginResponse,
-    LogoutRequest, PasswordChangeReason, RefreshRequest, Secret, Session,
+    LogoutRequest, MfaMethod, PasswordChangeReason, RefreshRequest, Secret, Session,
 };
 
 use super::extract::{ApiJson, ClientIp, OptionalJson};
 use super::{check_device, check_secret, guard};
 use crate::account::{self, hash_error, password_expires_at, session_body};
 use crate::activity;
-use crate::challenge::{self, PASSWORD_CHANGE};
+use crate::challenge::{self, MFA, PASSWORD_CHANGE};
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::{Identifier, IdentifierError};
 use crate::lockout;
+use crate::mfa::{self, Factor};
 use crate::session::{self, Authed, Refreshed};
 use crate::settings;
 use crate::state::AppState;
@@ -25,6 +26,8 @@ use crate::users::{self, UserRow};
 /// Signs in with an identifier (e-mail, phone or username) and a password.
 ///
 /// A wrong password and an unknown identifier get the same answer in the same time.
+/// With two-factor authentication on, a right password answers `mfa_required` and an
+/// `mfa_token` (5 minutes, 5 wrong codes) for `POST /v1/auth/mfa`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -129,13 +132,40 @@ pub async fn login(
     } else {
         None
     };
+    let mfa_on = user.mfa_enabled != 0;
     if let Some(reason) = change_reason {
+        // With two-factor on, the change itself asks for a code (see
+        // `forced_password_change`), so a temporary password does not bypass it.
         let ttl = app.config.sessions.change_token_ttl_seconds;
         let change_token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
         record("password_change_required").await?;
         return Ok(Json(LoginResponse::PasswordChangeRequired {
             change_token,
             reason,
+            mfa_methods: if mfa_on {
+                mfa::METHODS.to_vec()
+            } else {
+                vec![]
+            },
+        }));
+    }
+    if mfa_on {
+        // The device travels with the token so that the session made at the second
+        // step names it.
+        let device = serde_json::to_string(&req.device).map_err(ApiError::internal)?;
+        let mfa_token = challenge::create_with_data(
+            &app.db,
+            MFA,
+            &user.id,
+            &device,
+            mfa::TOKEN_TTL_SECONDS,
+            now,
+        )
+        .await?;
+        record("mfa_required").await?;
+        return Ok(Json(LoginResponse::MfaRequired {
+            mfa_token,
+            methods: mfa::METHODS.to_vec(),
         }));
     }
     let issued = start_session(&app, &user, &req.device, ip.as_deref(), now).await?;
@@ -172,11 +202,17 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
 }
 
 /// Sets a new password after `password_change_required` and signs in.
+///
+/// On an account with two-factor authentication the body must also carry a
+/// `totp_code` or a `recovery_code` (else `mfa_required`), so that a temporary
+/// password set by an administrator does not bypass the second factor.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth",
     request_body = ForcedPasswordChangeRequest,
     responses(
         (status = 200, description = "Password changed; signed in", body = Session),
-        (status = 401, description = "`token_invalid`: unknown, used or expired change token", body = ErrorBody),
+        (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
+        (status = 401, description = "`token_invalid`: unknown, used or expired change token; `mfa_required`: the account has two-factor authentication and no code was given", body = ErrorBody),
+        (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
         (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
     ))]
 pub async fn forced_password_change(
@@ -203,6 +239,24 @@ pub async fn forced_password_change(
     )
     .await
     .map_err(|e| e.into_api("new_password"))?;
+    if user.mfa_enabled != 0 {
+        // Checked after the policy, so that a refused password does not use up a code.
+        let factor = match (&req.totp_code, &req.recovery_code) {
+            (Some(code), _) => Factor {
+                method: MfaMethod::Totp,
+                code,
+            },
+            (None, Some(code)) => Factor {
+                method: MfaMethod::RecoveryCode,
+                code,
+            },
+            (None, None) => return Err(ApiError::new(ErrorCode::MfaRequired).message(
+                "This account has two-factor authentication: give `totp_code` or `recovery_code`.",
+            )),
+        };
+        check_secret("code", factor.code)?;
+        mfa::verify(&app, &user.id, factor, now).await?;
+    }
     let device = Device::default();
     let mut tx = app.db.begin().await?;
     if !challenge::consume(&mut tx, PASSWORD_CHANGE, &req.change_token, now).await? {

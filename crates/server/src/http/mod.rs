@@ -7,6 +7,7 @@ mod extract;
 mod guard;
 mod me;
 mod meta;
+mod mfa;
 mod password;
 
 use std::sync::Arc;
@@ -73,11 +74,16 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::forced_password_change))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
+        .routes(routes!(mfa::second_factor))
         .routes(routes!(me::me))
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
-        .routes(routes!(me::activity));
+        .routes(routes!(me::activity))
+        .routes(routes!(mfa::enroll))
+        .routes(routes!(mfa::confirm))
+        .routes(routes!(mfa::disable))
+        .routes(routes!(mfa::regenerate_recovery_codes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)

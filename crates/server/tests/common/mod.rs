@@ -98,6 +98,8 @@ impl TestServer {
             bind: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         };
+        // Messages without a transport go to this test's folder, not the user's data dir.
+        config.delivery.outbox_dir = Some(dir.path().join("outbox"));
         tweak(&mut config);
         Some(Self::serve(config, Arc::new(dir)).await)
     }
@@ -247,4 +249,51 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_cod
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+}
+
+// ---- delivery: a real SMTP server, a real SMS gateway, the message queue ----
+
+pub mod sms;
+pub mod smtp;
+
+/// A row of the outbound message queue, as the tests look at it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub locale: String,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl TestServer {
+    /// The queue row of message `id`.
+    pub async fn message(&self, id: &str) -> MessageRow {
+        sqlx::query_as(
+            "SELECT id, channel, recipient, locale, kind, payload, status, attempts, \
+             next_attempt_at, sent_at, last_error FROM messages WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.state.db)
+        .await
+        .expect("message row")
+    }
+
+    /// A dispatcher of this server's configuration, to drive with `run_once`.
+    pub fn dispatcher(&self) -> latchkey_server::delivery::Dispatcher {
+        latchkey_server::delivery::Dispatcher::new(&self.state).expect("dispatcher")
+    }
+
+    /// Moves the clock forward by milliseconds.
+    pub fn advance_ms(&self, ms: u64) {
+        self.state
+            .clock
+            .advance(std::time::Duration::from_millis(ms));
+    }
 }
