@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Secret;
+use crate::{Channel, Secret};
 
 /// The device a client signs in from. `id` is a random id the client keeps.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +47,10 @@ pub enum LoginResponse {
         challenge_token: Secret,
         /// Masked destination, such as `z***@corp.cn` or `138****0000`.
         destination: String,
+        /// How the code travels.
+        channel: Channel,
+        /// Seconds the code stays valid.
+        expires_in: u64,
     },
     /// The password must be changed first: `POST /v1/auth/password`.
     PasswordChangeRequired {
@@ -89,6 +93,16 @@ pub struct ForcedPasswordChangeRequest {
     pub totp_code: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<Secret>,
+}
+
+/// `POST /v1/auth/device/verify` body: the code sent after
+/// `device_verification_required`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceVerifyRequest {
+    pub challenge_token: Secret,
+    /// The six digits from the message.
+    pub code: Secret,
 }
 
 /// `POST /v1/auth/refresh` body.
@@ -217,10 +231,13 @@ mod tests {
         let dev = LoginResponse::DeviceVerificationRequired {
             challenge_token: "c".into(),
             destination: "z***@corp.cn".into(),
+            channel: Channel::Email,
+            expires_in: 600,
         };
         assert_eq!(
             serde_json::to_value(&dev).unwrap(),
-            json!({"status": "device_verification_required", "challenge_token": "c", "destination": "z***@corp.cn"})
+            json!({"status": "device_verification_required", "challenge_token": "c",
+                   "destination": "z***@corp.cn", "channel": "email", "expires_in": 600})
         );
     }
 

@@ -11,6 +11,7 @@ mod me;
 mod meta;
 mod mfa;
 mod password;
+mod recovery;
 mod secret;
 
 pub use auth::*;
@@ -19,6 +20,7 @@ pub use me::*;
 pub use meta::*;
 pub use mfa::*;
 pub use password::*;
+pub use recovery::*;
 pub use secret::Secret;
 
 /// The API version this crate describes; `/v1/meta` reports it.
