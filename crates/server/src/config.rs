@@ -21,6 +21,7 @@ pub const ENV_VARS: &[&str] = &[
     "LATCHKEY_SECRET_KEY",
     "LATCHKEY_SERVER_NAME",
     "LATCHKEY_WORKER_THREADS",
+    "LATCHKEY_VERIFY_NEW_DEVICES",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,64 @@ pub struct Config {
     pub offline: OfflinePolicy,
     pub support: Support,
     pub delivery: DeliveryConfig,
+    pub recovery: RecoveryConfig,
+    pub devices: DeviceConfig,
+}
+
+/// Forgot password (`/v1/recovery/*`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// How long the 6-digit code is valid.
+    pub code_ttl_seconds: u64,
+    /// Wrong codes before the attempt is used up.
+    pub max_attempts: u32,
+    /// Seconds before another code may be sent for the same identifier.
+    pub resend_after_seconds: u64,
+    /// Codes sent per identifier per hour.
+    pub max_sends_per_hour: u32,
+    /// How long the e-mail's `latchkey://reset?token=…` link works.
+    pub link_ttl_seconds: u64,
+    /// How long the `reset_token` of a verified code works.
+    pub reset_token_ttl_seconds: u64,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl_seconds: 10 * 60,
+            max_attempts: 5,
+            resend_after_seconds: 60,
+            max_sends_per_hour: 5,
+            link_ttl_seconds: 30 * 60,
+            reset_token_ttl_seconds: 30 * 60,
+        }
+    }
+}
+
+/// New-device verification.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// A right password from a device the account never used (and no TOTP) asks for a
+    /// code sent by e-mail or SMS. `LATCHKEY_VERIFY_NEW_DEVICES=false` turns it off.
+    pub verify_new: bool,
+    pub code_ttl_seconds: u64,
+    /// Wrong codes before the challenge is used up (sign in again).
+    pub max_attempts: u32,
+    /// Codes sent per account per hour.
+    pub max_sends_per_hour: u32,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        Self {
+            verify_new: true,
+            code_ttl_seconds: 10 * 60,
+            max_attempts: 5,
+            max_sends_per_hour: 5,
+        }
+    }
 }
 
 /// argon2id cost and how many hashes may run or wait at once.
@@ -189,6 +248,8 @@ impl Default for Config {
             offline: OfflinePolicy::default(),
             support: Support::default(),
             delivery: DeliveryConfig::default(),
+            recovery: RecoveryConfig::default(),
+            devices: DeviceConfig::default(),
         }
     }
 }
@@ -238,6 +299,18 @@ impl Config {
                 var: "LATCHKEY_WORKER_THREADS",
                 message: "expected a number".to_owned(),
             })?;
+        }
+        if let Some(v) = nonempty("LATCHKEY_VERIFY_NEW_DEVICES") {
+            self.devices.verify_new = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: "LATCHKEY_VERIFY_NEW_DEVICES",
+                        message: "expected true or false".to_owned(),
+                    })
+                }
+            };
         }
         let d = &mut self.delivery;
         if let Some(v) = nonempty("LATCHKEY_SMTP_URL") {
@@ -310,6 +383,8 @@ impl std::fmt::Debug for Config {
             .field("sessions", &self.sessions)
             .field("offline", &self.offline)
             .field("delivery", &self.delivery)
+            .field("recovery", &self.recovery)
+            .field("devices", &self.devices)
             .finish_non_exhaustive()
     }
 }
@@ -361,6 +436,23 @@ mod tests {
         assert!(c
             .apply_env(|n| (n == "LATCHKEY_BIND").then(|| "nonsense".into()))
             .is_err());
+        assert!(c
+            .apply_env(|n| (n == "LATCHKEY_VERIFY_NEW_DEVICES").then(|| "maybe".into()))
+            .is_err());
+    }
+
+    #[test]
+    fn new_devices_are_verified_by_default_and_can_be_switched_off() {
+        let mut c = Config::default();
+        assert!(c.devices.verify_new);
+        assert_eq!(c.recovery.code_ttl_seconds, 600);
+        assert_eq!(c.recovery.max_attempts, 5);
+        assert_eq!(c.recovery.resend_after_seconds, 60);
+        assert_eq!(c.recovery.max_sends_per_hour, 5);
+        assert_eq!(c.recovery.link_ttl_seconds, 1800);
+        c.apply_env(|n| (n == "LATCHKEY_VERIFY_NEW_DEVICES").then(|| "off".into()))
+            .unwrap();
+        assert!(!c.devices.verify_new);
     }
 
     #[test]

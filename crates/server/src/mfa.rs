@@ -10,6 +10,7 @@
 
 use latchkey_proto::{ErrorCode, MfaMethod, Secret};
 
+use crate::delivery::MessageKind;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::users::UserRow;
@@ -108,16 +109,13 @@ pub fn open_secret(app: &AppState, user_id: &str, sealed: &str) -> ApiResult<Vec
     })
 }
 
-/// Tells the user that two-factor authentication was turned on or off.
-///
-/// DELIVERY HOOK: this only logs for now. When the message queue
-/// (`crate::delivery`, issue 3 item 4) lands, enqueue the "two-factor authentication
-/// was turned on/off" notice (e-mail, else SMS; the user's locale) from here. Every
-/// enable and disable already passes through this one function.
-pub async fn notify_totp_change(_app: &AppState, user: &UserRow, enabled: bool) {
-    tracing::info!(
-        user = %user.id,
-        enabled,
-        "two-factor change notice (delivery not wired yet)"
-    );
+/// Tells the user that two-factor authentication was turned on or off (e-mail, else
+/// SMS, in the user's language). Every enable and disable passes through here.
+pub async fn notify_totp_change(app: &AppState, user: &UserRow, enabled: bool) {
+    let kind = if enabled {
+        MessageKind::TotpEnabled
+    } else {
+        MessageKind::TotpDisabled
+    };
+    crate::notify::notice(app, user, kind).await;
 }

@@ -13,6 +13,7 @@ mod api {
     mod admin_cli;
     mod bad_input;
     mod delivery;
+    mod devices;
     mod forced_change;
     mod lockout;
     mod login;
@@ -21,6 +22,7 @@ mod api {
     mod meta;
     mod multi_process;
     mod password;
+    mod recovery;
     mod sessions;
     mod totp;
 }

@@ -19,6 +19,7 @@ use crate::lockout;
 use crate::mfa::{self, Factor};
 use crate::session::{self, Authed, Refreshed};
 use crate::settings;
+use crate::signin;
 use crate::state::AppState;
 use crate::tokens::hash_token;
 use crate::users::{self, UserRow};
@@ -56,34 +57,12 @@ pub async fn login(
         }
         guard::check(&settings::load(&app.db).await?, Some(v))?;
     }
-    let identifier = match Identifier::parse(&req.identifier, &app.config.default_region) {
-        Ok(id) => Some(id),
-        Err(IdentifierError::Empty) => {
-            return Err(ApiError::invalid("identifier", "The identifier is empty."))
-        }
-        Err(IdentifierError::TooLong) => {
-            return Err(ApiError::invalid(
-                "identifier",
-                "The identifier is too long.",
-            ))
-        }
-        // Malformed: no account can have it; it fails like an unknown one.
-        Err(_) => None,
-    };
     let now = app.now();
     let cfg = &app.config.lockout;
     if let Some(wait) = lockout::address_blocked(&app.db, cfg, ip.bucket(), now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
-    let user = match &identifier {
-        Some(id) => users::find(&app.db, id).await?,
-        None => None,
-    };
-    let subject = match (&user, &identifier) {
-        (Some(u), _) => u.subject(),
-        (None, Some(id)) => id.subject(),
-        (None, None) => format!("raw:{}", hash_token(&req.identifier.trim().to_lowercase())),
-    };
+    let (user, subject) = resolve(&app, &req.identifier).await?;
     let user_id = user.as_ref().map(|u| u.id.clone());
     let record = |result: &'static str| {
         let user_id = user_id.as_deref();
@@ -168,7 +147,11 @@ pub async fn login(
             methods: mfa::METHODS.to_vec(),
         }));
     }
-    let issued = start_session(&app, &user, &req.device, ip.as_deref(), now).await?;
+    if let Some(answer) = super::device::check(&app, &user, &req.device, None, now).await? {
+        record("device_verification_required").await?;
+        return Ok(Json(answer));
+    }
+    let issued = signin::complete(&app, &user, &req.device, ip.as_deref(), now, None).await?;
     record("ok").await?;
     tracing::info!(user = %user.id, session = %issued.session_id, "signed in");
     Ok(Json(LoginResponse::Ok {
@@ -176,15 +159,32 @@ pub async fn login(
     }))
 }
 
-async fn start_session(
-    app: &AppState,
-    user: &UserRow,
-    device: &Device,
-    ip: Option<&str>,
-    now: i64,
-) -> ApiResult<session::Issued> {
-    let mut conn = app.db.acquire().await?;
-    Ok(session::create(&mut conn, &app.config.sessions, &user.id, device, ip, now).await?)
+/// The account an identifier names, if any, and the lockout subject it counts under
+/// either way. A malformed identifier can name no account: it fails like an unknown one.
+pub(super) async fn resolve(app: &AppState, raw: &str) -> ApiResult<(Option<UserRow>, String)> {
+    let identifier = match Identifier::parse(raw, &app.config.default_region) {
+        Ok(id) => Some(id),
+        Err(IdentifierError::Empty) => {
+            return Err(ApiError::invalid("identifier", "The identifier is empty."))
+        }
+        Err(IdentifierError::TooLong) => {
+            return Err(ApiError::invalid(
+                "identifier",
+                "The identifier is too long.",
+            ))
+        }
+        Err(_) => None,
+    };
+    let user = match &identifier {
+        Some(id) => users::find(&app.db, id).await?,
+        None => None,
+    };
+    let subject = match (&user, &identifier) {
+        (Some(u), _) => u.subject(),
+        (None, Some(id)) => id.subject(),
+        (None, None) => format!("raw:{}", hash_token(&raw.trim().to_lowercase())),
+    };
+    Ok((user, subject))
 }
 
 /// Rehashes with the current argon2 parameters; a failure only costs a retry next time.
@@ -284,6 +284,7 @@ pub async fn forced_password_change(
         now,
     )
     .await?;
+    crate::notify::notice(&app, &user, crate::delivery::MessageKind::PasswordChanged).await;
     let user = users::by_id(&app.db, &user.id).await?.unwrap_or(user);
     Ok(Json(session_body(&app, issued, &user)))
 }

@@ -104,6 +104,7 @@ pub async fn change_password(
         now,
     )
     .await?;
+    crate::notify::notice(&app, &user, crate::delivery::MessageKind::PasswordChanged).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -25,7 +25,7 @@ use crate::account::{hash_error, session_body};
 use crate::challenge::{self, MFA};
 use crate::error::{ApiError, ApiResult};
 use crate::mfa::{self, Factor};
-use crate::session::{self, Authed};
+use crate::session::Authed;
 use crate::state::AppState;
 use crate::users::{self, UserRow};
 use crate::{activity, lockout, recovery_codes, totp};
@@ -332,20 +332,15 @@ pub async fn second_factor(
         record(&app, &user.id, "mfa", e.code().as_str(), &device, &ip, now).await?;
         return Err(e);
     }
-    let mut tx = app.db.begin().await?;
-    if !challenge::consume(&mut tx, MFA, &req.mfa_token, now).await? {
-        return Err(ApiError::new(ErrorCode::TokenInvalid));
-    }
-    let issued = session::create(
-        &mut tx,
-        &app.config.sessions,
-        &user.id,
+    let issued = crate::signin::complete(
+        &app,
+        &user,
         &device,
         ip.as_deref(),
         now,
+        Some((MFA, &req.mfa_token)),
     )
     .await?;
-    tx.commit().await?;
     record(&app, &user.id, "mfa", "ok", &device, &ip, now).await?;
     if req.method == MfaMethod::RecoveryCode {
         // Shown under recent activity: a used code is one fewer left.

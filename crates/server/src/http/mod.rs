@@ -3,12 +3,14 @@
 //! body limit, panic catcher, maintenance and client-version guard, JSON fallbacks.
 
 mod auth;
+mod device;
 mod extract;
 mod guard;
 mod me;
 mod meta;
 mod mfa;
 mod password;
+mod recovery;
 
 use std::sync::Arc;
 
@@ -75,6 +77,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(mfa::second_factor))
+        .routes(routes!(device::verify))
+        .routes(routes!(recovery::start))
+        .routes(routes!(recovery::verify))
+        .routes(routes!(recovery::complete))
         .routes(routes!(me::me))
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))

@@ -25,7 +25,7 @@ on_both!(
     the_secret_is_encrypted_at_rest_and_never_printed,
 );
 
-const KEY: &str = "4c6174636862b579207465737420736563726574206b6579202d2d2030303031";
+pub(crate) const KEY: &str = "4c6174636862b579207465737420736563726574206b6579202d2d2030303031";
 
 // ---- an independent RFC 6238 implementation -------------------------------------
 
@@ -51,7 +51,7 @@ fn totp_at(secret: &[u8], unix_seconds: u64, digits: u32) -> String {
 }
 
 /// RFC 4648 base32 (no padding), as in the `secret=` parameter.
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut n = 0;
@@ -89,7 +89,7 @@ fn independent_totp_matches_rfc6238_appendix_b() {
 
 // ---- helpers -----------------------------------------------------------------------
 
-async fn start(b: Backend) -> Option<TestServer> {
+pub(crate) async fn start(b: Backend) -> Option<TestServer> {
     TestServer::start_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
 }
 
@@ -104,7 +104,7 @@ fn settled_now(srv: &TestServer) -> u64 {
 }
 
 /// The code of the step `offset` steps from the server's current one.
-fn code(srv: &TestServer, secret: &[u8], offset: i64) -> String {
+pub(crate) fn code(srv: &TestServer, secret: &[u8], offset: i64) -> String {
     let now = settled_now(srv) as i64;
     totp_at(secret, (now + offset * 30) as u64, 6)
 }
@@ -113,16 +113,16 @@ async fn post_auth(srv: &TestServer, path: &str, token: &str, body: Value) -> (S
     srv.call(Method::POST, path, Some(token), Some(body)).await
 }
 
-struct Enabled {
-    user_id: String,
-    token: String,
-    secret: Vec<u8>,
-    codes: Vec<String>,
+pub(crate) struct Enabled {
+    pub user_id: String,
+    pub token: String,
+    pub secret: Vec<u8>,
+    pub codes: Vec<String>,
 }
 
 /// A user with TOTP turned on through the API; the clock is then moved to the next
 /// step so that the next code differs from the confirming one.
-async fn enabled_user(srv: &TestServer, email: &str) -> Enabled {
+pub(crate) async fn enabled_user(srv: &TestServer, email: &str) -> Enabled {
     let user = srv.add_user(email, PASSWORD).await;
     let session = srv.login(email, PASSWORD).await;
     let token = session.access_token.expose().to_owned();

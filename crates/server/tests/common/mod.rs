@@ -100,6 +100,10 @@ impl TestServer {
         };
         // Messages without a transport go to this test's folder, not the user's data dir.
         config.delivery.outbox_dir = Some(dir.path().join("outbox"));
+        // New-device verification (on by default; see `Config`) is off here so that
+        // the tests of other flows sign in with one call; tests/api/devices.rs turns
+        // it on and checks the default.
+        config.devices.verify_new = false;
         tweak(&mut config);
         Some(Self::serve(config, Arc::new(dir)).await)
     }
