@@ -1,8 +1,187 @@
 // The only module that talks to the Rust side: one typed function per Tauri command,
-// named after it. Screens import these and never call `invoke` themselves.
+// named after it, and one subscription function per event. Screens import these and
+// never call `invoke` or `listen` themselves.
+//
+// Arguments go to `invoke` as one object with camelCase keys; Tauri hands them to the
+// Rust command as its snake_case parameters. Every command rejects with an `AppError`;
+// `asAppError` turns anything else (an IPC failure, a bug) into one with code `internal`.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AccountDetails } from "./bindings/AccountDetails";
+import type { AppError } from "./bindings/AppError";
+import type { RecoveryCheck } from "./bindings/RecoveryCheck";
+import type { RecoveryStarted } from "./bindings/RecoveryStarted";
+import type { ServerInfo } from "./bindings/ServerInfo";
+import type { Start } from "./bindings/Start";
+import type { Step } from "./bindings/Step";
+import type { Strength } from "./bindings/Strength";
+import type { TotpSetup } from "./bindings/TotpSetup";
+
+// ---- start and server ----------------------------------------------------------------
 
 /** The version of the desktop app (the Cargo package version). */
 export function appVersion(): Promise<string> {
   return invoke<string>("app_version");
+}
+
+/** At launch: the configured server (if any) and the first step (may already be signed in). */
+export function appStart(): Promise<Start> {
+  return invoke<Start>("app_start");
+}
+
+/** Tests a server address without saving it. */
+export function serverTest(url: string): Promise<ServerInfo> {
+  return invoke<ServerInfo>("server_test", { url });
+}
+
+/** Saves a server address and starts over with it. */
+export function serverSave(url: string): Promise<Start> {
+  return invoke<Start>("server_save", { url });
+}
+
+// ---- sign-in flow --------------------------------------------------------------------
+
+export function signIn(identifier: string, password: string, remember: boolean): Promise<Step> {
+  return invoke<Step>("sign_in", { identifier, password, remember });
+}
+
+/** `method` is `totp` or `recovery_code`. */
+export function secondFactor(method: string, code: string): Promise<Step> {
+  return invoke<Step>("second_factor", { method, code });
+}
+
+export function deviceCode(code: string): Promise<Step> {
+  return invoke<Step>("device_code", { code });
+}
+
+export function forcedPasswordChange(newPassword: string): Promise<Step> {
+  return invoke<Step>("forced_password_change", { newPassword });
+}
+
+// ---- TOTP ----------------------------------------------------------------------------
+
+export function totpBegin(): Promise<TotpSetup> {
+  return invoke<TotpSetup>("totp_begin");
+}
+
+/** Confirms the setup with a first code; resolves to the 10 recovery codes (shown once). */
+export function totpConfirm(code: string): Promise<string[]> {
+  return invoke<string[]>("totp_confirm", { code });
+}
+
+export function totpSkip(): Promise<Step> {
+  return invoke<Step>("totp_skip");
+}
+
+/** After the recovery codes were shown: the next step. */
+export function totpDone(): Promise<Step> {
+  return invoke<Step>("totp_done");
+}
+
+// ---- passwords and recovery ----------------------------------------------------------
+
+/** The policy verdict for `password` (the Rust side knows the user context). */
+export function passwordStrength(password: string): Promise<Strength> {
+  return invoke<Strength>("password_strength", { password });
+}
+
+export function recoveryStart(
+  identifier: string,
+  channel: string | null,
+  locale: string,
+): Promise<RecoveryStarted> {
+  return invoke<RecoveryStarted>("recovery_start", { identifier, channel, locale });
+}
+
+export function recoveryResend(): Promise<RecoveryStarted> {
+  return invoke<RecoveryStarted>("recovery_resend");
+}
+
+export function recoveryVerify(code: string): Promise<RecoveryCheck> {
+  return invoke<RecoveryCheck>("recovery_verify", { code });
+}
+
+export function recoveryComplete(
+  newPassword: string,
+  totpCode: string | null,
+  recoveryCode: string | null,
+): Promise<null> {
+  return invoke<null>("recovery_complete", { newPassword, totpCode, recoveryCode });
+}
+
+// ---- account -------------------------------------------------------------------------
+
+export function accountDetails(): Promise<AccountDetails> {
+  return invoke<AccountDetails>("account_details");
+}
+
+export function changePassword(currentPassword: string, newPassword: string): Promise<null> {
+  return invoke<null>("change_password", { currentPassword, newPassword });
+}
+
+export function totpDisable(password: string, code: string): Promise<null> {
+  return invoke<null>("totp_disable", { password, code });
+}
+
+export function recoveryCodesRegenerate(password: string): Promise<string[]> {
+  return invoke<string[]>("recovery_codes_regenerate", { password });
+}
+
+export function sessionRevoke(id: string): Promise<null> {
+  return invoke<null>("session_revoke", { id });
+}
+
+export function signOut(): Promise<Step> {
+  return invoke<Step>("sign_out");
+}
+
+export function forgetDevice(): Promise<Step> {
+  return invoke<Step>("forget_device");
+}
+
+// ---- events --------------------------------------------------------------------------
+
+/** `latchkey://reset?token=…` was opened; the Rust side keeps the token. */
+export function onDeepLinkReset(handler: () => void): Promise<UnlistenFn> {
+  return listen<{ token: string }>("deep-link-reset", () => handler());
+}
+
+/** The session ended outside the UI's doing (`refresh_revoked`, `password_changed`, …). */
+export function onSessionEnded(handler: (reason: string) => void): Promise<UnlistenFn> {
+  return listen<{ reason: string }>("session-ended", (event) => handler(event.payload.reason));
+}
+
+/** The server became reachable or unreachable. */
+export function onConnectivity(handler: (online: boolean) => void): Promise<UnlistenFn> {
+  return listen<{ online: boolean }>("connectivity", (event) => handler(event.payload.online));
+}
+
+// ---- errors --------------------------------------------------------------------------
+
+/** `value` if it is an `AppError`, otherwise an `internal` error (logged for the developer). */
+export function asAppError(value: unknown): AppError {
+  if (typeof value === "object" && value !== null && typeof (value as { code?: unknown }).code === "string") {
+    const raw = value as Partial<AppError> & { code: string };
+    return {
+      code: raw.code,
+      next_step: raw.next_step ?? null,
+      retry_after: raw.retry_after ?? null,
+      message: raw.message ?? null,
+      until: raw.until ?? null,
+      min_version: raw.min_version ?? null,
+      download_url: raw.download_url ?? null,
+      reasons: Array.isArray(raw.reasons) ? raw.reasons : [],
+    };
+  }
+  console.error("unexpected failure from the Rust side", value);
+  return {
+    code: "internal",
+    next_step: "try_again",
+    retry_after: null,
+    message: null,
+    until: null,
+    min_version: null,
+    download_url: null,
+    reasons: [],
+  };
 }

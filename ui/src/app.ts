@@ -1,31 +1,274 @@
-// The start screen of the shell: the product name and the app's version. The real
-// screens (server setup, sign in, …) replace it in a later issue.
-import { appVersion } from "./api";
-import { translate, type Locale, type MessageKey } from "./i18n";
+// The app shell: the top bar (product name, language switch), the connectivity banner
+// and the current screen. It turns the Rust side's `Step`s into screens, handles the
+// errors that change the screen, and listens to the Rust side's events.
+import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded } from "./api";
+import type { AppError } from "./bindings/AppError";
+import type { ServerInfo } from "./bindings/ServerInfo";
+import type { Step } from "./bindings/Step";
+import type { ErrorRegion } from "./components/errors";
+import type { Ctx } from "./context";
+import { h, uid } from "./dom";
+import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18n";
+import { screens } from "./screens";
+import type { SignedIn, View } from "./views";
 
-/** Renders the start screen into `root`, in `locale`. Resolves once the version is shown. */
-export async function mount(root: HTMLElement, locale: Locale): Promise<void> {
-  const t = (key: MessageKey, params?: Record<string, string>) => translate(locale, key, params);
-  document.documentElement.lang = locale;
-  document.title = t("app.title");
+/** Screens that need a signed-in session: a `token_invalid` there means the session ended. */
+const ACCOUNT_SCREENS = new Set<View["screen"]>(["account", "account_password", "totp_disable", "regenerate_codes"]);
 
-  const title = text("h1", t("app.title"));
-  const tagline = text("p", t("app.tagline"));
-  const version = text("p", t("app.version_loading"));
-  version.className = "version";
-  root.replaceChildren(title, tagline, version);
+export class App implements Ctx {
+  server: ServerInfo | null = null;
+  signedIn: SignedIn | null = null;
+  identifier: string | null = null;
+  online = true;
+  view: View = { screen: "loading" };
 
-  try {
-    version.textContent = t("app.version", { version: await appVersion() });
-  } catch (error) {
-    // Not worth a dialog: the version is informational. Leave a trace for the developer.
-    console.error("app_version failed", error);
-    version.textContent = t("app.version_unknown");
+  private readonly content: HTMLElement;
+  private readonly banner: HTMLDivElement;
+  private readonly topbar: HTMLElement;
+  private leaveFns: Array<() => void> = [];
+
+  constructor(root: HTMLElement) {
+    this.topbar = h("header", { class: "topbar" });
+    this.banner = h("div", { class: "banner", role: "status", "data-testid": "offline-banner", hidden: true });
+    this.content = h("main", { class: "content", id: "content" });
+    root.replaceChildren(this.topbar, this.banner, this.content);
+  }
+
+  /** Subscribes to the Rust side's events and shows the first screen (`app_start`). */
+  async start(): Promise<void> {
+    await Promise.all([
+      onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
+      onSessionEnded((reason) => this.sessionEnded(reason)),
+      onConnectivity((online) => this.connectivity(online)),
+    ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
+    await this.restart();
+  }
+
+  /** Asks `app_start` where to begin (also after maintenance or an update). */
+  async restart(): Promise<void> {
+    this.go({ screen: "loading" });
+    try {
+      const start = await appStart();
+      this.serverChanged(start.server, start.step);
+    } catch (error) {
+      const appError = asAppError(error);
+      if (!this.redirect(appError)) this.go({ screen: "startup_error", error: appError });
+    }
+  }
+
+  // ---- Ctx ---------------------------------------------------------------------------
+
+  go(view: View, focus = true): void {
+    for (const fn of this.leaveFns.splice(0)) fn();
+    this.view = view;
+    if (view.screen === "sign_in" || view.screen === "server_setup") this.signedIn = null;
+    this.renderTopbar();
+    this.renderBanner();
+    const screen = screens[view.screen](this, view as never);
+    this.content.replaceChildren(screen);
+    this.content.classList.toggle("wide", screen.classList.contains("wide"));
+    if (focus) focusFirst(screen);
+  }
+
+  step(step: Step): void {
+    switch (step.step) {
+      case "server_setup":
+        this.go({ screen: "server_setup", suggestedUrl: step.suggested_url, canCancel: false });
+        break;
+      case "sign_in":
+        if (step.identifier !== null) this.identifier = step.identifier;
+        this.go({ screen: "sign_in", identifier: step.identifier ?? this.identifier, remember: step.remember, notice: null });
+        break;
+      case "second_factor":
+        this.go({ screen: "second_factor", methods: step.methods, method: step.methods[0] ?? "totp" });
+        break;
+      case "device_code":
+        this.go({
+          screen: "device_code",
+          destination: step.destination,
+          channel: step.channel,
+          expiresAt: Date.now() + step.expires_in * 1000,
+        });
+        break;
+      case "change_password":
+        this.go({ screen: "change_password", reason: step.reason });
+        break;
+      case "offer_totp":
+        this.go({ screen: "offer_totp" });
+        break;
+      case "signed_in":
+        this.signedIn = {
+          account: step.account,
+          offline: step.offline,
+          remembered: step.remembered,
+          keychainAvailable: step.keychain_available,
+        };
+        if (!step.offline) this.online = true;
+        this.go({ screen: "account", notice: null });
+        break;
+    }
+  }
+
+  serverChanged(server: ServerInfo | null, step: Step): void {
+    this.server = server;
+    this.step(step);
+  }
+
+  fail(error: unknown, region: ErrorRegion): AppError {
+    const appError = asAppError(error);
+    if (appError.code === "token_invalid" && this.signedIn !== null && ACCOUNT_SCREENS.has(this.view.screen)) {
+      this.sessionEnded("expired");
+    } else if (!this.redirect(appError)) {
+      region.show(appError);
+    }
+    return appError;
+  }
+
+  onLeave(fn: () => void): void {
+    this.leaveFns.push(fn);
+  }
+
+  // ---- the rest ----------------------------------------------------------------------
+
+  /** Errors that are a screen of their own. True when it navigated. */
+  private redirect(error: AppError): boolean {
+    switch (error.code) {
+      case "account_locked":
+        this.go({ screen: "locked", until: error.retry_after === null ? null : Date.now() + error.retry_after * 1000 });
+        return true;
+      case "maintenance":
+        this.go({ screen: "maintenance", message: error.message, until: error.until });
+        return true;
+      case "client_outdated":
+        this.go({ screen: "update_required", minVersion: error.min_version, downloadUrl: error.download_url });
+        return true;
+      case "session_ended":
+        this.sessionEnded("ended");
+        return true;
+      case "not_configured":
+        this.go({ screen: "server_setup", suggestedUrl: null, canCancel: false });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private sessionEnded(reason: string): void {
+    this.signedIn = null;
+    const key = `session.${reason}`;
+    this.go({
+      screen: "sign_in",
+      identifier: this.identifier,
+      remember: true,
+      notice: { key: hasKey(key) ? key : "session.ended", tone: "warning" },
+    });
+  }
+
+  private connectivity(online: boolean): void {
+    this.online = online;
+    // Back online, the Rust side re-validates an offline session and sends
+    // `session-ended` if it cannot continue; otherwise the session is an online one again.
+    if (online && this.signedIn?.offline) {
+      this.signedIn = { ...this.signedIn, offline: false };
+      if (this.view.screen === "account") {
+        this.go(this.view, false);
+        return;
+      }
+    }
+    this.renderBanner();
+  }
+
+  private renderBanner(): void {
+    let key: "banner.offline_session" | "banner.connection_lost" | "banner.server_unreachable" | null = null;
+    if (this.signedIn?.offline) key = "banner.offline_session";
+    else if (!this.online) key = this.signedIn ? "banner.connection_lost" : "banner.server_unreachable";
+    this.banner.hidden = key === null;
+    this.banner.textContent = key === null ? "" : t(key, { days: this.server?.offline_days ?? 0 });
+  }
+
+  private renderTopbar(): void {
+    const id = uid("language");
+    const select = h("select", { id, "data-testid": "language" });
+    for (const locale of locales) {
+      const option = h("option", { value: locale, lang: locale }, t(`locale.${locale}`));
+      option.selected = locale === currentLocale();
+      select.append(option);
+    }
+    select.addEventListener("change", () => this.switchLanguage(select.value as Locale));
+    this.topbar.replaceChildren(
+      h("div", { class: "brand" }, logo(), h("span", { class: "brand-name" }, t("app.title"))),
+      h("div", { class: "language" }, h("label", { for: id }, t("language.label")), select),
+    );
+    document.title = t("app.title");
+  }
+
+  /** Re-renders the current screen in `locale`, keeping what the user typed. */
+  switchLanguage(locale: Locale): void {
+    const typed = snapshot(this.content);
+    setLocale(locale, true);
+    this.go(this.view, false);
+    restore(this.content, typed);
+    this.topbar.querySelector<HTMLSelectElement>("select")?.focus();
   }
 }
 
-function text<K extends keyof HTMLElementTagNameMap>(tag: K, content: string): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  element.textContent = content;
-  return element;
+/** Creates the app in `root`, in `locale`, and shows the first screen. */
+export async function mount(root: HTMLElement, locale: Locale): Promise<App> {
+  setLocale(locale);
+  const app = new App(root);
+  await app.start();
+  return app;
+}
+
+/** Focus for a new screen: an element marked `data-autofocus`, else the first field, else the heading. */
+export function focusFirst(screen: HTMLElement): void {
+  const target =
+    screen.querySelector<HTMLElement>("[data-autofocus]") ??
+    screen.querySelector<HTMLElement>("input:not([type=hidden]):not([disabled]), select, textarea") ??
+    screen.querySelector<HTMLElement>("h1");
+  target?.focus();
+}
+
+type Typed = Map<string, { value: string; checked: boolean }>;
+
+function snapshot(scope: HTMLElement): Typed {
+  const typed: Typed = new Map();
+  for (const input of scope.querySelectorAll<HTMLInputElement>("input[name]")) {
+    typed.set(`${input.name}|${input.type === "radio" ? input.value : ""}`, { value: input.value, checked: input.checked });
+  }
+  return typed;
+}
+
+function restore(scope: HTMLElement, typed: Typed): void {
+  for (const input of scope.querySelectorAll<HTMLInputElement>("input[name]")) {
+    const saved = typed.get(`${input.name}|${input.type === "radio" ? input.value : ""}`);
+    if (!saved) continue;
+    if (input.type === "checkbox" || input.type === "radio") {
+      input.checked = saved.checked;
+      input.dispatchEvent(new Event("change"));
+    } else {
+      input.value = saved.value;
+      if (input.autocomplete === "new-password" && saved.value !== "") input.dispatchEvent(new Event("input"));
+    }
+  }
+}
+
+/** The product mark: a key in a rounded square, drawn with SVG attributes (no inline style). */
+function logo(): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "logo");
+  svg.setAttribute("aria-hidden", "true");
+  const shapes: Array<[string, Record<string, string>]> = [
+    ["rect", { x: "1", y: "1", width: "22", height: "22", rx: "6", class: "logo-bg" }],
+    ["circle", { cx: "9", cy: "12", r: "3.5", class: "logo-fg", fill: "none", "stroke-width": "2" }],
+    ["path", { d: "M12.5 12h7v3M17 12v2.5", class: "logo-fg", fill: "none", "stroke-width": "2", "stroke-linecap": "round" }],
+  ];
+  for (const [tag, attrs] of shapes) {
+    const shape = document.createElementNS(ns, tag);
+    for (const [name, value] of Object.entries(attrs)) shape.setAttribute(name, value);
+    svg.append(shape);
+  }
+  return svg;
 }

@@ -1,0 +1,1 @@
+export type AppError = { code: string, next_step: string | null, retry_after: number | null, message: string | null, until: string | null, min_version: string | null, download_url: string | null, reasons: Array<string>, };

@@ -1,0 +1,1 @@
+export type RecoveryCheck = { second_factor_required: boolean, methods: Array<string>, };

@@ -1,0 +1,1 @@
+export type RecoveryStarted = { resend_after: number, expires_in: number, };

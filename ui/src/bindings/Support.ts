@@ -1,0 +1,1 @@
+export type Support = { phone: string | null, email: string | null, url: string | null, };

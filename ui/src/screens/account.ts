@@ -1,0 +1,187 @@
+// The signed-in home: profile, security (password, two-step verification, recovery
+// codes), devices and sessions, recent activity, sign out and forget this device.
+// The profile from the sign-in shows at once; the rest comes from `account_details`
+// (not while offline: then the server-side actions wait for the connection).
+import { accountDetails, forgetDevice, sessionRevoke, signOut, totpBegin } from "../api";
+import type { AccountDetails } from "../bindings/AccountDetails";
+import type { AccountSummary } from "../bindings/AccountSummary";
+import { activityList, sessionList } from "../components/accountLists";
+import { errorRegion } from "../components/errors";
+import type { Ctx } from "../context";
+import { button, h, heading, runBusy } from "../dom";
+import { formatDate, t } from "../i18n";
+import type { ViewOf } from "../views";
+import { card, notice } from "./common";
+
+export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
+  const signedIn = ctx.signedIn;
+  const errors = errorRegion();
+  const status = h("p", { class: "success-text", role: "status", "data-testid": "account-status" });
+  const offline = signedIn?.offline ?? false;
+  const summary = signedIn?.account ?? null;
+
+  const profile = section("profile", t("account.profile"));
+  const security = section("security", t("account.security"));
+  const sessions = section("sessions", t("account.sessions"));
+  const activity = section("activity", t("account.activity"));
+
+  const title = heading(summary?.display_name ?? t("account.title"));
+  renderProfile(profile.body, summary);
+  renderSecurity(null);
+  if (offline) {
+    const wait = t("account.needs_connection");
+    sessions.body.replaceChildren(h("p", { class: "muted" }, wait));
+    activity.body.replaceChildren(h("p", { class: "muted" }, wait));
+  } else {
+    const loading = () => h("p", { class: "muted", role: "status" }, t("loading.text"));
+    sessions.body.replaceChildren(loading());
+    activity.body.replaceChildren(loading());
+    void load();
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const details = await accountDetails();
+      title.textContent = details.summary.display_name;
+      renderProfile(profile.body, details.summary);
+      renderSecurity(details);
+      renderSessions(details);
+      activity.body.replaceChildren(activityList(details.activity));
+    } catch (error) {
+      ctx.fail(error, errors);
+      sessions.body.replaceChildren(h("p", { class: "muted" }, t("account.unavailable")));
+      activity.body.replaceChildren(h("p", { class: "muted" }, t("account.unavailable")));
+    }
+  }
+
+  function renderSessions(details: AccountDetails): void {
+    sessions.body.replaceChildren(
+      sessionList(
+        details.sessions,
+        (session, revoke) => {
+          void runBusy(sessions.body, revoke, async () => {
+            errors.clear();
+            try {
+              await sessionRevoke(session.id);
+              status.textContent = t("account.revoked", { device: session.device_name });
+              await load();
+            } catch (error) {
+              ctx.fail(error, errors);
+            }
+          });
+        },
+        !offline,
+      ),
+    );
+  }
+
+  function renderSecurity(details: AccountDetails | null): void {
+    const account = details?.summary ?? summary;
+    const mfa = account?.mfa_enabled ?? false;
+
+    const changePassword = button(t("account.change_password"), { "data-testid": "account-change-password", disabled: offline }, "secondary");
+    changePassword.addEventListener("click", () => ctx.go({ screen: "account_password" }));
+    const expires = details?.password_expires_at ?? null;
+
+    const toggle = button(mfa ? t("account.totp_off") : t("account.totp_on"), { "data-testid": mfa ? "totp-disable" : "totp-enable", disabled: offline }, "secondary");
+    toggle.addEventListener("click", () => {
+      if (mfa) {
+        ctx.go({ screen: "totp_disable" });
+        return;
+      }
+      void runBusy(security.body, toggle, async () => {
+        errors.clear();
+        try {
+          ctx.go({ screen: "totp_setup", setup: await totpBegin(), mode: "account" });
+        } catch (error) {
+          ctx.fail(error, errors);
+        }
+      });
+    });
+
+    const rows = [
+      setting(t("account.password"), expires === null ? t("account.password_no_expiry") : t("account.password_expires", { date: formatDate(expires) }), changePassword),
+      setting(t("account.totp"), mfa ? t("account.totp_enabled") : t("account.totp_disabled"), toggle),
+    ];
+    if (mfa) {
+      const regenerate = button(t("account.codes_regenerate"), { "data-testid": "codes-regenerate", disabled: offline }, "secondary");
+      regenerate.addEventListener("click", () => ctx.go({ screen: "regenerate_codes" }));
+      const left = details?.recovery_codes_left ?? null;
+      rows.push(setting(t("account.codes"), left === null ? t("account.codes_unknown") : t("account.codes_left", { n: left }), regenerate));
+    }
+    security.body.replaceChildren(h("ul", { class: "rows" }, ...rows));
+  }
+
+  // Sign out / forget this device (the latter after an inline confirmation).
+  const signOutButton = button(t("account.sign_out"), { "data-testid": "sign-out" }, "secondary");
+  const forget = button(t("account.forget"), { "data-testid": "forget-device" }, "secondary");
+  const confirmForget = h("div", { class: "confirm", hidden: true, role: "group", "aria-labelledby": "forget-confirm-text" });
+  const footer = h("div", { class: "account-footer" }, h("div", { class: "buttons" }, signOutButton, forget), confirmForget);
+  const leave = (task: () => Promise<unknown>, busy: HTMLButtonElement) =>
+    void runBusy(footer, busy, async () => {
+      errors.clear();
+      try {
+        const step = await task();
+        ctx.step(step as Parameters<Ctx["step"]>[0]);
+      } catch (error) {
+        ctx.fail(error, errors);
+      }
+    });
+  signOutButton.addEventListener("click", () => leave(signOut, signOutButton));
+  forget.addEventListener("click", () => {
+    const yes = button(t("account.forget_confirm"), { "data-testid": "forget-confirm" }, "danger");
+    const no = button(t("common.cancel"), { "data-testid": "forget-cancel" }, "secondary");
+    confirmForget.replaceChildren(h("p", { id: "forget-confirm-text" }, t("account.forget_text")), h("div", { class: "buttons" }, yes, no));
+    confirmForget.hidden = false;
+    yes.addEventListener("click", () => leave(forgetDevice, yes));
+    no.addEventListener("click", () => {
+      confirmForget.hidden = true;
+      forget.focus();
+    });
+    no.focus();
+  });
+
+  const notes = h("div", { class: "notes" });
+  if (offline) notes.append(h("p", { class: "notice warning", "data-testid": "offline-note" }, t("account.offline_note")));
+  if (signedIn && !signedIn.keychainAvailable) notes.append(h("p", { class: "notice info", "data-testid": "keychain-note" }, t("account.no_keychain")));
+
+  return card(
+    "account",
+    true,
+    notice(view.notice),
+    h("div", { class: "account-head" }, title, summary?.organisation ? h("p", { class: "muted" }, summary.organisation) : null),
+    notes,
+    errors.element,
+    status,
+    h("div", { class: "sections" }, profile.element, security.element, sessions.element, activity.element),
+    footer,
+  );
+}
+
+function section(name: string, title: string): { element: HTMLElement; body: HTMLDivElement } {
+  const id = `account-${name}`;
+  const body = h("div", { class: "section-body" });
+  const element = h("section", { class: `panel ${name}`, "aria-labelledby": id }, h("h2", { id }, title), body);
+  return { element, body };
+}
+
+function setting(label: string, value: string, action: HTMLElement): HTMLLIElement {
+  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), h("p", { class: "muted" }, value)), action);
+}
+
+function renderProfile(body: HTMLElement, summary: AccountSummary | null): void {
+  if (summary === null) {
+    body.replaceChildren();
+    return;
+  }
+  const list = h("dl", { class: "profile", "data-testid": "profile" });
+  const add = (label: string, value: string | null) => {
+    if (value) list.append(h("dt", {}, label), h("dd", {}, value));
+  };
+  add(t("account.name"), summary.display_name);
+  add(t("account.email"), summary.email);
+  add(t("account.phone"), summary.phone);
+  add(t("account.username"), summary.username);
+  add(t("account.organisation"), summary.organisation);
+  body.replaceChildren(list);
+}

@@ -1,0 +1,46 @@
+// Which function renders which screen.
+import type { Ctx } from "../context";
+import type { ScreenName, ViewOf } from "../views";
+import { accountScreen } from "./account";
+import { accountPasswordScreen } from "./accountPassword";
+import { changePasswordScreen } from "./changePassword";
+import { deviceCodeScreen } from "./deviceCode";
+import { forgotPasswordScreen } from "./forgotPassword";
+import { loadingScreen } from "./loading";
+import { lockedScreen } from "./locked";
+import { maintenanceScreen } from "./maintenance";
+import { offerTotpScreen } from "./offerTotp";
+import { recoveryCodeScreen } from "./recoveryCode";
+import { recoveryCodesScreen } from "./recoveryCodes";
+import { regenerateCodesScreen } from "./regenerateCodes";
+import { resetPasswordScreen } from "./resetPassword";
+import { secondFactorScreen } from "./secondFactor";
+import { serverSetupScreen } from "./serverSetup";
+import { signInScreen } from "./signIn";
+import { startupErrorScreen } from "./startupError";
+import { totpDisableScreen } from "./totpDisable";
+import { totpSetupScreen } from "./totpSetup";
+import { updateRequiredScreen } from "./updateRequired";
+
+export const screens: { [S in ScreenName]: (ctx: Ctx, view: ViewOf<S>) => HTMLElement } = {
+  loading: loadingScreen,
+  startup_error: startupErrorScreen,
+  server_setup: serverSetupScreen,
+  sign_in: signInScreen,
+  second_factor: secondFactorScreen,
+  device_code: deviceCodeScreen,
+  change_password: changePasswordScreen,
+  offer_totp: offerTotpScreen,
+  totp_setup: totpSetupScreen,
+  recovery_codes: recoveryCodesScreen,
+  forgot_password: forgotPasswordScreen,
+  recovery_code: recoveryCodeScreen,
+  reset_password: resetPasswordScreen,
+  locked: lockedScreen,
+  maintenance: maintenanceScreen,
+  update_required: updateRequiredScreen,
+  account: accountScreen,
+  account_password: accountPasswordScreen,
+  totp_disable: totpDisableScreen,
+  regenerate_codes: regenerateCodesScreen,
+};

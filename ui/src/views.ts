@@ -1,0 +1,45 @@
+// What the app can show: one variant per screen, holding everything the screen needs to
+// render again (the language switch re-renders the current view). Deadlines are
+// `Date.now()` values so countdowns survive a re-render.
+import type { AccountSummary } from "./bindings/AccountSummary";
+import type { AppError } from "./bindings/AppError";
+import type { TotpSetup } from "./bindings/TotpSetup";
+import type { MessageKey } from "./i18n";
+
+/** A notice shown on top of a screen (success or explanation), from the catalogs. */
+export interface Notice {
+  key: MessageKey;
+  tone: "success" | "info" | "warning";
+}
+
+export interface SignedIn {
+  account: AccountSummary;
+  offline: boolean;
+  remembered: boolean;
+  keychainAvailable: boolean;
+}
+
+export type View =
+  | { screen: "loading" }
+  | { screen: "startup_error"; error: AppError }
+  | { screen: "server_setup"; suggestedUrl: string | null; canCancel: boolean }
+  | { screen: "sign_in"; identifier: string | null; remember: boolean; notice: Notice | null }
+  | { screen: "second_factor"; methods: string[]; method: string }
+  | { screen: "device_code"; destination: string; channel: string; expiresAt: number }
+  | { screen: "change_password"; reason: string }
+  | { screen: "offer_totp" }
+  | { screen: "totp_setup"; setup: TotpSetup; mode: "first_time" | "account" }
+  | { screen: "recovery_codes"; codes: string[]; mode: "first_time" | "account" | "regenerate" }
+  | { screen: "forgot_password"; identifier: string }
+  | { screen: "recovery_code"; identifier: string; channel: string | null; resendAt: number; expiresAt: number }
+  | { screen: "reset_password"; methods: string[] | null; fromLink: boolean }
+  | { screen: "locked"; until: number | null }
+  | { screen: "maintenance"; message: string | null; until: string | null }
+  | { screen: "update_required"; minVersion: string | null; downloadUrl: string | null }
+  | { screen: "account"; notice: Notice | null }
+  | { screen: "account_password" }
+  | { screen: "totp_disable" }
+  | { screen: "regenerate_codes" };
+
+export type ScreenName = View["screen"];
+export type ViewOf<S extends ScreenName> = Extract<View, { screen: S }>;
