@@ -52,6 +52,8 @@ export function activityList(activity: readonly ActivityView[]): HTMLElement {
   for (const item of activity) {
     const where = [item.device_name, item.address].filter((part): part is string => Boolean(part)).join(" · ");
     const failed = item.kind.endsWith("_failed") || (item.result !== null && item.result !== "ok" && item.result !== "success");
+    const when = h("time", { datetime: item.at }, formatDateTime(item.at));
+    const meta = h("p", { class: "muted small" }, when, where === "" ? "" : ` · ${where}`);
     list.append(
       h(
         "li",
@@ -60,10 +62,9 @@ export function activityList(activity: readonly ActivityView[]): HTMLElement {
           "div",
           { class: "row-main" },
           h("p", { class: "row-title" }, tCode("activity.", item.kind, "activity.other")),
-          where === "" ? null : h("p", { class: "muted" }, where),
+          meta,
           item.result === null ? null : h("p", { class: "muted small" }, tCode("activity.result.", item.result, "activity.result.other")),
         ),
-        h("time", { class: "muted small", datetime: item.at }, formatDateTime(item.at)),
       ),
     );
   }

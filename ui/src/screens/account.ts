@@ -161,7 +161,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
 function section(name: string, title: string): { element: HTMLElement; body: HTMLDivElement } {
   const id = `account-${name}`;
   const body = h("div", { class: "section-body" });
-  const element = h("section", { class: `panel ${name}`, "aria-labelledby": id }, h("h2", { id }, title), body);
+  const element = h("section", { class: `panel panel-${name}`, "aria-labelledby": id }, h("h2", { id }, title), body);
   return { element, body };
 }
 

@@ -25,7 +25,7 @@ export function updateRequiredScreen(ctx: Ctx, view: ViewOf<"update_required">):
       "div",
       { class: "download" },
       h("a", { class: "button primary", href: view.downloadUrl, target: "_blank", rel: "noopener noreferrer", "data-testid": "download-link" }, t("update.download")),
-      h("p", { class: "muted selectable" }, view.downloadUrl),
+      h("p", { class: "muted small selectable" }, view.downloadUrl),
     );
   } else {
     download = h("p", {}, t("update.ask_it"));
