@@ -1,0 +1,116 @@
+// The steps after the password: second factor, new-device code, forced password change.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ACCOUNT, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
+
+afterEach(reset);
+
+const SIGNED_IN = { step: "signed_in", account: ACCOUNT, offline: false, remembered: true, keychain_available: true };
+
+describe("second factor", () => {
+  it("sends the TOTP code without spaces", async () => {
+    const calls = ipc({ second_factor: { step: "offer_totp" } });
+    const { root } = showView({ screen: "second_factor", methods: ["totp", "recovery_code"], method: "totp" });
+    const code = byAutocomplete(root, "one-time-code");
+    expect(code.inputMode).toBe("numeric");
+    expect(document.activeElement).toBe(code);
+    type(code, "123 456");
+    submit(code);
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "second_factor", args: { method: "totp", code: "123456" } });
+    expect(screenName(root)).toBe("offer_totp");
+  });
+
+  it("switches to a recovery code", async () => {
+    const calls = ipc({ second_factor: SIGNED_IN, account_details: fail("no_network") });
+    const { root } = showView({ screen: "second_factor", methods: ["totp", "recovery_code"], method: "totp" });
+    byTestId(root, "switch-method").click();
+    const code = byTestId<HTMLInputElement>(root, "second-factor-code");
+    expect(code.name).toBe("recovery_code");
+    expect(document.activeElement).toBe(code);
+    type(code, "4f7k-2m9q");
+    submit(code);
+    await flush();
+    expect(calls[0]?.args).toEqual({ method: "recovery_code", code: "4f7k-2m9q" });
+    expect(screenName(root)).toBe("account");
+  });
+
+  it("has no switch when only TOTP is offered, and shows too_many_attempts with its advice", async () => {
+    ipc({ second_factor: fail("too_many_attempts", { next_step: "start_over" }) });
+    const { root } = showView({ screen: "second_factor", methods: ["totp"], method: "totp" });
+    expect(root.querySelector("[data-testid=switch-method]")).toBeNull();
+    type(byAutocomplete(root, "one-time-code"), "111111");
+    submit(byTestId(root, "second-factor-submit"));
+    await flush();
+    const error = byTestId(root, "error");
+    expect(error.textContent).toContain("Too many wrong codes.");
+    expect(error.textContent).toContain("Go back and start again.");
+    expect(byAutocomplete(root, "one-time-code").value).toBe("");
+  });
+});
+
+describe("new device code", () => {
+  it("shows the masked destination and a live expiry, and sends the code", async () => {
+    vi.useFakeTimers();
+    const calls = ipc({ device_code: SIGNED_IN, account_details: fail("no_network") });
+    const { root } = showView({ screen: "device_code", destination: "z***@corp.cn", channel: "email", expiresAt: Date.now() + 65_000 });
+    expect(root.textContent).toContain("Sent by e-mail to z***@corp.cn");
+    expect(byTestId(root, "device-expiry").textContent).toBe("The code is valid for 01:05.");
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(byTestId(root, "device-expiry").textContent).toBe("The code is valid for 01:00.");
+    type(byAutocomplete(root, "one-time-code"), "482913");
+    submit(byTestId(root, "device-code-submit"));
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "device_code", args: { code: "482913" } });
+    expect(screenName(root)).toBe("account");
+  });
+
+  it("says when the code expired", async () => {
+    vi.useFakeTimers();
+    ipc({});
+    const { root } = showView({ screen: "device_code", destination: "138****8000", channel: "sms", expiresAt: Date.now() + 1_000 }, "zh-CN");
+    expect(root.textContent).toContain("已通过短信发送至 138****8000");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(byTestId(root, "device-expiry").textContent).toContain("验证码已过期");
+  });
+});
+
+describe("forced password change", () => {
+  it("explains the reason, checks strength and sends the new password", async () => {
+    const calls = ipc({
+      password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] },
+      forced_password_change: SIGNED_IN,
+      account_details: fail("no_network"),
+    });
+    const { root } = showView({ screen: "change_password", reason: "temporary" });
+    expect(root.textContent).toContain("temporary password");
+    const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
+    expect(document.activeElement).toBe(password);
+    type(password, "plum river lantern 42");
+    type(confirm, "plum river lantern 42");
+    await flush();
+    submit(byTestId(root, "change-password-submit"));
+    await flush();
+    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42" });
+    expect(screenName(root)).toBe("account");
+  });
+
+  it("lists the server's reasons when it rejects the password, and keeps a generic reason text for unknown reasons", async () => {
+    ipc({
+      password_strength: { score: 3, accepted: true, too_long: false, reasons: [], suggestions: [] },
+      forced_password_change: fail("password_rejected", { reasons: ["reused_password"] }),
+    });
+    const { root } = showView({ screen: "change_password", reason: "something_new" });
+    expect(root.textContent).toContain("You need to choose a new password to continue.");
+    type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
+    type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
+    await flush();
+    submit(byTestId(root, "change-password-submit"));
+    await flush();
+    const error = byTestId(root, "error");
+    expect(error.textContent).toContain("The server did not accept this password:");
+    expect(error.textContent).toContain("You used this password before.");
+    expect(document.activeElement).toBe(error);
+    // After the command the button reflects the fields again (not stuck disabled).
+    expect(byTestId<HTMLButtonElement>(root, "change-password-submit").disabled).toBe(false);
+  });
+});
