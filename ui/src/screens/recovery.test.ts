@@ -128,7 +128,7 @@ describe("code entry", () => {
 describe("new password after a reset", () => {
   it("enables submit only when accepted and matching, then completes and returns to sign in", async () => {
     const calls = ipc({
-      password_strength: (args) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer"] }),
+      password_strength: (args: Record<string, unknown>) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer"] }),
       recovery_complete: null,
     });
     const { root } = showView({ screen: "reset_password", methods: null, fromLink: false });

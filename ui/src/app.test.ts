@@ -1,0 +1,142 @@
+// The shell: app_start's answers, start-up failures, the Rust side's events, and the
+// language switch (every screen, remembered, typed values kept).
+import { emit } from "@tauri-apps/api/event";
+import { afterEach, describe, expect, it } from "vitest";
+import { mount } from "./app";
+import { ACCOUNT, SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName } from "./test/harness";
+
+afterEach(reset);
+
+function root(): HTMLElement {
+  document.body.replaceChildren();
+  const element = document.createElement("div");
+  document.body.append(element);
+  return element;
+}
+
+const SIGN_IN = { server: SERVER, step: { step: "sign_in", identifier: "zwei", remember: true } };
+
+describe("start", () => {
+  it("asks app_start and shows sign in with the remembered account", async () => {
+    const calls = ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    expect(calls.map((c) => c.cmd)).toEqual(["app_start"]);
+    expect(screenName(element)).toBe("sign_in");
+    expect(byAutocomplete(element, "username").value).toBe("zwei");
+    expect(document.documentElement.lang).toBe("en");
+    expect(document.title).toBe("Latchkey");
+  });
+
+  it("shows server setup on first run, with IT's suggestion", async () => {
+    ipc({ app_start: { server: null, step: { step: "server_setup", suggested_url: "https://sso.corp" } } });
+    const element = root();
+    await mount(element, "zh-CN");
+    expect(screenName(element)).toBe("server_setup");
+    expect(byAutocomplete(element, "url").value).toBe("https://sso.corp");
+    expect(element.textContent).toContain("连接到服务器");
+  });
+
+  it("is signed in straight away when the keychain's session is still good", async () => {
+    ipc({
+      app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: false, remembered: true, keychain_available: true } },
+      account_details: fail("no_network"),
+    });
+    const element = root();
+    await mount(element, "en");
+    expect(screenName(element)).toBe("account");
+  });
+
+  it("goes to update required or maintenance when app_start says so, else shows the error", async () => {
+    ipc({ app_start: fail("client_outdated", { min_version: "2.0.0", download_url: null }), app_version: "1.0.0" });
+    const first = root();
+    await mount(first, "en");
+    expect(screenName(first)).toBe("update_required");
+
+    ipc({ app_start: fail("timeout", { next_step: "check_network" }) });
+    const second = root();
+    await mount(second, "en");
+    expect(screenName(second)).toBe("startup_error");
+    expect(byTestId(second, "error").textContent).toContain("did not answer in time");
+  });
+
+  it("turns a failure that is not an AppError into an internal error", async () => {
+    ipc({ app_start: () => Promise.reject(new Error("boom")) });
+    const original = console.error;
+    console.error = () => {};
+    const element = root();
+    await mount(element, "en");
+    console.error = original;
+    expect(byTestId(element, "error").dataset.code).toBe("internal");
+  });
+});
+
+describe("events", () => {
+  it("deep-link-reset opens the new-password screen", async () => {
+    ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    await emit("deep-link-reset", { token: "t" });
+    await flush();
+    expect(screenName(element)).toBe("reset_password");
+    expect(element.textContent).toContain("You opened a password reset link.");
+  });
+
+  it("session-ended goes back to sign in with the reason explained", async () => {
+    ipc({
+      app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: false, remembered: true, keychain_available: true } },
+      account_details: fail("no_network"),
+    });
+    const element = root();
+    await mount(element, "zh-CN");
+    await emit("session-ended", { reason: "password_changed" });
+    await flush();
+    expect(screenName(element)).toBe("sign_in");
+    expect(byTestId(element, "notice").textContent).toContain("您的密码已修改");
+  });
+
+  it("connectivity updates the banner; back online ends the offline session's banner", async () => {
+    const calls = ipc({
+      app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: true, remembered: true, keychain_available: true } },
+      account_details: fail("no_network"),
+    });
+    const element = root();
+    await mount(element, "en");
+    const banner = byTestId(element, "offline-banner");
+    expect(banner.hidden).toBe(false);
+    expect(banner.textContent).toContain("7 days");
+    expect(calls.map((c) => c.cmd)).not.toContain("account_details");
+    await emit("connectivity", { online: true });
+    await flush();
+    expect(banner.hidden).toBe(true);
+    expect(calls.map((c) => c.cmd)).toContain("account_details");
+    await emit("connectivity", { online: false });
+    await flush();
+    expect(banner.hidden).toBe(false);
+    expect(banner.textContent).toContain("connection to the server was lost");
+  });
+});
+
+describe("language switch", () => {
+  it("re-renders the current screen, keeps what was typed, keeps focus on the switch, remembers only the locale", async () => {
+    ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    byAutocomplete(element, "username").value = "someone";
+    byAutocomplete(element, "current-password").value = "secret-typed";
+    const select = byTestId<HTMLSelectElement>(element, "language");
+    expect(element.querySelector(`label[for="${select.id}"]`)?.textContent).toBe("Language");
+    select.value = "zh-CN";
+    select.dispatchEvent(new Event("change"));
+    expect(element.querySelector("h1")?.textContent).toBe("登录");
+    expect(byAutocomplete(element, "username").value).toBe("someone");
+    expect(byAutocomplete(element, "current-password").value).toBe("secret-typed");
+    expect(document.documentElement.lang).toBe("zh-CN");
+    expect(document.activeElement).toBe(byTestId(element, "language"));
+    expect(Object.keys(localStorage)).toEqual(["latchkey.locale"]);
+    expect(localStorage.getItem("latchkey.locale")).toBe("zh-CN");
+    expect(JSON.stringify({ ...localStorage })).not.toContain("secret-typed");
+    expect(document.cookie).toBe("");
+    expect(sessionStorage.length).toBe(0);
+  });
+});

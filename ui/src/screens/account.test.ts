@@ -1,0 +1,178 @@
+// The account page and its sub-screens: details, revoke, sign out, forget this device,
+// change password, two-step verification off/on, new recovery codes, offline mode.
+import { afterEach, describe, expect, it } from "vitest";
+import type { App } from "../app";
+import type { AccountDetails } from "../bindings/AccountDetails";
+import { ACCOUNT, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
+import type { View } from "../views";
+
+afterEach(reset);
+
+const DETAILS: AccountDetails = {
+  summary: { ...ACCOUNT, mfa_enabled: true },
+  password_expires_at: "2030-06-01T00:00:00Z",
+  recovery_codes_left: 7,
+  sessions: [
+    { id: "s1", device_name: "ZHANGWEI-PC", platform: "Windows 11", address: "10.0.0.2", created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: true },
+    { id: "s2", device_name: "MacBook", platform: "macOS", address: null, created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: false },
+  ],
+  activity: [
+    { at: "2030-01-02T00:00:00Z", kind: "sign_in_failed", device_name: "MacBook", address: "203.0.113.7", result: "invalid_credentials" },
+    { at: "2030-01-01T00:00:00Z", kind: "some_future_event", device_name: null, address: null, result: null },
+  ],
+};
+const SIGN_IN_STEP = { step: "sign_in", identifier: "zwei", remember: true };
+
+function signedIn(view: View, offline = false, locale: "en" | "zh-CN" = "en"): { app: App; root: HTMLElement } {
+  const shown = showView({ screen: "loading" }, locale);
+  shown.app.signedIn = { account: ACCOUNT, offline, remembered: true, keychainAvailable: !offline };
+  shown.app.go(view);
+  return shown;
+}
+
+describe("account", () => {
+  it("shows profile, security, sessions and translated activity from account_details", async () => {
+    const calls = ipc({ account_details: DETAILS });
+    const { root } = signedIn({ screen: "account", notice: null });
+    expect(byTestId(root, "profile").textContent).toContain("zhang.wei@corp.example");
+    await flush();
+    expect(calls.map((c) => c.cmd)).toEqual(["account_details"]);
+    expect(root.textContent).toContain("7 unused codes left");
+    expect(byTestId(root, "totp-disable")).toBeTruthy();
+    expect(root.querySelector("[data-testid=revoke-s1]")).toBeNull();
+    expect(byTestId(root, "revoke-s2").getAttribute("aria-label")).toBe("Sign out MacBook");
+    const activity = byTestId(root, "activity").textContent ?? "";
+    expect(activity).toContain("Failed sign-in attempt");
+    expect(activity).toContain("Wrong password");
+    expect(activity).toContain("Security event");
+    expect(activity).not.toContain("some_future_event");
+  });
+
+  it("revokes another session and reloads the list", async () => {
+    let revoked = false;
+    const calls = ipc({
+      account_details: () => (revoked ? { ...DETAILS, sessions: DETAILS.sessions.slice(0, 1) } : DETAILS),
+      session_revoke: () => {
+        revoked = true;
+        return null;
+      },
+    });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    byTestId(root, "revoke-s2").click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "session_revoke")?.args).toEqual({ id: "s2" });
+    expect(root.querySelector("[data-testid=revoke-s2]")).toBeNull();
+    expect(byTestId(root, "account-status").textContent).toBe("MacBook was signed out.");
+  });
+
+  it("signs out, and forgets the device after confirming", async () => {
+    const calls = ipc({ account_details: DETAILS, sign_out: SIGN_IN_STEP, forget_device: { step: "server_setup", suggested_url: null } });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    byTestId(root, "sign-out").click();
+    await flush();
+    expect(screenName(root)).toBe("sign_in");
+
+    const other = signedIn({ screen: "account", notice: null }).root;
+    await flush();
+    byTestId(other, "forget-device").click();
+    expect(calls.map((c) => c.cmd)).not.toContain("forget_device");
+    expect(document.activeElement).toBe(byTestId(other, "forget-cancel"));
+    byTestId(other, "forget-confirm").click();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("forget_device");
+    expect(screenName(other)).toBe("server_setup");
+  });
+
+  it("offline: shows the cached profile, no server calls, actions disabled, banner on", () => {
+    const calls = ipc({});
+    const { root } = signedIn({ screen: "account", notice: null }, true);
+    expect(calls).toEqual([]);
+    expect(byTestId(root, "offline-note")).toBeTruthy();
+    expect(byTestId<HTMLButtonElement>(root, "account-change-password").disabled).toBe(true);
+    const banner = document.querySelector<HTMLElement>("[data-testid=offline-banner]");
+    expect(banner?.hidden).toBe(false);
+    expect(banner?.textContent).toContain("signed in offline");
+    expect(byTestId(root, "keychain-note").textContent).toContain("no keychain");
+  });
+
+  it("a token_invalid while signed in ends the session", async () => {
+    ipc({ account_details: fail("token_invalid") });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    expect(screenName(root)).toBe("sign_in");
+    expect(byTestId(root, "notice").textContent).toContain("session has expired");
+  });
+
+  it("turns two-step verification on through the setup screen", async () => {
+    const calls = ipc({
+      account_details: { ...DETAILS, summary: ACCOUNT },
+      totp_begin: { qr_svg: "<svg xmlns='http://www.w3.org/2000/svg'/>", secret_groups: ["ABCD"], issuer: "Corp", account: "z" },
+    });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    byTestId(root, "totp-enable").click();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("totp_begin");
+    expect(screenName(root)).toBe("totp_setup");
+    byTestId(root, "totp-cancel").click();
+    expect(screenName(root)).toBe("account");
+  });
+});
+
+describe("account sub-screens", () => {
+  it("changes the password with the current one, clearing both", async () => {
+    const calls = ipc({
+      password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] },
+      change_password: null,
+      account_details: DETAILS,
+    });
+    const { root } = signedIn({ screen: "account_password" });
+    const current = byAutocomplete(root, "current-password");
+    expect(document.activeElement).toBe(current);
+    type(current, "old password 1");
+    type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
+    type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
+    await flush();
+    submit(current);
+    await flush();
+    expect(calls.find((c) => c.cmd === "change_password")?.args).toEqual({ currentPassword: "old password 1", newPassword: "plum river lantern 42" });
+    expect(screenName(root)).toBe("account");
+    expect(byTestId(root, "notice").textContent).toBe("Your password was changed.");
+  });
+
+  it("shows current_password_invalid and clears the current password", async () => {
+    ipc({ password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] }, change_password: fail("current_password_invalid") });
+    const { root } = signedIn({ screen: "account_password" }, false, "zh-CN");
+    type(byAutocomplete(root, "current-password"), "wrong");
+    type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
+    type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
+    await flush();
+    submit(byTestId(root, "account-password-submit"));
+    await flush();
+    expect(byTestId(root, "error").textContent).toContain("当前密码不正确");
+    expect(byAutocomplete(root, "current-password").value).toBe("");
+  });
+
+  it("turns two-step verification off with password and code", async () => {
+    const calls = ipc({ totp_disable: null, account_details: { ...DETAILS, summary: ACCOUNT } });
+    const { root } = signedIn({ screen: "totp_disable" });
+    type(byAutocomplete(root, "current-password"), "my password");
+    type(byAutocomplete(root, "one-time-code"), "123456");
+    submit(byTestId(root, "totp-disable-submit"));
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "totp_disable", args: { password: "my password", code: "123456" } });
+    expect(byTestId(root, "notice").textContent).toBe("Two-step verification is off.");
+  });
+
+  it("regenerates recovery codes with the password", async () => {
+    const calls = ipc({ recovery_codes_regenerate: ["a", "b"] });
+    const { root } = signedIn({ screen: "regenerate_codes" });
+    type(byAutocomplete(root, "current-password"), "my password");
+    submit(byTestId(root, "regenerate-submit"));
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "recovery_codes_regenerate", args: { password: "my password" } });
+    expect(screenName(root)).toBe("recovery_codes");
+  });
+});
