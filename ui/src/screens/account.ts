@@ -100,7 +100,11 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
     });
 
     const rows = [
-      setting(t("account.password"), expires === null ? t("account.password_no_expiry") : t("account.password_expires", { date: formatDate(expires) }), changePassword),
+      setting(
+        t("account.password"),
+        details === null ? "" : expires === null ? t("account.password_no_expiry") : t("account.password_expires", { date: formatDate(expires) }),
+        changePassword,
+      ),
       setting(t("account.totp"), mfa ? t("account.totp_enabled") : t("account.totp_disabled"), toggle),
     ];
     if (mfa) {
@@ -166,7 +170,7 @@ function section(name: string, title: string): { element: HTMLElement; body: HTM
 }
 
 function setting(label: string, value: string, action: HTMLElement): HTMLLIElement {
-  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), h("p", { class: "muted" }, value)), action);
+  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), value === "" ? null : h("p", { class: "muted" }, value)), action);
 }
 
 function renderProfile(body: HTMLElement, summary: AccountSummary | null): void {
