@@ -248,7 +248,9 @@ pub async fn maintenance(app: &AppState, on: Option<Maintenance>) -> Result<(), 
                 })?;
         }
     }
-    Ok(settings::set_maintenance(&app.db, on.as_ref()).await?)
+    settings::set_maintenance(&app.db, on.as_ref()).await?;
+    app.switches.invalidate();
+    Ok(())
 }
 
 pub async fn min_client_version(
@@ -263,7 +265,9 @@ pub async fn min_client_version(
             )));
         }
     }
-    Ok(settings::set_min_client_version(&app.db, version, download_url).await?)
+    settings::set_min_client_version(&app.db, version, download_url).await?;
+    app.switches.invalidate();
+    Ok(())
 }
 
 /// The demo organisation's account, printed by `latchkey-server demo`.

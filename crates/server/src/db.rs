@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub type Db = AnyPool;
 
@@ -34,6 +34,17 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The database a connection of the `Any` pool talks to.
+    pub fn of_connection(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("unsupported database URL (expected sqlite://… or postgres://…)")]
@@ -43,6 +54,9 @@ pub enum DbError {
     #[error("database migration failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
+
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -59,24 +73,44 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
         _ => url.to_owned(),
     };
     let options: AnyConnectOptions = url.parse().map_err(DbError::Connect)?;
+    // No ping before every acquire (sqlx's default): on the hot path it was one more
+    // round trip per statement. SQLite has nothing to lose; a PostgreSQL connection idle
+    // for more than a second is still pinged, so one broken by a database restart is
+    // replaced instead of failing a request.
     let pool = match backend {
         Backend::Sqlite => AnyPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets admin commands read while the server writes; NORMAL
                     // sync is durable across process crashes, and costs no fsync per
-                    // commit. busy_timeout covers other processes (admin CLI).
+                    // commit. busy_timeout covers other processes (admin CLI). A
+                    // checkpoint every 10,000 pages (about 40 MB) instead of 1,000
+                    // copies hot pages back less often; the journal size limit
+                    // truncates the WAL file after a checkpoint.
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                    conn.execute("PRAGMA journal_size_limit = 67108864").await?;
                     Ok(())
                 })
             }),
         Backend::Postgres => AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30)),
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_WHEN_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    // A failed ping drops this connection; the pool opens another.
+                    Ok(conn.ping().await.is_ok())
+                })
+            }),
     }
     .connect_with(options)
     .await

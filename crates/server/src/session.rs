@@ -6,11 +6,12 @@
 //! the token family — is revoked.
 
 use latchkey_proto::{Device, Secret, SessionInfo};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Connection};
 
 use crate::config::SessionConfig;
-use crate::db::{rfc3339, secs, Db};
+use crate::db::{rfc3339, secs, Backend, Db};
 use crate::tokens::{hash_token, new_id, new_token};
+use crate::users::{self, UserRow};
 
 /// Freshly issued tokens of a session.
 #[derive(Debug)]
@@ -77,19 +78,75 @@ async fn insert_refresh(
 
 #[derive(Debug)]
 pub enum Refreshed {
-    Rotated {
-        issued: Issued,
-        user_id: String,
-    },
+    Rotated { issued: Issued, user: Box<UserRow> },
     /// A used token came back: its session is now revoked.
-    Reused {
-        user_id: Option<String>,
-    },
+    Reused { user_id: Option<String> },
     /// Unknown, expired, revoked, or the account is disabled.
     Invalid,
 }
 
-/// Rotates a refresh token: marks it used and issues a new pair, atomically.
+/// The claim of a refresh token: it is marked used only if it is unused, unexpired,
+/// and its session is live and its account enabled. At most one of several concurrent
+/// claims of the same token matches (the row lock, or SQLite's single writer, orders
+/// them; the later ones see `used_at` set).
+const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $1 \
+     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+     AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)";
+
+static CLAIM_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{CLAIM} RETURNING session_id"));
+
+/// PostgreSQL: the whole rotation in one statement and one round trip — claim the
+/// token, move the session to the new access token, store the new refresh token, and
+/// return the account for the answer. A statement is atomic on its own, so no
+/// transaction is opened. No row: the claim failed.
+static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH claimed AS ({CLAIM} RETURNING session_id), \
+         sess AS (UPDATE sessions SET access_hash = $3, access_expires_at = $4, \
+           refresh_expires_at = $5, last_used_at = $1, ip = $6 \
+           WHERE id = (SELECT session_id FROM claimed) RETURNING id, user_id), \
+         fresh AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+           SELECT $7, id, $5 FROM sess) \
+         SELECT sess.id AS session_id, {} FROM sess JOIN users u ON u.id = sess.user_id",
+        user_columns("u.")
+    )
+});
+
+/// SQLite, after the claim and in its transaction: the rest of the rotation as one
+/// call to the connection's worker thread (SQLite runs the statements of one query in
+/// turn, binding `$n` across them; each call is a hand-off between threads, and
+/// those hand-offs, not the statements, were most of the cost). The account comes
+/// back as the one row.
+static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE sessions SET access_hash = $3, access_expires_at = $4, \
+           refresh_expires_at = $5, last_used_at = $1, ip = $6 WHERE id = $2; \
+         INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($7, $2, $5); \
+         SELECT s.id AS session_id, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+           WHERE s.id = $2",
+        user_columns("u.")
+    )
+});
+
+fn user_columns(prefix: &str) -> String {
+    users::COLUMNS
+        .split(',')
+        .map(|c| format!("{prefix}{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(sqlx::FromRow)]
+struct RotatedRow {
+    session_id: String,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// Rotates a refresh token: marks it used and issues a new pair, atomically, and
+/// returns the account. The rotation is committed before this returns.
 pub async fn refresh(
     db: &Db,
     config: &SessionConfig,
@@ -98,75 +155,100 @@ pub async fn refresh(
     now: i64,
 ) -> Result<Refreshed, sqlx::Error> {
     let hash = hash_token(token.expose());
-    let mut tx = db.begin().await?;
-    let claimed: Option<(String, i64)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL RETURNING session_id, expires_at",
-    )
-    .bind(now)
-    .bind(&hash)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((session_id, expires_at)) = claimed else {
-        let used: Option<String> = sqlx::query_scalar(
-            "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
-        )
-        .bind(&hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(session_id) = used else {
-            return Ok(Refreshed::Invalid);
-        };
-        let user_id: Option<String> = sqlx::query_scalar(
-            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             RETURNING user_id",
-        )
-        .bind(now)
-        .bind(&session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        tracing::warn!(session = %session_id, "refresh token reused; session revoked");
-        return Ok(Refreshed::Reused { user_id });
-    };
-    if expires_at <= now {
-        return Ok(Refreshed::Invalid);
-    }
-    let owner: Option<(String, i64)> = sqlx::query_as(
-        "SELECT s.user_id, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.revoked_at IS NULL",
-    )
-    .bind(&session_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((user_id, 0)) = owner else {
-        return Ok(Refreshed::Invalid);
-    };
     let (access, access_hash) = new_token("lka");
     let (refresh, refresh_hash) = new_token("lkr");
+    let access_expires = now.saturating_add(secs(config.access_ttl_seconds));
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));
-    sqlx::query(
-        "UPDATE sessions SET access_hash = $1, access_expires_at = $2, refresh_expires_at = $3, \
-         last_used_at = $4, ip = $5 WHERE id = $6",
-    )
-    .bind(&access_hash)
-    .bind(now.saturating_add(secs(config.access_ttl_seconds)))
-    .bind(refresh_expires)
-    .bind(now)
-    .bind(ip)
-    .bind(&session_id)
-    .execute(&mut *tx)
-    .await?;
-    insert_refresh(&mut tx, &refresh_hash, &session_id, refresh_expires).await?;
-    tx.commit().await?;
-    Ok(Refreshed::Rotated {
-        issued: Issued {
-            session_id,
-            access,
-            refresh,
+    let mut conn = db.acquire().await?;
+    let rotated: Option<RotatedRow> = match Backend::of_connection(&conn) {
+        Backend::Postgres => {
+            let rotated = sqlx::query_as(&ROTATE_POSTGRES)
+                .bind(now)
+                .bind(&hash)
+                .bind(&access_hash)
+                .bind(access_expires)
+                .bind(refresh_expires)
+                .bind(ip)
+                .bind(&refresh_hash)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if rotated.is_none() {
+                let mut tx = conn.begin().await?;
+                let outcome = reused_or_invalid(&mut tx, &hash, now).await?;
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+            rotated
+        }
+        Backend::Sqlite => {
+            let mut tx = conn.begin().await?;
+            let claimed: Option<String> = sqlx::query_scalar(&CLAIM_SQLITE)
+                .bind(now)
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(session_id) = claimed else {
+                let outcome = reused_or_invalid(&mut tx, &hash, now).await?;
+                tx.commit().await?;
+                return Ok(outcome);
+            };
+            // `fetch_all` drains the stream, so every statement runs.
+            let rows: Vec<RotatedRow> = sqlx::query_as(&ROTATE_SQLITE)
+                .bind(now)
+                .bind(&session_id)
+                .bind(&access_hash)
+                .bind(access_expires)
+                .bind(refresh_expires)
+                .bind(ip)
+                .bind(&refresh_hash)
+                .fetch_all(&mut *tx)
+                .await?;
+            let rotated = rows.into_iter().next();
+            if rotated.is_some() {
+                tx.commit().await?;
+            }
+            rotated
+        }
+    };
+    Ok(match rotated {
+        Some(row) => Refreshed::Rotated {
+            issued: Issued {
+                session_id: row.session_id,
+                access,
+                refresh,
+            },
+            user: Box::new(row.user),
         },
-        user_id,
+        None => Refreshed::Invalid,
     })
+}
+
+/// After a failed claim: a token that was already used means it was copied, so its
+/// session — the whole token family — is revoked. Anything else is just invalid.
+async fn reused_or_invalid(
+    conn: &mut AnyConnection,
+    hash: &str,
+    now: i64,
+) -> Result<Refreshed, sqlx::Error> {
+    let used: Option<String> = sqlx::query_scalar(
+        "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(session_id) = used else {
+        return Ok(Refreshed::Invalid);
+    };
+    let user_id: Option<String> = sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+         RETURNING user_id",
+    )
+    .bind(now)
+    .bind(&session_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    tracing::warn!(session = %session_id, "refresh token reused; session revoked");
+    Ok(Refreshed::Reused { user_id })
 }
 
 /// The session an access token belongs to.

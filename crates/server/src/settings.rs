@@ -1,5 +1,12 @@
 //! Server-wide switches the admin CLI sets and every server process reads from the
 //! database: maintenance mode and the minimum client version.
+//!
+//! The guard needs them on every request, so each process keeps them for at most
+//! [`CACHE_TTL_MS`] ([`Cache`]): a change made by another process (the admin CLI,
+//! a sibling server) takes effect here within a second, and one made through this
+//! process's own [`AppState`](crate::AppState) at once.
+
+use std::sync::{Arc, PoisonError, RwLock};
 
 use latchkey_proto::Maintenance;
 
@@ -37,6 +44,37 @@ pub async fn load(db: &Db) -> Result<Switches, sqlx::Error> {
         }
     }
     Ok(s)
+}
+
+/// How long a process trusts the switches it read (ms).
+pub const CACHE_TTL_MS: i64 = 1_000;
+
+/// The switches last read and when (clock ms), shared by a process's requests.
+#[derive(Debug, Default)]
+pub struct Cache {
+    slot: RwLock<Option<(i64, Arc<Switches>)>>,
+}
+
+impl Cache {
+    /// The switches, from memory if read less than [`CACHE_TTL_MS`] before `now`.
+    pub async fn get(&self, db: &Db, now: i64) -> Result<Arc<Switches>, sqlx::Error> {
+        if let Some((at, s)) = &*self.slot.read().unwrap_or_else(PoisonError::into_inner) {
+            // A clock that went backwards also means "read again".
+            if (0..CACHE_TTL_MS).contains(&(now - at)) {
+                return Ok(s.clone());
+            }
+        }
+        // Stamped with the time before the read, so the value is never older than
+        // its stamp says. Concurrent misses each read; the last one stored wins.
+        let fresh = Arc::new(load(db).await?);
+        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// Forgets the switches, so that the next request reads them again.
+    pub fn invalidate(&self) {
+        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::{self, Clock, Db, DbError};
 use crate::hasher::{HashError, Hasher};
 use crate::secret_box::{KeyError, SecretKey};
+use crate::settings::{self, Switches};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     pub secret_key: Option<Arc<SecretKey>>,
     /// Wakes this process's message dispatcher when a message is queued.
     pub outbound: Arc<tokio::sync::Notify>,
+    /// Maintenance and version switches, read at most once a second.
+    pub switches: Arc<settings::Cache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,10 +50,16 @@ impl AppState {
             clock: Arc::new(Clock::default()),
             secret_key: secret_key.map(Arc::new),
             outbound: Arc::new(tokio::sync::Notify::new()),
+            switches: Arc::new(settings::Cache::default()),
         })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The maintenance and version switches, at most [`settings::CACHE_TTL_MS`] old.
+    pub async fn switches(&self) -> Result<Arc<Switches>, sqlx::Error> {
+        self.switches.get(&self.db, self.now()).await
     }
 }

@@ -18,7 +18,6 @@ use crate::identifier::{Identifier, IdentifierError};
 use crate::lockout;
 use crate::mfa::{self, Factor};
 use crate::session::{self, Authed, Refreshed};
-use crate::settings;
 use crate::signin;
 use crate::state::AppState;
 use crate::tokens::hash_token;
@@ -55,7 +54,7 @@ pub async fn login(
                 "The client version is too long.",
             ));
         }
-        guard::check(&settings::load(&app.db).await?, Some(v))?;
+        guard::check(&*app.switches().await?, Some(v))?;
     }
     let now = app.now();
     let cfg = &app.config.lockout;
@@ -313,12 +312,7 @@ pub async fn refresh(
     )
     .await?
     {
-        Refreshed::Rotated { issued, user_id } => {
-            let user = users::by_id(&app.db, &user_id)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-            Ok(Json(session_body(&app, issued, &user)))
-        }
+        Refreshed::Rotated { issued, user } => Ok(Json(session_body(&app, issued, &user))),
         Refreshed::Reused { user_id } => {
             if let Some(user_id) = user_id {
                 activity::record(

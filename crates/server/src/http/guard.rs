@@ -20,7 +20,7 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
     if !path.starts_with("/v1/") || OPEN.contains(&path) {
         return next.run(req).await;
     }
-    let switches = match settings::load(&app.db).await {
+    let switches = match app.switches().await {
         Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -7,14 +7,15 @@ use axum::{Extension, Json};
 use latchkey_proto::{Channel, Meta, API_VERSION};
 
 use crate::error::ApiResult;
-use crate::settings;
 use crate::state::AppState;
 
 /// Server name, policy, support contacts, maintenance and version rules.
 #[utoipa::path(get, path = "/v1/meta", tag = "meta",
     responses((status = 200, description = "What a client needs before sign-in", body = Meta)))]
 pub async fn meta(State(app): State<AppState>) -> ApiResult<Json<Meta>> {
-    let switches = settings::load(&app.db).await?;
+    // The same (cached) switches the guard applies, so that meta never says anything
+    // else than what sign-in does.
+    let switches = app.switches().await?;
     let c = &app.config;
     let mut channels = vec![Channel::Email];
     if c.delivery.sms_webhook_url.is_some() {
@@ -24,9 +25,9 @@ pub async fn meta(State(app): State<AppState>) -> ApiResult<Json<Meta>> {
         server_name: c.server_name.clone(),
         api_version: API_VERSION.to_owned(),
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
-        min_client_version: switches.min_client_version,
-        download_url: switches.download_url,
-        maintenance: switches.maintenance,
+        min_client_version: switches.min_client_version.clone(),
+        download_url: switches.download_url.clone(),
+        maintenance: switches.maintenance.clone(),
         support: c.support.clone(),
         password_policy: c.password.clone(),
         offline: c.offline.clone(),

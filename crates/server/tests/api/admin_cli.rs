@@ -565,6 +565,8 @@ async fn maintenance_on_and_off(b: Backend) {
     )
     .await
     .ok();
+    // The server reads the switches at most a second after the CLI wrote them.
+    srv.let_settings_expire();
     let (status, body) = srv.login_raw(email, PASSWORD).await;
     assert_error(status, &body, 503, "maintenance");
     assert_eq!(body["message"], message, "{body}");
@@ -596,6 +598,7 @@ async fn maintenance_on_and_off(b: Backend) {
     cli(&srv, &["maintenance", "on", "--message", "  "], None)
         .await
         .failed();
+    srv.let_settings_expire();
     let (status, body) = srv.login_raw(email, PASSWORD).await;
     assert_error(status, &body, 503, "maintenance");
     assert_eq!(body["message"], message, "{body}");
@@ -604,12 +607,14 @@ async fn maintenance_on_and_off(b: Backend) {
     cli(&srv, &["maintenance", "on", "--message", "Back soon"], None)
         .await
         .ok();
+    srv.let_settings_expire();
     let (status, body) = srv.login_raw(email, PASSWORD).await;
     assert_error(status, &body, 503, "maintenance");
     assert_eq!(body["message"], "Back soon", "{body}");
     assert!(body.get("until").is_none_or(Value::is_null), "{body}");
 
     cli(&srv, &["maintenance", "off"], None).await.ok();
+    srv.let_settings_expire();
     srv.login(email, PASSWORD).await;
     let (status, _) = srv.get("/v1/me", session.access_token.expose()).await;
     assert_eq!(status, StatusCode::OK);
@@ -634,6 +639,7 @@ async fn min_client_version(b: Backend) {
     .await
     .ok()
     .stdout_has("2.0.0");
+    srv.let_settings_expire();
     let (status, body) = login_with_version(&srv, email, PASSWORD, "1.0.0").await;
     assert_error(status, &body, 426, "client_outdated");
     assert_eq!(body["min_version"], "2.0.0", "{body}");
@@ -658,12 +664,14 @@ async fn min_client_version(b: Backend) {
         .await
         .failed()
         .stderr_has("--clear");
+    srv.let_settings_expire();
     let (status, body) = login_with_version(&srv, email, PASSWORD, "1.0.0").await;
     assert_error(status, &body, 426, "client_outdated");
 
     cli(&srv, &["min-client-version", "--clear"], None)
         .await
         .ok();
+    srv.let_settings_expire();
     let (status, body) = login_with_version(&srv, email, PASSWORD, "1.0.0").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ok", "{body}");

@@ -201,6 +201,13 @@ impl Client {
     }
 }
 
+/// Each process reads the switches at most a second after another process changed
+/// them: wait that second (real time: these are other processes with their own clocks).
+async fn settings_reach_both() {
+    let ttl = u64::try_from(latchkey_server::settings::CACHE_TTL_MS).expect("positive");
+    tokio::time::sleep(Duration::from_millis(ttl + 100)).await;
+}
+
 fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or_default()
 }
@@ -208,9 +215,10 @@ fn code(body: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_postgres() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(url) = common::database(Backend::Postgres, &dir).await else {
+    let Some(database) = common::database(Backend::Postgres, &dir).await else {
         return;
     };
+    let url = database.url.clone();
     let config = dir.path().join("latchkey.toml");
     std::fs::write(
         &config,
@@ -387,6 +395,7 @@ async fn two_processes_share_one_postgres() {
     )
     .await
     .expect("maintenance on");
+    settings_reach_both().await;
     for server in [&a, &b] {
         let (status, body) = c.login(server, "10.4.0.1", email, PASSWORD).await;
         assert_eq!(
@@ -405,6 +414,7 @@ async fn two_processes_share_one_postgres() {
     run(vec!["maintenance", "off"], None)
         .await
         .expect("maintenance off");
+    settings_reach_both().await;
     for server in [&a, &b] {
         let (status, body) = c.login(server, "10.4.0.1", email, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "{}: {body}", server.name);
@@ -450,4 +460,5 @@ async fn two_processes_share_one_postgres() {
 
     drop(a);
     drop(b);
+    drop(database);
 }

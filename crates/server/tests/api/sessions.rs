@@ -10,6 +10,7 @@ use crate::common::*;
 on_both!(
     refresh_rotates_both_tokens,
     reusing_a_refresh_token_revokes_the_whole_family,
+    concurrent_refreshes_of_one_token_have_one_winner,
     access_tokens_expire_after_fifteen_minutes,
     refresh_tokens_expire_after_thirty_days,
     logout_ends_this_or_every_session,
@@ -82,6 +83,49 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
     // Garbage is simply invalid.
     let (s, body) = refresh(&srv, "lkr_nonsense").await;
     assert_error(s, &body, 401, "token_invalid");
+}
+
+/// Four refreshes of the same token at once: the rotation is one atomic claim, so
+/// exactly one gets new tokens; the others present a token that is by then used,
+/// which is a reuse and ends the session (the winner's new tokens included).
+async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("race@corp.cn", PASSWORD).await;
+    let s1 = srv.login("race@corp.cn", PASSWORD).await;
+    let token = s1.refresh_token.expose();
+    let (a, b2, c, d) = tokio::join!(
+        refresh(&srv, token),
+        refresh(&srv, token),
+        refresh(&srv, token),
+        refresh(&srv, token)
+    );
+    let answers = [a, b2, c, d];
+    let winners: Vec<Session> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| serde_json::from_value(body.clone()).unwrap())
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_error(*status, body, 401, "refresh_token_reused");
+    }
+    let winner = &winners[0];
+    assert_eq!(winner.session_id, s1.session_id);
+    let (s, body) = refresh(&srv, winner.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "token_invalid");
+    let (s, _) = srv.get("/v1/me", winner.access_token.expose()).await;
+    assert_eq!(s, 401);
+    // One new refresh token was stored, and only the presented one is marked used.
+    let (stored, used): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(used_at) FROM refresh_tokens WHERE session_id = $1",
+    )
+    .bind(&s1.session_id)
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!((stored, used), (2, 1));
 }
 
 async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {

@@ -37,13 +37,56 @@ macro_rules! on_both {
 pub const PASSWORD: &str = "Plum-orchard-violin-73";
 pub const OTHER_PASSWORD: &str = "Quartz-meadow-lantern-19";
 
-/// A fresh database URL for one test, or `None` to skip (PostgreSQL not configured).
-pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
+/// A database made for one test. A PostgreSQL one (`lk_test_<random>`) is dropped when
+/// this is dropped, also when the test fails.
+pub struct TestDatabase {
+    pub url: String,
+    /// The server's URL and the database's name, for PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop is synchronous and may run inside the test's runtime or while a failed
+        // test unwinds: a plain thread with a runtime of its own does the async work,
+        // and a failure is printed, never raised, so that it cannot hide the test's
+        // own failure (a panic here during unwinding would abort the run).
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = latchkey_server::db::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // FORCE ends the connections the test's pool still holds.
+                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+                result.map(drop).map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("note: could not drop the test database: {e}"),
+            Err(_) => eprintln!("note: dropping the test database panicked"),
+        }
+    }
+}
+
+/// A fresh database for one test, or `None` to skip (PostgreSQL not configured).
+pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDatabase> {
     match backend {
-        Backend::Sqlite => Some(format!(
-            "sqlite://{}",
-            dir.path().join("latchkey.db").display()
-        )),
+        Backend::Sqlite => Some(TestDatabase {
+            url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+            postgres: None,
+        }),
         Backend::Postgres => {
             let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
                 assert!(
@@ -63,7 +106,10 @@ pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<Strin
                 .expect("create test database");
             admin.close().await;
             let (base, _) = url.rsplit_once('/').expect("URL has a database");
-            Some(format!("{base}/{name}"))
+            Some(TestDatabase {
+                url: format!("{base}/{name}"),
+                postgres: Some((url.clone(), name)),
+            })
         }
     }
 }
@@ -75,6 +121,8 @@ pub struct TestServer {
     pub database_url: String,
     pub dir: Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Shared with siblings; the last one to go drops a PostgreSQL database.
+    database: Arc<TestDatabase>,
 }
 
 impl Drop for TestServer {
@@ -92,9 +140,9 @@ impl TestServer {
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = database(backend, &dir).await?;
+        let database = database(backend, &dir).await?;
         let mut config = Config {
-            database_url: url.clone(),
+            database_url: database.url.clone(),
             bind: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         };
@@ -105,17 +153,21 @@ impl TestServer {
         // it on and checks the default.
         config.devices.verify_new = false;
         tweak(&mut config);
-        Some(Self::serve(config, Arc::new(dir)).await)
+        Some(Self::serve(config, Arc::new(dir), Arc::new(database)).await)
     }
 
     /// Another server process-equivalent on the same database (fresh state, own pool).
     pub async fn sibling(&self, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = (*self.state.config).clone();
         tweak(&mut config);
-        Self::serve(config, self.dir.clone()).await
+        Self::serve(config, self.dir.clone(), self.database.clone()).await
     }
 
-    async fn serve(config: Config, dir: Arc<tempfile::TempDir>) -> Self {
+    async fn serve(
+        config: Config,
+        dir: Arc<tempfile::TempDir>,
+        database: Arc<TestDatabase>,
+    ) -> Self {
         let database_url = config.database_url.clone();
         let state = AppState::open(config).await.expect("open state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -138,6 +190,7 @@ impl TestServer {
             database_url,
             dir,
             shutdown: Some(tx),
+            database,
         }
     }
 
@@ -227,6 +280,13 @@ impl TestServer {
             LoginResponse::Ok { session } => session,
             other => panic!("expected ok, got {other:?}"),
         }
+    }
+
+    /// Lets the server's cached maintenance and version switches expire, as the
+    /// second after a change made by another process (the admin CLI) does.
+    pub fn let_settings_expire(&self) {
+        let ttl = u64::try_from(latchkey_server::settings::CACHE_TTL_MS).expect("positive");
+        self.advance_ms(ttl);
     }
 
     /// Moves the server's clock forward.
