@@ -142,33 +142,37 @@ pub(crate) fn classify(err: &reqwest::Error, proxied: bool) -> ClientError {
     }
 }
 
-fn find_rustls(err: &reqwest::Error) -> Option<&rustls::Error> {
+/// Every error under `err`: its sources, and inside each `io::Error` the errors it
+/// wraps (an `io::Error`'s `source()` skips the error it carries, so hyper-rustls's
+/// `io::Error(Other, io::Error(InvalidData, rustls::Error))` hides rustls's error from
+/// a plain walk).
+fn causes(err: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
     let mut source = err.source();
     while let Some(e) = source {
-        if let Some(t) = e.downcast_ref::<rustls::Error>() {
-            return Some(t);
-        }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Some(t);
-            }
+        out.push(e);
+        let mut inner = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref());
+        while let Some(i) = inner {
+            out.push(i as &(dyn std::error::Error + 'static));
+            inner = i.downcast_ref::<io::Error>().and_then(|io| io.get_ref());
         }
         source = e.source();
     }
-    None
+    out
 }
 
+fn find_rustls(err: &reqwest::Error) -> Option<&rustls::Error> {
+    causes(err)
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<rustls::Error>())
+}
+
+/// The innermost `io::Error`, which carries the OS error's kind.
 fn find_io(err: &reqwest::Error) -> Option<&io::Error> {
-    let mut source = err.source();
-    let mut found = None;
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            // The innermost one carries the OS error.
-            found = Some(io);
-        }
-        source = e.source();
-    }
-    found
+    causes(err)
+        .into_iter()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .last()
 }
 
 /// The error and its sources, for logs and the cases that only have text to go on.

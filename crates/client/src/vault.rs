@@ -64,6 +64,10 @@ impl KeyringStore {
         }
     }
 
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     fn entry(&self, name: &str) -> Result<keyring::Entry, StoreError> {
         keyring::Entry::new(&self.service, name).map_err(store_error)
     }
