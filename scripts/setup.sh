@@ -9,6 +9,7 @@ packages=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   postgresql
+  gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,5 +11,9 @@ export LATCHKEY_TEST_POSTGRES_URL
 # A missing PostgreSQL must fail the run, not silently skip half of it.
 export LATCHKEY_TEST_REQUIRE_POSTGRES=1
 
+# The client's keychain tests need a real Secret Service: run everything inside a
+# private D-Bus session with gnome-keyring, and fail (not skip) if it is not there.
+export LATCHKEY_TEST_REQUIRE_KEYRING=1
+
 npm --prefix ui test --silent
-cargo test --workspace --locked
+scripts/with-keyring.sh cargo test --workspace --locked

@@ -1,0 +1,435 @@
+//! The v1 HTTP contract, one method per route, every failure a [`ClientError`].
+//!
+//! Bodies are the `latchkey-proto` types; every request carries the client version
+//! header so the server can answer `client_outdated` anywhere. An answer that is not the
+//! server's JSON (a proxy's error page, a captive portal) is told apart from a server
+//! error, because the fix differs.
+
+use std::time::Duration;
+
+use latchkey_proto::{
+    ActivityList, ChangePasswordRequest, DeviceVerifyRequest, ErrorBody, ErrorCode,
+    ForcedPasswordChangeRequest, LoginRequest, LoginResponse, LogoutRequest, Meta, MfaRequest,
+    Profile, RecoveryCodes, RecoveryCodesRequest, RecoveryCompleteRequest, RecoveryStartRequest,
+    RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, RefreshRequest, Secret, Session,
+    SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollment, CLIENT_VERSION_HEADER,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ClientError;
+use crate::net::{self, ServerUrl};
+
+/// How long to wait. The request timeout covers the server's password hashing and its
+/// bounded queue (up to 5 s under load).
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A client of one server.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: ServerUrl,
+    client_version: String,
+    proxied: bool,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("base", &self.base).finish()
+    }
+}
+
+impl Api {
+    pub fn new(
+        base: ServerUrl,
+        client_version: &str,
+        timeouts: Timeouts,
+    ) -> Result<Self, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .https_only(!base.is_loopback())
+            .user_agent(format!("latchkey-desktop/{client_version}"))
+            // Redirects could carry a password to another host; the API never uses them.
+            .redirect(reqwest::redirect::Policy::none());
+        if base.is_loopback() {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| ClientError::Network {
+            detail: e.to_string(),
+        })?;
+        Ok(Self {
+            proxied: net::proxy_configured(&base),
+            http,
+            base,
+            client_version: client_version.to_owned(),
+        })
+    }
+
+    pub fn base(&self) -> &ServerUrl {
+        &self.base
+    }
+
+    pub fn client_version(&self) -> &str {
+        &self.client_version
+    }
+
+    async fn call<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: Option<&B>,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
+        let url = self.base.join(path)?;
+        let mut req = self
+            .http
+            .request(method, url)
+            .header(CLIENT_VERSION_HEADER, &self.client_version);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token.expose());
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| net::classify(&e, self.proxied))?;
+        let status = resp.status();
+        let retry_header = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let text = resp
+            .bytes()
+            .await
+            .map_err(|e| net::classify(&e, self.proxied))?;
+        if status.is_success() {
+            return Ok((status, text.to_vec()));
+        }
+        Err(error_answer(status, &text, retry_header))
+    }
+
+    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let (status, body) = self.call(method, path, bearer, body).await?;
+        serde_json::from_slice(&body).map_err(|_| ClientError::UnexpectedResponse {
+            status: status.as_u16(),
+        })
+    }
+
+    async fn empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: Option<&B>,
+    ) -> Result<(), ClientError> {
+        self.call(method, path, bearer, body).await.map(|_| ())
+    }
+
+    /// `GET /v1/meta`: also the connection test of the first-run setup.
+    pub async fn meta(&self) -> Result<Meta, ClientError> {
+        self.json::<Meta, ()>(Method::GET, "v1/meta", None, None)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        self.json(Method::POST, "v1/auth/login", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn mfa(&self, req: &MfaRequest) -> Result<Session, ClientError> {
+        self.json(Method::POST, "v1/auth/mfa", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_device(&self, req: &DeviceVerifyRequest) -> Result<Session, ClientError> {
+        self.json(Method::POST, "v1/auth/device/verify", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn forced_password_change(
+        &self,
+        req: &ForcedPasswordChangeRequest,
+    ) -> Result<Session, ClientError> {
+        self.json(Method::POST, "v1/auth/password", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Session, ClientError> {
+        let req = RefreshRequest {
+            refresh_token: refresh_token.clone(),
+        };
+        self.json(Method::POST, "v1/auth/refresh", None, Some(&req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, access_token: &Secret, all: bool) -> Result<(), ClientError> {
+        self.empty(
+            Method::POST,
+            "v1/auth/logout",
+            Some(access_token),
+            Some(&LogoutRequest { all }),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn recovery_start(
+        &self,
+        req: &RecoveryStartRequest,
+    ) -> Result<RecoveryStarted, ClientError> {
+        self.json(Method::POST, "v1/recovery/start", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn recovery_verify(
+        &self,
+        req: &RecoveryVerifyRequest,
+    ) -> Result<RecoveryVerified, ClientError> {
+        self.json(Method::POST, "v1/recovery/verify", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn recovery_complete(
+        &self,
+        req: &RecoveryCompleteRequest,
+    ) -> Result<(), ClientError> {
+        self.empty(Method::POST, "v1/recovery/complete", None, Some(req))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn me(&self, access_token: &Secret) -> Result<Profile, ClientError> {
+        self.json::<Profile, ()>(Method::GET, "v1/me", Some(access_token), None)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &self,
+        access_token: &Secret,
+        req: &ChangePasswordRequest,
+    ) -> Result<(), ClientError> {
+        self.empty(
+            Method::POST,
+            "v1/me/password",
+            Some(access_token),
+            Some(req),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn totp_enroll(&self, access_token: &Secret) -> Result<TotpEnrollment, ClientError> {
+        self.json::<TotpEnrollment, ()>(Method::POST, "v1/me/totp/enroll", Some(access_token), None)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn totp_confirm(
+        &self,
+        access_token: &Secret,
+        code: &Secret,
+    ) -> Result<RecoveryCodes, ClientError> {
+        let req = TotpConfirmRequest { code: code.clone() };
+        self.json(
+            Method::POST,
+            "v1/me/totp/confirm",
+            Some(access_token),
+            Some(&req),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn totp_disable(
+        &self,
+        access_token: &Secret,
+        req: &TotpDisableRequest,
+    ) -> Result<(), ClientError> {
+        self.empty(
+            Method::POST,
+            "v1/me/totp/disable",
+            Some(access_token),
+            Some(req),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn regenerate_recovery_codes(
+        &self,
+        access_token: &Secret,
+        req: &RecoveryCodesRequest,
+    ) -> Result<RecoveryCodes, ClientError> {
+        self.json(
+            Method::POST,
+            "v1/me/recovery-codes",
+            Some(access_token),
+            Some(req),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn sessions(&self, access_token: &Secret) -> Result<SessionList, ClientError> {
+        self.json::<SessionList, ()>(Method::GET, "v1/me/sessions", Some(access_token), None)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_session(&self, access_token: &Secret, id: &str) -> Result<(), ClientError> {
+        // Ids are the server's own (hex); refuse anything that would change the path.
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ClientError::InvalidInput("session_id"));
+        }
+        self.empty::<()>(
+            Method::DELETE,
+            &format!("v1/me/sessions/{id}"),
+            Some(access_token),
+            None,
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn activity(&self, access_token: &Secret) -> Result<ActivityList, ClientError> {
+        self.json::<ActivityList, ()>(Method::GET, "v1/me/activity", Some(access_token), None)
+            .await
+    }
+}
+
+/// Classifies a non-2xx answer.
+fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> ClientError {
+    let Ok(body) = serde_json::from_slice::<ErrorBody>(body) else {
+        return match status.as_u16() {
+            407 => ClientError::Proxy {
+                detail: "407 Proxy Authentication Required".into(),
+            },
+            429 => ClientError::RateLimited {
+                retry_after: retry_header,
+            },
+            502..=504 => ClientError::ServerUnavailable {
+                status: status.as_u16(),
+            },
+            500..=599 => ClientError::ServerError {
+                status: status.as_u16(),
+            },
+            s => ClientError::UnexpectedResponse { status: s },
+        };
+    };
+    let retry_after = body.retry_after.or(retry_header);
+    match body.code {
+        ErrorCode::Maintenance => ClientError::Maintenance {
+            message: body.message,
+            until: body.until,
+        },
+        ErrorCode::ClientOutdated => ClientError::ClientOutdated {
+            min_version: body.min_version,
+            download_url: body.download_url,
+        },
+        ErrorCode::RateLimited => ClientError::RateLimited { retry_after },
+        ErrorCode::AccountLocked => ClientError::AccountLocked { retry_after },
+        ErrorCode::PasswordRejected => ClientError::PasswordRejected {
+            reasons: body.reasons.unwrap_or_default(),
+            suggestions: body.suggestions.unwrap_or_default(),
+        },
+        ErrorCode::Internal => ClientError::ServerError {
+            status: status.as_u16(),
+        },
+        code => ClientError::Server(code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(status: u16, body: serde_json::Value) -> ClientError {
+        error_answer(
+            StatusCode::from_u16(status).unwrap(),
+            body.to_string().as_bytes(),
+            None,
+        )
+    }
+
+    #[test]
+    fn server_errors_by_code() {
+        assert!(matches!(
+            answer(
+                423,
+                json!({"code": "account_locked", "message": "m", "retry_after": 900})
+            ),
+            ClientError::AccountLocked {
+                retry_after: Some(900)
+            }
+        ));
+        assert!(matches!(
+            answer(503, json!({"code": "maintenance", "message": "升级", "until": "2026-01-01T00:00:00Z"})),
+            ClientError::Maintenance { message, until: Some(_) } if message == "升级"
+        ));
+        assert!(matches!(
+            answer(401, json!({"code": "invalid_credentials", "message": "m"})),
+            ClientError::Server(ErrorCode::InvalidCredentials)
+        ));
+    }
+
+    #[test]
+    fn foreign_answers() {
+        let html = b"<html>Bad Gateway</html>";
+        assert!(matches!(
+            error_answer(StatusCode::BAD_GATEWAY, html, None),
+            ClientError::ServerUnavailable { status: 502 }
+        ));
+        assert!(matches!(
+            error_answer(StatusCode::PROXY_AUTHENTICATION_REQUIRED, html, None),
+            ClientError::Proxy { .. }
+        ));
+        assert!(matches!(
+            error_answer(StatusCode::NOT_FOUND, html, None),
+            ClientError::UnexpectedResponse { status: 404 }
+        ));
+        assert!(matches!(
+            error_answer(StatusCode::TOO_MANY_REQUESTS, html, Some(30)),
+            ClientError::RateLimited {
+                retry_after: Some(30)
+            }
+        ));
+    }
+}

@@ -1,0 +1,310 @@
+//! [`Client`]: the one object the desktop shell holds. It owns the server choice, the
+//! API client, the cached meta, the vault, the sign-in state machine and the session.
+//! Its transitions live in `flow.rs` (sign-in), `forgot.rs` (forgot password) and
+//! `session.rs` (the signed-in session, re-validation, account actions); this file
+//! builds it and holds the shared parts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use latchkey_proto::{Device, Meta, OfflinePolicy, PasswordPolicy, Secret, Session, User};
+
+use crate::api::{Api, Timeouts};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
+use crate::dirs::AppDirs;
+use crate::error::{ClientError, Code};
+use crate::net::ServerUrl;
+use crate::step::Step;
+use crate::strength::{self, Strength};
+use crate::vault::{self, Index, KeyringStore, Record, SecretStore, Vault};
+
+/// How to build a [`Client`]. [`Options::platform`] is what the app uses; tests swap
+/// the folders, the store, the clock and the timeouts.
+pub struct Options {
+    pub dirs: AppDirs,
+    pub store: Arc<dyn SecretStore>,
+    pub clock: Arc<dyn Clock>,
+    pub timeouts: Timeouts,
+    /// Sent to the server, which refuses versions below its minimum.
+    pub client_version: String,
+    /// `LATCHKEY_SERVER`.
+    pub server_env: Option<String>,
+    /// The folder of the executable, where IT may put `latchkey.toml`.
+    pub exe_dir: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn platform() -> Result<Self, ClientError> {
+        Ok(Self {
+            dirs: AppDirs::platform()?,
+            store: Arc::new(KeyringStore::new(vault::SERVICE)),
+            clock: Arc::new(SystemClock),
+            timeouts: Timeouts::default(),
+            client_version: env!("CARGO_PKG_VERSION").to_owned(),
+            server_env: std::env::var(config::SERVER_ENV).ok(),
+            exe_dir: std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from)),
+        })
+    }
+}
+
+/// Flow data that must not reach the UI: tokens between steps, the password until the
+/// session it opens is stored.
+#[derive(Default)]
+pub(crate) struct Pending {
+    pub(crate) identifier: String,
+    pub(crate) key: String,
+    /// The vault record of `key`, read when the identifier was given, so that an offline
+    /// sign-in costs only the verifier's derivation.
+    pub(crate) record: Option<Record>,
+    pub(crate) password: Option<Secret>,
+    pub(crate) remember: bool,
+    pub(crate) mfa_token: Option<Secret>,
+    pub(crate) challenge_token: Option<Secret>,
+    pub(crate) change_token: Option<Secret>,
+    pub(crate) recovery_id: Option<String>,
+    pub(crate) recovery_channel: Option<latchkey_proto::Channel>,
+    pub(crate) reset_token: Option<Secret>,
+}
+
+/// The signed-in session.
+pub(crate) struct Active {
+    /// `None` while offline.
+    pub(crate) session: Option<Session>,
+    /// Unix seconds at which the access token expires.
+    pub(crate) access_expires_at: u64,
+    pub(crate) user: User,
+    pub(crate) identifier: String,
+    pub(crate) key: String,
+    pub(crate) remembered: bool,
+    /// The keychain could not keep "remember me".
+    pub(crate) cannot_remember: bool,
+    /// Why the session is offline (the network failure's code).
+    pub(crate) offline_reason: Option<Code>,
+    /// Held in memory only while offline: re-validation needs it to tell a changed
+    /// password from a revoked token.
+    pub(crate) offline_password: Option<Secret>,
+}
+
+pub struct Client {
+    pub(crate) dirs: AppDirs,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) client_version: String,
+    pub(crate) vault: Vault,
+    pub(crate) server: Option<ServerChoice>,
+    pub(crate) api: Option<Api>,
+    pub(crate) meta: Option<CachedMeta>,
+    pub(crate) device: Device,
+    /// Remembered accounts of the server; `None` when the keychain could not be read.
+    pub(crate) index: Option<Index>,
+    pub(crate) step: Step,
+    pub(crate) pending: Pending,
+    pub(crate) active: Option<Active>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.server)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Reads the configuration and the cached meta; no network, no keychain yet
+    /// (see [`Client::start`]).
+    pub fn new(options: Options) -> Result<Self, ClientError> {
+        let server = config::resolve_server(
+            options.server_env.as_deref(),
+            options.exe_dir.as_deref(),
+            &options.dirs,
+        )?;
+        let device = config::device(&options.dirs)?;
+        let mut client = Self {
+            dirs: options.dirs,
+            clock: options.clock,
+            timeouts: options.timeouts,
+            client_version: options.client_version,
+            vault: Vault::new(options.store),
+            server: None,
+            api: None,
+            meta: None,
+            device,
+            index: None,
+            step: Step::Setup,
+            pending: Pending::default(),
+            active: None,
+        };
+        if let Some(choice) = server {
+            client.use_server(choice)?;
+        }
+        Ok(client)
+    }
+
+    fn use_server(&mut self, choice: ServerChoice) -> Result<(), ClientError> {
+        self.api = Some(Api::new(
+            choice.url.clone(),
+            &self.client_version,
+            self.timeouts,
+        )?);
+        self.meta = config::load_meta(&self.dirs, &choice.url);
+        self.server = Some(choice);
+        self.step = Step::Identify { identifier: None };
+        Ok(())
+    }
+
+    /// The current step.
+    pub fn step(&self) -> &Step {
+        &self.step
+    }
+
+    pub fn server(&self) -> Option<&ServerChoice> {
+        self.server.as_ref()
+    }
+
+    /// The server's meta as last fetched (name, support contacts, policy).
+    pub fn meta(&self) -> Option<&Meta> {
+        self.meta.as_ref().map(|c| &c.meta)
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub(crate) fn api(&self) -> Result<&Api, ClientError> {
+        self.api.as_ref().ok_or(ClientError::NotConfigured)
+    }
+
+    pub(crate) fn server_url(&self) -> Result<&ServerUrl, ClientError> {
+        self.server
+            .as_ref()
+            .map(|s| &s.url)
+            .ok_or(ClientError::NotConfigured)
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub(crate) fn offline_policy(&self) -> OfflinePolicy {
+        self.meta
+            .as_ref()
+            .map(|c| c.meta.offline.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn password_policy(&self) -> PasswordPolicy {
+        self.meta
+            .as_ref()
+            .map(|c| c.meta.password_policy.clone())
+            .unwrap_or_default()
+    }
+
+    /// Fetches `/v1/meta` and caches it; on failure the cached copy stays.
+    pub async fn refresh_meta(&mut self) -> Result<&Meta, ClientError> {
+        let meta = self.api()?.meta().await?;
+        let cached = CachedMeta {
+            server: self.server_url()?.key(),
+            fetched_at: self.now(),
+            meta,
+        };
+        if let Err(e) = config::save_meta(&self.dirs, &cached) {
+            tracing::warn!(error = %e, "cannot cache the server's meta");
+        }
+        Ok(&self.meta.insert(cached).meta)
+    }
+
+    /// The first-run connection test: is there a Latchkey server at `input`?
+    pub async fn test_server(&self, input: &str) -> Result<Meta, ClientError> {
+        let url = ServerUrl::parse(input)?;
+        Api::new(url, &self.client_version, self.timeouts)?
+            .meta()
+            .await
+    }
+
+    /// First-run setup: tests the server, saves it, and moves to the sign-in. A server
+    /// that IT provisioned cannot be replaced here.
+    pub async fn setup_server(&mut self, input: &str) -> Result<Step, ClientError> {
+        if matches!(
+            self.server.as_ref().map(|s| s.source),
+            Some(ServerSource::Environment | ServerSource::Provisioned)
+        ) {
+            return Err(ClientError::WrongStep("setup_server"));
+        }
+        if self.active.is_some() {
+            return Err(ClientError::WrongStep("setup_server"));
+        }
+        let url = ServerUrl::parse(input)?;
+        let meta = Api::new(url.clone(), &self.client_version, self.timeouts)?
+            .meta()
+            .await?;
+        config::save_user_server(&self.dirs, &url)?;
+        self.use_server(ServerChoice {
+            url: url.clone(),
+            source: ServerSource::User,
+        })?;
+        let cached = CachedMeta {
+            server: url.key(),
+            fetched_at: self.now(),
+            meta,
+        };
+        config::save_meta(&self.dirs, &cached)?;
+        self.meta = Some(cached);
+        self.pending = Pending::default();
+        self.index = self.vault.load_index(&url).ok();
+        Ok(self.step.clone())
+    }
+
+    /// At launch: fetches the meta (or keeps the cached one), reads the remembered
+    /// accounts, and signs in through the refresh token when "remember me" was on.
+    pub async fn start(&mut self) -> Step {
+        if self.server.is_none() {
+            self.step = Step::Setup;
+            return self.step.clone();
+        }
+        if let Err(e) = self.refresh_meta().await {
+            tracing::info!(code = ?e.code(), "server meta not fetched; using the cached copy");
+        }
+        let Ok(server) = self.server_url().cloned() else {
+            return self.step.clone();
+        };
+        self.index = match self.vault.load_index(&server) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                tracing::warn!(error = %e, "keychain unavailable; nothing remembered");
+                None
+            }
+        };
+        let last = self
+            .index
+            .as_ref()
+            .and_then(|i| i.accounts.first())
+            .map(|e| e.key.clone());
+        self.step = Step::Identify {
+            identifier: last.clone(),
+        };
+        if let Some(key) = last {
+            if let Err(e) = self.resume(&key).await {
+                tracing::info!(code = ?e.code(), "no automatic sign-in");
+            }
+        }
+        self.step.clone()
+    }
+
+    /// The live strength meter for the password being chosen on the current step.
+    pub fn password_strength(&self, password: &str) -> Strength {
+        let user = self.active.as_ref().map(|a| &a.user);
+        let identifier = if let Some(a) = &self.active {
+            Some(a.identifier.as_str())
+        } else if self.pending.identifier.is_empty() {
+            None
+        } else {
+            Some(self.pending.identifier.as_str())
+        };
+        strength::evaluate(&self.password_policy(), password, identifier, user)
+    }
+}

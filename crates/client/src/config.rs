@@ -1,0 +1,202 @@
+//! Which server to talk to, this device's id, and the server's meta cached for offline.
+//!
+//! The server comes, in this order, from `LATCHKEY_SERVER`, from `latchkey.toml` beside
+//! the executable (IT's pre-provisioning: `server = "https://auth.corp.cn"`), or from
+//! the first-run setup, saved in the config folder. A provisioned server is not
+//! replaced by the setup screen: IT chose it.
+
+use std::path::{Path, PathBuf};
+
+use latchkey_proto::{Device, Meta};
+use serde::{Deserialize, Serialize};
+
+use crate::dirs::{read_json, write_atomic, AppDirs};
+use crate::error::ClientError;
+use crate::net::ServerUrl;
+
+/// Environment variable that names the server (IT's deployment tools set it).
+pub const SERVER_ENV: &str = "LATCHKEY_SERVER";
+/// File beside the executable that names the server.
+pub const PROVISION_FILE: &str = "latchkey.toml";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerSource {
+    Environment,
+    Provisioned,
+    User,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerChoice {
+    pub url: ServerUrl,
+    pub source: ServerSource,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionFile {
+    server: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserSettings {
+    server: String,
+}
+
+/// The server to use, or `None` when the first-run setup must ask. A provisioned
+/// address that is not valid (http to a remote host, say) is an error, not silently
+/// skipped: IT must hear about it.
+pub fn resolve_server(
+    env: Option<&str>,
+    exe_dir: Option<&Path>,
+    dirs: &AppDirs,
+) -> Result<Option<ServerChoice>, ClientError> {
+    if let Some(v) = env.filter(|v| !v.trim().is_empty()) {
+        return Ok(Some(ServerChoice {
+            url: ServerUrl::parse(v)?,
+            source: ServerSource::Environment,
+        }));
+    }
+    if let Some(dir) = exe_dir {
+        let path = dir.join(PROVISION_FILE);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let file: ProvisionFile = toml::from_str(&text).map_err(|e| {
+                tracing::error!(file = %path.display(), error = %e, "invalid provisioning file");
+                ClientError::InvalidServerUrl
+            })?;
+            return Ok(Some(ServerChoice {
+                url: ServerUrl::parse(&file.server)?,
+                source: ServerSource::Provisioned,
+            }));
+        }
+    }
+    let Some(saved) = read_json::<UserSettings>(&settings_path(dirs)) else {
+        return Ok(None);
+    };
+    Ok(Some(ServerChoice {
+        url: ServerUrl::parse(&saved.server)?,
+        source: ServerSource::User,
+    }))
+}
+
+/// Saves the address chosen in the first-run setup.
+pub fn save_user_server(dirs: &AppDirs, url: &ServerUrl) -> Result<(), ClientError> {
+    let bytes = serde_json::to_vec_pretty(&UserSettings {
+        server: url.as_str().to_owned(),
+    })
+    .map_err(|e| ClientError::Storage(e.to_string()))?;
+    write_atomic(&settings_path(dirs), &bytes)
+}
+
+fn settings_path(dirs: &AppDirs) -> PathBuf {
+    dirs.config.join("settings.json")
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeviceFile {
+    id: String,
+}
+
+/// This installation's device: a random id kept in the config folder (the server asks
+/// for a code when it sees a new one), the computer's name and the OS.
+pub fn device(dirs: &AppDirs) -> Result<Device, ClientError> {
+    let path = dirs.config.join("device.json");
+    let id = match read_json::<DeviceFile>(&path) {
+        Some(f) if !f.id.is_empty() => f.id,
+        _ => {
+            let id = hex::encode(rand::random::<[u8; 16]>());
+            let bytes = serde_json::to_vec(&DeviceFile { id: id.clone() })
+                .map_err(|e| ClientError::Storage(e.to_string()))?;
+            write_atomic(&path, &bytes)?;
+            id
+        }
+    };
+    Ok(Device {
+        id,
+        name: hostname(),
+        platform: std::env::consts::OS.to_owned(),
+    })
+}
+
+fn hostname() -> String {
+    std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().chars().take(100).collect::<String>())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "Desktop".to_owned())
+}
+
+/// `/v1/meta` as last fetched, with when and from which server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CachedMeta {
+    pub server: String,
+    pub fetched_at: u64,
+    pub meta: Meta,
+}
+
+fn meta_path(dirs: &AppDirs) -> PathBuf {
+    dirs.cache.join("meta.json")
+}
+
+/// The cached meta of `server`, if any (a cache of another server is ignored).
+pub fn load_meta(dirs: &AppDirs, server: &ServerUrl) -> Option<CachedMeta> {
+    read_json::<CachedMeta>(&meta_path(dirs)).filter(|c| c.server == server.key())
+}
+
+pub fn save_meta(dirs: &AppDirs, cached: &CachedMeta) -> Result<(), ClientError> {
+    let bytes =
+        serde_json::to_vec_pretty(cached).map_err(|e| ClientError::Storage(e.to_string()))?;
+    write_atomic(&meta_path(dirs), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_then_file_then_saved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = AppDirs::under(tmp.path());
+        let exe = tmp.path().join("bin");
+        std::fs::create_dir_all(&exe).unwrap();
+        assert_eq!(resolve_server(None, Some(&exe), &dirs).unwrap(), None);
+
+        save_user_server(&dirs, &ServerUrl::parse("https://user.corp").unwrap()).unwrap();
+        let c = resolve_server(None, Some(&exe), &dirs).unwrap().unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.source),
+            ("https://user.corp/", ServerSource::User)
+        );
+
+        std::fs::write(exe.join(PROVISION_FILE), "server = \"it.corp:8443\"\n").unwrap();
+        let c = resolve_server(None, Some(&exe), &dirs).unwrap().unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.source),
+            ("https://it.corp:8443/", ServerSource::Provisioned)
+        );
+
+        let c = resolve_server(Some("http://127.0.0.1:8433"), Some(&exe), &dirs)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.source, ServerSource::Environment);
+
+        std::fs::write(exe.join(PROVISION_FILE), "server = \"http://it.corp\"\n").unwrap();
+        assert!(matches!(
+            resolve_server(None, Some(&exe), &dirs),
+            Err(ClientError::InsecureServerUrl)
+        ));
+    }
+
+    #[test]
+    fn device_id_is_stable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = AppDirs::under(tmp.path());
+        let a = device(&dirs).unwrap();
+        let b = device(&dirs).unwrap();
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.id.len(), 32);
+    }
+}

@@ -1,0 +1,468 @@
+//! Sign-in transitions: identify → password → second factor / device code / forced
+//! change → optional TOTP setup → signed in, and the offline path when the server
+//! cannot be reached. Each method checks that it is called on its step
+//! (`wrong_step` otherwise) and returns the next [`Step`].
+
+use latchkey_proto::{
+    DeviceVerifyRequest, ForcedPasswordChangeRequest, LoginRequest, LoginResponse, MfaMethod,
+    MfaRequest, Secret, Session,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Active, Client, Pending};
+use crate::error::{ClientError, Code};
+use crate::offline;
+use crate::step::Step;
+use crate::totp::TotpSetup;
+use crate::vault::{account_key, Record};
+
+/// A second factor typed with a password change or reset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactor {
+    pub method: MfaMethod,
+    pub code: Secret,
+}
+
+impl SecondFactor {
+    fn split(f: Option<SecondFactor>) -> (Option<Secret>, Option<Secret>) {
+        match f {
+            Some(SecondFactor {
+                method: MfaMethod::Totp,
+                code,
+            }) => (Some(code), None),
+            Some(SecondFactor {
+                method: MfaMethod::RecoveryCode,
+                code,
+            }) => (None, Some(code)),
+            None => (None, None),
+        }
+    }
+}
+
+/// One-time codes are typed with spaces or dashes by people reading them aloud; the
+/// six-digit ones lose both, recovery codes keep their dashes.
+fn clean_code(code: &Secret, digits_only: bool) -> Result<Secret, ClientError> {
+    let cleaned: String = code
+        .expose()
+        .chars()
+        .filter(|c| !c.is_whitespace() && !(digits_only && *c == '-'))
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().count() > 64 {
+        return Err(ClientError::InvalidInput("code"));
+    }
+    Ok(Secret::new(cleaned))
+}
+
+impl Client {
+    fn expect_step(&self, ok: bool, action: &'static str) -> Result<(), ClientError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ClientError::WrongStep(action))
+        }
+    }
+
+    /// Identify → Password. Reads this account's vault record now, so that the offline
+    /// path, if needed, is only the verifier's derivation.
+    #[tracing::instrument(skip_all)]
+    pub async fn identify(&mut self, identifier: &str) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(
+                self.step,
+                Step::Identify { .. } | Step::Password { .. } | Step::ForgotDone { .. }
+            ),
+            "identify",
+        )?;
+        let identifier = identifier.trim();
+        if identifier.is_empty() || identifier.chars().count() > 320 {
+            return Err(ClientError::InvalidInput("identifier"));
+        }
+        let server = self.server_url()?.clone();
+        let key = self
+            .index
+            .as_ref()
+            .and_then(|i| i.find(identifier))
+            .map(|e| e.key.clone())
+            .unwrap_or_else(|| account_key(identifier));
+        let record = if self.index.is_some() {
+            self.vault.load(&server, &key).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the vault record");
+                None
+            })
+        } else {
+            None
+        };
+        let offline_possible = record
+            .as_ref()
+            .is_some_and(|r| offline::allowed(r, &self.offline_policy(), self.now()).is_ok());
+        self.pending = Pending {
+            identifier: identifier.to_owned(),
+            key,
+            record,
+            ..Pending::default()
+        };
+        self.step = Step::Password {
+            identifier: identifier.to_owned(),
+            offline_possible,
+        };
+        Ok(self.step.clone())
+    }
+
+    /// Password → whatever the server asks next; offline when it cannot be reached.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in(&mut self, password: Secret, remember: bool) -> Result<Step, ClientError> {
+        self.expect_step(matches!(self.step, Step::Password { .. }), "sign_in")?;
+        if password.is_empty() {
+            return Err(ClientError::InvalidInput("password"));
+        }
+        let req = LoginRequest {
+            identifier: self.pending.identifier.clone(),
+            password: password.clone(),
+            device: self.device.clone(),
+            client_version: Some(self.client_version.clone()),
+        };
+        let answer = self.api()?.login(&req).await;
+        match answer {
+            Ok(resp) => {
+                self.pending.password = Some(password);
+                self.pending.remember = remember;
+                self.after_login(resp)
+            }
+            Err(e) if e.is_unreachable() => self.sign_in_offline(password, e).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    fn after_login(&mut self, resp: LoginResponse) -> Result<Step, ClientError> {
+        match resp {
+            LoginResponse::Ok { session } => self.signed_in(session),
+            LoginResponse::MfaRequired { mfa_token, methods } => {
+                self.pending.mfa_token = Some(mfa_token);
+                self.step = Step::SecondFactor { methods };
+                Ok(self.step.clone())
+            }
+            LoginResponse::DeviceVerificationRequired {
+                challenge_token,
+                destination,
+                channel,
+                expires_in,
+            } => {
+                self.pending.challenge_token = Some(challenge_token);
+                self.step = Step::DeviceCode {
+                    destination,
+                    channel,
+                    expires_in,
+                };
+                Ok(self.step.clone())
+            }
+            LoginResponse::PasswordChangeRequired {
+                change_token,
+                reason,
+                mfa_methods,
+            } => {
+                self.pending.change_token = Some(change_token);
+                self.step = Step::ChangePassword {
+                    reason,
+                    mfa_methods,
+                };
+                Ok(self.step.clone())
+            }
+        }
+    }
+
+    /// The offline path: the server is unreachable (`cause`). Without a usable record the
+    /// answer is `cause` itself; with one, the offline rules decide.
+    async fn sign_in_offline(
+        &mut self,
+        password: Secret,
+        cause: ClientError,
+    ) -> Result<Step, ClientError> {
+        let Some(mut record) = self.pending.record.clone() else {
+            return Err(cause);
+        };
+        let Some(verifier) = record.verifier.clone() else {
+            return Err(cause);
+        };
+        offline::allowed(&record, &self.offline_policy(), self.now())?;
+        let check_password = password.clone();
+        let matches =
+            tokio::task::spawn_blocking(move || offline::check(&verifier, &check_password))
+                .await
+                .map_err(|e| ClientError::Storage(format!("verifier task: {e}")))??;
+        let server = self.server_url()?.clone();
+        if !matches {
+            record.offline_failures = record.offline_failures.saturating_add(1);
+            let left = self
+                .offline_policy()
+                .max_attempts
+                .saturating_sub(record.offline_failures);
+            self.vault.update(&server, &self.pending.key, &record)?;
+            self.pending.record = Some(record);
+            tracing::info!(attempts_left = left, "wrong password offline");
+            return Err(ClientError::OfflinePasswordInvalid {
+                attempts_left: left,
+            });
+        }
+        tracing::info!(cause = ?cause.code(), "signed in offline");
+        let pending = std::mem::take(&mut self.pending);
+        self.active = Some(Active {
+            session: None,
+            access_expires_at: 0,
+            user: record.user.clone(),
+            identifier: pending.identifier,
+            key: pending.key,
+            remembered: true,
+            cannot_remember: false,
+            offline_reason: Some(cause.code()),
+            offline_password: Some(password),
+        });
+        Ok(self.show_signed_in())
+    }
+
+    /// SecondFactor → signed in.
+    #[tracing::instrument(skip_all)]
+    pub async fn second_factor(
+        &mut self,
+        method: MfaMethod,
+        code: Secret,
+    ) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(self.step, Step::SecondFactor { .. }),
+            "second_factor",
+        )?;
+        let mfa_token = self
+            .pending
+            .mfa_token
+            .clone()
+            .ok_or(ClientError::WrongStep("second_factor"))?;
+        let req = MfaRequest {
+            mfa_token,
+            method,
+            code: clean_code(&code, method == MfaMethod::Totp)?,
+        };
+        let session = self.api()?.mfa(&req).await?;
+        self.signed_in(session)
+    }
+
+    /// DeviceCode → signed in.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_device(&mut self, code: Secret) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(self.step, Step::DeviceCode { .. }),
+            "verify_device",
+        )?;
+        let challenge_token = self
+            .pending
+            .challenge_token
+            .clone()
+            .ok_or(ClientError::WrongStep("verify_device"))?;
+        let req = DeviceVerifyRequest {
+            challenge_token,
+            code: clean_code(&code, true)?,
+        };
+        let session = self.api()?.verify_device(&req).await?;
+        self.signed_in(session)
+    }
+
+    /// ChangePassword → signed in with the new password.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_expired_password(
+        &mut self,
+        new_password: Secret,
+        second: Option<SecondFactor>,
+    ) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(self.step, Step::ChangePassword { .. }),
+            "change_expired_password",
+        )?;
+        let change_token = self
+            .pending
+            .change_token
+            .clone()
+            .ok_or(ClientError::WrongStep("change_expired_password"))?;
+        self.refuse_too_long(&new_password)?;
+        let (totp_code, recovery_code) = SecondFactor::split(second);
+        let req = ForcedPasswordChangeRequest {
+            change_token,
+            new_password: new_password.clone(),
+            totp_code,
+            recovery_code,
+        };
+        let session = self.api()?.forced_password_change(&req).await?;
+        self.pending.password = Some(new_password);
+        self.signed_in(session)
+    }
+
+    /// Input over the policy maximum is refused here, before the server (which would
+    /// refuse it too), and never truncated.
+    pub(crate) fn refuse_too_long(&self, password: &Secret) -> Result<(), ClientError> {
+        let policy = self.password_policy();
+        let max = usize::try_from(policy.max_length).unwrap_or(usize::MAX);
+        if latchkey_policy::normalize(password.expose())
+            .chars()
+            .count()
+            > max
+        {
+            return Err(ClientError::PasswordRejected {
+                reasons: vec![latchkey_proto::PasswordReason::TooLong],
+                suggestions: vec![latchkey_proto::PasswordSuggestion::UseShorterPassword],
+            });
+        }
+        Ok(())
+    }
+
+    /// A session was opened online: remember (or forget) the account, then offer TOTP
+    /// setup or show the signed-in screen.
+    fn signed_in(&mut self, session: Session) -> Result<Step, ClientError> {
+        let pending = std::mem::take(&mut self.pending);
+        let now = self.now();
+        let server = self.server_url()?.clone();
+        let user = session.user.clone();
+        let declined = pending
+            .record
+            .as_ref()
+            .is_some_and(|r| r.totp_offer_declined);
+        let mut remembered = false;
+        let mut cannot_remember = false;
+        if pending.remember {
+            let verifier = match &pending.password {
+                Some(p) => Some(offline::make_verifier(p)?),
+                None => None,
+            };
+            let record = Record {
+                refresh_token: Some(session.refresh_token.clone()),
+                verifier,
+                user: user.clone(),
+                last_online_at: now,
+                offline_failures: 0,
+                offline_policy: self.offline_policy(),
+                totp_offer_declined: declined,
+            };
+            match self.vault.save(&server, &pending.key, &record) {
+                Ok(()) => remembered = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot remember this device");
+                    cannot_remember = true;
+                }
+            }
+            self.index = self.vault.load_index(&server).ok();
+        } else if pending.record.is_some() {
+            // "Remember me" unticked: what this device kept for the account goes.
+            if let Err(e) = self.vault.remove(&server, &pending.key) {
+                tracing::warn!(error = %e, "cannot forget the remembered account");
+            }
+            self.index = self.vault.load_index(&server).ok();
+        }
+        self.active = Some(Active {
+            access_expires_at: now.saturating_add(session.expires_in),
+            session: Some(session),
+            user: user.clone(),
+            identifier: pending.identifier,
+            key: pending.key,
+            remembered,
+            cannot_remember,
+            offline_reason: None,
+            offline_password: None,
+        });
+        tracing::info!(remembered, "signed in");
+        if !user.mfa_enabled && !declined {
+            self.step = Step::TotpOffer;
+            return Ok(self.step.clone());
+        }
+        Ok(self.show_signed_in())
+    }
+
+    pub(crate) fn show_signed_in(&mut self) -> Step {
+        self.step = match &self.active {
+            Some(a) => Step::SignedIn {
+                user: a.user.clone(),
+                offline: a.session.is_none(),
+                offline_reason: a.offline_reason,
+                remembered: a.remembered,
+                cannot_remember: a.cannot_remember,
+            },
+            None => Step::Identify { identifier: None },
+        };
+        self.step.clone()
+    }
+
+    /// TotpOffer (or the signed-in account screen) → TotpSetup. A server without TOTP
+    /// (`totp_unavailable`) skips the offer quietly.
+    #[tracing::instrument(skip_all)]
+    pub async fn setup_totp(&mut self) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(
+                self.step,
+                Step::TotpOffer | Step::SignedIn { offline: false, .. }
+            ),
+            "setup_totp",
+        )?;
+        let from_offer = self.step == Step::TotpOffer;
+        let token = self.access_token().await?;
+        match self.api()?.totp_enroll(&token).await {
+            Ok(enrollment) => {
+                let setup = TotpSetup::from_enrollment(&enrollment)?;
+                self.step = Step::TotpSetup { setup };
+                Ok(self.step.clone())
+            }
+            Err(e) if from_offer && e.code() == Code::TotpUnavailable => Ok(self.show_signed_in()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// TotpOffer → signed in; not offered again on this device for this account.
+    pub fn skip_totp(&mut self) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(self.step, Step::TotpOffer | Step::TotpSetup { .. }),
+            "skip_totp",
+        )?;
+        if let Some(a) = &self.active {
+            if a.remembered {
+                let server = self.server_url()?.clone();
+                if let Ok(Some(mut r)) = self.vault.load(&server, &a.key) {
+                    r.totp_offer_declined = true;
+                    if let Err(e) = self.vault.update(&server, &a.key, &r) {
+                        tracing::warn!(error = %e, "cannot note the declined offer");
+                    }
+                }
+            }
+        }
+        Ok(self.show_signed_in())
+    }
+
+    /// TotpSetup → RecoveryCodes, with the first code from the authenticator app.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_totp(&mut self, code: Secret) -> Result<Step, ClientError> {
+        self.expect_step(matches!(self.step, Step::TotpSetup { .. }), "confirm_totp")?;
+        let code = clean_code(&code, true)?;
+        let token = self.access_token().await?;
+        let codes = self.api()?.totp_confirm(&token, &code).await?;
+        if let Some(a) = self.active.as_mut() {
+            a.user.mfa_enabled = true;
+        }
+        self.store_profile();
+        self.step = Step::RecoveryCodes {
+            codes: codes.recovery_codes,
+        };
+        Ok(self.step.clone())
+    }
+
+    /// RecoveryCodes → signed in (the codes are not kept).
+    pub fn recovery_codes_saved(&mut self) -> Result<Step, ClientError> {
+        self.expect_step(
+            matches!(self.step, Step::RecoveryCodes { .. }),
+            "recovery_codes_saved",
+        )?;
+        Ok(self.show_signed_in())
+    }
+
+    /// Any step before the session → Identify, dropping tokens and the password.
+    pub fn back(&mut self) -> Result<Step, ClientError> {
+        self.expect_step(self.active.is_none() && self.server.is_some(), "back")?;
+        let identifier =
+            (!self.pending.identifier.is_empty()).then(|| self.pending.identifier.clone());
+        self.pending = Pending::default();
+        self.step = Step::Identify { identifier };
+        Ok(self.step.clone())
+    }
+}

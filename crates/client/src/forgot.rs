@@ -1,0 +1,182 @@
+//! Forgot password: identifier → code by e-mail or SMS → new password (with a TOTP or
+//! recovery code when the account has two-factor authentication) → sign in again.
+//!
+//! The server answers `start` the same for unknown accounts, so the client cannot tell
+//! and does not try: it always moves on to the code screen.
+
+use latchkey_proto::{
+    Channel, RecoveryCompleteRequest, RecoveryStartRequest, RecoveryVerifyRequest, Secret,
+};
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::flow::SecondFactor;
+use crate::step::Step;
+
+impl Client {
+    /// Identify / Password → ForgotIdentify, pre-filled with what was typed.
+    pub fn forgot_password(&mut self) -> Result<Step, ClientError> {
+        if self.active.is_some() || self.server.is_none() {
+            return Err(ClientError::WrongStep("forgot_password"));
+        }
+        let identifier = (!self.pending.identifier.is_empty())
+            .then(|| self.pending.identifier.clone())
+            .or_else(|| match &self.step {
+                Step::Identify { identifier } => identifier.clone(),
+                _ => None,
+            });
+        let channels = self
+            .meta()
+            .map(|m| m.recovery_channels.clone())
+            .unwrap_or_else(|| vec![Channel::Email]);
+        self.step = Step::ForgotIdentify {
+            identifier,
+            channels,
+        };
+        Ok(self.step.clone())
+    }
+
+    /// ForgotIdentify → ForgotCode: asks the server to send a code.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_reset_code(
+        &mut self,
+        identifier: &str,
+        channel: Option<Channel>,
+    ) -> Result<Step, ClientError> {
+        if !matches!(self.step, Step::ForgotIdentify { .. }) {
+            return Err(ClientError::WrongStep("send_reset_code"));
+        }
+        let identifier = identifier.trim();
+        if identifier.is_empty() || identifier.chars().count() > 320 {
+            return Err(ClientError::InvalidInput("identifier"));
+        }
+        self.pending.identifier = identifier.to_owned();
+        self.pending.recovery_channel = channel;
+        self.request_reset_code().await
+    }
+
+    /// ForgotCode → ForgotCode with a new code (the server enforces the wait).
+    #[tracing::instrument(skip_all)]
+    pub async fn resend_reset_code(&mut self) -> Result<Step, ClientError> {
+        if !matches!(self.step, Step::ForgotCode { .. }) {
+            return Err(ClientError::WrongStep("resend_reset_code"));
+        }
+        self.request_reset_code().await
+    }
+
+    async fn request_reset_code(&mut self) -> Result<Step, ClientError> {
+        let req = RecoveryStartRequest {
+            identifier: self.pending.identifier.clone(),
+            channel: self.pending.recovery_channel,
+            locale: None,
+        };
+        let started = self.api()?.recovery_start(&req).await?;
+        self.pending.recovery_id = Some(started.recovery_id);
+        self.step = Step::ForgotCode {
+            resend_after: started.resend_after,
+            expires_in: started.expires_in,
+        };
+        Ok(self.step.clone())
+    }
+
+    /// ForgotCode → ForgotNewPassword.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_reset_code(&mut self, code: Secret) -> Result<Step, ClientError> {
+        if !matches!(self.step, Step::ForgotCode { .. }) {
+            return Err(ClientError::WrongStep("verify_reset_code"));
+        }
+        let recovery_id = self
+            .pending
+            .recovery_id
+            .clone()
+            .ok_or(ClientError::WrongStep("verify_reset_code"))?;
+        let code: String = code
+            .expose()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if code.is_empty() || code.len() > 16 {
+            return Err(ClientError::InvalidInput("code"));
+        }
+        let req = RecoveryVerifyRequest {
+            recovery_id,
+            code: Secret::new(code),
+        };
+        let verified = self.api()?.recovery_verify(&req).await?;
+        self.pending.reset_token = Some(verified.reset_token);
+        self.step = Step::ForgotNewPassword {
+            mfa_methods: verified.mfa_methods,
+        };
+        Ok(self.step.clone())
+    }
+
+    /// The e-mail's `latchkey://reset?token=…` link, opened by the app: straight to the
+    /// new password. Whether a second factor is needed is not known yet; the server
+    /// says `code_invalid` if it is and none was given.
+    pub fn open_reset_link(&mut self, link: &str) -> Result<Step, ClientError> {
+        if self.active.is_some() || self.server.is_none() {
+            return Err(ClientError::WrongStep("open_reset_link"));
+        }
+        let url = url::Url::parse(link).map_err(|_| ClientError::InvalidInput("link"))?;
+        let token = url
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .filter(|t| url.scheme() == "latchkey" && !t.is_empty())
+            .ok_or(ClientError::InvalidInput("link"))?;
+        self.pending.reset_token = Some(Secret::new(token));
+        self.step = Step::ForgotNewPassword {
+            mfa_methods: Vec::new(),
+        };
+        Ok(self.step.clone())
+    }
+
+    /// ForgotNewPassword → ForgotDone. The server signs every session out; this device
+    /// forgets what it kept for the account (its verifier knows the old password).
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(
+        &mut self,
+        new_password: Secret,
+        second: Option<SecondFactor>,
+    ) -> Result<Step, ClientError> {
+        if !matches!(self.step, Step::ForgotNewPassword { .. }) {
+            return Err(ClientError::WrongStep("reset_password"));
+        }
+        let reset_token = self
+            .pending
+            .reset_token
+            .clone()
+            .ok_or(ClientError::WrongStep("reset_password"))?;
+        self.refuse_too_long(&new_password)?;
+        let (totp_code, recovery_code) = match second {
+            Some(SecondFactor {
+                method: latchkey_proto::MfaMethod::Totp,
+                code,
+            }) => (Some(code), None),
+            Some(SecondFactor { code, .. }) => (None, Some(code)),
+            None => (None, None),
+        };
+        let req = RecoveryCompleteRequest {
+            reset_token,
+            new_password,
+            totp_code,
+            recovery_code,
+        };
+        self.api()?.recovery_complete(&req).await?;
+        let identifier = std::mem::take(&mut self.pending.identifier);
+        if !identifier.is_empty() {
+            if let (Ok(server), Some(index)) = (self.server_url().cloned(), self.index.as_ref()) {
+                if let Some(entry) = index.find(&identifier) {
+                    let key = entry.key.clone();
+                    if let Err(e) = self.vault.remove(&server, &key) {
+                        tracing::warn!(error = %e, "cannot forget the old verifier");
+                    }
+                    self.index = self.vault.load_index(&server).ok();
+                }
+            }
+        }
+        self.pending = Default::default();
+        self.step = Step::ForgotDone { identifier };
+        Ok(self.step.clone())
+    }
+}

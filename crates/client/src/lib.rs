@@ -1,0 +1,39 @@
+//! Latchkey's client core: everything the desktop app does except drawing, so that it
+//! is complete and tested without a window and the Tauri shell stays a thin set of
+//! commands over [`Client`].
+//!
+//! - [`api`]: the v1 HTTP contract over reqwest/rustls, with timeouts, and every
+//!   failure classified for a person ([`error`]: a stable code and a next step).
+//! - [`config`]: which server (first-run setup, `latchkey.toml` beside the executable,
+//!   `LATCHKEY_SERVER`), this device's id, the server's meta cached for offline use.
+//! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, forgot
+//!   password, the offline path.
+//! - [`vault`]: the OS keychain (refresh token, offline verifier, profile); no keychain
+//!   means nothing is remembered, never a plain file.
+//! - [`offline`]: the argon2id verifier and the offline rules.
+//! - [`strength`]: the server's own password policy for the live meter.
+//! - [`totp`]: the QR code drawn locally, the key grouped for manual entry.
+//! - [`logging`]: the rolling log file; secrets are redacted by type.
+
+pub mod api;
+mod client;
+pub mod clock;
+pub mod config;
+pub mod dirs;
+pub mod error;
+mod flow;
+mod forgot;
+pub mod logging;
+pub mod net;
+pub mod offline;
+mod session;
+mod step;
+pub mod strength;
+pub mod totp;
+pub mod vault;
+
+pub use client::{Client, Options};
+pub use error::{ClientError, Code, EndReason, NextStep, UiError};
+pub use flow::SecondFactor;
+pub use session::Revalidation;
+pub use step::Step;

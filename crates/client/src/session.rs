@@ -1,0 +1,365 @@
+//! The signed-in session: "remember me" at launch, the access token kept fresh,
+//! re-validation of an offline session when the server is back, sign-out, "forget this
+//! device", and the account actions of the signed-in screen.
+
+use latchkey_proto::{
+    ActivityList, ChangePasswordRequest, ErrorCode, LoginRequest, LoginResponse, Profile,
+    RecoveryCodesRequest, Secret, SessionList, TotpDisableRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Active, Client};
+use crate::error::{ClientError, EndReason};
+use crate::offline;
+use crate::step::Step;
+
+/// What a re-validation found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", content = "reason", rename_all = "snake_case")]
+pub enum Revalidation {
+    /// Nothing to do: the session is online, or there is none.
+    NotNeeded,
+    /// The server is still unreachable; the offline session goes on.
+    StillOffline,
+    /// The server accepted this device again: the session is online now.
+    Online,
+    /// The session ended; the step is back to Identify.
+    Ended(EndReason),
+}
+
+/// Seconds before expiry at which the access token is refreshed.
+const REFRESH_MARGIN: u64 = 30;
+
+impl Client {
+    /// Signs in at launch through the refresh token kept for `key`.
+    pub(crate) async fn resume(&mut self, key: &str) -> Result<(), ClientError> {
+        let server = self.server_url()?.clone();
+        let Some(mut record) = self.vault.load(&server, key)? else {
+            return Ok(());
+        };
+        let Some(refresh_token) = record.refresh_token.clone() else {
+            return Ok(());
+        };
+        let identifier = key.to_owned();
+        match self.api()?.refresh(&refresh_token).await {
+            Ok(session) => {
+                let now = self.now();
+                record.refresh_token = Some(session.refresh_token.clone());
+                record.user = session.user.clone();
+                record.last_online_at = now;
+                record.offline_failures = 0;
+                record.offline_policy = self.offline_policy();
+                self.vault.update(&server, key, &record)?;
+                self.active = Some(Active {
+                    access_expires_at: now.saturating_add(session.expires_in),
+                    user: session.user.clone(),
+                    session: Some(session),
+                    identifier,
+                    key: key.to_owned(),
+                    remembered: true,
+                    cannot_remember: false,
+                    offline_reason: None,
+                    offline_password: None,
+                });
+                tracing::info!("signed in through the remembered session");
+                self.show_signed_in();
+                Ok(())
+            }
+            Err(e) if e.is_unreachable() => {
+                // Offline sign-in needs the password: ask for it.
+                let offline_possible =
+                    offline::allowed(&record, &self.offline_policy(), self.now()).is_ok();
+                self.pending = crate::client::Pending {
+                    identifier: identifier.clone(),
+                    key: key.to_owned(),
+                    record: Some(record),
+                    ..Default::default()
+                };
+                self.step = Step::Password {
+                    identifier,
+                    offline_possible,
+                };
+                Err(e)
+            }
+            Err(e) => {
+                if matches!(e, ClientError::Server(_)) {
+                    // Revoked, expired or reused: what was kept is stale.
+                    self.vault.remove(&server, key)?;
+                    self.index = self.vault.load_index(&server).ok();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The access token of the online session, refreshed (and the rotated refresh
+    /// token stored) when it is about to expire.
+    pub(crate) async fn access_token(&mut self) -> Result<Secret, ClientError> {
+        let now = self.now();
+        let active = self
+            .active
+            .as_ref()
+            .ok_or(ClientError::WrongStep("signed_in"))?;
+        let session = active
+            .session
+            .as_ref()
+            .ok_or(ClientError::WrongStep("online"))?;
+        if active.access_expires_at > now.saturating_add(REFRESH_MARGIN) {
+            return Ok(session.access_token.clone());
+        }
+        let refreshed = self.api()?.refresh(&session.refresh_token).await?;
+        let token = refreshed.access_token.clone();
+        if let Some(a) = self.active.as_mut() {
+            a.access_expires_at = now.saturating_add(refreshed.expires_in);
+            a.session = Some(refreshed);
+        }
+        self.store_refresh_token();
+        Ok(token)
+    }
+
+    /// Writes the session's current refresh token and profile to the vault, when
+    /// remembered.
+    fn store_refresh_token(&mut self) {
+        let Some(a) = &self.active else { return };
+        if !a.remembered {
+            return;
+        }
+        let Ok(server) = self.server_url().cloned() else {
+            return;
+        };
+        let result = self.vault.load(&server, &a.key).and_then(|r| match r {
+            Some(mut r) => {
+                r.refresh_token = a.session.as_ref().map(|s| s.refresh_token.clone());
+                r.user = a.user.clone();
+                self.vault.update(&server, &a.key, &r)
+            }
+            None => Ok(()),
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot store the rotated refresh token");
+        }
+    }
+
+    pub(crate) fn store_profile(&mut self) {
+        self.store_refresh_token();
+    }
+
+    /// For an offline session, when the server may be back: refresh. Accepted → the
+    /// session is online. Refused → the session ends with the reason, which a sign-in
+    /// with the password held in memory tells apart (`invalid_credentials`: the
+    /// password changed; `account_disabled`; anything else: the token was revoked), and
+    /// this device forgets the account's stale token and verifier. The shell calls
+    /// this on a timer while [`Step::SignedIn`] says `offline`.
+    #[tracing::instrument(skip_all)]
+    pub async fn revalidate(&mut self) -> Result<Revalidation, ClientError> {
+        let Some(active) = &self.active else {
+            return Ok(Revalidation::NotNeeded);
+        };
+        if active.session.is_some() {
+            return Ok(Revalidation::NotNeeded);
+        }
+        let key = active.key.clone();
+        let identifier = active.identifier.clone();
+        let password = active.offline_password.clone();
+        let server = self.server_url()?.clone();
+        let mut record = self
+            .vault
+            .load(&server, &key)?
+            .ok_or(ClientError::OfflineUnavailable)?;
+        let Some(refresh_token) = record.refresh_token.clone() else {
+            return self.end_offline(&key, EndReason::RefreshRevoked);
+        };
+        match self.api()?.refresh(&refresh_token).await {
+            Ok(session) => {
+                let now = self.now();
+                record.refresh_token = Some(session.refresh_token.clone());
+                record.user = session.user.clone();
+                record.last_online_at = now;
+                record.offline_failures = 0;
+                self.vault.update(&server, &key, &record)?;
+                if let Some(a) = self.active.as_mut() {
+                    a.access_expires_at = now.saturating_add(session.expires_in);
+                    a.user = session.user.clone();
+                    a.session = Some(session);
+                    a.offline_reason = None;
+                    a.offline_password = None;
+                }
+                tracing::info!("offline session re-validated; online again");
+                self.show_signed_in();
+                Ok(Revalidation::Online)
+            }
+            Err(e) if e.is_unreachable() => Ok(Revalidation::StillOffline),
+            Err(ClientError::Server(_)) => {
+                let reason = match password {
+                    Some(p) => self.probe_reason(&identifier, p).await,
+                    None => EndReason::RefreshRevoked,
+                };
+                self.end_offline(&key, reason)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Why the refresh token was refused, found out by signing in with the password
+    /// the offline session was opened with.
+    async fn probe_reason(&self, identifier: &str, password: Secret) -> EndReason {
+        let Ok(api) = self.api() else {
+            return EndReason::RefreshRevoked;
+        };
+        let req = LoginRequest {
+            identifier: identifier.to_owned(),
+            password,
+            device: self.device.clone(),
+            client_version: Some(self.client_version.clone()),
+        };
+        match api.login(&req).await {
+            Err(ClientError::Server(ErrorCode::InvalidCredentials)) => EndReason::PasswordChanged,
+            Err(ClientError::Server(ErrorCode::AccountDisabled)) => EndReason::AccountDisabled,
+            Ok(LoginResponse::PasswordChangeRequired { .. }) => EndReason::PasswordChanged,
+            Ok(LoginResponse::Ok { session }) => {
+                // The password still works, so the token was revoked on purpose (signed
+                // out everywhere): do not keep the probe's session.
+                if let Err(e) = api.logout(&session.access_token, false).await {
+                    tracing::warn!(code = ?e.code(), "cannot close the probe session");
+                }
+                EndReason::RefreshRevoked
+            }
+            _ => EndReason::RefreshRevoked,
+        }
+    }
+
+    fn end_offline(&mut self, key: &str, reason: EndReason) -> Result<Revalidation, ClientError> {
+        let server = self.server_url()?.clone();
+        if let Err(e) = self.vault.remove(&server, key) {
+            tracing::warn!(error = %e, "cannot forget the stale account");
+        }
+        self.index = self.vault.load_index(&server).ok();
+        let identifier = self.active.take().map(|a| a.identifier);
+        self.pending = Default::default();
+        self.step = Step::Identify { identifier };
+        tracing::info!(?reason, "offline session ended");
+        Ok(Revalidation::Ended(reason))
+    }
+
+    /// Signs out: ends the session on the server (when reachable) and drops the
+    /// refresh token; the offline verifier and profile stay, so the account can still
+    /// be opened offline.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out(&mut self) -> Result<Step, ClientError> {
+        let active = self
+            .active
+            .take()
+            .ok_or(ClientError::WrongStep("sign_out"))?;
+        if let (Some(session), Ok(api)) = (&active.session, self.api()) {
+            if let Err(e) = api.logout(&session.access_token, false).await {
+                tracing::info!(code = ?e.code(), "logout not confirmed by the server");
+            }
+        }
+        let server = self.server_url()?.clone();
+        if let Ok(Some(mut r)) = self.vault.load(&server, &active.key) {
+            r.refresh_token = None;
+            self.vault.update(&server, &active.key, &r)?;
+        }
+        self.pending = Default::default();
+        self.step = Step::Identify {
+            identifier: Some(active.identifier),
+        };
+        Ok(self.step.clone())
+    }
+
+    /// "Forget this device": signs out and removes every keychain item of this server.
+    #[tracing::instrument(skip_all)]
+    pub async fn forget_device(&mut self) -> Result<Step, ClientError> {
+        if let Some(active) = self.active.take() {
+            if let (Some(session), Ok(api)) = (&active.session, self.api()) {
+                if let Err(e) = api.logout(&session.access_token, false).await {
+                    tracing::info!(code = ?e.code(), "logout not confirmed by the server");
+                }
+            }
+        }
+        let server = self.server_url()?.clone();
+        self.vault.forget(&server)?;
+        self.index = self.vault.load_index(&server).ok();
+        self.pending = Default::default();
+        self.step = Step::Identify { identifier: None };
+        Ok(self.step.clone())
+    }
+
+    /// `GET /v1/me`.
+    pub async fn profile(&mut self) -> Result<Profile, ClientError> {
+        let token = self.access_token().await?;
+        self.api()?.me(&token).await
+    }
+
+    /// Changes the password from the account screen; a remembered device's verifier
+    /// follows the new password.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &mut self,
+        current: Secret,
+        new_password: Secret,
+    ) -> Result<(), ClientError> {
+        self.refuse_too_long(&new_password)?;
+        let token = self.access_token().await?;
+        let req = ChangePasswordRequest {
+            current_password: current,
+            new_password: new_password.clone(),
+        };
+        self.api()?.change_password(&token, &req).await?;
+        let Some(a) = &self.active else { return Ok(()) };
+        if a.remembered {
+            let server = self.server_url()?.clone();
+            if let Some(mut r) = self.vault.load(&server, &a.key)? {
+                r.verifier = Some(offline::make_verifier(&new_password)?);
+                self.vault.update(&server, &a.key, &r)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn sessions(&mut self) -> Result<SessionList, ClientError> {
+        let token = self.access_token().await?;
+        self.api()?.sessions(&token).await
+    }
+
+    pub async fn revoke_session(&mut self, id: &str) -> Result<(), ClientError> {
+        let token = self.access_token().await?;
+        self.api()?.revoke_session(&token, id).await
+    }
+
+    pub async fn activity(&mut self) -> Result<ActivityList, ClientError> {
+        let token = self.access_token().await?;
+        self.api()?.activity(&token).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn disable_totp(
+        &mut self,
+        password: Secret,
+        code: Secret,
+    ) -> Result<(), ClientError> {
+        let token = self.access_token().await?;
+        self.api()?
+            .totp_disable(&token, &TotpDisableRequest { password, code })
+            .await?;
+        if let Some(a) = self.active.as_mut() {
+            a.user.mfa_enabled = false;
+        }
+        self.store_profile();
+        self.show_signed_in();
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn regenerate_recovery_codes(
+        &mut self,
+        password: Secret,
+    ) -> Result<Vec<Secret>, ClientError> {
+        let token = self.access_token().await?;
+        let codes = self
+            .api()?
+            .regenerate_recovery_codes(&token, &RecoveryCodesRequest { password })
+            .await?;
+        Ok(codes.recovery_codes)
+    }
+}

@@ -1,0 +1,365 @@
+//! The keychain vault: per server and account, the refresh token ("remember me"), the
+//! offline verifier and the cached profile — and nowhere else.
+//!
+//! The store is the OS keychain through the keyring crate (Secret Service on Linux,
+//! Keychain on macOS, Credential Manager on Windows; the workspace enables exactly those
+//! stores, because without a store feature keyring silently keeps secrets in memory).
+//! If there is no keychain, nothing is remembered and the app says so: there is no
+//! plain-file fallback.
+//!
+//! One keychain item per (server, account) holds the whole [`Record`] as JSON, so that
+//! the sign-in screen reads it in one round trip (each Secret Service call opens its
+//! own D-Bus connection); one more item per server, the [`Index`], lists the remembered
+//! accounts and the identifiers they answer to.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use latchkey_proto::{OfflinePolicy, Secret, User};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ClientError;
+use crate::net::ServerUrl;
+
+/// Keychain service name of the app's items.
+pub const SERVICE: &str = "latchkey";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No keychain to talk to (no Secret Service on the bus, access refused).
+    #[error("keychain unavailable: {0}")]
+    Unavailable(String),
+    #[error("keychain failure: {0}")]
+    Failed(String),
+}
+
+impl From<StoreError> for ClientError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ClientError::KeychainUnavailable(m),
+            StoreError::Failed(m) => ClientError::Keychain(m),
+        }
+    }
+}
+
+/// Where secrets are kept: named strings.
+pub trait SecretStore: Send + Sync {
+    fn get(&self, name: &str) -> Result<Option<String>, StoreError>;
+    fn set(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Deleting what is not there is not an error.
+    fn delete(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// The OS keychain.
+#[derive(Clone, Debug)]
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    /// Items under `service` ([`SERVICE`] for the app; tests use their own).
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, name: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(&self.service, name).map_err(store_error)
+    }
+
+    /// Whether a keychain answers at all (reads an item that does not exist).
+    pub fn probe(&self) -> Result<(), StoreError> {
+        self.get("latchkey-probe").map(|_| ())
+    }
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.entry(name)?.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    fn set(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.entry(name)?.set_password(value).map_err(store_error)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        match self.entry(name)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+fn store_error(e: keyring::Error) -> StoreError {
+    match e {
+        keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Failed(other.to_string()),
+    }
+}
+
+/// A store in memory, for tests of the flows that are not about the keychain. The app
+/// itself never uses it: without a keychain it remembers nothing.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore(Arc<Mutex<HashMap<String, String>>>);
+
+impl MemoryStore {
+    pub fn names(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let m = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Failed("poisoned".into()))?;
+        Ok(m.get(name).cloned())
+    }
+
+    fn set(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let mut m = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Failed("poisoned".into()))?;
+        m.insert(name.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let mut m = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Failed("poisoned".into()))?;
+        m.remove(name);
+        Ok(())
+    }
+}
+
+/// Everything remembered about one account on one server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    /// Present while "remember me" is on: signs in at launch.
+    pub refresh_token: Option<Secret>,
+    /// argon2id PHC string of the password, for offline sign-in.
+    pub verifier: Option<Secret>,
+    /// The profile as of the last online sign-in, shown while offline.
+    pub user: User,
+    /// Unix seconds of the last online sign-in (or refresh).
+    pub last_online_at: u64,
+    /// Wrong offline passwords since then.
+    pub offline_failures: u32,
+    /// The server's offline rules as of the last online sign-in.
+    pub offline_policy: OfflinePolicy,
+    /// The person said "not now" to setting up two-factor authentication.
+    #[serde(default)]
+    pub totp_offer_declined: bool,
+}
+
+/// The remembered accounts of one server.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Index {
+    /// Most recent first.
+    pub accounts: Vec<IndexEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub key: String,
+    /// The identifiers that name this account (e-mail, username, phone), normalised.
+    pub aliases: Vec<String>,
+}
+
+impl Index {
+    /// The account an identifier names, if remembered.
+    pub fn find(&self, identifier: &str) -> Option<&IndexEntry> {
+        let id = account_key(identifier);
+        self.accounts
+            .iter()
+            .find(|e| e.key == id || e.aliases.contains(&id))
+    }
+}
+
+/// An identifier as the vault keys it: trimmed, lowercased.
+pub fn account_key(identifier: &str) -> String {
+    identifier.trim().to_lowercase()
+}
+
+/// Records and index over a [`SecretStore`].
+#[derive(Clone)]
+pub struct Vault {
+    store: Arc<dyn SecretStore>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault")
+    }
+}
+
+impl Vault {
+    pub fn new(store: Arc<dyn SecretStore>) -> Self {
+        Self { store }
+    }
+
+    fn index_name(server: &ServerUrl) -> String {
+        format!("{} index", server.key())
+    }
+
+    fn record_name(server: &ServerUrl, key: &str) -> String {
+        format!("{} account {key}", server.key())
+    }
+
+    pub fn load_index(&self, server: &ServerUrl) -> Result<Index, StoreError> {
+        match self.store.get(&Self::index_name(server))? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Failed(format!("unreadable index: {e}"))),
+            None => Ok(Index::default()),
+        }
+    }
+
+    fn save_index(&self, server: &ServerUrl, index: &Index) -> Result<(), StoreError> {
+        if index.accounts.is_empty() {
+            return self.store.delete(&Self::index_name(server));
+        }
+        let json = serde_json::to_string(index).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.store.set(&Self::index_name(server), &json)
+    }
+
+    pub fn load(&self, server: &ServerUrl, key: &str) -> Result<Option<Record>, StoreError> {
+        match self.store.get(&Self::record_name(server, key))? {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| StoreError::Failed(format!("unreadable record: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes only the record (an offline failure count, a rotated token).
+    pub fn update(&self, server: &ServerUrl, key: &str, record: &Record) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.store.set(&Self::record_name(server, key), &json)
+    }
+
+    /// Writes the record and puts the account first in the index.
+    pub fn save(&self, server: &ServerUrl, key: &str, record: &Record) -> Result<(), StoreError> {
+        self.update(server, key, record)?;
+        let mut index = self.load_index(server)?;
+        index.accounts.retain(|e| e.key != key);
+        let mut aliases: Vec<String> = [
+            record.user.email.as_deref(),
+            record.user.username.as_deref(),
+            record.user.phone.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(account_key)
+        .collect();
+        aliases.dedup();
+        index.accounts.insert(
+            0,
+            IndexEntry {
+                key: key.to_owned(),
+                aliases,
+            },
+        );
+        self.save_index(server, &index)
+    }
+
+    /// Removes one account.
+    pub fn remove(&self, server: &ServerUrl, key: &str) -> Result<(), StoreError> {
+        self.store.delete(&Self::record_name(server, key))?;
+        let mut index = self.load_index(server)?;
+        index.accounts.retain(|e| e.key != key);
+        self.save_index(server, &index)
+    }
+
+    /// "Forget this device": every account of the server, and the index.
+    pub fn forget(&self, server: &ServerUrl) -> Result<(), StoreError> {
+        let index = self.load_index(server)?;
+        for e in &index.accounts {
+            self.store.delete(&Self::record_name(server, &e.key))?;
+        }
+        self.store.delete(&Self::index_name(server))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(refresh: &str) -> Record {
+        Record {
+            refresh_token: Some(refresh.into()),
+            verifier: None,
+            user: User {
+                id: "u1".into(),
+                email: Some("Zhang@Corp.cn".into()),
+                phone: None,
+                username: Some("zhangw".into()),
+                name: None,
+                organisation: None,
+                locale: None,
+                mfa_enabled: false,
+            },
+            last_online_at: 1,
+            offline_failures: 0,
+            offline_policy: OfflinePolicy::default(),
+            totp_offer_declined: false,
+        }
+    }
+
+    #[test]
+    fn save_find_remove_forget() {
+        let store = MemoryStore::default();
+        let vault = Vault::new(Arc::new(store.clone()));
+        let server = ServerUrl::parse("https://corp.cn").unwrap();
+        let other = ServerUrl::parse("https://other.cn").unwrap();
+        vault
+            .save(&server, "zhang@corp.cn", &record("lkr_a"))
+            .unwrap();
+        vault.save(&server, "li", &record("lkr_b")).unwrap();
+        vault.save(&other, "li", &record("lkr_c")).unwrap();
+        let index = vault.load_index(&server).unwrap();
+        assert_eq!(index.accounts[0].key, "li");
+        assert_eq!(index.find(" ZHANGW ").unwrap().key, "li");
+        assert_eq!(
+            vault
+                .load(&server, "zhang@corp.cn")
+                .unwrap()
+                .unwrap()
+                .refresh_token
+                .unwrap()
+                .expose(),
+            "lkr_a"
+        );
+        vault.remove(&server, "li").unwrap();
+        assert_eq!(vault.load_index(&server).unwrap().accounts.len(), 1);
+        vault.forget(&server).unwrap();
+        assert!(vault.load_index(&server).unwrap().accounts.is_empty());
+        assert!(vault.load(&server, "zhang@corp.cn").unwrap().is_none());
+        // The other server's account is untouched.
+        assert!(vault.load(&other, "li").unwrap().is_some());
+        assert_eq!(store.names().len(), 2);
+    }
+
+    #[test]
+    fn debug_hides_the_secrets() {
+        let dbg = format!("{:?}", record("lkr_secret"));
+        assert!(!dbg.contains("lkr_secret"), "{dbg}");
+    }
+}

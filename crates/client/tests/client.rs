@@ -1,0 +1,28 @@
+//! Integration tests of `latchkey-client` against the real server on 127.0.0.1:0, each
+//! server test once on SQLite and once on PostgreSQL (`LATCHKEY_TEST_POSTGRES_URL`;
+//! `LATCHKEY_TEST_REQUIRE_POSTGRES=1` fails instead of skipping), with the keychain of a
+//! real Secret Service when one is on the session bus (`scripts/with-keyring.sh`;
+//! `LATCHKEY_TEST_REQUIRE_KEYRING=1` fails instead of falling back).
+
+// Test code may panic: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod client {
+    /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
+    pub mod common;
+    /// Forgot password with the code from a real SMTP sink, with and without TOTP.
+    mod forgot;
+    /// The keychain: a real Secret Service, remember me, forget this device.
+    mod keychain;
+    /// No password, code or token in the log or the app's folders.
+    mod leaks;
+    /// Network failures, classified.
+    mod network;
+    /// Offline sign-in, its limits, and re-validation when the server is back.
+    mod offline;
+    /// Server address, connection test, provisioning.
+    mod setup;
+    /// Sign-in: password, new-device code, forced change, TOTP, recovery codes,
+    /// lockout, maintenance, outdated client, wrong steps.
+    mod signin;
+}

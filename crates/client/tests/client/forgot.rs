@@ -1,0 +1,183 @@
+use latchkey_client::{Code, SecondFactor, Step};
+use latchkey_proto::MfaMethod;
+use latchkey_testkit::{on_both, Backend, TestServer};
+
+use super::common::*;
+
+on_both!(
+    reset_with_the_code_from_the_mail,
+    reset_of_a_totp_account_needs_a_totp_code,
+    a_wrong_code_and_a_resend,
+);
+
+async fn reset_with_the_code_from_the_mail(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("lin@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("lin@corp.cn").await.unwrap();
+    let step = app.client.forgot_password().unwrap();
+    assert!(
+        matches!(&step, Step::ForgotIdentify { identifier: Some(i), channels } if i == "lin@corp.cn" && !channels.is_empty()),
+        "{step:?}"
+    );
+    let step = app
+        .client
+        .send_reset_code("lin@corp.cn", None)
+        .await
+        .unwrap();
+    let Step::ForgotCode {
+        resend_after,
+        expires_in,
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert!(resend_after > 0 && expires_in > resend_after);
+    let mail = srv.smtp.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, vec!["lin@corp.cn".to_owned()]);
+    let code = mail.code().unwrap();
+    let step = app.client.verify_reset_code(secret(&code)).await.unwrap();
+    assert_eq!(
+        step,
+        Step::ForgotNewPassword {
+            mfa_methods: vec![]
+        }
+    );
+    let e = app
+        .client
+        .reset_password(secret("password1234"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PasswordRejected);
+    let step = app
+        .client
+        .reset_password(secret(NEW_PASSWORD), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        step,
+        Step::ForgotDone {
+            identifier: "lin@corp.cn".into()
+        }
+    );
+    // Sign in with the new password (a new device: the code comes by mail too).
+    app.client.identify("lin@corp.cn").await.unwrap();
+    let before = srv.smtp.messages().len();
+    let step = app
+        .client
+        .sign_in(secret(NEW_PASSWORD), false)
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    let code = mailed_code(&srv, before).await;
+    assert_eq!(
+        app.client.verify_device(secret(&code)).await.unwrap(),
+        Step::TotpOffer
+    );
+}
+
+async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("xu@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    assert_eq!(
+        sign_in(&mut app, &srv, "xu@corp.cn", PASSWORD, false).await,
+        Step::TotpOffer
+    );
+    let (totp_secret, _) = enrol_totp(&mut app, &srv).await;
+    app.client.sign_out().await.unwrap();
+
+    app.client.forgot_password().unwrap();
+    let before = srv.smtp.messages().len();
+    app.client
+        .send_reset_code("xu@corp.cn", None)
+        .await
+        .unwrap();
+    // The TOTP-enabled notice may arrive too; take the mail with a code for xu.
+    let mails = srv.smtp.wait_for(before + 1).await;
+    let code = mails[before..].iter().find_map(|m| m.code()).unwrap();
+    let step = app.client.verify_reset_code(secret(&code)).await.unwrap();
+    let Step::ForgotNewPassword { mfa_methods } = step else {
+        panic!("{step:?}")
+    };
+    assert!(mfa_methods.contains(&MfaMethod::Totp));
+    let e = app
+        .client
+        .reset_password(secret(NEW_PASSWORD), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), Code::CodeInvalid | Code::ServerRejected),
+        "{e:?}"
+    );
+    let step = app
+        .client
+        .reset_password(
+            secret(NEW_PASSWORD),
+            Some(SecondFactor {
+                method: MfaMethod::Totp,
+                code: secret(&srv.totp(&totp_secret)),
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::ForgotDone { .. }));
+    srv.advance(30);
+    app.client.identify("xu@corp.cn").await.unwrap();
+    assert!(matches!(
+        app.client
+            .sign_in(secret(NEW_PASSWORD), false)
+            .await
+            .unwrap(),
+        Step::SecondFactor { .. }
+    ));
+}
+
+async fn a_wrong_code_and_a_resend(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("ma@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.forgot_password().unwrap();
+    app.client
+        .send_reset_code("ma@corp.cn", None)
+        .await
+        .unwrap();
+    let first = srv.smtp.wait_for(1).await[0].code().unwrap();
+    let wrong = if first == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let e = app
+        .client
+        .verify_reset_code(secret(wrong))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CodeInvalid);
+    // Too early to resend: the server says how long to wait.
+    let e = app.client.resend_reset_code().await;
+    if let Err(e) = &e {
+        assert!(matches!(e.code(), Code::RateLimited), "{e:?}");
+    }
+    srv.advance(61);
+    let step = app.client.resend_reset_code().await.unwrap();
+    assert!(matches!(step, Step::ForgotCode { .. }));
+    let mails = srv.smtp.wait_for(2).await;
+    let second = mails.last().unwrap().code().unwrap();
+    let step = app.client.verify_reset_code(secret(&second)).await.unwrap();
+    assert!(matches!(step, Step::ForgotNewPassword { .. }));
+    assert_eq!(
+        app.client.back().unwrap(),
+        Step::Identify {
+            identifier: Some("ma@corp.cn".into())
+        }
+    );
+}

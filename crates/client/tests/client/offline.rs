@@ -1,0 +1,275 @@
+use latchkey_client::{ClientError, Code, EndReason, NextStep, Revalidation, Step};
+use latchkey_proto::Secret;
+use latchkey_server::admin;
+use latchkey_testkit::{on_both, Backend, TestServer};
+
+use super::common::*;
+
+on_both!(
+    offline_sign_in_then_online_again,
+    offline_expires_after_the_servers_days,
+    offline_disabled_by_the_server,
+    the_attempt_limit_needs_the_server,
+    password_changed_elsewhere_ends_the_offline_session,
+    a_disabled_account_ends_the_offline_session,
+    signed_out_everywhere_ends_the_offline_session,
+);
+
+/// Signs in online with "remember me", stops the server, launches the app again.
+async fn remembered_then_down(srv: &mut TestServer, email: &str) -> App {
+    srv.add_user(email, PASSWORD).await;
+    let mut app = App::on(srv);
+    signed_in(&mut app, srv, email, PASSWORD, true).await;
+    srv.stop().await;
+    app.relaunch();
+    app
+}
+
+async fn offline_sign_in_then_online_again(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "an@corp.cn").await;
+    // Launch: the refresh fails, so the password is asked for, offline possible.
+    let step = app.client.start().await;
+    assert_eq!(
+        step,
+        Step::Password {
+            identifier: "an@corp.cn".into(),
+            offline_possible: true
+        }
+    );
+    let e = app
+        .client
+        .sign_in(secret("Wrong-password-000"), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ClientError::OfflinePasswordInvalid { attempts_left: 4 }),
+        "{e:?}"
+    );
+    assert_eq!(e.to_ui().attempts_left, Some(4));
+    let step = app.client.sign_in(secret(PASSWORD), true).await.unwrap();
+    let Step::SignedIn {
+        offline,
+        offline_reason,
+        user,
+        ..
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert!(offline);
+    assert_eq!(offline_reason, Some(Code::ConnectionRefused));
+    assert_eq!(user.email.as_deref(), Some("an@corp.cn"));
+    // Online-only actions say so.
+    assert_eq!(
+        app.client.profile().await.unwrap_err().code(),
+        Code::WrongStep
+    );
+
+    assert_eq!(
+        app.client.revalidate().await.unwrap(),
+        Revalidation::StillOffline
+    );
+    srv.restart().await;
+    assert_eq!(app.client.revalidate().await.unwrap(), Revalidation::Online);
+    assert!(matches!(
+        app.client.step(),
+        Step::SignedIn { offline: false, .. }
+    ));
+    assert_eq!(
+        app.client.profile().await.unwrap().user.email.as_deref(),
+        Some("an@corp.cn")
+    );
+    assert_eq!(
+        app.client.revalidate().await.unwrap(),
+        Revalidation::NotNeeded
+    );
+}
+
+async fn offline_expires_after_the_servers_days(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |c| c.offline.days = 3).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "bai@corp.cn").await;
+    app.clock.advance(3 * 86_400 - 60);
+    app.client.start().await;
+    app.client.identify("bai@corp.cn").await.unwrap();
+    assert!(matches!(
+        app.client.sign_in(secret(PASSWORD), true).await.unwrap(),
+        Step::SignedIn { offline: true, .. }
+    ));
+    app.relaunch();
+    app.clock.advance(120);
+    let step = app.client.start().await;
+    assert_eq!(
+        step,
+        Step::Password {
+            identifier: "bai@corp.cn".into(),
+            offline_possible: false
+        }
+    );
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::OfflineExpired), "{e:?}");
+    assert_eq!(e.next_step(), NextStep::SignInOnline);
+}
+
+async fn offline_disabled_by_the_server(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |c| c.offline.days = 0).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "cao@corp.cn").await;
+    app.client.start().await;
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::OfflineDisabled), "{e:?}");
+}
+
+async fn the_attempt_limit_needs_the_server(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |c| c.offline.max_attempts = 3).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "deng@corp.cn").await;
+    app.client.start().await;
+    for left in [2, 1, 0] {
+        let e = app
+            .client
+            .sign_in(secret("Wrong-password-000"), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ClientError::OfflinePasswordInvalid { attempts_left } if attempts_left == left),
+            "{e:?}"
+        );
+    }
+    // The count is in the keychain: a relaunch does not reset it, nor does the right
+    // password help now.
+    app.relaunch();
+    app.client.start().await;
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::OfflineAttemptsExhausted), "{e:?}");
+    // An online sign-in resets it.
+    srv.restart().await;
+    let step = app.client.sign_in(secret(PASSWORD), true).await.unwrap();
+    assert!(
+        matches!(step, Step::SignedIn { offline: false, .. }),
+        "{step:?}"
+    );
+    srv.stop().await;
+    app.relaunch();
+    app.client.start().await;
+    assert!(matches!(
+        app.client.sign_in(secret(PASSWORD), true).await.unwrap(),
+        Step::SignedIn { offline: true, .. }
+    ));
+}
+
+/// Opens an offline session on `app`, then brings the server back.
+async fn offline_then_back(srv: &mut TestServer, app: &mut App) {
+    app.client.start().await;
+    assert!(matches!(
+        app.client.sign_in(secret(PASSWORD), true).await.unwrap(),
+        Step::SignedIn { offline: true, .. }
+    ));
+    srv.restart().await;
+}
+
+async fn password_changed_elsewhere_ends_the_offline_session(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "fu@corp.cn").await;
+    offline_then_back(&mut srv, &mut app).await;
+    // On another computer, the password is changed.
+    let mut other = App::on(&srv);
+    signed_in(&mut other, &srv, "fu@corp.cn", PASSWORD, false).await;
+    other
+        .client
+        .change_password(secret(PASSWORD), secret(NEW_PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client.revalidate().await.unwrap(),
+        Revalidation::Ended(EndReason::PasswordChanged)
+    );
+    assert_eq!(
+        app.client.step(),
+        &Step::Identify {
+            identifier: Some("fu@corp.cn".into())
+        }
+    );
+    assert_eq!(
+        latchkey_client::ClientError::SessionEnded(EndReason::PasswordChanged).code(),
+        Code::PasswordChanged
+    );
+    // The old password's verifier is gone: no offline sign-in with it any more.
+    srv.stop().await;
+    app.relaunch();
+    app.client.start().await;
+    let step = app.client.identify("fu@corp.cn").await.unwrap();
+    assert!(matches!(
+        step,
+        Step::Password {
+            offline_possible: false,
+            ..
+        }
+    ));
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), true)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ConnectionRefused);
+}
+
+async fn a_disabled_account_ends_the_offline_session(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "gu@corp.cn").await;
+    offline_then_back(&mut srv, &mut app).await;
+    admin::set_disabled(&srv.state, "gu@corp.cn", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client.revalidate().await.unwrap(),
+        Revalidation::Ended(EndReason::AccountDisabled)
+    );
+}
+
+async fn signed_out_everywhere_ends_the_offline_session(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "hu@corp.cn").await;
+    // Signed out of every session while this device was offline (another computer,
+    // or IT): the refresh token was revoked, the password still works.
+    srv.restart().await;
+    let mut other = App::on(&srv);
+    signed_in(&mut other, &srv, "hu@corp.cn", PASSWORD, false).await;
+    srv.stop().await;
+    offline_then_back(&mut srv, &mut app).await;
+    let user = admin::find(&srv.state, "hu@corp.cn").await.unwrap();
+    let mut conn = srv.state.db.acquire().await.unwrap();
+    latchkey_server::session::revoke_all(&mut conn, &user.id, None, srv.state.now())
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        app.client.revalidate().await.unwrap(),
+        Revalidation::Ended(EndReason::RefreshRevoked)
+    );
+    let _: Option<Secret> = None;
+}

@@ -1,0 +1,438 @@
+use latchkey_client::{ClientError, Code, NextStep, Step};
+use latchkey_proto::{Channel, ErrorCode, Maintenance, MfaMethod, PasswordChangeReason};
+use latchkey_server::admin::{self, AddUser};
+use latchkey_testkit::{on_both, Backend, TestServer};
+
+use super::common::*;
+
+on_both!(
+    password_then_new_device_code_from_the_mail,
+    wrong_password_and_wrong_device_code,
+    forced_change_of_a_temporary_password,
+    totp_enrolment_then_totp_and_recovery_code_sign_in,
+    lockout_says_how_long_to_wait,
+    maintenance_says_until_when,
+    outdated_client_says_where_to_update,
+    back_and_wrong_steps,
+    account_actions_of_the_signed_in_screen,
+);
+
+async fn password_then_new_device_code_from_the_mail(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("zhang@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    let step = app.client.start().await;
+    assert_eq!(step, Step::Identify { identifier: None });
+    assert_eq!(app.client.meta().unwrap().offline.days, 7);
+    let step = app.client.identify(" zhang@corp.cn ").await.unwrap();
+    assert_eq!(
+        step,
+        Step::Password {
+            identifier: "zhang@corp.cn".into(),
+            offline_possible: false
+        }
+    );
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let Step::DeviceCode {
+        destination,
+        channel,
+        expires_in,
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(channel, Channel::Email);
+    assert!(destination.contains('*') && expires_in > 0, "{destination}");
+    let code = mailed_code(&srv, 0).await;
+    // Typed with a space in the middle, as people do.
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let step = app.client.verify_device(secret(&spaced)).await.unwrap();
+    assert_eq!(step, Step::TotpOffer);
+    let step = app.client.skip_totp().unwrap();
+    let Step::SignedIn {
+        user,
+        offline,
+        remembered,
+        cannot_remember,
+        ..
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(user.email.as_deref(), Some("zhang@corp.cn"));
+    assert!(!offline && !remembered && !cannot_remember);
+
+    // The device is known now: the next sign-in needs no code.
+    app.client.sign_out().await.unwrap();
+    app.client.identify("zhang@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert_eq!(step, Step::TotpOffer);
+}
+
+async fn wrong_password_and_wrong_device_code(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("li@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("li@corp.cn").await.unwrap();
+    let e = app
+        .client
+        .sign_in(secret("Wrong-password-000"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidCredentials);
+    assert_eq!(e.next_step(), NextStep::ResetPassword);
+    assert!(matches!(app.client.step(), Step::Password { .. }));
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }));
+    let code = mailed_code(&srv, 0).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let e = app.client.verify_device(secret(wrong)).await.unwrap_err();
+    assert_eq!(e.code(), Code::CodeInvalid);
+    assert_eq!(e.next_step(), NextStep::CorrectInput);
+    let step = app.client.verify_device(secret(&code)).await.unwrap();
+    assert_eq!(step, Step::TotpOffer);
+}
+
+async fn forced_change_of_a_temporary_password(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add(
+        AddUser {
+            email: Some("wang@corp.cn".into()),
+            name: Some("Wang Fang".into()),
+            temporary: true,
+            ..AddUser::default()
+        },
+        PASSWORD,
+    )
+    .await;
+    let mut app = App::on(&srv);
+    let step = sign_in(&mut app, &srv, "wang@corp.cn", PASSWORD, false).await;
+    assert_eq!(
+        step,
+        Step::ChangePassword {
+            reason: PasswordChangeReason::Temporary,
+            mfa_methods: vec![]
+        }
+    );
+    // The meter uses the server's policy and the account's identifier.
+    let weak = app.client.password_strength("wang@corp.cn2026");
+    assert!(!weak.verdict.accepted);
+    let e = app
+        .client
+        .change_expired_password(secret("password1234"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PasswordRejected);
+    let ui = e.to_ui();
+    assert!(!ui.reasons.is_empty() && ui.next_step == NextStep::ChooseAnotherPassword);
+    // Over the maximum: refused here, not truncated and sent.
+    let long = "Quartz-meadow-lantern-19!".repeat(6);
+    let e = app
+        .client
+        .change_expired_password(secret(&long), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::PasswordRejected { reasons, .. } if reasons == &[latchkey_proto::PasswordReason::TooLong])
+    );
+    assert!(app.client.password_strength(NEW_PASSWORD).verdict.accepted);
+    let mut step = app
+        .client
+        .change_expired_password(secret(NEW_PASSWORD), None)
+        .await
+        .unwrap();
+    if let Step::DeviceCode { .. } = step {
+        let code = mailed_code(&srv, 0).await;
+        step = app.client.verify_device(secret(&code)).await.unwrap();
+    }
+    assert_eq!(step, Step::TotpOffer);
+    app.client.skip_totp().unwrap();
+    app.client.sign_out().await.unwrap();
+    app.client.identify("wang@corp.cn").await.unwrap();
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidCredentials);
+    let before = srv.smtp.messages().len();
+    let mut step = app
+        .client
+        .sign_in(secret(NEW_PASSWORD), false)
+        .await
+        .unwrap();
+    // The forced change opened a session without a device code, and the server did not
+    // count the device as verified by it: this sign-in asks for the code (see README).
+    if let Step::DeviceCode { .. } = step {
+        let code = mailed_code(&srv, before).await;
+        step = app.client.verify_device(secret(&code)).await.unwrap();
+    }
+    assert_eq!(step, Step::TotpOffer);
+}
+
+async fn totp_enrolment_then_totp_and_recovery_code_sign_in(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("zhao@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    let step = sign_in(&mut app, &srv, "zhao@corp.cn", PASSWORD, false).await;
+    assert_eq!(step, Step::TotpOffer);
+    let (totp_secret, codes) = enrol_totp(&mut app, &srv).await;
+    assert_eq!(codes.len(), 10);
+
+    // TOTP sign-in (no device code: accounts with TOTP never get one).
+    app.client.sign_out().await.unwrap();
+    app.client.identify("zhao@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let Step::SecondFactor { methods } = step else {
+        panic!("{step:?}")
+    };
+    assert!(methods.contains(&MfaMethod::Totp) && methods.contains(&MfaMethod::RecoveryCode));
+    let e = app
+        .client
+        .second_factor(MfaMethod::Totp, secret("000000"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CodeInvalid);
+    let step = app
+        .client
+        .second_factor(MfaMethod::Totp, secret(&srv.totp(&totp_secret)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&step, Step::SignedIn { user, .. } if user.mfa_enabled),
+        "no TOTP offer once it is on: {step:?}"
+    );
+
+    // Recovery code sign-in; a recovery code works once.
+    app.client.sign_out().await.unwrap();
+    app.client.identify("zhao@corp.cn").await.unwrap();
+    app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let step = app
+        .client
+        .second_factor(MfaMethod::RecoveryCode, secret(&codes[0]))
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::SignedIn { .. }));
+    app.client.sign_out().await.unwrap();
+    app.client.identify("zhao@corp.cn").await.unwrap();
+    app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let e = app
+        .client
+        .second_factor(MfaMethod::RecoveryCode, secret(&codes[0]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CodeInvalid);
+}
+
+async fn lockout_says_how_long_to_wait(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("chen@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("chen@corp.cn").await.unwrap();
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(
+            app.client
+                .sign_in(secret("Wrong-password-000"), false)
+                .await
+                .unwrap_err(),
+        );
+    }
+    let e = last.unwrap();
+    assert_eq!(e.code(), Code::AccountLocked, "{e:?}");
+    let ui = e.to_ui();
+    assert_eq!(ui.next_step, NextStep::Wait);
+    let wait = ui.retry_after.unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    // Locked even with the right password, still with the time to wait.
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::AccountLocked { retry_after: Some(s) } if s > 0));
+}
+
+async fn maintenance_says_until_when(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("sun@corp.cn", PASSWORD).await;
+    admin::maintenance(
+        &srv.state,
+        Some(Maintenance {
+            message: "系统维护 / upgrade".into(),
+            until: Some("2030-01-01T08:00:00+08:00".into()),
+        }),
+    )
+    .await
+    .unwrap();
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    assert!(app.client.meta().unwrap().maintenance.is_some());
+    app.client.identify("sun@corp.cn").await.unwrap();
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), false)
+        .await
+        .unwrap_err();
+    let ui = e.to_ui();
+    assert_eq!(ui.code, Code::Maintenance);
+    assert_eq!(ui.next_step, NextStep::Wait);
+    assert_eq!(
+        ui.maintenance_message.as_deref(),
+        Some("系统维护 / upgrade")
+    );
+    assert_eq!(ui.until.as_deref(), Some("2030-01-01T08:00:00+08:00"));
+    admin::maintenance(&srv.state, None).await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }));
+}
+
+async fn outdated_client_says_where_to_update(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("zhou@corp.cn", PASSWORD).await;
+    admin::min_client_version(
+        &srv.state,
+        Some("2.0.0"),
+        Some("https://it.corp.cn/latchkey"),
+    )
+    .await
+    .unwrap();
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("zhou@corp.cn").await.unwrap();
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), false)
+        .await
+        .unwrap_err();
+    let ui = e.to_ui();
+    assert_eq!(ui.code, Code::ClientOutdated);
+    assert_eq!(ui.next_step, NextStep::UpdateApp);
+    assert_eq!(ui.min_version.as_deref(), Some("2.0.0"));
+    assert_eq!(
+        ui.download_url.as_deref(),
+        Some("https://it.corp.cn/latchkey")
+    );
+    // The forgot-password route is guarded the same way.
+    app.client.forgot_password().unwrap();
+    let e = app
+        .client
+        .send_reset_code("zhou@corp.cn", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ClientOutdated);
+}
+
+async fn back_and_wrong_steps(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("wu@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    let e = app
+        .client
+        .sign_in(secret(PASSWORD), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::WrongStep);
+    let e = app
+        .client
+        .second_factor(MfaMethod::Totp, secret("123456"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::WrongStep);
+    assert!(app.client.identify("   ").await.is_err());
+    app.client.identify("wu@corp.cn").await.unwrap();
+    let e = app.client.sign_in(secret(""), false).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidInput);
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }));
+    // Back from the code screen: the challenge is dropped, the identifier kept.
+    assert_eq!(
+        app.client.back().unwrap(),
+        Step::Identify {
+            identifier: Some("wu@corp.cn".into())
+        }
+    );
+    let e = app
+        .client
+        .verify_device(secret("123456"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::WrongStep);
+    assert!(app.client.skip_totp().is_err());
+    assert!(app.client.recovery_codes_saved().is_err());
+    assert!(app.client.sign_out().await.is_err());
+    // Setup is not possible: the address came from LATCHKEY_SERVER.
+    assert_eq!(
+        app.client
+            .setup_server("https://other.corp")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::WrongStep
+    );
+}
+
+async fn account_actions_of_the_signed_in_screen(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("he@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    signed_in(&mut app, &srv, "he@corp.cn", PASSWORD, false).await;
+    let profile = app.client.profile().await.unwrap();
+    assert_eq!(profile.user.email.as_deref(), Some("he@corp.cn"));
+    let sessions = app.client.sessions().await.unwrap();
+    assert_eq!(sessions.sessions.len(), 1);
+    assert!(sessions.sessions[0].current);
+    assert_eq!(sessions.sessions[0].device.id, app.client.device().id);
+    assert!(!app.client.activity().await.unwrap().entries.is_empty());
+    // The access token expires after 15 minutes: the client refreshes it by itself.
+    srv.advance(16 * 60);
+    app.clock.advance(16 * 60);
+    let e = app
+        .client
+        .change_password(secret("Wrong-password-000"), secret(NEW_PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CurrentPasswordInvalid);
+    app.client
+        .change_password(secret(PASSWORD), secret(NEW_PASSWORD))
+        .await
+        .unwrap();
+    // Set up TOTP from the account screen, then turn it off again.
+    let (totp_secret, codes) = enrol_totp(&mut app, &srv).await;
+    let fresh = app
+        .client
+        .regenerate_recovery_codes(secret(NEW_PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 10);
+    assert!(!fresh.iter().any(|c| codes.contains(&c.expose().to_owned())));
+    app.client
+        .disable_totp(secret(NEW_PASSWORD), secret(&srv.totp(&totp_secret)))
+        .await
+        .unwrap();
+    assert!(matches!(app.client.step(), Step::SignedIn { user, .. } if !user.mfa_enabled));
+    let e = app.client.revoke_session("../../etc").await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidInput);
+    let _ = ErrorCode::Conflict;
+}
