@@ -6,7 +6,32 @@ use std::process::ExitCode;
 
 /// Every command in `generate_handler!` (src-tauri/lib.rs), no more: a command missing
 /// here cannot be granted to the UI.
-const COMMANDS: &[&str] = &["app_version"];
+const COMMANDS: &[&str] = &[
+    "app_version",
+    "app_start",
+    "server_test",
+    "server_save",
+    "sign_in",
+    "second_factor",
+    "device_code",
+    "forced_password_change",
+    "password_strength",
+    "totp_begin",
+    "totp_confirm",
+    "totp_skip",
+    "totp_done",
+    "recovery_start",
+    "recovery_resend",
+    "recovery_verify",
+    "recovery_complete",
+    "account_details",
+    "change_password",
+    "totp_disable",
+    "recovery_codes_regenerate",
+    "session_revoke",
+    "sign_out",
+    "forget_device",
+];
 
 /// The capabilities live in `src-tauri/`, not beside `tauri.conf.json` where tauri-build
 /// looks by default.

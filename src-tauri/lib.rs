@@ -1,21 +1,147 @@
 //! The Latchkey desktop app: the Tauri shell around the web UI in `ui/`.
 //!
 //! This crate is glue. Commands (in [`commands`]) stay a few lines each and hand the work
-//! to the workspace crates, so that the logic can be tested without a window. Every
-//! command the UI may call is listed three times, and the lists must agree: in
-//! [`run`]'s `generate_handler!`, in `src-tauri/build.rs` (which generates its
-//! `allow-…` permission) and in `src-tauri/capabilities/` (which grants it).
+//! to `latchkey-client`, so that the logic is tested without a window. Every command the
+//! UI may call is listed three times, and the lists must agree: in [`run`]'s
+//! `generate_handler!`, in `src-tauri/build.rs` (which generates its `allow-…`
+//! permission) and in `src-tauri/capabilities/` (which grants it).
+//!
+//! Besides the commands the shell does two things on its own: it hands a
+//! `latchkey://reset?token=…` link (the recovery e-mail) to the client, and while the
+//! user is signed in offline it asks the client every [`REVALIDATE_EVERY`] whether the
+//! server is back, telling the UI through the `connectivity` and `session-ended` events.
 
 mod commands;
+mod error;
+mod state;
+mod view;
+
+use std::time::Duration;
+
+use latchkey_client::{Client, Options, Revalidation, Step as ClientStep};
+use serde_json::json;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+use crate::state::AppState;
+
+/// How often an offline session checks whether the server is reachable again.
+const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
 
 /// Builds the app from `tauri.conf.json` and runs it until the last window closes.
 ///
 /// # Errors
 ///
 /// When the web view or the window cannot be created (for example no display, or
-/// WebKitGTK missing on Linux).
+/// WebKitGTK missing on Linux), or the app's folders cannot be determined.
 pub fn run() -> tauri::Result<()> {
+    let options = Options::platform().map_err(setup_error)?;
+    // The log file is the IT person's first stop; without it the app still runs.
+    let _log = latchkey_client::logging::init(&options.dirs.logs, None)
+        .map_err(|e| eprintln!("latchkey: no log file: {e}"))
+        .ok();
+    let client = Client::new(options).map_err(setup_error)?;
+
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app::app_version])
+        // First, so that a second launch (how Linux and Windows deliver a link) is
+        // handed to this instance before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .manage(AppState::new(client))
+        .setup(|app| {
+            let handle = app.handle().clone();
+            // A link that launched the app waits for `app_start`.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                if let Some(url) = urls.into_iter().next() {
+                    handle.state::<AppState>().set_pending_link(url.to_string());
+                }
+            }
+            let on_link = handle.clone();
+            app.deep_link().on_open_url(move |event| {
+                if let Some(url) = event.urls().into_iter().next() {
+                    tauri::async_runtime::spawn(open_link(on_link.clone(), url.to_string()));
+                }
+            });
+            tauri::async_runtime::spawn(revalidate_offline(handle));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_version,
+            commands::app::app_start,
+            commands::server::server_test,
+            commands::server::server_save,
+            commands::sign_in::sign_in,
+            commands::sign_in::second_factor,
+            commands::sign_in::device_code,
+            commands::sign_in::forced_password_change,
+            commands::sign_in::password_strength,
+            commands::sign_in::totp_begin,
+            commands::sign_in::totp_confirm,
+            commands::sign_in::totp_skip,
+            commands::sign_in::totp_done,
+            commands::recovery::recovery_start,
+            commands::recovery::recovery_resend,
+            commands::recovery::recovery_verify,
+            commands::recovery::recovery_complete,
+            commands::account::account_details,
+            commands::account::change_password,
+            commands::account::totp_disable,
+            commands::account::recovery_codes_regenerate,
+            commands::account::session_revoke,
+            commands::account::sign_out,
+            commands::account::forget_device,
+        ])
         .run(tauri::generate_context!())
 }
+
+fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {
+    tauri::Error::Setup(Box::<dyn std::error::Error>::from(e.to_string()).into())
+}
+
+/// A reset link while the app runs: the new-password screen, unless someone is signed
+/// in (then the link waits until they sign out — it is not worth losing their work).
+async fn open_link(app: AppHandle, link: String) {
+    let state = app.state::<AppState>();
+    let mut client = state.client().await;
+    if matches!(client.step(), ClientStep::SignedIn { .. }) {
+        tracing::info!("reset link ignored while signed in");
+        return;
+    }
+    match client.open_reset_link(&link) {
+        Ok(_) => {
+            let _ = app.emit("deep-link-reset", json!({}));
+        }
+        Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
+    }
+}
+
+/// While signed in offline: is the server back, and does it still accept this device?
+async fn revalidate_offline(app: AppHandle) {
+    loop {
+        tokio::time::sleep(REVALIDATE_EVERY).await;
+        let state = app.state::<AppState>();
+        let Some(mut client) = state.try_client() else {
+            continue;
+        };
+        if !matches!(client.step(), ClientStep::SignedIn { offline: true, .. }) {
+            continue;
+        }
+        match client.revalidate().await {
+            Ok(Revalidation::Online) => {
+                let _ = app.emit("connectivity", json!({ "online": true }));
+            }
+            Ok(Revalidation::Ended(reason)) => {
+                let _ = app.emit("session-ended", json!({ "reason": reason }));
+            }
+            Ok(Revalidation::StillOffline | Revalidation::NotNeeded) => {}
+            Err(e) => tracing::info!(code = ?e.code(), "re-validation failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod bindings;

@@ -1,8 +1,30 @@
-//! Commands about the app itself rather than the user's account.
+//! Commands about the app itself: its version, and where the UI starts.
+
+use tauri::State;
+
+use crate::error::Result;
+use crate::state::AppState;
+use crate::view::{ServerInfo, Start, Step};
 
 /// The version of the desktop app, as in `Cargo.toml` (shown on screen and sent to the
 /// server, which may require a newer one).
 #[tauri::command]
 pub fn app_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
+}
+
+/// Where the UI starts: server setup, the sign-in form, the account (signed in through
+/// the keychain's refresh token), or the new password of a reset link that launched
+/// the app.
+#[tauri::command]
+pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
+    let mut client = state.client().await;
+    let mut step = client.start().await;
+    if let Some(link) = state.take_pending_link() {
+        step = client.open_reset_link(&link)?;
+    }
+    Ok(Start {
+        server: ServerInfo::current(&client),
+        step: Step::of(&step)?,
+    })
 }

@@ -103,6 +103,9 @@ pub struct Client {
     pub(crate) step: Step,
     pub(crate) pending: Pending,
     pub(crate) active: Option<Active>,
+    /// The UI's language (`zh-CN`, `en`), for the messages the server sends on request
+    /// of this device; `None`: the account's own setting.
+    pub(crate) locale: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -138,6 +141,7 @@ impl Client {
             step: Step::Setup,
             pending: Pending::default(),
             active: None,
+            locale: None,
         };
         if let Some(choice) = server {
             client.use_server(choice)?;
@@ -155,6 +159,12 @@ impl Client {
         self.server = Some(choice);
         self.step = Step::Identify { identifier: None };
         Ok(())
+    }
+
+    /// The language of the messages the server sends on this device's request (the
+    /// forgot-password code); the UI's own language.
+    pub fn set_locale(&mut self, locale: Option<String>) {
+        self.locale = locale.filter(|l| matches!(l.as_str(), "zh-CN" | "en"));
     }
 
     /// The current step.

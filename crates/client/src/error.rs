@@ -102,6 +102,7 @@ pub enum ClientError {
 /// The stable codes the UI translates. Server codes keep their wire names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Code {
     NotConfigured,
     InvalidServerUrl,
@@ -123,6 +124,8 @@ pub enum Code {
     AccountLocked,
     PasswordRejected,
     InvalidCredentials,
+    /// A second factor is needed too (a reset link on an account with TOTP).
+    MfaRequired,
     AccountDisabled,
     CodeInvalid,
     CodeExpired,
@@ -148,6 +151,7 @@ pub enum Code {
 /// What the person can do next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum NextStep {
     /// Check Wi-Fi / cable / VPN.
     CheckNetwork,
@@ -265,9 +269,10 @@ impl ClientError {
             Code::ClientOutdated => NextStep::UpdateApp,
             Code::PasswordRejected => NextStep::ChooseAnotherPassword,
             Code::InvalidCredentials => NextStep::ResetPassword,
-            Code::CodeInvalid | Code::CurrentPasswordInvalid | Code::InvalidInput => {
-                NextStep::CorrectInput
-            }
+            Code::CodeInvalid
+            | Code::CurrentPasswordInvalid
+            | Code::InvalidInput
+            | Code::MfaRequired => NextStep::CorrectInput,
             Code::CodeExpired
             | Code::TooManyAttempts
             | Code::SessionExpired
@@ -380,8 +385,8 @@ fn server_code(code: ErrorCode) -> Code {
         | ErrorCode::NotFound
         | ErrorCode::MethodNotAllowed
         | ErrorCode::ResourceNotFound
-        | ErrorCode::MfaRequired
         | ErrorCode::PasswordChangeRequired => Code::ServerRejected,
+        ErrorCode::MfaRequired => Code::MfaRequired,
     }
 }
 

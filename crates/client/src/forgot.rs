@@ -68,7 +68,7 @@ impl Client {
         let req = RecoveryStartRequest {
             identifier: self.pending.identifier.clone(),
             channel: self.pending.recovery_channel,
-            locale: None,
+            locale: self.locale.clone(),
         };
         let started = self.api()?.recovery_start(&req).await?;
         self.pending.recovery_id = Some(started.recovery_id);

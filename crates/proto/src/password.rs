@@ -41,6 +41,7 @@ impl Default for PasswordPolicy {
 /// Why a password is refused. Clients translate these codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordReason {
     TooShort,
@@ -56,6 +57,7 @@ pub enum PasswordReason {
 /// How to choose a better password. Clients translate these codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordSuggestion {
     UseLongerPassword,

@@ -78,9 +78,14 @@ async fn insert_refresh(
 
 #[derive(Debug)]
 pub enum Refreshed {
-    Rotated { issued: Issued, user: Box<UserRow> },
+    Rotated {
+        issued: Issued,
+        user: Box<UserRow>,
+    },
     /// A used token came back: its session is now revoked.
-    Reused { user_id: Option<String> },
+    Reused {
+        user_id: Option<String>,
+    },
     /// Unknown, expired, revoked, or the account is disabled.
     Invalid,
 }

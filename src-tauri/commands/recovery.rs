@@ -1,0 +1,63 @@
+//! Forgot password: the code by e-mail or SMS, then the new password (with a second
+//! factor when the account has one). The e-mail's link enters at the new password.
+
+use latchkey_client::{SecondFactor, Step as ClientStep};
+use latchkey_proto::{Channel, MfaMethod, Secret};
+use tauri::State;
+
+use crate::error::Result;
+use crate::state::AppState;
+use crate::view::{RecoveryCheck, RecoveryStarted};
+
+#[tauri::command]
+pub async fn recovery_start(
+    state: State<'_, AppState>,
+    identifier: String,
+    channel: Option<Channel>,
+    locale: Option<String>,
+) -> Result<RecoveryStarted> {
+    let mut client = state.client().await;
+    if !matches!(client.step(), ClientStep::ForgotIdentify { .. }) {
+        client.forgot_password()?;
+    }
+    client.set_locale(locale);
+    let step = client.send_reset_code(&identifier, channel).await?;
+    RecoveryStarted::of(&step)
+}
+
+#[tauri::command]
+pub async fn recovery_resend(state: State<'_, AppState>) -> Result<RecoveryStarted> {
+    RecoveryStarted::of(&state.client().await.resend_reset_code().await?)
+}
+
+#[tauri::command]
+pub async fn recovery_verify(state: State<'_, AppState>, code: Secret) -> Result<RecoveryCheck> {
+    RecoveryCheck::of(&state.client().await.verify_reset_code(code).await?)
+}
+
+/// Sets the new password; every session of the account is signed out by the server.
+#[tauri::command]
+pub async fn recovery_complete(
+    state: State<'_, AppState>,
+    new_password: Secret,
+    totp_code: Option<Secret>,
+    recovery_code: Option<Secret>,
+) -> Result<()> {
+    let second = match (totp_code, recovery_code) {
+        (Some(code), _) => Some(SecondFactor {
+            method: MfaMethod::Totp,
+            code,
+        }),
+        (None, Some(code)) => Some(SecondFactor {
+            method: MfaMethod::RecoveryCode,
+            code,
+        }),
+        (None, None) => None,
+    };
+    state
+        .client()
+        .await
+        .reset_password(new_password, second)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,354 @@
+//! What the UI receives: the client core's states and records reshaped for the screens,
+//! without anything secret the screen does not show. Each type derives `ts_rs::TS`; the
+//! files in `ui/src/bindings/` are generated from them (see the `bindings` test), so
+//! the UI and these types cannot drift apart.
+
+use latchkey_client::{self as client, totp};
+use latchkey_proto::{
+    ActivityEntry, Meta, MfaMethod, PasswordReason, PasswordSuggestion, Profile, SessionInfo, User,
+};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::error::AppError;
+
+/// The screen to show, tagged by `step`.
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    ServerSetup {
+        suggested_url: Option<String>,
+    },
+    SignIn {
+        identifier: Option<String>,
+        remember: bool,
+    },
+    SecondFactor {
+        methods: Vec<MfaMethod>,
+    },
+    DeviceCode {
+        destination: String,
+        channel: String,
+        expires_in: u32,
+    },
+    ChangePassword {
+        reason: String,
+    },
+    OfferTotp,
+    /// Forgot password, opened from the e-mail's `latchkey://reset?token=…` link: the
+    /// new password (with a second factor when `methods` is not empty).
+    ResetPassword {
+        methods: Vec<MfaMethod>,
+    },
+    SignedIn {
+        account: AccountSummary,
+        offline: bool,
+        remembered: bool,
+        keychain_available: bool,
+    },
+}
+
+impl Step {
+    /// The screen for the client's step. Steps that only a dedicated command returns
+    /// (TOTP setup, recovery codes, forgot password) are not screens of their own here.
+    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+        Ok(match step {
+            client::Step::Setup => Self::ServerSetup {
+                suggested_url: None,
+            },
+            client::Step::Identify { identifier } => Self::SignIn {
+                identifier: identifier.clone(),
+                remember: true,
+            },
+            client::Step::Password { identifier, .. } | client::Step::ForgotDone { identifier } => {
+                Self::SignIn {
+                    identifier: Some(identifier.clone()),
+                    remember: true,
+                }
+            }
+            client::Step::SecondFactor { methods } => Self::SecondFactor {
+                methods: methods.clone(),
+            },
+            client::Step::DeviceCode {
+                destination,
+                channel,
+                expires_in,
+            } => Self::DeviceCode {
+                destination: destination.clone(),
+                channel: name(channel),
+                expires_in: clamp(*expires_in),
+            },
+            client::Step::ChangePassword { reason, .. } => Self::ChangePassword {
+                reason: name(reason),
+            },
+            client::Step::TotpOffer => Self::OfferTotp,
+            client::Step::ForgotNewPassword { mfa_methods } => Self::ResetPassword {
+                methods: mfa_methods.clone(),
+            },
+            client::Step::SignedIn {
+                user,
+                offline,
+                remembered,
+                cannot_remember,
+                ..
+            } => Self::SignedIn {
+                account: AccountSummary::of(user),
+                offline: *offline,
+                remembered: *remembered,
+                keychain_available: !*cannot_remember,
+            },
+            other => return Err(AppError::wrong_step(other.name())),
+        })
+    }
+}
+
+/// The snake_case wire name of a serde enum value (`email`, `temporary`, …).
+fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Seconds for the UI; a TS `number` holds any `u32` exactly.
+fn clamp(seconds: u64) -> u32 {
+    u32::try_from(seconds).unwrap_or(u32::MAX)
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AccountSummary {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub organisation: Option<String>,
+    pub mfa_enabled: bool,
+}
+
+impl AccountSummary {
+    pub fn of(user: &User) -> Self {
+        let display_name = [&user.name, &user.username, &user.email, &user.phone]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.trim().is_empty())
+            .cloned()
+            .unwrap_or_default();
+        Self {
+            display_name,
+            email: user.email.clone(),
+            phone: user.phone.clone(),
+            username: user.username.clone(),
+            organisation: user.organisation.clone(),
+            mfa_enabled: user.mfa_enabled,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct Support {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The server as the sign-in screens describe it.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ServerInfo {
+    pub url: String,
+    pub server_name: String,
+    pub support: Support,
+    pub min_length: u32,
+    pub max_length: u32,
+    pub recovery_channels: Vec<String>,
+    pub offline_days: u32,
+    /// Chosen by IT (`latchkey.toml` or `LATCHKEY_SERVER`): the UI offers no "change server".
+    pub provisioned: bool,
+}
+
+impl ServerInfo {
+    pub fn of(url: &str, meta: &Meta, provisioned: bool) -> Self {
+        Self {
+            url: url.to_owned(),
+            server_name: meta.server_name.clone(),
+            support: Support {
+                phone: meta.support.phone.clone(),
+                email: meta.support.email.clone(),
+                url: meta.support.url.clone(),
+            },
+            min_length: meta.password_policy.min_length,
+            max_length: meta.password_policy.max_length,
+            recovery_channels: meta.recovery_channels.iter().map(name).collect(),
+            offline_days: meta.offline.days,
+            provisioned,
+        }
+    }
+
+    /// The configured server with its cached meta, if both are known.
+    pub fn current(client: &client::Client) -> Option<Self> {
+        let choice = client.server()?;
+        let meta = client.meta()?;
+        let provisioned = choice.source != client::config::ServerSource::User;
+        Some(Self::of(choice.url.as_str(), meta, provisioned))
+    }
+}
+
+/// What `app_start` and `server_save` answer.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct Start {
+    pub server: Option<ServerInfo>,
+    pub step: Step,
+}
+
+/// The live strength meter's reading.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct Strength {
+    pub score: u8,
+    pub accepted: bool,
+    pub too_long: bool,
+    pub reasons: Vec<PasswordReason>,
+    pub suggestions: Vec<PasswordSuggestion>,
+}
+
+impl From<client::strength::Strength> for Strength {
+    fn from(s: client::strength::Strength) -> Self {
+        Self {
+            score: s.verdict.score,
+            accepted: s.verdict.accepted,
+            too_long: s.verdict.reasons.contains(&PasswordReason::TooLong),
+            reasons: s.verdict.reasons,
+            suggestions: s.verdict.suggestions,
+        }
+    }
+}
+
+/// The TOTP setup screen: the QR code drawn here, the key grouped for typing.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct TotpSetup {
+    pub qr_svg: String,
+    pub secret_groups: Vec<String>,
+    pub issuer: String,
+    pub account: String,
+}
+
+impl From<&totp::TotpSetup> for TotpSetup {
+    fn from(s: &totp::TotpSetup) -> Self {
+        Self {
+            qr_svg: s.qr_svg.expose().to_owned(),
+            secret_groups: s
+                .secret_groups
+                .expose()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            issuer: s.issuer.clone(),
+            account: s.account.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct RecoveryStarted {
+    pub resend_after: u32,
+    pub expires_in: u32,
+}
+
+impl RecoveryStarted {
+    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+        match step {
+            client::Step::ForgotCode {
+                resend_after,
+                expires_in,
+            } => Ok(Self {
+                resend_after: clamp(*resend_after),
+                expires_in: clamp(*expires_in),
+            }),
+            other => Err(AppError::wrong_step(other.name())),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct RecoveryCheck {
+    pub second_factor_required: bool,
+    pub methods: Vec<MfaMethod>,
+}
+
+impl RecoveryCheck {
+    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+        match step {
+            client::Step::ForgotNewPassword { mfa_methods } => Ok(Self {
+                second_factor_required: !mfa_methods.is_empty(),
+                methods: mfa_methods.clone(),
+            }),
+            other => Err(AppError::wrong_step(other.name())),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct SessionView {
+    pub id: String,
+    pub device_name: String,
+    pub platform: String,
+    pub address: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub current: bool,
+}
+
+impl From<SessionInfo> for SessionView {
+    fn from(s: SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            device_name: s.device.name,
+            platform: s.device.platform,
+            address: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            current: s.current,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ActivityView {
+    pub at: String,
+    pub kind: String,
+    pub device_name: Option<String>,
+    pub address: Option<String>,
+    pub result: Option<String>,
+}
+
+impl From<ActivityEntry> for ActivityView {
+    fn from(a: ActivityEntry) -> Self {
+        Self {
+            at: a.at,
+            kind: a.kind,
+            device_name: Some(a.device.name).filter(|n| !n.is_empty()),
+            address: a.ip,
+            result: Some(a.result),
+        }
+    }
+}
+
+/// The account screen.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AccountDetails {
+    pub summary: AccountSummary,
+    pub password_expires_at: Option<String>,
+    pub recovery_codes_left: Option<u32>,
+    pub sessions: Vec<SessionView>,
+    pub activity: Vec<ActivityView>,
+}
+
+impl AccountDetails {
+    pub fn of(profile: Profile, sessions: Vec<SessionInfo>, activity: Vec<ActivityEntry>) -> Self {
+        Self {
+            summary: AccountSummary::of(&profile.user),
+            password_expires_at: profile.password_expires_at,
+            recovery_codes_left: None,
+            sessions: sessions.into_iter().map(SessionView::from).collect(),
+            activity: activity.into_iter().map(ActivityView::from).collect(),
+        }
+    }
+}
