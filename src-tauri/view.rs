@@ -31,8 +31,10 @@ pub enum Step {
         channel: String,
         expires_in: u32,
     },
+    /// `methods`: the second factors the change also needs (none without 2FA).
     ChangePassword {
         reason: String,
+        methods: Vec<MfaMethod>,
     },
     OfferTotp,
     /// Forgot password, opened from the e-mail's `latchkey://reset?token=…` link: the
@@ -78,8 +80,12 @@ impl Step {
                 channel: name(channel),
                 expires_in: clamp(*expires_in),
             },
-            client::Step::ChangePassword { reason, .. } => Self::ChangePassword {
+            client::Step::ChangePassword {
+                reason,
+                mfa_methods,
+            } => Self::ChangePassword {
                 reason: name(reason),
+                methods: mfa_methods.clone(),
             },
             client::Step::TotpOffer => Self::OfferTotp,
             client::Step::ForgotNewPassword { mfa_methods } => Self::ResetPassword {

@@ -21,7 +21,11 @@ pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
     let mut client = state.client().await;
     let mut step = client.start().await;
     if let Some(link) = state.take_pending_link() {
-        step = client.open_reset_link(&link)?;
+        // A broken or foreign link must not keep the user from signing in.
+        match client.open_reset_link(&link) {
+            Ok(reset) => step = reset,
+            Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
+        }
     }
     Ok(Start {
         server: ServerInfo::current(&client),

@@ -2,7 +2,7 @@
 //! factor when the account has one). The e-mail's link enters at the new password.
 
 use latchkey_client::{SecondFactor, Step as ClientStep};
-use latchkey_proto::{Channel, MfaMethod, Secret};
+use latchkey_proto::{Channel, Secret};
 use tauri::State;
 
 use crate::error::Result;
@@ -43,17 +43,7 @@ pub async fn recovery_complete(
     totp_code: Option<Secret>,
     recovery_code: Option<Secret>,
 ) -> Result<()> {
-    let second = match (totp_code, recovery_code) {
-        (Some(code), _) => Some(SecondFactor {
-            method: MfaMethod::Totp,
-            code,
-        }),
-        (None, Some(code)) => Some(SecondFactor {
-            method: MfaMethod::RecoveryCode,
-            code,
-        }),
-        (None, None) => None,
-    };
+    let second = SecondFactor::either(totp_code, recovery_code);
     state
         .client()
         .await

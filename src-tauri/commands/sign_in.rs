@@ -3,6 +3,7 @@
 
 use latchkey_client::{SecondFactor, Step as ClientStep};
 use latchkey_proto::{MfaMethod, Secret};
+
 use tauri::State;
 
 use crate::error::Result;
@@ -44,18 +45,16 @@ pub async fn device_code(state: State<'_, AppState>, code: Secret) -> Result<Ste
     Step::of(&state.client().await.verify_device(code).await?)
 }
 
-/// The forced change of a temporary or expired password; `totp_code` when the account
-/// has two-factor authentication.
+/// The forced change of a temporary or expired password; with a TOTP or a recovery code
+/// when the account has two-factor authentication.
 #[tauri::command]
 pub async fn forced_password_change(
     state: State<'_, AppState>,
     new_password: Secret,
     totp_code: Option<Secret>,
+    recovery_code: Option<Secret>,
 ) -> Result<Step> {
-    let second = totp_code.map(|code| SecondFactor {
-        method: MfaMethod::Totp,
-        code,
-    });
+    let second = SecondFactor::either(totp_code, recovery_code);
     let mut client = state.client().await;
     Step::of(&client.change_expired_password(new_password, second).await?)
 }

@@ -247,6 +247,10 @@ impl ClientError {
     }
 
     pub fn next_step(&self) -> NextStep {
+        // Offline, "forgot password" cannot reach the server: retype instead.
+        if let Self::OfflinePasswordInvalid { .. } = self {
+            return NextStep::CorrectInput;
+        }
         match self.code() {
             Code::NotConfigured | Code::InvalidServerUrl | Code::InsecureServerUrl => {
                 NextStep::CheckServerAddress

@@ -24,6 +24,21 @@ pub struct SecondFactor {
 }
 
 impl SecondFactor {
+    /// The factor the person gave: a TOTP code, else a recovery code, else none.
+    pub fn either(totp_code: Option<Secret>, recovery_code: Option<Secret>) -> Option<Self> {
+        match (totp_code, recovery_code) {
+            (Some(code), _) => Some(Self {
+                method: MfaMethod::Totp,
+                code,
+            }),
+            (None, Some(code)) => Some(Self {
+                method: MfaMethod::RecoveryCode,
+                code,
+            }),
+            (None, None) => None,
+        }
+    }
+
     fn split(f: Option<SecondFactor>) -> (Option<Secret>, Option<Secret>) {
         match f {
             Some(SecondFactor {
