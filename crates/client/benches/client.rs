@@ -1,1 +1,263 @@
-fn main() {}
+//! Client benchmarks (criterion), with percentiles printed first:
+//!
+//! - **strength**: the live meter's evaluation for 8, 16, 32, 64 and 128-character
+//!   inputs, ordinary and adversarial (long l33t and symbol strings, which cost zxcvbn
+//!   the most). Goal: p99 ≤ 16 ms per keystroke.
+//! - **offline unlock**: from "sign in" to the offline session, the server refusing the
+//!   connection, the vault record read when the identifier was given. Goal: ≤ 1.1 × one
+//!   verifier derivation + 10 ms. Uses the real keychain when a Secret Service answers
+//!   (run under `scripts/with-keyring.sh`), memory otherwise.
+//!
+//! `cargo bench -p latchkey-client --bench client`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use latchkey_client::api::Timeouts;
+use latchkey_client::clock::SystemClock;
+use latchkey_client::dirs::AppDirs;
+use latchkey_client::net::ServerUrl;
+use latchkey_client::vault::{KeyringStore, MemoryStore, Record, SecretStore, Vault};
+use latchkey_client::{offline, strength, Client, Options, Step};
+use latchkey_proto::{OfflinePolicy, PasswordPolicy, Secret, User};
+
+const IDENTIFIER: &str = "zhang.wei@corp.cn";
+const PASSWORD: &str = "Plum-orchard-violin-73";
+
+fn inputs() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for n in [8usize, 16, 32, 64, 128] {
+        let take = |pattern: &str| pattern.chars().cycle().take(n).collect::<String>();
+        out.push((
+            format!("passphrase/{n}"),
+            take("violet harbor lantern quartz meadow "),
+        ));
+        out.push((format!("leet/{n}"), take("p@$$w0rd!1337+h4x0r|")));
+        out.push((format!("symbols/{n}"), take("4@8([{<3691!|70$5+7%2")));
+        out.push((
+            format!("chinese_pinyin/{n}"),
+            take("woaini1314zhangwei5201314"),
+        ));
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Every keystroke of typing the input evaluates its prefix; this times each prefix
+/// length's evaluation many times and reports p50/p99/max of the full input, and the
+/// worst p99 over all its prefixes.
+fn strength_percentiles() {
+    let policy = PasswordPolicy::default();
+    println!("\nstrength evaluation (latchkey-policy via latchkey-client), 200 runs each:");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10}  {:>18}",
+        "input", "p50", "p99", "max", "worst prefix p99"
+    );
+    for (name, pw) in inputs() {
+        let mut times = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let t = Instant::now();
+            black_box(strength::evaluate(&policy, &pw, Some(IDENTIFIER), None));
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let chars: Vec<char> = pw.chars().collect();
+        let mut worst = Duration::ZERO;
+        for len in (1..=chars.len()).step_by((chars.len() / 16).max(1)) {
+            let prefix: String = chars[..len].iter().collect();
+            let mut t = Vec::with_capacity(40);
+            for _ in 0..40 {
+                let start = Instant::now();
+                black_box(strength::evaluate(&policy, &prefix, Some(IDENTIFIER), None));
+                t.push(start.elapsed());
+            }
+            t.sort();
+            worst = worst.max(percentile(&t, 0.99));
+        }
+        println!(
+            "{:<22} {:>10} {:>10} {:>10}  {:>18}",
+            name,
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap()),
+            ms(worst)
+        );
+    }
+}
+
+fn bench_strength(c: &mut Criterion) {
+    strength_percentiles();
+    let policy = PasswordPolicy::default();
+    let mut group = c.benchmark_group("strength");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(2));
+    for (name, pw) in inputs() {
+        group.bench_with_input(BenchmarkId::from_parameter(&name), &pw, |b, pw| {
+            b.iter(|| strength::evaluate(&policy, pw, Some(IDENTIFIER), None))
+        });
+    }
+    group.finish();
+}
+
+/// A client whose server refuses connections and whose vault remembers IDENTIFIER.
+struct Unlock {
+    client: Client,
+    _dir: tempfile::TempDir,
+    keychain: bool,
+}
+
+fn unlock_setup(rt: &tokio::runtime::Runtime) -> Unlock {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = format!("http://127.0.0.1:{port}");
+    let keyring = KeyringStore::new(format!("latchkey-bench-{}", std::process::id()));
+    let (store, keychain): (Arc<dyn SecretStore>, bool) = match keyring.probe() {
+        Ok(()) => (Arc::new(keyring), true),
+        Err(_) => (Arc::new(MemoryStore::default()), false),
+    };
+    let vault = Vault::new(store.clone());
+    let record = Record {
+        refresh_token: Some("lkr_bench".into()),
+        verifier: Some(offline::make_verifier(&Secret::from(PASSWORD)).unwrap()),
+        user: User {
+            id: "u1".into(),
+            email: Some(IDENTIFIER.into()),
+            phone: None,
+            username: None,
+            name: None,
+            organisation: None,
+            locale: None,
+            mfa_enabled: false,
+        },
+        last_online_at: latchkey_client::clock::Clock::now(&SystemClock),
+        offline_failures: 0,
+        offline_policy: OfflinePolicy::default(),
+        totp_offer_declined: true,
+    };
+    vault
+        .save(&ServerUrl::parse(&server).unwrap(), IDENTIFIER, &record)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = Client::new(Options {
+        dirs: AppDirs::under(dir.path()),
+        store,
+        clock: Arc::new(SystemClock),
+        timeouts: Timeouts::default(),
+        client_version: "1.0.0".into(),
+        server_env: Some(server),
+        exe_dir: None,
+    })
+    .unwrap();
+    rt.block_on(client.start());
+    Unlock {
+        client,
+        _dir: dir,
+        keychain,
+    }
+}
+
+/// Times one offline unlock: the identifier screen (untimed) reads the record, then
+/// "sign in" is timed until the offline session is open.
+fn one_unlock(rt: &tokio::runtime::Runtime, u: &mut Unlock) -> Duration {
+    rt.block_on(async {
+        if matches!(u.client.step(), Step::SignedIn { .. }) {
+            u.client.sign_out().await.unwrap();
+        }
+        u.client.identify(IDENTIFIER).await.unwrap();
+        let t = Instant::now();
+        let step = u
+            .client
+            .sign_in(Secret::from(PASSWORD), true)
+            .await
+            .unwrap();
+        let took = t.elapsed();
+        assert!(
+            matches!(step, Step::SignedIn { offline: true, .. }),
+            "{step:?}"
+        );
+        took
+    })
+}
+
+fn unlock_percentiles(rt: &tokio::runtime::Runtime, u: &mut Unlock) {
+    let verifier = offline::make_verifier(&Secret::from(PASSWORD)).unwrap();
+    let password = Secret::from(PASSWORD);
+    let mut derive = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        assert!(offline::check(&verifier, &password).unwrap());
+        derive.push(t.elapsed());
+    }
+    derive.sort();
+    let mut unlock = Vec::new();
+    for _ in 0..30 {
+        unlock.push(one_unlock(rt, u));
+    }
+    unlock.sort();
+    let d50 = percentile(&derive, 0.5);
+    let u50 = percentile(&unlock, 0.5);
+    let goal = d50.mul_f64(1.1) + Duration::from_millis(10);
+    println!(
+        "\noffline unlock ({} keychain), 30 runs each:",
+        if u.keychain {
+            "Secret Service"
+        } else {
+            "in-memory (no Secret Service)"
+        }
+    );
+    println!(
+        "  one verifier derivation (argon2id m=19456 KiB t=2 p=1): p50 {} p99 {}",
+        ms(d50),
+        ms(percentile(&derive, 0.99))
+    );
+    println!(
+        "  unlock (refused connection + derivation):             p50 {} p99 {}",
+        ms(u50),
+        ms(percentile(&unlock, 0.99))
+    );
+    println!(
+        "  goal 1.1 x derivation + 10 ms = {} -> {}",
+        ms(goal),
+        if u50 <= goal { "met" } else { "NOT met" }
+    );
+}
+
+fn bench_unlock(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut u = unlock_setup(&rt);
+    unlock_percentiles(&rt, &mut u);
+    let verifier = offline::make_verifier(&Secret::from(PASSWORD)).unwrap();
+    let password = Secret::from(PASSWORD);
+    let mut group = c.benchmark_group("offline");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("verifier_derivation", |b| {
+        b.iter(|| offline::check(&verifier, &password).unwrap())
+    });
+    group.bench_function("unlock", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one_unlock(&rt, &mut u)).sum())
+    });
+    group.finish();
+    rt.block_on(async {
+        let _ = u.client.forget_device().await;
+    });
+}
+
+criterion_group!(benches, bench_strength, bench_unlock);
+criterion_main!(benches);

@@ -60,7 +60,7 @@ fn clean_code(code: &Secret, digits_only: bool) -> Result<Secret, ClientError> {
     let cleaned: String = code
         .expose()
         .chars()
-        .filter(|c| !c.is_whitespace() && !(digits_only && *c == '-'))
+        .filter(|c| !(c.is_whitespace() || (digits_only && *c == '-')))
         .collect();
     if cleaned.is_empty() || cleaned.chars().count() > 64 {
         return Err(ClientError::InvalidInput("code"));

@@ -9,7 +9,8 @@
 //! spend that per request, nor the client per keystroke. So zxcvbn only ever sees a
 //! *window* of the password: the longest prefix, and the longest suffix, of at most
 //! [`WINDOW`] characters whose estimated cost ([`cost`]) fits [`COST_BUDGET`]. The score
-//! is the better of the two. Ordinary passwords up to 64 characters fit whole.
+//! is the better of the two. Ordinary passwords up to 64 characters fit whole (those
+//! with many l33t characters up to about 40).
 //!
 //! # Why that does not weaken the verdict
 //!
@@ -40,11 +41,13 @@ use crate::{blocklist, l33t};
 pub(crate) const WINDOW: usize = 64;
 
 /// Cost budget per window, in [`cost`] units. Timing zxcvbn 3.1.1 in release over many
-/// lengths and l33t mixes gave 0.15–0.25 µs per unit on an x86-64 server core, so a
-/// window costs about 10 ms at most however hostile the input (`examples/worst_case.rs`
-/// measures the whole evaluation), and an ordinary 64-character passphrase (up to ten
-/// l33t maps) still fits whole.
-pub(crate) const COST_BUDGET: u64 = 50_000;
+/// lengths and l33t mixes gave 0.15–0.25 µs per unit on an x86-64 server core (up to
+/// 0.3 µs on a busy one). At most two windows are scored, so the budget is set for the
+/// pair to stay well inside one keystroke (16 ms, the client's goal: p99 measured by
+/// `crates/client/benches/client.rs`): 20,000 units, about 4 ms a window. Ordinary
+/// passphrases still fit whole: 64 characters with up to three l33t maps, 40 with ten.
+/// (Was 50,000: two windows of symbol-heavy input then took 20–25 ms.)
+pub(crate) const COST_BUDGET: u64 = 20_000;
 
 /// zxcvbn's work for `len` characters with `maps` l33t substitution maps: one dictionary
 /// pass over all substrings (len²) for the plain, the reversed and each l33t-translated
