@@ -243,13 +243,14 @@ pub(crate) async fn create_database(admin_url: &str) -> Result<(String, String)>
     let (base, _) = head
         .rsplit_once('/')
         .context("the PostgreSQL URL names no database")?;
-    Ok((
-        format!(
-            "{base}/{name}{}",
-            query.map(|q| format!("?{q}")).unwrap_or_default()
-        ),
-        name,
-    ))
+    // The database is on this machine (loopback): TLS would only add its own CPU on
+    // both sides, so the server connects without it unless the URL says otherwise.
+    let query = match query {
+        Some(q) if q.contains("sslmode=") => q.to_owned(),
+        Some(q) => format!("{q}&sslmode=disable"),
+        None => "sslmode=disable".to_owned(),
+    };
+    Ok((format!("{base}/{name}?{query}"), name))
 }
 
 pub(crate) async fn drop_database(admin_url: &str, name: &str) {
