@@ -35,7 +35,7 @@ describe("second factor", () => {
   });
 
   it("has no switch when only TOTP is offered, and shows too_many_attempts with its advice", async () => {
-    ipc({ second_factor: fail("too_many_attempts", { next_step: "start_over" }) });
+    ipc({ second_factor: fail("too_many_attempts") });
     const { root } = showView({ screen: "second_factor", methods: ["totp"], method: "totp" });
     expect(root.querySelector("[data-testid=switch-method]")).toBeNull();
     type(byAutocomplete(root, "one-time-code"), "111111");
@@ -81,7 +81,7 @@ describe("forced password change", () => {
       forced_password_change: SIGNED_IN,
       account_details: fail("no_network"),
     });
-    const { root } = showView({ screen: "change_password", reason: "temporary" });
+    const { root } = showView({ screen: "change_password", reason: "temporary", totp: false });
     expect(root.textContent).toContain("temporary password");
     const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
     expect(document.activeElement).toBe(password);
@@ -90,7 +90,7 @@ describe("forced password change", () => {
     await flush();
     submit(byTestId(root, "change-password-submit"));
     await flush();
-    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42" });
+    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null });
     expect(screenName(root)).toBe("account");
   });
 
@@ -99,7 +99,7 @@ describe("forced password change", () => {
       password_strength: { score: 3, accepted: true, too_long: false, reasons: [], suggestions: [] },
       forced_password_change: fail("password_rejected", { reasons: ["reused_password"] }),
     });
-    const { root } = showView({ screen: "change_password", reason: "something_new" });
+    const { root } = showView({ screen: "change_password", reason: "something_new", totp: false });
     expect(root.textContent).toContain("You need to choose a new password to continue.");
     type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
