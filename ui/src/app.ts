@@ -16,7 +16,14 @@ import type { SignedIn, View } from "./views";
  * Screens that need a signed-in session: a `session_expired` there means the session
  * ended (elsewhere the same code means an expired or used reset link, shown in place).
  */
-const ACCOUNT_SCREENS = new Set<View["screen"]>(["account", "account_password", "totp_disable", "regenerate_codes"]);
+const ACCOUNT_SCREENS = new Set<View["screen"]>([
+  "account",
+  "account_password",
+  "totp_disable",
+  "regenerate_codes",
+  "totp_setup",
+  "recovery_codes",
+]);
 
 export class App implements Ctx {
   server: ServerInfo | null = null;
