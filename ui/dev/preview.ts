@@ -4,6 +4,9 @@ import "../src/style.css";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { App } from "../src/app";
 import type { AppError } from "../src/bindings/AppError";
+import type { Code } from "../src/bindings/Code";
+import type { NextStep } from "../src/bindings/NextStep";
+import type { Strength } from "../src/bindings/Strength";
 import type { ServerInfo } from "../src/bindings/ServerInfo";
 import { setLocale, type Locale } from "../src/i18n";
 import type { View } from "../src/views";
@@ -31,8 +34,8 @@ const account = {
   organisation: lang === "zh-CN" ? "华东制造集团 · 财务部" : "Acme Manufacturing · Finance",
   mfa_enabled: variant !== "nomfa",
 };
-const error = (code: string, extra: Partial<AppError> = {}): AppError => ({
-  code, next_step: null, retry_after: null, message: null, until: null, min_version: null, download_url: null, reasons: [], ...extra,
+const error = (code: Code, next_step: NextStep, extra: Partial<AppError> = {}): AppError => ({
+  code, next_step, retry_after: null, message: null, until: null, min_version: null, download_url: null, reasons: [], suggestions: [], attempts_left: null, ...extra,
 });
 
 function qr(): string {
@@ -75,11 +78,13 @@ mockIPC(
       case "password_strength": {
         const pw = String(a.password ?? "");
         const score = Math.min(4, Math.floor(pw.length / 4));
-        return { score, accepted: score >= 3, too_long: false, reasons: score >= 3 ? [] : ["too_short", "common_password"], suggestions: score >= 3 ? [] : ["use_longer", "add_words"] };
+        const strength: Strength = { score, accepted: score >= 3, too_long: false, reasons: score >= 3 ? [] : ["too_short", "common_password"], suggestions: score >= 3 ? [] : ["use_longer_password", "add_another_word"] };
+        return strength;
       }
-      case "account_details": return variant === "offline" ? Promise.reject(error("no_network")) : details;
+      case "account_details": return variant === "offline" ? Promise.reject(error("no_network", "check_network")) : details;
       case "server_test": return server;
-      default: return Promise.reject(error("no_network", { next_step: "check_network" }));
+      case "sign_in": return Promise.reject(error("invalid_credentials", "reset_password", { attempts_left: 2 }));
+      default: return Promise.reject(error("no_network", "check_network"));
     }
   },
   { shouldMockEvents: true },
@@ -87,18 +92,18 @@ mockIPC(
 
 const views: Record<string, View> = {
   loading: { screen: "loading" },
-  startup_error: { screen: "startup_error", error: error("dns_failure", { next_step: "check_server_address" }) },
+  startup_error: { screen: "startup_error", error: error("dns_failed", "check_server_address") },
   server_setup: { screen: "server_setup", suggestedUrl: null, canCancel: false },
   sign_in: { screen: "sign_in", identifier: variant === "remembered" ? "zhang.wei@corp.example.cn" : null, remember: true, notice: variant === "notice" ? { key: "reset.done", tone: "success" } : null },
   second_factor: { screen: "second_factor", methods: ["totp", "recovery_code"], method: "totp" },
   device_code: { screen: "device_code", destination: "z***@corp.example.cn", channel: "email", expiresAt: now + 600_000 },
-  change_password: { screen: "change_password", reason: "temporary" },
+  change_password: { screen: "change_password", reason: "temporary", totp: account.mfa_enabled },
   offer_totp: { screen: "offer_totp" },
   totp_setup: { screen: "totp_setup", setup, mode: "first_time" },
   recovery_codes: { screen: "recovery_codes", codes, mode: "first_time" },
   forgot_password: { screen: "forgot_password", identifier: "zhang.wei@corp.example.cn" },
   recovery_code: { screen: "recovery_code", identifier: "zhang.wei@corp.example.cn", channel: "email", resendAt: now + 42_000, expiresAt: now + 600_000 },
-  reset_password: { screen: "reset_password", methods: ["totp", "recovery_code"], fromLink: false },
+  reset_password: { screen: "reset_password", methods: variant === "link" ? null : ["totp", "recovery_code"], fromLink: variant === "link" },
   locked: { screen: "locked", until: now + 14 * 60_000 + 32_000 },
   maintenance: { screen: "maintenance", message: lang === "zh-CN" ? "系统升级中，预计 22:00 恢复。给您带来不便，敬请谅解。" : "We are upgrading the sign-in service. Thank you for your patience.", until: new Date(now + 3 * 3600_000).toISOString() },
   update_required: { screen: "update_required", minVersion: "1.4.0", downloadUrl: "https://download.corp.example.cn/latchkey/latchkey-1.4.0.msi" },

@@ -3,12 +3,14 @@
 // never call `invoke` or `listen` themselves.
 //
 // Arguments go to `invoke` as one object with camelCase keys; Tauri hands them to the
-// Rust command as its snake_case parameters. Every command rejects with an `AppError`;
-// `asAppError` turns anything else (an IPC failure, a bug) into one with code `internal`.
+// Rust command as its snake_case parameters (the names below are checked against
+// src-tauri/commands/*.rs). Every command rejects with an `AppError`; `asAppError` turns
+// anything else (an IPC failure, a bug) into a `UiError` with the UI's code `internal`.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AccountDetails } from "./bindings/AccountDetails";
 import type { AppError } from "./bindings/AppError";
+import type { MfaMethod } from "./bindings/MfaMethod";
 import type { RecoveryCheck } from "./bindings/RecoveryCheck";
 import type { RecoveryStarted } from "./bindings/RecoveryStarted";
 import type { ServerInfo } from "./bindings/ServerInfo";
@@ -16,6 +18,7 @@ import type { Start } from "./bindings/Start";
 import type { Step } from "./bindings/Step";
 import type { Strength } from "./bindings/Strength";
 import type { TotpSetup } from "./bindings/TotpSetup";
+import type { EndReason, UiError } from "./codes";
 
 // ---- start and server ----------------------------------------------------------------
 
@@ -45,8 +48,7 @@ export function signIn(identifier: string, password: string, remember: boolean):
   return invoke<Step>("sign_in", { identifier, password, remember });
 }
 
-/** `method` is `totp` or `recovery_code`. */
-export function secondFactor(method: string, code: string): Promise<Step> {
+export function secondFactor(method: MfaMethod, code: string): Promise<Step> {
   return invoke<Step>("second_factor", { method, code });
 }
 
@@ -54,8 +56,9 @@ export function deviceCode(code: string): Promise<Step> {
   return invoke<Step>("device_code", { code });
 }
 
-export function forcedPasswordChange(newPassword: string): Promise<Step> {
-  return invoke<Step>("forced_password_change", { newPassword });
+/** `totpCode` when the account has two-step verification (the server answers `mfa_required` otherwise). */
+export function forcedPasswordChange(newPassword: string, totpCode: string | null): Promise<Step> {
+  return invoke<Step>("forced_password_change", { newPassword, totpCode });
 }
 
 // ---- TOTP ----------------------------------------------------------------------------
@@ -141,14 +144,17 @@ export function forgetDevice(): Promise<Step> {
 
 // ---- events --------------------------------------------------------------------------
 
-/** `latchkey://reset?token=…` was opened; the Rust side keeps the token. */
+/**
+ * `latchkey://reset?token=…` was opened while the app runs; the payload is empty (the
+ * token stays in Rust, which already moved to the new-password step).
+ */
 export function onDeepLinkReset(handler: () => void): Promise<UnlistenFn> {
-  return listen<{ token: string }>("deep-link-reset", () => handler());
+  return listen<Record<string, never>>("deep-link-reset", () => handler());
 }
 
-/** The session ended outside the UI's doing (`refresh_revoked`, `password_changed`, …). */
-export function onSessionEnded(handler: (reason: string) => void): Promise<UnlistenFn> {
-  return listen<{ reason: string }>("session-ended", (event) => handler(event.payload.reason));
+/** An offline session was ended on re-validation (`EndReason`). */
+export function onSessionEnded(handler: (reason: EndReason) => void): Promise<UnlistenFn> {
+  return listen<{ reason: EndReason }>("session-ended", (event) => handler(event.payload.reason));
 }
 
 /** The server became reachable or unreachable. */
@@ -159,29 +165,38 @@ export function onConnectivity(handler: (online: boolean) => void): Promise<Unli
 // ---- errors --------------------------------------------------------------------------
 
 /** `value` if it is an `AppError`, otherwise an `internal` error (logged for the developer). */
-export function asAppError(value: unknown): AppError {
-  if (typeof value === "object" && value !== null && typeof (value as { code?: unknown }).code === "string") {
-    const raw = value as Partial<AppError> & { code: string };
+export function asAppError(value: unknown): UiError {
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { next_step?: unknown }).next_step === "string"
+  ) {
+    const raw = value as Partial<AppError> & Pick<AppError, "code" | "next_step">;
     return {
       code: raw.code,
-      next_step: raw.next_step ?? null,
+      next_step: raw.next_step,
       retry_after: raw.retry_after ?? null,
       message: raw.message ?? null,
       until: raw.until ?? null,
       min_version: raw.min_version ?? null,
       download_url: raw.download_url ?? null,
       reasons: Array.isArray(raw.reasons) ? raw.reasons : [],
+      suggestions: Array.isArray(raw.suggestions) ? raw.suggestions : [],
+      attempts_left: raw.attempts_left ?? null,
     };
   }
   console.error("unexpected failure from the Rust side", value);
   return {
     code: "internal",
-    next_step: "try_again",
+    next_step: "retry_later",
     retry_after: null,
     message: null,
     until: null,
     min_version: null,
     download_url: null,
     reasons: [],
+    suggestions: [],
+    attempts_left: null,
   };
 }

@@ -3,7 +3,8 @@
 import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { mount } from "./app";
-import { ACCOUNT, SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName } from "./test/harness";
+import { END_REASONS } from "./codes";
+import { ACCOUNT, SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "./test/harness";
 
 afterEach(reset);
 
@@ -60,6 +61,22 @@ describe("start", () => {
     expect(byTestId(second, "error").textContent).toContain("did not answer in time");
   });
 
+  it("opens the new password of a reset link that launched the app, with the code field when the account has 2FA", async () => {
+    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: ["totp", "recovery_code"] } } });
+    const first = root();
+    await mount(first, "en");
+    expect(screenName(first)).toBe("reset_password");
+    expect(first.textContent).toContain("You opened a password reset link.");
+    expect(byTestId<HTMLInputElement>(first, "reset-second-factor").autocomplete).toBe("one-time-code");
+    expect(byTestId(first, "switch-method")).toBeTruthy();
+
+    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: [] } } });
+    const second = root();
+    await mount(second, "en");
+    expect(screenName(second)).toBe("reset_password");
+    expect(second.querySelector("[data-testid=reset-second-factor]")).toBeNull();
+  });
+
   it("turns a failure that is not an AppError into an internal error", async () => {
     ipc({ app_start: () => Promise.reject(new Error("boom")) });
     const original = console.error;
@@ -72,14 +89,15 @@ describe("start", () => {
 });
 
 describe("events", () => {
-  it("deep-link-reset opens the new-password screen", async () => {
+  it("deep-link-reset (empty payload) opens the new-password screen, second factor not known yet", async () => {
     ipc({ app_start: SIGN_IN });
     const element = root();
     await mount(element, "en");
-    await emit("deep-link-reset", { token: "t" });
+    await emit("deep-link-reset", {});
     await flush();
     expect(screenName(element)).toBe("reset_password");
     expect(element.textContent).toContain("You opened a password reset link.");
+    expect(element.querySelector("[data-testid=reset-second-factor]")).toBeNull();
   });
 
   it("session-ended goes back to sign in with the reason explained", async () => {
@@ -93,6 +111,24 @@ describe("events", () => {
     await flush();
     expect(screenName(element)).toBe("sign_in");
     expect(byTestId(element, "notice").textContent).toContain("您的密码已修改");
+  });
+
+  it.each([
+    ["refresh_revoked", "此设备已被退出登录"],
+    ["password_changed", "您的密码已修改"],
+    ["account_disabled", "您的账号已被停用"],
+  ])("session-ended %s has its own notice", async (reason, text) => {
+    expect(END_REASONS).toContain(reason);
+    ipc({
+      app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: true, remembered: true, keychain_available: true } },
+    });
+    const element = root();
+    await mount(element, "zh-CN");
+    await emit("session-ended", { reason });
+    await flush();
+    expect(screenName(element)).toBe("sign_in");
+    expect(byTestId(element, "notice").textContent).toContain(text);
+    expect(byTestId(element, "offline-banner").hidden).toBe(true);
   });
 
   it("connectivity updates the banner; back online ends the offline session's banner", async () => {
@@ -138,5 +174,60 @@ describe("language switch", () => {
     expect(JSON.stringify({ ...localStorage })).not.toContain("secret-typed");
     expect(document.cookie).toBe("");
     expect(sessionStorage.length).toBe(0);
+  });
+});
+
+describe("errors that end the session", () => {
+  it("a command answering refresh_revoked or password_changed goes back to sign in with the reason", async () => {
+    ipc({ sign_in: fail("refresh_revoked") });
+    const { root: element } = showView({ screen: "sign_in", identifier: "zwei", remember: true, notice: null });
+    type(byAutocomplete(element, "current-password"), "pw");
+    submit(byTestId(element, "sign-in-submit"));
+    await flush();
+    expect(screenName(element)).toBe("sign_in");
+    expect(byTestId(element, "notice").textContent).toContain("This device was signed out");
+
+    ipc({ account_details: fail("password_changed") });
+    const shown = showView({ screen: "loading" });
+    shown.app.signedIn = { account: ACCOUNT, offline: false, remembered: true, keychainAvailable: true };
+    shown.app.go({ screen: "account", notice: null });
+    await flush();
+    expect(screenName(shown.root)).toBe("sign_in");
+    expect(byTestId(shown.root, "notice").textContent).toContain("Your password was changed");
+  });
+
+  it("account_disabled on an account screen ends the session; at sign-in it is shown in place", async () => {
+    ipc({ account_details: fail("account_disabled") });
+    const shown = showView({ screen: "loading" });
+    shown.app.signedIn = { account: ACCOUNT, offline: false, remembered: true, keychainAvailable: true };
+    shown.app.go({ screen: "account", notice: null });
+    await flush();
+    expect(screenName(shown.root)).toBe("sign_in");
+    expect(byTestId(shown.root, "notice").textContent).toContain("Your account was disabled");
+
+    ipc({ sign_in: fail("account_disabled") });
+    const { root: element } = showView({ screen: "sign_in", identifier: "zwei", remember: true, notice: null });
+    type(byAutocomplete(element, "current-password"), "pw");
+    submit(byTestId(element, "sign-in-submit"));
+    await flush();
+    expect(element.querySelector("[data-testid=notice]")).toBeNull();
+    const error = byTestId(element, "error");
+    expect(error.dataset.code).toBe("account_disabled");
+    expect(error.textContent).toContain("This account is disabled.");
+    expect(error.textContent).toContain("Contact your IT support.");
+  });
+
+  it("session_expired on the reset screen (a used or expired link) is shown in place, with start over", async () => {
+    ipc({ password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] }, recovery_complete: fail("session_expired") });
+    const { root: element } = showView({ screen: "reset_password", methods: [], fromLink: true });
+    type(byAutocomplete(element, "new-password", 0), "plum river lantern 42");
+    type(byAutocomplete(element, "new-password", 1), "plum river lantern 42");
+    await flush();
+    submit(byTestId(element, "reset-submit"));
+    await flush();
+    expect(screenName(element)).toBe("reset_password");
+    const error = byTestId(element, "error");
+    expect(error.textContent).toContain("This link or session has expired or was already used.");
+    expect(error.textContent).toContain("Go back and start again.");
   });
 });

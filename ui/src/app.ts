@@ -2,9 +2,9 @@
 // and the current screen. It turns the Rust side's `Step`s into screens, handles the
 // errors that change the screen, and listens to the Rust side's events.
 import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded } from "./api";
-import type { AppError } from "./bindings/AppError";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
+import type { EndReason, UiError } from "./codes";
 import type { ErrorRegion } from "./components/errors";
 import type { Ctx } from "./context";
 import { h, uid } from "./dom";
@@ -12,8 +12,18 @@ import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18
 import { screens } from "./screens";
 import type { SignedIn, View } from "./views";
 
-/** Screens that need a signed-in session: a `token_invalid` there means the session ended. */
-const ACCOUNT_SCREENS = new Set<View["screen"]>(["account", "account_password", "totp_disable", "regenerate_codes"]);
+/**
+ * Screens that need a signed-in session: a `session_expired` there means the session
+ * ended (elsewhere the same code means an expired or used reset link, shown in place).
+ */
+const ACCOUNT_SCREENS = new Set<View["screen"]>([
+  "account",
+  "account_password",
+  "totp_disable",
+  "regenerate_codes",
+  "totp_setup",
+  "recovery_codes",
+]);
 
 export class App implements Ctx {
   server: ServerInfo | null = null;
@@ -91,10 +101,14 @@ export class App implements Ctx {
         });
         break;
       case "change_password":
-        this.go({ screen: "change_password", reason: step.reason });
+        this.go({ screen: "change_password", reason: step.reason, totp: false });
         break;
       case "offer_totp":
         this.go({ screen: "offer_totp" });
+        break;
+      case "reset_password":
+        // Launched by a reset link: Rust holds its token and knows the second factors.
+        this.go({ screen: "reset_password", methods: step.methods, fromLink: true });
         break;
       case "signed_in":
         this.signedIn = {
@@ -114,10 +128,13 @@ export class App implements Ctx {
     this.step(step);
   }
 
-  fail(error: unknown, region: ErrorRegion): AppError {
+  fail(error: unknown, region: ErrorRegion): UiError {
     const appError = asAppError(error);
-    if (appError.code === "token_invalid" && this.signedIn !== null && ACCOUNT_SCREENS.has(this.view.screen)) {
+    const inAccount = this.signedIn !== null && ACCOUNT_SCREENS.has(this.view.screen);
+    if (appError.code === "session_expired" && inAccount) {
       this.sessionEnded("expired");
+    } else if (appError.code === "account_disabled" && inAccount) {
+      this.sessionEnded("account_disabled");
     } else if (!this.redirect(appError)) {
       region.show(appError);
     }
@@ -131,7 +148,7 @@ export class App implements Ctx {
   // ---- the rest ----------------------------------------------------------------------
 
   /** Errors that are a screen of their own. True when it navigated. */
-  private redirect(error: AppError): boolean {
+  private redirect(error: UiError): boolean {
     switch (error.code) {
       case "account_locked":
         this.go({ screen: "locked", until: error.retry_after === null ? null : Date.now() + error.retry_after * 1000 });
@@ -142,8 +159,10 @@ export class App implements Ctx {
       case "client_outdated":
         this.go({ screen: "update_required", minVersion: error.min_version, downloadUrl: error.download_url });
         return true;
-      case "session_ended":
-        this.sessionEnded("ended");
+      // An offline session that the server no longer accepts (re-validation).
+      case "refresh_revoked":
+      case "password_changed":
+        this.sessionEnded(error.code);
         return true;
       case "not_configured":
         this.go({ screen: "server_setup", suggestedUrl: null, canCancel: false });
@@ -153,7 +172,8 @@ export class App implements Ctx {
     }
   }
 
-  private sessionEnded(reason: string): void {
+  /** Back to sign in, saying why (`session.<reason>`). */
+  private sessionEnded(reason: EndReason | "expired"): void {
     this.signedIn = null;
     const key = `session.${reason}`;
     this.go({

@@ -1,8 +1,8 @@
 // What a screen gets from the app: the server it talks to, navigation, the central
 // handling of errors that change the screen, and a place to register clean-up (timers).
-import type { AppError } from "./bindings/AppError";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
+import type { UiError } from "./codes";
 import type { ErrorRegion } from "./components/errors";
 import type { SignedIn, View } from "./views";
 
@@ -21,9 +21,9 @@ export interface Ctx {
   serverChanged(server: ServerInfo | null, step: Step): void;
   /**
    * Handles a failed command: errors that change the screen (locked, maintenance, update
-   * required, session ended) navigate; the rest are shown in `region`. Returns the error.
+   * required, session ended or expired) navigate; the rest are shown in `region`. Returns the error.
    */
-  fail(error: unknown, region: ErrorRegion): AppError;
+  fail(error: unknown, region: ErrorRegion): UiError;
   /** Asks the Rust side where to begin again (`app_start`), e.g. after maintenance. */
   restart(): Promise<void>;
   /** Runs `fn` when the screen is left (stop timers). */

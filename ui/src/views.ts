@@ -2,8 +2,9 @@
 // render again (the language switch re-renders the current view). Deadlines are
 // `Date.now()` values so countdowns survive a re-render.
 import type { AccountSummary } from "./bindings/AccountSummary";
-import type { AppError } from "./bindings/AppError";
+import type { MfaMethod } from "./bindings/MfaMethod";
 import type { TotpSetup } from "./bindings/TotpSetup";
+import type { UiError } from "./codes";
 import type { MessageKey } from "./i18n";
 
 /** A notice shown on top of a screen (success or explanation), from the catalogs. */
@@ -21,18 +22,21 @@ export interface SignedIn {
 
 export type View =
   | { screen: "loading" }
-  | { screen: "startup_error"; error: AppError }
+  | { screen: "startup_error"; error: UiError }
   | { screen: "server_setup"; suggestedUrl: string | null; canCancel: boolean }
   | { screen: "sign_in"; identifier: string | null; remember: boolean; notice: Notice | null }
-  | { screen: "second_factor"; methods: string[]; method: string }
+  | { screen: "second_factor"; methods: MfaMethod[]; method: MfaMethod }
   | { screen: "device_code"; destination: string; channel: string; expiresAt: number }
-  | { screen: "change_password"; reason: string }
+  // `totp`: the server asked for a code too (`mfa_required`); the field is then shown.
+  | { screen: "change_password"; reason: string; totp: boolean }
   | { screen: "offer_totp" }
   | { screen: "totp_setup"; setup: TotpSetup; mode: "first_time" | "account" }
   | { screen: "recovery_codes"; codes: string[]; mode: "first_time" | "account" | "regenerate" }
   | { screen: "forgot_password"; identifier: string }
   | { screen: "recovery_code"; identifier: string; channel: string | null; resendAt: number; expiresAt: number }
-  | { screen: "reset_password"; methods: string[] | null; fromLink: boolean }
+  // `methods` null: not known yet (a link opened while the app ran); on `mfa_required`
+  // the screen asks for a code with every method.
+  | { screen: "reset_password"; methods: MfaMethod[] | null; fromLink: boolean }
   | { screen: "locked"; until: number | null }
   | { screen: "maintenance"; message: string | null; until: string | null }
   | { screen: "update_required"; minVersion: string | null; downloadUrl: string | null }

@@ -1,21 +1,22 @@
-// The error region every screen has: the translated message of an `AppError`, its
-// next-step advice and, for a rejected password, the reasons. It is an alert
-// (announced at once) and takes the focus, so keyboard and screen-reader users land on it.
-import type { AppError } from "../bindings/AppError";
+// The error region every screen has: the translated message of an error, the offline
+// attempts left, its next-step advice and, for a rejected password, the reasons and
+// suggestions. It is an alert (announced at once) and takes the focus, so keyboard and
+// screen-reader users land on it.
+import type { UiError, UiOnlyCode } from "../codes";
 import { h } from "../dom";
-import { formatDateTime, formatDuration, t, tCode, type MessageKey } from "../i18n";
+import { formatDateTime, formatDuration, t, tCode } from "../i18n";
 
 export interface ErrorRegion {
   element: HTMLDivElement;
   /** Shows `error` and moves the focus to it. */
-  show(error: AppError): void;
-  /** Shows a message of the catalogs (a UI-side error) and moves the focus to it. */
-  showKey(key: MessageKey, params?: Record<string, string | number>): void;
+  show(error: UiError): void;
+  /** Shows one of the UI's own errors (a required field…) and moves the focus to it. */
+  showUi(code: UiOnlyCode, params?: Record<string, string | number>): void;
   clear(): void;
 }
 
 /** The message of `error` in the current locale (never a raw code). */
-export function errorMessage(error: AppError): string {
+export function errorMessage(error: UiError): string {
   const params = {
     time: error.retry_after === null ? "" : formatDuration(error.retry_after),
     version: error.min_version ?? "",
@@ -23,12 +24,19 @@ export function errorMessage(error: AppError): string {
   };
   if (error.code === "rate_limited" && error.retry_after === null) return t("errors.rate_limited_later");
   if (error.code === "account_locked" && error.retry_after === null) return t("errors.account_locked_later");
+  if (error.code === "client_outdated" && error.min_version === null) return t("errors.client_outdated_later");
   return tCode("errors.", error.code, "errors.unknown", params);
 }
 
-/** The next-step advice of `error`, or null. */
-export function errorAdvice(error: AppError): string | null {
-  return error.next_step === null ? null : tCode("nextstep.", error.next_step, "nextstep.unknown");
+/** The next-step advice of `error`. */
+export function errorAdvice(error: UiError): string {
+  return tCode("nextstep.", error.next_step, "nextstep.unknown");
+}
+
+/** "N attempts left" for a wrong password offline, or null. */
+export function attemptsLeft(error: UiError): string | null {
+  if (error.attempts_left === null) return null;
+  return error.attempts_left === 1 ? t("errors.attempts_left_one") : t("errors.attempts_left", { n: error.attempts_left });
 }
 
 export function errorRegion(): ErrorRegion {
@@ -41,16 +49,12 @@ export function errorRegion(): ErrorRegion {
     hidden: true,
   });
 
-  function render(message: string, advice: string | null, reasons: readonly string[], code: string): void {
-    const list =
-      reasons.length > 0
-        ? h("ul", { class: "reasons" }, ...reasons.map((r) => h("li", {}, tCode("strength.reason.", r, "strength.reason.unknown"))))
-        : null;
-    element.replaceChildren(
-      h("p", { class: "error-message" }, message),
-      advice === null ? "" : h("p", { class: "error-advice" }, advice),
-      list ?? "",
-    );
+  function list(className: string, items: readonly string[]): HTMLUListElement | "" {
+    return items.length === 0 ? "" : h("ul", { class: className }, ...items.map((text) => h("li", {}, text)));
+  }
+
+  function render(code: string, parts: Array<HTMLElement | "">): void {
+    element.replaceChildren(...parts);
     element.dataset.code = code;
     element.hidden = false;
     element.focus();
@@ -59,10 +63,23 @@ export function errorRegion(): ErrorRegion {
   return {
     element,
     show(error) {
-      render(errorMessage(error), errorAdvice(error), error.reasons, error.code);
+      const left = attemptsLeft(error);
+      render(error.code, [
+        h("p", { class: "error-message" }, errorMessage(error)),
+        left === null ? "" : h("p", { class: "error-attempts", "data-testid": "attempts-left" }, left),
+        list(
+          "reasons",
+          error.reasons.map((r) => tCode("strength.reason.", r, "strength.reason.unknown")),
+        ),
+        list(
+          "suggestions",
+          error.suggestions.map((s) => tCode("strength.suggestion.", s, "strength.suggestion.unknown")),
+        ),
+        h("p", { class: "error-advice" }, errorAdvice(error)),
+      ]);
     },
-    showKey(key, params) {
-      render(t(key, params), null, [], key);
+    showUi(code, params) {
+      render(code, [h("p", { class: "error-message" }, t(`errors.${code}`, params))]);
     },
     clear() {
       element.hidden = true;

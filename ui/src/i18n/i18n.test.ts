@@ -1,6 +1,9 @@
 // The catalogs: same keys and placeholders in both, a message for every code the Rust
 // side can send, locale detection and memory, fallbacks for unknown codes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { END_REASONS, UI_ONLY_CODES } from "../codes";
 import { catalogs, detectLocale, formatClock, hasKey, initialLocale, setLocale, t, tCode, type Locale } from ".";
 
 afterEach(() => {
@@ -10,23 +13,52 @@ afterEach(() => {
 
 const LOCALES = Object.keys(catalogs) as Locale[];
 
-const ERROR_CODES = [
-  "no_network", "dns_failure", "connection_refused", "tls_error", "timeout", "proxy_error", "server_error",
-  "insecure_url", "invalid_url", "not_latchkey", "maintenance", "client_outdated", "rate_limited",
-  "account_locked", "account_disabled", "invalid_credentials", "code_invalid", "code_expired",
-  "too_many_attempts", "token_invalid", "mfa_required", "password_rejected", "password_mismatch",
-  "current_password_invalid", "totp_unavailable", "keychain_unavailable", "offline_expired",
-  "offline_attempts_exceeded", "offline_unavailable", "session_ended", "not_configured", "internal",
-];
-const NEXT_STEPS = ["check_network", "check_server_address", "ask_it", "update_app", "wait", "try_again", "sign_in_online", "start_over"];
-const REASONS = [
-  "too_short", "too_long", "too_weak", "common_password", "contains_personal_info", "repeated_pattern",
-  "keyboard_walk", "sequence", "date", "missing_class_lower", "missing_class_upper", "missing_class_digit",
-  "missing_class_symbol", "reused_password",
-];
-const SUGGESTIONS = ["use_longer", "add_words", "avoid_personal_info", "avoid_common", "avoid_patterns", "avoid_dates", "add_classes"];
+// The unions Rust generates (ts-rs) are read from the files' text at test time, so a
+// code added on the Rust side without a translation fails here.
+// Vitest runs in ui/ (`npm --prefix ui test`), like strings.test.ts.
+const BINDINGS = join(process.cwd(), "src", "bindings");
+
+/** The string literals of `export type <name> = "a" | "b" | …;` in bindings/<name>.ts. */
+function unionMembers(name: string): string[] {
+  const text = readFileSync(join(BINDINGS, `${name}.ts`), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+  const match = new RegExp(`export type ${name} = ([^;]*);`).exec(text);
+  if (!match?.[1]) throw new Error(`no union ${name} in bindings/${name}.ts`);
+  const body = match[1];
+  // Nothing but string literals joined by `|`: a change of shape must not go unnoticed.
+  const rest = body.replace(/"[a-z0-9_]+"/g, "").replace(/[\s|]/g, "");
+  if (rest !== "") throw new Error(`${name} is not a union of snake_case string literals: ${rest}`);
+  return Array.from(body.matchAll(/"([a-z0-9_]+)"/g), (m) => m[1] ?? "");
+}
+
+/** The snake_case variants of `pub enum <name>` in a Rust file of the repository. */
+function rustEnum(file: string, name: string): string[] {
+  const text = readFileSync(join(process.cwd(), "..", file), "utf8");
+  const match = new RegExp(`pub enum ${name} \\{([^}]*)\\}`).exec(text);
+  if (!match?.[1]) throw new Error(`no enum ${name} in ${file}`);
+  const body = match[1].replace(/\/\/.*$/gm, "");
+  return Array.from(body.matchAll(/^\s*([A-Z][A-Za-z]*)\s*,?\s*$/gm), (m) =>
+    (m[1] ?? "").replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase()),
+  );
+}
+
+const CODES = unionMembers("Code");
+const NEXT_STEPS = unionMembers("NextStep");
+const REASONS = unionMembers("PasswordReason");
+const SUGGESTIONS = unionMembers("PasswordSuggestion");
+const MFA_METHODS = unionMembers("MfaMethod");
 const ACTIVITY = ["sign_in", "sign_in_failed", "password_changed", "totp_enabled", "totp_disabled", "new_device"];
-const SESSION_REASONS = ["refresh_revoked", "password_changed", "account_disabled", "signed_out_elsewhere"];
+const SESSION_REASONS = [...END_REASONS, "expired"];
+
+/** `errors.*` keys that are not codes: variants of a code's message, and the fallback. */
+const ERROR_VARIANTS = ["unknown", "rate_limited_later", "account_locked_later", "client_outdated_later", "attempts_left", "attempts_left_one"];
+
+/** The keys of the English catalog that start with `prefix`, without it. */
+function keysUnder(prefix: string): string[] {
+  return Object.keys(catalogs.en)
+    .filter((key) => key.startsWith(prefix))
+    .map((key) => key.slice(prefix.length))
+    .sort();
+}
 
 function placeholders(text: string): string[] {
   return Array.from(text.matchAll(/\{(\w+)\}/g), (m) => m[1] ?? "").sort();
@@ -55,8 +87,34 @@ describe("catalogs", () => {
     expect(same.map(([key]) => key)).toEqual(["app.title", "locale.en"]);
   });
 
+  it("reads the generated unions (sanity check of the parser)", () => {
+    expect(CODES.length).toBeGreaterThan(30);
+    expect(CODES).toContain("session_expired");
+    expect(NEXT_STEPS).toContain("choose_another_password");
+    expect(REASONS).toContain("same_as_current");
+    expect(SUGGESTIONS).toContain("predictable_substitutions_dont_help");
+    expect(MFA_METHODS).toEqual(["totp", "recovery_code"]);
+  });
+
+  it("the UI's own codes are not Rust codes", () => {
+    expect(UI_ONLY_CODES.filter((code) => CODES.includes(code))).toEqual([]);
+  });
+
+  it("the session-ended reasons are Rust's EndReason", () => {
+    expect(rustEnum("crates/client/src/error.rs", "EndReason")).toEqual([...END_REASONS]);
+  });
+
   it.each([
-    ["errors.", ERROR_CODES],
+    ["errors.", [...CODES, ...UI_ONLY_CODES, ...ERROR_VARIANTS]],
+    ["nextstep.", [...NEXT_STEPS, "unknown"]],
+    ["strength.reason.", [...REASONS, "unknown"]],
+    ["strength.suggestion.", [...SUGGESTIONS, "unknown"]],
+  ])("has exactly the %s keys of the codes (no guessed code left over)", (prefix, codes) => {
+    expect(keysUnder(prefix)).toEqual([...codes].sort());
+  });
+
+  it.each([
+    ["errors.", [...CODES, ...UI_ONLY_CODES]],
     ["nextstep.", NEXT_STEPS],
     ["strength.reason.", REASONS],
     ["strength.suggestion.", SUGGESTIONS],

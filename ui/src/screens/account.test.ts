@@ -97,8 +97,8 @@ describe("account", () => {
     expect(byTestId(root, "keychain-note").textContent).toContain("no keychain");
   });
 
-  it("a token_invalid while signed in ends the session", async () => {
-    ipc({ account_details: fail("token_invalid") });
+  it("a session_expired while signed in ends the session", async () => {
+    ipc({ account_details: fail("session_expired") });
     const { root } = signedIn({ screen: "account", notice: null });
     await flush();
     expect(screenName(root)).toBe("sign_in");

@@ -19,7 +19,7 @@ export function accountPasswordScreen(ctx: Ctx, _view: ViewOf<"account_password"
   const formElement = form({ class: "stack" }, async () => {
     errors.clear();
     if (current.input.value === "") {
-      errors.showKey("errors.password_required");
+      errors.showUi("password_required");
       return;
     }
     if (!fields.ready()) return;

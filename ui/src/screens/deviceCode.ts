@@ -33,7 +33,7 @@ export function deviceCodeScreen(ctx: Ctx, view: ViewOf<"device_code">): HTMLEle
     errors.clear();
     const value = cleanCode(code.input.value);
     if (value === "") {
-      errors.showKey("errors.code_required");
+      errors.showUi("code_required");
       return;
     }
     try {

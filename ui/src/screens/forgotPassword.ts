@@ -36,7 +36,7 @@ export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">):
     errors.clear();
     const id = identifier.input.value.trim();
     if (id === "") {
-      errors.showKey("errors.identifier_required");
+      errors.showUi("identifier_required");
       return;
     }
     const chosen =

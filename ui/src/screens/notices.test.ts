@@ -81,7 +81,7 @@ describe("update required", () => {
 describe("start-up error", () => {
   it("shows the message and advice, with try again and change server", () => {
     ipc({});
-    const { root } = showView({ screen: "startup_error", error: appError("dns_failure", { next_step: "check_server_address" }) });
+    const { root } = showView({ screen: "startup_error", error: appError("dns_failed") });
     expect(root.textContent).toContain("The server’s name could not be found.");
     expect(root.textContent).toContain("Check the server address");
     byTestId(root, "change-server").click();
@@ -111,7 +111,7 @@ describe("server setup", () => {
   });
 
   it("explains a failed test with its next step", async () => {
-    ipc({ server_test: fail("not_latchkey", { next_step: "check_server_address" }) });
+    ipc({ server_test: fail("unexpected_response") });
     const { root } = showView({ screen: "server_setup", suggestedUrl: null, canCancel: false }, "zh-CN", null);
     type(byAutocomplete(root, "url"), "https://www.example.com");
     byTestId(root, "server-test").click();

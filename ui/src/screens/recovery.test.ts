@@ -33,7 +33,7 @@ describe("forgot password", () => {
   });
 
   it("shows rate limiting with the wait in words", async () => {
-    ipc({ recovery_start: fail("rate_limited", { retry_after: 125, next_step: "wait" }) });
+    ipc({ recovery_start: fail("rate_limited", { retry_after: 125 }) });
     const { root } = showView({ screen: "forgot_password", identifier: "zwei" });
     submit(byTestId(root, "recovery-start-submit"));
     await flush();
@@ -115,7 +115,7 @@ describe("code entry", () => {
   });
 
   it("clears the boxes and shows the error after a wrong code", async () => {
-    ipc({ recovery_verify: fail("code_invalid", { next_step: "try_again" }) });
+    ipc({ recovery_verify: fail("code_invalid") });
     const { root } = showView(codeView(), "zh-CN");
     type(root.querySelector<HTMLInputElement>(".code-box")!, "000000");
     await flush();
@@ -128,7 +128,7 @@ describe("code entry", () => {
 describe("new password after a reset", () => {
   it("enables submit only when accepted and matching, then completes and returns to sign in", async () => {
     const calls = ipc({
-      password_strength: (args: Record<string, unknown>) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer"] }),
+      password_strength: (args: Record<string, unknown>) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer_password"] }),
       recovery_complete: null,
     });
     const { root } = showView({ screen: "reset_password", methods: null, fromLink: false });
@@ -166,7 +166,7 @@ describe("new password after a reset", () => {
       password_strength: STRONG,
       recovery_complete: () => {
         attempt += 1;
-        return attempt === 1 ? Promise.reject({ code: "mfa_required", next_step: null, reasons: [] }) : null;
+        return attempt === 1 ? fail("mfa_required")() : null;
       },
     });
     const { root } = showView({ screen: "reset_password", methods: null, fromLink: true });

@@ -24,7 +24,7 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
     errors.clear();
     const code = boxes.value();
     if (code.length < CODE_LENGTH) {
-      errors.showKey("errors.code_incomplete", { n: CODE_LENGTH });
+      errors.showUi("code_incomplete", { n: CODE_LENGTH });
       return;
     }
     try {

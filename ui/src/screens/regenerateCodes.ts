@@ -18,7 +18,7 @@ export function regenerateCodesScreen(ctx: Ctx, _view: ViewOf<"regenerate_codes"
     errors.clear();
     const secret = password.input.value;
     if (secret === "") {
-      errors.showKey("errors.password_required");
+      errors.showUi("password_required");
       return;
     }
     password.input.value = "";

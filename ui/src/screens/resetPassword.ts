@@ -1,8 +1,11 @@
 // Forgot password, last step (also where the e-mailed link lands): the new password with
 // its strength meter and confirmation, plus a TOTP or recovery code when the account has
-// two-step verification — a reset never bypasses it. With a link, the UI learns that
-// only when `recovery_complete` answers `mfa_required`; the field then appears.
+// two-step verification — a reset never bypasses it. After the code by e-mail/SMS, and
+// when a link launched the app (`app_start`), the methods are known; a link opened while
+// the app ran does not say, so the field appears when `recovery_complete` answers
+// `mfa_required`.
 import { recoveryComplete } from "../api";
+import type { MfaMethod } from "../bindings/MfaMethod";
 import { errorRegion } from "../components/errors";
 import { newPassword } from "../components/newPassword";
 import type { Ctx } from "../context";
@@ -12,7 +15,7 @@ import type { ViewOf } from "../views";
 import { actions, backToSignIn, card, lead } from "./common";
 import { cleanCode, codeAttrs } from "./secondFactor";
 
-const ALL_METHODS = ["totp", "recovery_code"];
+const ALL_METHODS: MfaMethod[] = ["totp", "recovery_code"];
 
 export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): HTMLElement {
   const errors = errorRegion();
@@ -20,11 +23,11 @@ export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): H
   const fields = newPassword(submit, ctx.server?.min_length ?? null);
   const secondFactorSlot = h("div", { class: "second-factor-slot" });
 
-  let method: string | null = null;
+  let method: MfaMethod | null = null;
   let codeInput: HTMLInputElement | null = null;
 
   /** Shows the code field for `methods` (first one first) — or switches method. */
-  function showSecondFactor(methods: string[], chosen: string): void {
+  function showSecondFactor(methods: MfaMethod[], chosen: MfaMethod): void {
     method = chosen;
     const totp = chosen !== "recovery_code";
     const code = field(
@@ -51,7 +54,7 @@ export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): H
     if (!fields.ready()) return;
     const code = codeInput === null ? "" : cleanCode(codeInput.value);
     if (method !== null && code === "") {
-      errors.showKey("errors.code_required");
+      errors.showUi("code_required");
       return;
     }
     try {
@@ -66,8 +69,9 @@ export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): H
       if (codeInput) codeInput.value = "";
       const appError = ctx.fail(error, errors);
       if (appError.code === "mfa_required" && method === null) {
-        showSecondFactor(view.methods ?? ALL_METHODS, (view.methods ?? ALL_METHODS)[0] ?? "totp");
-        view.methods = view.methods ?? ALL_METHODS;
+        const methods = view.methods !== null && view.methods.length > 0 ? view.methods : ALL_METHODS;
+        view.methods = methods;
+        showSecondFactor(methods, methods[0] ?? "totp");
         codeInput?.focus();
       }
     }

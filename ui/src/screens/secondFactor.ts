@@ -1,6 +1,7 @@
 // Second factor at sign-in: a code from the authenticator app, or one of the recovery
 // codes (when the server offers both, the user can switch).
 import { secondFactor } from "../api";
+import type { MfaMethod } from "../bindings/MfaMethod";
 import { errorRegion } from "../components/errors";
 import type { Ctx } from "../context";
 import { field, form, h, heading, linkButton } from "../dom";
@@ -9,7 +10,7 @@ import type { ViewOf } from "../views";
 import { actions, backToSignIn, card, lead } from "./common";
 
 /** The attributes of a one-time code field: a TOTP code or a recovery code. */
-export function codeAttrs(method: string, name: string): Record<string, string | boolean> {
+export function codeAttrs(method: MfaMethod, name: string): Record<string, string | boolean> {
   return method === "recovery_code"
     ? { name, type: "text", autocomplete: "off", autocapitalize: "off", spellcheck: "false", required: true }
     : { name, type: "text", autocomplete: "one-time-code", inputmode: "numeric", pattern: "[0-9 ]*", required: true };
@@ -35,7 +36,7 @@ export function secondFactorScreen(ctx: Ctx, view: ViewOf<"second_factor">): HTM
     errors.clear();
     const value = cleanCode(code.input.value);
     if (value === "") {
-      errors.showKey("errors.code_required");
+      errors.showUi("code_required");
       return;
     }
     try {

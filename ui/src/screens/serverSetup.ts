@@ -32,7 +32,7 @@ export function serverSetupScreen(ctx: Ctx, view: ViewOf<"server_setup">): HTMLE
   function address(): string | null {
     const value = url.input.value.trim();
     if (value === "") {
-      errors.showKey("errors.url_required");
+      errors.showUi("url_required");
       return null;
     }
     return value;

@@ -51,7 +51,7 @@ describe("sign in", () => {
   });
 
   it("shows a translated error with advice, focused, after invalid credentials", async () => {
-    ipc({ sign_in: fail("invalid_credentials", { next_step: "try_again" }) });
+    ipc({ sign_in: fail("invalid_credentials") });
     const { root } = showView(signInView, "zh-CN");
     type(byAutocomplete(root, "username"), "zwei");
     type(byAutocomplete(root, "current-password"), "wrong");
@@ -61,9 +61,47 @@ describe("sign in", () => {
     expect(error.hidden).toBe(false);
     expect(error.getAttribute("role")).toBe("alert");
     expect(error.textContent).toContain("账号或密码不正确");
-    expect(error.textContent).toContain("请重试");
+    expect(error.textContent).toContain("忘记密码");
     expect(document.activeElement).toBe(error);
     expect(byAutocomplete(root, "current-password").value).toBe("");
+  });
+
+  it("says how many attempts are left after a wrong password offline", async () => {
+    ipc({ sign_in: fail("invalid_credentials", { attempts_left: 2 }) });
+    const { root } = showView(signInView);
+    type(byAutocomplete(root, "username"), "zwei");
+    type(byAutocomplete(root, "current-password"), "wrong");
+    submit(byTestId(root, "sign-in-submit"));
+    await flush();
+    expect(byTestId(root, "attempts-left").textContent).toBe("2 attempts left before you need a connection to the server.");
+
+    ipc({ sign_in: fail("invalid_credentials", { attempts_left: 1 }) });
+    const zh = showView(signInView, "zh-CN").root;
+    type(byAutocomplete(zh, "username"), "zwei");
+    type(byAutocomplete(zh, "current-password"), "wrong");
+    submit(byTestId(zh, "sign-in-submit"));
+    await flush();
+    expect(byTestId(zh, "attempts-left").textContent).toContain("还可尝试 1 次");
+
+    ipc({ sign_in: fail("invalid_credentials") });
+    const online = showView(signInView).root;
+    type(byAutocomplete(online, "username"), "zwei");
+    type(byAutocomplete(online, "current-password"), "wrong");
+    submit(byTestId(online, "sign-in-submit"));
+    await flush();
+    expect(online.querySelector("[data-testid=attempts-left]")).toBeNull();
+  });
+
+  it("shows offline_attempts_exhausted with the advice to sign in online", async () => {
+    ipc({ sign_in: fail("offline_attempts_exhausted") });
+    const { root } = showView(signInView);
+    type(byAutocomplete(root, "username"), "zwei");
+    type(byAutocomplete(root, "current-password"), "wrong");
+    submit(byTestId(root, "sign-in-submit"));
+    await flush();
+    const error = byTestId(root, "error");
+    expect(error.textContent).toContain("Too many wrong passwords while offline.");
+    expect(error.textContent).toContain("sign in online once");
   });
 
   it("asks for the identifier before calling anything", async () => {
@@ -73,6 +111,7 @@ describe("sign in", () => {
     await flush();
     expect(calls).toEqual([]);
     expect(byTestId(root, "error").textContent).toContain("Enter your e-mail, phone or username");
+    expect(byTestId(root, "error").dataset.code).toBe("identifier_required");
   });
 
   it("disables the submit button while the command runs (no double submit)", async () => {

@@ -42,11 +42,11 @@ export function signInScreen(ctx: Ctx, view: ViewOf<"sign_in">): HTMLElement {
     const id = identifier.input.value.trim();
     const secret = password.input.value;
     if (id === "") {
-      errors.showKey("errors.identifier_required");
+      errors.showUi("identifier_required");
       return;
     }
     if (secret === "") {
-      errors.showKey("errors.password_required");
+      errors.showUi("password_required");
       return;
     }
     ctx.identifier = id;

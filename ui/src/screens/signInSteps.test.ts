@@ -35,7 +35,7 @@ describe("second factor", () => {
   });
 
   it("has no switch when only TOTP is offered, and shows too_many_attempts with its advice", async () => {
-    ipc({ second_factor: fail("too_many_attempts", { next_step: "start_over" }) });
+    ipc({ second_factor: fail("too_many_attempts") });
     const { root } = showView({ screen: "second_factor", methods: ["totp"], method: "totp" });
     expect(root.querySelector("[data-testid=switch-method]")).toBeNull();
     type(byAutocomplete(root, "one-time-code"), "111111");
@@ -81,7 +81,7 @@ describe("forced password change", () => {
       forced_password_change: SIGNED_IN,
       account_details: fail("no_network"),
     });
-    const { root } = showView({ screen: "change_password", reason: "temporary" });
+    const { root } = showView({ screen: "change_password", reason: "temporary", totp: false });
     expect(root.textContent).toContain("temporary password");
     const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
     expect(document.activeElement).toBe(password);
@@ -90,16 +90,51 @@ describe("forced password change", () => {
     await flush();
     submit(byTestId(root, "change-password-submit"));
     await flush();
-    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42" });
+    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null });
+    expect(screenName(root)).toBe("account");
+  });
+
+  it("asks for a TOTP code when the change answers mfa_required, then retries with it", async () => {
+    let attempt = 0;
+    const calls = ipc({
+      password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] },
+      forced_password_change: () => {
+        attempt += 1;
+        return attempt === 1 ? fail("mfa_required")() : SIGNED_IN;
+      },
+      account_details: fail("no_network"),
+    });
+    const { root } = showView({ screen: "change_password", reason: "expired", totp: false });
+    expect(root.querySelector("[data-testid=change-password-totp]")).toBeNull();
+    type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
+    type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
+    await flush();
+    submit(byTestId(root, "change-password-submit"));
+    await flush();
+    const code = byTestId<HTMLInputElement>(root, "change-password-totp");
+    expect(code.autocomplete).toBe("one-time-code");
+    expect(document.activeElement).toBe(code);
+    expect(byTestId(root, "error").dataset.code).toBe("mfa_required");
+    expect(byAutocomplete(root, "new-password", 0).value).toBe("plum river lantern 42");
+    submit(code);
+    await flush();
+    expect(byTestId(root, "error").dataset.code).toBe("code_required");
+    type(code, "123 456");
+    submit(code);
+    await flush();
+    expect(calls.filter((c) => c.cmd === "forced_password_change").map((c) => c.args)).toEqual([
+      { newPassword: "plum river lantern 42", totpCode: null },
+      { newPassword: "plum river lantern 42", totpCode: "123456" },
+    ]);
     expect(screenName(root)).toBe("account");
   });
 
   it("lists the server's reasons when it rejects the password, and keeps a generic reason text for unknown reasons", async () => {
     ipc({
       password_strength: { score: 3, accepted: true, too_long: false, reasons: [], suggestions: [] },
-      forced_password_change: fail("password_rejected", { reasons: ["reused_password"] }),
+      forced_password_change: fail("password_rejected", { reasons: ["reused_password"], suggestions: ["choose_new_password"] }),
     });
-    const { root } = showView({ screen: "change_password", reason: "something_new" });
+    const { root } = showView({ screen: "change_password", reason: "something_new", totp: false });
     expect(root.textContent).toContain("You need to choose a new password to continue.");
     type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
@@ -109,6 +144,8 @@ describe("forced password change", () => {
     const error = byTestId(root, "error");
     expect(error.textContent).toContain("The server did not accept this password:");
     expect(error.textContent).toContain("You used this password before.");
+    expect(error.textContent).toContain("Choose a password you have not used before.");
+    expect(error.textContent).toContain("Choose another password.");
     expect(document.activeElement).toBe(error);
     // After the command the button reflects the fields again (not stuck disabled).
     expect(byTestId<HTMLButtonElement>(root, "change-password-submit").disabled).toBe(false);

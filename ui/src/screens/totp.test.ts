@@ -55,7 +55,7 @@ describe("setup", () => {
 
   it("confirms with a code and shows the recovery codes; a wrong code shows the error", async () => {
     let ok = false;
-    const calls = ipc({ totp_confirm: () => (ok ? CODES : Promise.reject({ code: "code_invalid", next_step: "try_again", reasons: [] })) });
+    const calls = ipc({ totp_confirm: () => (ok ? CODES : fail("code_invalid")()) });
     const { root } = showView({ screen: "totp_setup", setup: SETUP, mode: "account" });
     const code = byAutocomplete(root, "one-time-code");
     expect(document.activeElement).toBe(code);

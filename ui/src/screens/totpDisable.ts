@@ -21,11 +21,11 @@ export function totpDisableScreen(ctx: Ctx, _view: ViewOf<"totp_disable">): HTML
     const secret = password.input.value;
     const value = cleanCode(code.input.value);
     if (secret === "") {
-      errors.showKey("errors.password_required");
+      errors.showUi("password_required");
       return;
     }
     if (value === "") {
-      errors.showKey("errors.code_required");
+      errors.showUi("code_required");
       return;
     }
     password.input.value = "";

@@ -38,7 +38,7 @@ export function totpSetupScreen(ctx: Ctx, view: ViewOf<"totp_setup">): HTMLEleme
     errors.clear();
     const value = cleanCode(code.input.value);
     if (value === "") {
-      errors.showKey("errors.code_required");
+      errors.showUi("code_required");
       return;
     }
     try {
