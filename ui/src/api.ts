@@ -57,8 +57,12 @@ export function deviceCode(code: string): Promise<Step> {
 }
 
 /** `totpCode` when the account has two-step verification (the server answers `mfa_required` otherwise). */
-export function forcedPasswordChange(newPassword: string, totpCode: string | null): Promise<Step> {
-  return invoke<Step>("forced_password_change", { newPassword, totpCode });
+export function forcedPasswordChange(
+  newPassword: string,
+  totpCode: string | null,
+  recoveryCode: string | null = null,
+): Promise<Step> {
+  return invoke<Step>("forced_password_change", { newPassword, totpCode, recoveryCode });
 }
 
 // ---- TOTP ----------------------------------------------------------------------------

@@ -101,7 +101,7 @@ export class App implements Ctx {
         });
         break;
       case "change_password":
-        this.go({ screen: "change_password", reason: step.reason, totp: false });
+        this.go({ screen: "change_password", reason: step.reason, totp: step.methods.length > 0 });
         break;
       case "offer_totp":
         this.go({ screen: "offer_totp" });

@@ -100,7 +100,6 @@ const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $1 \
      AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)";
 
-
 /// PostgreSQL: the whole rotation in one statement and one round trip — claim the
 /// token, move the session to the new access token, store the new refresh token, and
 /// return the account for the answer. A statement is atomic on its own, so no

@@ -90,7 +90,7 @@ describe("forced password change", () => {
     await flush();
     submit(byTestId(root, "change-password-submit"));
     await flush();
-    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null });
+    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null });
     expect(screenName(root)).toBe("account");
   });
 
@@ -123,8 +123,8 @@ describe("forced password change", () => {
     submit(code);
     await flush();
     expect(calls.filter((c) => c.cmd === "forced_password_change").map((c) => c.args)).toEqual([
-      { newPassword: "plum river lantern 42", totpCode: null },
-      { newPassword: "plum river lantern 42", totpCode: "123456" },
+      { newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null },
+      { newPassword: "plum river lantern 42", totpCode: "123456", recoveryCode: null },
     ]);
     expect(screenName(root)).toBe("account");
   });
