@@ -15,6 +15,13 @@ export LATCHKEY_DATABASE_URL="sqlite://$PWD/.demo/latchkey.db"
 export LATCHKEY_OUTBOX_DIR="$PWD/.demo/outbox"
 export LATCHKEY_BIND="${LATCHKEY_BIND:-127.0.0.1:8433}"
 export LATCHKEY_SERVER="http://$LATCHKEY_BIND"
+# The demo's own key for TOTP secrets at rest (kept in .demo/, mode 0600), so that the
+# authenticator setup works in the demo; a real deployment sets its own.
+if [ ! -s .demo/secret_key ]; then
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .demo/secret_key)
+fi
+LATCHKEY_SECRET_KEY=$(cat .demo/secret_key)
+export LATCHKEY_SECRET_KEY
 
 target/release/latchkey-server demo
 target/release/latchkey-server serve &

@@ -1,8 +1,8 @@
 //! The sign-in flow: password, second factor, new-device code, forced change, and the
 //! first-time TOTP offer. Each command moves the client's state machine one step.
 
-use latchkey_client::{SecondFactor, Step as ClientStep};
-use latchkey_proto::{MfaMethod, Secret};
+use latchkey_client::{ClientError, SecondFactor, Step as ClientStep};
+use latchkey_proto::{ErrorCode, MfaMethod, Secret};
 
 use tauri::State;
 
@@ -76,8 +76,9 @@ pub async fn totp_begin(state: State<'_, AppState>) -> Result<TotpSetup> {
     let mut client = state.client().await;
     match client.setup_totp().await? {
         ClientStep::TotpSetup { setup } => Ok(TotpSetup::from(&setup)),
-        // The server has no TOTP key configured: the offer is dropped quietly.
-        other => Err(crate::error::AppError::wrong_step(other.name())),
+        // The server has no TOTP key configured: the client dropped the offer; say so
+        // (the screen's "skip" goes on to the account).
+        _ => Err(ClientError::Server(ErrorCode::TotpUnavailable).into()),
     }
 }
 

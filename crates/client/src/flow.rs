@@ -428,7 +428,12 @@ impl Client {
     /// TotpOffer → signed in; not offered again on this device for this account.
     pub fn skip_totp(&mut self) -> Result<Step, ClientError> {
         self.expect_step(
-            matches!(self.step, Step::TotpOffer | Step::TotpSetup { .. }),
+            // SignedIn: the offer was already dropped (a server without TOTP); the UI's
+            // "skip" then only confirms it.
+            matches!(
+                self.step,
+                Step::TotpOffer | Step::TotpSetup { .. } | Step::SignedIn { .. }
+            ),
             "skip_totp",
         )?;
         if let Some(a) = &self.active {
