@@ -3,14 +3,12 @@
 //! files in `ui/src/bindings/` are generated from them (see the `bindings` test), so
 //! the UI and these types cannot drift apart.
 
-use latchkey_client::{self as client, totp};
+use latchkey_client::{self as client, totp, ClientError};
 use latchkey_proto::{
     ActivityEntry, Meta, MfaMethod, PasswordReason, PasswordSuggestion, Profile, SessionInfo, User,
 };
 use serde::Serialize;
 use ts_rs::TS;
-
-use crate::error::AppError;
 
 /// The screen to show, tagged by `step`.
 #[derive(Clone, Debug, Serialize, TS)]
@@ -53,7 +51,7 @@ pub enum Step {
 impl Step {
     /// The screen for the client's step. Steps that only a dedicated command returns
     /// (TOTP setup, recovery codes, forgot password) are not screens of their own here.
-    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+    pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         Ok(match step {
             client::Step::Setup => Self::ServerSetup {
                 suggested_url: None,
@@ -103,7 +101,7 @@ impl Step {
                 remembered: *remembered,
                 keychain_available: !*cannot_remember,
             },
-            other => return Err(AppError::wrong_step(other.name())),
+            other => return Err(ClientError::WrongStep(other.name())),
         })
     }
 }
@@ -259,7 +257,7 @@ pub struct RecoveryStarted {
 }
 
 impl RecoveryStarted {
-    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+    pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         match step {
             client::Step::ForgotCode {
                 resend_after,
@@ -268,7 +266,7 @@ impl RecoveryStarted {
                 resend_after: clamp(*resend_after),
                 expires_in: clamp(*expires_in),
             }),
-            other => Err(AppError::wrong_step(other.name())),
+            other => Err(ClientError::WrongStep(other.name())),
         }
     }
 }
@@ -280,13 +278,13 @@ pub struct RecoveryCheck {
 }
 
 impl RecoveryCheck {
-    pub fn of(step: &client::Step) -> Result<Self, AppError> {
+    pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         match step {
             client::Step::ForgotNewPassword { mfa_methods } => Ok(Self {
                 second_factor_required: !mfa_methods.is_empty(),
                 methods: mfa_methods.clone(),
             }),
-            other => Err(AppError::wrong_step(other.name())),
+            other => Err(ClientError::WrongStep(other.name())),
         }
     }
 }

@@ -60,11 +60,11 @@ pub async fn session_revoke(state: State<'_, AppState>, id: String) -> Result<()
 /// if the account was not remembered).
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<Step> {
-    Step::of(&state.client().await.sign_out().await?)
+    Ok(Step::of(&state.client().await.sign_out().await?)?)
 }
 
 /// Signs out and removes everything this device keeps for the server.
 #[tauri::command]
 pub async fn forget_device(state: State<'_, AppState>) -> Result<Step> {
-    Step::of(&state.client().await.forget_device().await?)
+    Ok(Step::of(&state.client().await.forget_device().await?)?)
 }

@@ -22,17 +22,21 @@ pub async fn recovery_start(
     }
     client.set_locale(locale);
     let step = client.send_reset_code(&identifier, channel).await?;
-    RecoveryStarted::of(&step)
+    Ok(RecoveryStarted::of(&step)?)
 }
 
 #[tauri::command]
 pub async fn recovery_resend(state: State<'_, AppState>) -> Result<RecoveryStarted> {
-    RecoveryStarted::of(&state.client().await.resend_reset_code().await?)
+    Ok(RecoveryStarted::of(
+        &state.client().await.resend_reset_code().await?,
+    )?)
 }
 
 #[tauri::command]
 pub async fn recovery_verify(state: State<'_, AppState>, code: Secret) -> Result<RecoveryCheck> {
-    RecoveryCheck::of(&state.client().await.verify_reset_code(code).await?)
+    Ok(RecoveryCheck::of(
+        &state.client().await.verify_reset_code(code).await?,
+    )?)
 }
 
 /// Sets the new password; every session of the account is signed out by the server.

@@ -27,7 +27,7 @@ pub async fn sign_in(
         client.back()?;
     }
     client.identify(&identifier).await?;
-    Step::of(&client.sign_in(password, remember).await?)
+    Ok(Step::of(&client.sign_in(password, remember).await?)?)
 }
 
 #[tauri::command]
@@ -36,13 +36,15 @@ pub async fn second_factor(
     method: MfaMethod,
     code: Secret,
 ) -> Result<Step> {
-    Step::of(&state.client().await.second_factor(method, code).await?)
+    Ok(Step::of(
+        &state.client().await.second_factor(method, code).await?,
+    )?)
 }
 
 /// The code sent by e-mail or SMS to confirm a device new to the account.
 #[tauri::command]
 pub async fn device_code(state: State<'_, AppState>, code: Secret) -> Result<Step> {
-    Step::of(&state.client().await.verify_device(code).await?)
+    Ok(Step::of(&state.client().await.verify_device(code).await?)?)
 }
 
 /// The forced change of a temporary or expired password; with a TOTP or a recovery code
@@ -56,7 +58,9 @@ pub async fn forced_password_change(
 ) -> Result<Step> {
     let second = SecondFactor::either(totp_code, recovery_code);
     let mut client = state.client().await;
-    Step::of(&client.change_expired_password(new_password, second).await?)
+    Ok(Step::of(
+        &client.change_expired_password(new_password, second).await?,
+    )?)
 }
 
 /// The live strength meter, on every keystroke, with the server's policy and the
@@ -95,11 +99,11 @@ pub async fn totp_confirm(state: State<'_, AppState>, code: Secret) -> Result<Ve
 
 #[tauri::command]
 pub async fn totp_skip(state: State<'_, AppState>) -> Result<Step> {
-    Step::of(&state.client().await.skip_totp()?)
+    Ok(Step::of(&state.client().await.skip_totp()?)?)
 }
 
 /// The recovery codes were saved: on to the account.
 #[tauri::command]
 pub async fn totp_done(state: State<'_, AppState>) -> Result<Step> {
-    Step::of(&state.client().await.recovery_codes_saved()?)
+    Ok(Step::of(&state.client().await.recovery_codes_saved()?)?)
 }
