@@ -79,9 +79,14 @@ async fn insert_refresh(
 
 #[derive(Debug)]
 pub enum Refreshed {
-    Rotated { issued: Issued, user: Box<UserRow> },
+    Rotated {
+        issued: Issued,
+        user: Box<UserRow>,
+    },
     /// A used token came back: its session is now revoked.
-    Reused { user_id: Option<String> },
+    Reused {
+        user_id: Option<String>,
+    },
     /// Unknown, expired, revoked, or the account is disabled.
     Invalid,
 }
@@ -94,7 +99,6 @@ const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $1 \
      WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
      AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)";
-
 
 /// PostgreSQL: the whole rotation in one statement and one round trip — claim the
 /// token, move the session to the new access token, store the new refresh token, and

@@ -37,7 +37,8 @@ impl std::fmt::Debug for UserRow {
     }
 }
 
-pub(crate) const COLUMNS: &str = "id, email, phone, username, name, organisation, locale, password_hash, \
+pub(crate) const COLUMNS: &str =
+    "id, email, phone, username, name, organisation, locale, password_hash, \
      password_changed_at, must_change_password, disabled, mfa_enabled, created_at";
 
 impl UserRow {

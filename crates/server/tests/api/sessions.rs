@@ -118,13 +118,12 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
     let (s, _) = srv.get("/v1/me", winner.access_token.expose()).await;
     assert_eq!(s, 401);
     // One new refresh token was stored, and only the presented one is marked used.
-    let (stored, used): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(used_at) FROM refresh_tokens WHERE session_id = $1",
-    )
-    .bind(&s1.session_id)
-    .fetch_one(&srv.state.db)
-    .await
-    .unwrap();
+    let (stored, used): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(used_at) FROM refresh_tokens WHERE session_id = $1")
+            .bind(&s1.session_id)
+            .fetch_one(&srv.state.db)
+            .await
+            .unwrap();
     assert_eq!((stored, used), (2, 1));
 }
 
