@@ -10,6 +10,7 @@ packages=(
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   postgresql
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
+  fonts-noto-cjk
 )
 missing=()
 for p in "${packages[@]}"; do
