@@ -1,0 +1,283 @@
+//! End-to-end tests of the desktop app: the real binary in a real window, driven
+//! through tauri-driver and WebKitWebDriver (see `e2e/harness.rs`), against a real
+//! server on 127.0.0.1 with a real SMTP sink (`latchkey-testkit`), and the real Secret
+//! Service of the D-Bus session the tests run in (`scripts/with-keyring.sh`).
+//!
+//! Fields are found as a password manager finds them (`autocomplete`), screens by
+//! their `data-screen`, buttons by `data-testid`.
+
+// A failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use harness::{App, Home};
+use latchkey_testkit::{Backend, TestServer};
+
+const PASSWORD: &str = "Plum-orchard-violin-73";
+const NEW_PASSWORD: &str = "Copper-kettle-meadow-58";
+
+async fn server() -> TestServer {
+    TestServer::start(Backend::Sqlite, |_| {})
+        .await
+        .expect("a SQLite server")
+}
+
+/// Signs in on the sign-in screen (identifier, password, Enter).
+async fn sign_in(app: &App, identifier: &str, password: &str) {
+    app.screen("sign_in").await;
+    app.fill("input[autocomplete=username]", identifier).await;
+    app.fill("input[autocomplete=current-password]", password)
+        .await;
+    app.click("[data-testid=sign-in-submit]").await;
+}
+
+/// The new-device code from the last mail of the sink.
+async fn mailed_code(server: &TestServer, nth: usize) -> String {
+    let mails = server.smtp.wait_for(nth).await;
+    mails[nth - 1].code().expect("a six-digit code in the mail")
+}
+
+/// First run: no server configured → setup with a connection test → sign in → the
+/// new-device code from the received e-mail → the 2FA offer, skipped → the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
+    let server = server().await;
+    server.add_user("ada@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let Some(app) = App::launch(&home, &[]).await else {
+        return;
+    };
+
+    app.screen("server_setup").await;
+    app.screenshots("server-setup").await;
+    app.fill("input[type=url]", &server.base()).await;
+    app.click("[data-testid=server-test]").await;
+    app.wait_text("[data-testid=server-test-result]", |t| !t.trim().is_empty())
+        .await;
+    app.click("[data-testid=server-save]").await;
+
+    app.screen("sign_in").await;
+    app.screenshots("sign-in").await;
+    sign_in(&app, "ada@corp.example", PASSWORD).await;
+
+    app.screen("device_code").await;
+    app.screenshots("device-code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+
+    app.screen("offer_totp").await;
+    app.screenshots("offer-totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    app.screen("account").await;
+    app.wait_text("[data-testid=profile]", |t| t.contains("ada@corp.example"))
+        .await;
+    app.screenshots("account").await;
+    app.close().await;
+}
+
+/// TOTP setup with the key shown on screen → sign out → sign in with a TOTP code →
+/// sign out → sign in with a recovery code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
+    let server = server().await;
+    server.add_user("bo@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in(&app, "bo@corp.example", PASSWORD).await;
+    app.screen("device_code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-setup]").await;
+    app.screen("totp_setup").await;
+    app.screenshots("totp-setup").await;
+    let key: String = app
+        .text("[data-testid=totp-secret]")
+        .await
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    assert_eq!(key.len(), 32, "a 160-bit base32 key, grouped: {key}");
+    app.fill("[data-testid=totp-code]", &server.totp(&key))
+        .await;
+    app.click("[data-testid=totp-confirm]").await;
+
+    app.screen("recovery_codes").await;
+    app.screenshots("recovery-codes").await;
+    let codes = app.text("[data-testid=recovery-codes]").await;
+    let first = codes
+        .split_whitespace()
+        .find(|w| w.len() > 8 && w.contains('-'))
+        .expect("a recovery code on screen")
+        .to_owned();
+    app.click("[data-testid=codes-done]").await;
+    app.screen("account").await;
+
+    app.click("[data-testid=sign-out]").await;
+    sign_in(&app, "bo@corp.example", PASSWORD).await;
+    app.screen("second_factor").await;
+    app.screenshots("second-factor").await;
+    // The code of the next period: the one used for the setup is refused as a replay.
+    server.advance(30);
+    app.fill("[data-testid=second-factor-code]", &server.totp(&key))
+        .await;
+    app.click("[data-testid=second-factor-submit]").await;
+    app.screen("account").await;
+
+    app.click("[data-testid=sign-out]").await;
+    sign_in(&app, "bo@corp.example", PASSWORD).await;
+    app.screen("second_factor").await;
+    app.click("[data-testid=switch-method]").await;
+    app.fill("[data-testid=second-factor-code]", &first).await;
+    app.click("[data-testid=second-factor-submit]").await;
+    app.screen("account").await;
+    app.close().await;
+}
+
+/// Remember me: after a restart the app opens signed in, without typing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remember_me_signs_in_at_the_next_launch() {
+    let server = server().await;
+    server.add_user("cy@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let env = [("LATCHKEY_SERVER", url.as_str())];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    sign_in(&app, "cy@corp.example", PASSWORD).await;
+    app.screen("device_code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    app.screen("account").await;
+    app.close().await;
+
+    let app = App::launch(&home, &env).await.expect("a second launch");
+    app.screen("account").await;
+    app.wait_text("[data-testid=profile]", |t| t.contains("cy@corp.example"))
+        .await;
+    app.close().await;
+}
+
+/// Forgot password: the code from the received e-mail, typed into the six boxes →
+/// a new password with the live strength meter → sign in with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_password_with_the_mailed_code_then_sign_in() {
+    let server = server().await;
+    server.add_user("di@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    app.screen("sign_in").await;
+    app.click("[data-testid=forgot-password]").await;
+    app.screen("forgot_password").await;
+    app.screenshots("forgot-password").await;
+    app.fill("input[autocomplete=username]", "di@corp.example")
+        .await;
+    app.click("[data-testid=recovery-start-submit]").await;
+
+    app.screen("recovery_code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=code-box-0]", &code).await;
+    app.screenshots("recovery-code").await;
+    app.click("[data-testid=recovery-verify-submit]").await;
+
+    app.screen("reset_password").await;
+    app.fill("input[name=new_password]", "password1234").await;
+    app.wait_text("[data-testid=strength-reasons]", |t| !t.trim().is_empty())
+        .await;
+    app.screenshots("reset-password-weak").await;
+    app.fill("input[name=new_password]", NEW_PASSWORD).await;
+    app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
+    app.click("[data-testid=reset-submit]").await;
+
+    sign_in(&app, "di@corp.example", NEW_PASSWORD).await;
+    // A reset from a new device still confirms the device.
+    app.screen("device_code").await;
+    app.close().await;
+}
+
+/// Five wrong passwords lock the account: the locked screen counts down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_shows_a_live_countdown() {
+    let server = server().await;
+    server.add_user("ed@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    for _ in 0..5 {
+        sign_in(&app, "ed@corp.example", "Wrong-password-000").await;
+        app.wait_text("[data-testid=error]", |t| !t.trim().is_empty())
+            .await;
+    }
+    sign_in(&app, "ed@corp.example", "Wrong-password-000").await;
+    app.screen("locked").await;
+    let before = app.text("[data-testid=locked-countdown]").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let after = app.text("[data-testid=locked-countdown]").await;
+    assert_ne!(before, after, "the countdown moves");
+    app.screenshots("locked").await;
+    app.close().await;
+}
+
+/// Maintenance and a minimum client version set by IT reach the user as screens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_then_update_required() {
+    let server = server().await;
+    server.add_user("fu@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let notice = latchkey_proto::Maintenance {
+        message: "Database upgrade 数据库升级".into(),
+        until: None,
+    };
+    latchkey_server::admin::maintenance(&server.state, Some(notice))
+        .await
+        .expect("maintenance on");
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in(&app, "fu@corp.example", PASSWORD).await;
+    app.screen("maintenance").await;
+    app.wait_text("[data-testid=maintenance-message]", |t| {
+        t.contains("Database upgrade")
+    })
+    .await;
+    app.screenshots("maintenance").await;
+    app.close().await;
+
+    latchkey_server::admin::maintenance(&server.state, None)
+        .await
+        .expect("maintenance off");
+    latchkey_server::admin::min_client_version(
+        &server.state,
+        Some("99.0.0"),
+        Some("https://downloads.corp.example/latchkey"),
+    )
+    .await
+    .expect("min version");
+    let app = App::launch(&home, &[("LATCHKEY_SERVER", &url)])
+        .await
+        .expect("a second launch");
+    sign_in(&app, "fu@corp.example", PASSWORD).await;
+    app.screen("update_required").await;
+    app.wait_text("[data-testid=download-link]", |t| !t.is_empty())
+        .await;
+    app.screenshots("update-required").await;
+    app.close().await;
+}

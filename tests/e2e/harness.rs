@@ -1,0 +1,285 @@
+//! The end-to-end harness: the real `latchkey` binary in a real window, driven through
+//! `tauri-driver` (which starts WebKitWebDriver, which starts the app) over WebDriver.
+//!
+//! Needs a display (`xvfb-run` in CI), `tauri-driver` (PATH, `~/.cargo/bin`, or
+//! `LATCHKEY_TAURI_DRIVER`) and `WebKitWebDriver` (Debian's webkit2gtk-driver). Without
+//! them a test is skipped with a note, unless `LATCHKEY_TEST_REQUIRE_E2E=1` (set by
+//! `scripts/test.sh`), which turns the skip into a failure.
+//!
+//! Apps run one at a time (a global lock): two web views on two cores would only make
+//! both slow, and each gets its own home directory so no state leaks between tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tokio::sync::{Mutex, MutexGuard};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// The app's home directory (its config, data, cache and log live under it); kept
+/// across launches to test what the app remembers.
+pub struct Home(pub tempfile::TempDir);
+
+impl Home {
+    pub fn new() -> Self {
+        Self(tempfile::tempdir().expect("home dir"))
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn tauri_driver() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LATCHKEY_TAURI_DRIVER") {
+        return Some(PathBuf::from(p));
+    }
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("tauri-driver"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(Path::new(&home).join(".cargo/bin/tauri-driver"));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Why the end-to-end tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    if std::env::var_os("DISPLAY").is_none() {
+        return Some("no DISPLAY (run under xvfb-run)".into());
+    }
+    if tauri_driver().is_none() {
+        return Some("tauri-driver not found (cargo install tauri-driver --locked)".into());
+    }
+    let webkit = Command::new("WebKitWebDriver")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !webkit.is_ok_and(|s| s.success()) {
+        return Some("WebKitWebDriver not found (apt install webkit2gtk-driver)".into());
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Where screenshots go: `LATCHKEY_SCREENSHOT_DIR` (the README's `docs/screenshots/`
+/// when refreshing them), else `target/e2e-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    std::env::var_os("LATCHKEY_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots"))
+}
+
+impl App {
+    /// Starts the app with `env` added to its environment; `None` when this machine
+    /// cannot run it (and the run does not require it).
+    pub async fn launch(home: &Home, env: &[(&str, &str)]) -> Option<Self> {
+        if let Some(why) = missing() {
+            assert!(
+                std::env::var_os("LATCHKEY_TEST_REQUIRE_E2E").is_none(),
+                "LATCHKEY_TEST_REQUIRE_E2E is set but the end-to-end tests cannot run: {why}"
+            );
+            eprintln!("skipping an end-to-end test: {why}");
+            return None;
+        }
+        let turn = ONE_AT_A_TIME.lock().await;
+        let home = home.0.path();
+        let (port, native) = (free_port(), free_port());
+        let mut cmd = Command::new(tauri_driver().expect("tauri-driver"));
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native.to_string())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env_remove("LATCHKEY_SERVER")
+            // Software rendering: no GPU under Xvfb.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let driver = cmd.spawn().expect("start tauri-driver");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            json!({"application": env!("CARGO_BIN_EXE_latchkey")}),
+        );
+        caps.insert("browserName".into(), json!("wry"));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a WebDriver session with the app");
+        Some(Self {
+            client,
+            driver,
+            _turn: turn,
+        })
+    }
+
+    /// The text of the first element matching `css`, waiting up to 20 s for it.
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .text()
+            .await
+            .expect("element text")
+    }
+
+    /// Waits until the first element matching `css` has text satisfying `pred`.
+    pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let t = self.text(css).await;
+            if pred(&t) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "{css} still says {t:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG of the screen as `{name}.png` in [`screenshot_dir`], taken from the
+    /// X display (ImageMagick's `import`): WebKitWebDriver's own screenshot command
+    /// hung under Xvfb here.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        let status = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .await
+            .expect("run import (imagemagick)");
+        assert!(status.success(), "import failed for {name}");
+        let png = std::fs::read(&path).expect("read screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        path
+    }
+
+    /// Waits for the screen named `name` (`data-screen`) and returns it.
+    pub async fn screen(&self, name: &str) -> Element {
+        let css = format!("[data-screen=\"{name}\"]");
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(&css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let now = self.client.find(Locator::Css("[data-screen]")).await.ok();
+                let on = match now {
+                    Some(el) => el.attr("data-screen").await.ok().flatten(),
+                    None => None,
+                };
+                let err = self.text_of("[data-testid=error]").await;
+                panic!("screen {name} did not show ({e}); on {on:?}, error {err:?}")
+            }
+        }
+    }
+
+    /// The text of `css` now, if it exists.
+    pub async fn text_of(&self, css: &str) -> Option<String> {
+        let el = self.client.find(Locator::Css(css)).await.ok()?;
+        el.text().await.ok()
+    }
+
+    /// Types `text` into the first element matching `css` (cleared first).
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    /// Clicks the first element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Switches the UI's language with the select of the top bar.
+    pub async fn language(&self, locale: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=language]"))
+            .await
+            .expect("language select")
+            .select_by_value(locale)
+            .await
+            .expect("select the language");
+    }
+
+    /// Screenshots of the current screen in English and Chinese, as
+    /// `{name}-en.png` and `{name}-zh-CN.png`; the UI is left in English.
+    pub async fn screenshots(&self, name: &str) {
+        self.language("zh-CN").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.screenshot(&format!("{name}-zh-CN")).await;
+        self.language("en").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.screenshot(&format!("{name}-en")).await;
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
