@@ -318,7 +318,8 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_cod
 // ---- delivery: a real SMTP server, a real SMS gateway, the message queue ----
 
 pub mod sms;
-pub mod smtp;
+/// The real SMTP sink, shared with the client's tests.
+pub use latchkey_testkit::smtp;
 
 /// A row of the outbound message queue, as the tests look at it.
 #[derive(Debug, Clone, sqlx::FromRow)]
