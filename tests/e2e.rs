@@ -112,12 +112,9 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
 
     app.screen("recovery_codes").await;
     app.screenshots("recovery-codes").await;
-    let codes = app.text("[data-testid=recovery-codes]").await;
-    let first = codes
-        .split_whitespace()
-        .find(|w| w.len() > 8 && w.contains('-'))
-        .expect("a recovery code on screen")
-        .to_owned();
+    let codes = app.texts("[data-testid=recovery-codes] code").await;
+    assert_eq!(codes.len(), 10, "ten recovery codes: {codes:?}");
+    let first = codes[0].clone();
     app.click("[data-testid=codes-done]").await;
     app.screen("account").await;
 
@@ -136,7 +133,7 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
     sign_in(&app, "bo@corp.example", PASSWORD).await;
     app.screen("second_factor").await;
     app.click("[data-testid=switch-method]").await;
-    app.fill("[data-testid=second-factor-code]", &first).await;
+    app.fill("input[name=recovery_code]", &first).await;
     app.click("[data-testid=second-factor-submit]").await;
     app.screen("account").await;
     app.close().await;
@@ -190,10 +187,10 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
     app.click("[data-testid=recovery-start-submit]").await;
 
     app.screen("recovery_code").await;
+    app.screenshots("recovery-code").await;
+    // Typed into the first box, the code flows into all six and submits itself.
     let code = mailed_code(&server, 1).await;
     app.fill("[data-testid=code-box-0]", &code).await;
-    app.screenshots("recovery-code").await;
-    app.click("[data-testid=recovery-verify-submit]").await;
 
     app.screen("reset_password").await;
     app.fill("input[name=new_password]", "password1234").await;
@@ -220,11 +217,12 @@ async fn lockout_shows_a_live_countdown() {
     let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
         return;
     };
-    for _ in 0..5 {
+    for _ in 0..4 {
         sign_in(&app, "ed@corp.example", "Wrong-password-000").await;
         app.wait_text("[data-testid=error]", |t| !t.trim().is_empty())
             .await;
     }
+    // The fifth failure locks the account at once.
     sign_in(&app, "ed@corp.example", "Wrong-password-000").await;
     app.screen("locked").await;
     let before = app.text("[data-testid=locked-countdown]").await;

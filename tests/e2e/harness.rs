@@ -10,6 +10,7 @@
 //! both slow, and each gets its own home directory so no state leaks between tests.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,7 +40,15 @@ impl Home {
 }
 
 impl Drop for App {
+    /// Stops tauri-driver with everything it started (WebKitWebDriver and the app):
+    /// they share its process group. Left over, they would keep the test's output
+    /// pipes open and the run would never end.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -112,7 +121,8 @@ impl App {
         let home = home.0.path();
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new(tauri_driver().expect("tauri-driver"));
-        cmd.arg("--port")
+        cmd.process_group(0)
+            .arg("--port")
             .arg(port.to_string())
             .arg("--native-port")
             .arg(native.to_string())
@@ -157,15 +167,36 @@ impl App {
 
     /// The text of the first element matching `css`, waiting up to 20 s for it.
     pub async fn text(&self, css: &str) -> String {
-        self.client
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    /// The texts of all elements matching `css`, once the first one is there.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        self.find(css).await;
+        let mut texts = Vec::new();
+        for el in self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("elements")
+        {
+            texts.push(el.text().await.expect("element text"));
+        }
+        texts
+    }
+
+    /// The first element matching `css`, waiting up to 20 s for it.
+    pub async fn find(&self, css: &str) -> Element {
+        match self
+            .client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-            .text()
-            .await
-            .expect("element text")
+        {
+            Ok(e) => e,
+            Err(e) => panic!("no element {css} ({e}); {}", self.whereabouts().await),
+        }
     }
 
     /// Waits until the first element matching `css` has text satisfying `pred`.
@@ -211,16 +242,25 @@ impl App {
             .await
         {
             Ok(e) => e,
-            Err(e) => {
-                let now = self.client.find(Locator::Css("[data-screen]")).await.ok();
-                let on = match now {
-                    Some(el) => el.attr("data-screen").await.ok().flatten(),
-                    None => None,
-                };
-                let err = self.text_of("[data-testid=error]").await;
-                panic!("screen {name} did not show ({e}); on {on:?}, error {err:?}")
-            }
+            Err(e) => panic!(
+                "screen {name} did not show ({e}); {}",
+                self.whereabouts().await
+            ),
         }
+    }
+
+    /// Where the app is, for a failure message: the current screen and error, with a
+    /// screenshot of it (`failed-*.png`).
+    pub async fn whereabouts(&self) -> String {
+        let now = self.client.find(Locator::Css("[data-screen]")).await.ok();
+        let on = match now {
+            Some(el) => el.attr("data-screen").await.ok().flatten(),
+            None => None,
+        };
+        let err = self.text_of("[data-testid=error]").await;
+        let shot = format!("failed-{}", on.as_deref().unwrap_or("unknown"));
+        let path = self.screenshot(&shot).await;
+        format!("on {on:?}, error {err:?}, see {}", path.display())
     }
 
     /// The text of `css` now, if it exists.
@@ -231,25 +271,15 @@ impl App {
 
     /// Types `text` into the first element matching `css` (cleared first).
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+        let el = self.find(css).await;
         el.clear().await.expect("clear");
         el.send_keys(text).await.expect("type");
     }
 
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
+        self.find(css)
             .await
-            .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
             .click()
             .await
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
@@ -257,12 +287,8 @@ impl App {
 
     /// Switches the UI's language with the select of the top bar.
     pub async fn language(&self, locale: &str) {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=language]"))
+        self.find("[data-testid=language]")
             .await
-            .expect("language select")
             .select_by_value(locale)
             .await
             .expect("select the language");
