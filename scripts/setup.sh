@@ -11,6 +11,7 @@ packages=(
   postgresql
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
   fonts-noto-cjk
+  xvfb xauth webkit2gtk-driver imagemagick
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +27,13 @@ fi
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 command -v npm >/dev/null || { echo "Node.js 20+ with npm is required"; exit 1; }
+
+# The end-to-end tests drive the app through tauri-driver (WebDriver in front of
+# WebKitWebDriver).
+TAURI_DRIVER_VERSION=2.0.6
+if ! grep -qs "tauri-driver $TAURI_DRIVER_VERSION " "${CARGO_HOME:-$HOME/.cargo}/.crates.toml"; then
+  cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --quiet
+fi
 
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   npm --prefix ui ci --no-audit --no-fund --loglevel=error

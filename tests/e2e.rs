@@ -33,10 +33,25 @@ async fn sign_in(app: &App, identifier: &str, password: &str) {
     app.click("[data-testid=sign-in-submit]").await;
 }
 
-/// The new-device code from the last mail of the sink.
+/// The code of the `nth` received mail that carries one (notices carry none).
 async fn mailed_code(server: &TestServer, nth: usize) -> String {
-    let mails = server.smtp.wait_for(nth).await;
-    mails[nth - 1].code().expect("a six-digit code in the mail")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let codes: Vec<String> = server
+            .smtp
+            .messages()
+            .iter()
+            .filter_map(|m| m.code())
+            .collect();
+        if let Some(code) = codes.get(nth - 1) {
+            return code.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail with a code #{nth}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// First run: no server configured → setup with a connection test → sign in → the
@@ -128,6 +143,22 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
         .await;
     app.click("[data-testid=second-factor-submit]").await;
     app.screen("account").await;
+    app.wait_text("[data-testid=sessions]", |t| !t.trim().is_empty())
+        .await;
+    app.screenshots("account-2fa").await;
+
+    // The account's own screens, and back.
+    for (button, screen) in [
+        ("account-change-password", "account_password"),
+        ("codes-regenerate", "regenerate_codes"),
+        ("totp-disable", "totp_disable"),
+    ] {
+        app.click(&format!("[data-testid={button}]")).await;
+        app.screen(screen).await;
+        app.screenshots(&screen.replace('_', "-")).await;
+        app.click("[data-testid=account-back]").await;
+        app.screen("account").await;
+    }
 
     app.click("[data-testid=sign-out]").await;
     sign_in(&app, "bo@corp.example", PASSWORD).await;
@@ -277,5 +308,91 @@ async fn maintenance_then_update_required() {
     app.wait_text("[data-testid=download-link]", |t| !t.is_empty())
         .await;
     app.screenshots("update-required").await;
+    app.close().await;
+}
+
+/// An IT-set temporary password: the sign-in leads to the forced change (with the live
+/// strength meter), then into the account; the new password works the next time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_password_change_after_an_admin_reset() {
+    let server = server().await;
+    server.add_user("gu@corp.example", PASSWORD).await;
+    let temporary = "Temporary-lantern-2931";
+    latchkey_server::admin::reset_password(
+        &server.state,
+        "gu@corp.example",
+        &latchkey_proto::Secret::from(temporary),
+    )
+    .await
+    .expect("an admin reset");
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in(&app, "gu@corp.example", temporary).await;
+    app.screen("change_password").await;
+    app.fill("input[name=new_password]", temporary).await;
+    app.fill("input[name=confirm_password]", temporary).await;
+    app.click("[data-testid=change-password-submit]").await;
+    // The same password again is refused, with the reason on screen.
+    app.wait_text("[data-testid=error]", |t| !t.trim().is_empty())
+        .await;
+    app.screenshots("change-password").await;
+    app.fill("input[name=new_password]", NEW_PASSWORD).await;
+    app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
+    app.click("[data-testid=change-password-submit]").await;
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    app.screen("account").await;
+    app.click("[data-testid=sign-out]").await;
+
+    // The forced change does not make the device a known one (the server's
+    // `POST /v1/auth/password` takes no device), so the next sign-in confirms it.
+    sign_in(&app, "gu@corp.example", NEW_PASSWORD).await;
+    app.screen("device_code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+    app.screen("account").await;
+    app.close().await;
+}
+
+/// Remember me, then the server goes away: the next launch signs in offline with the
+/// same password and shows the offline banner; when the server is back, the background
+/// re-validation turns the session into an online one and the banner goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
+    let mut server = server().await;
+    server.add_user("ha@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let env = [("LATCHKEY_SERVER", url.as_str())];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    sign_in(&app, "ha@corp.example", PASSWORD).await;
+    app.screen("device_code").await;
+    let code = mailed_code(&server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    app.screen("account").await;
+    app.close().await;
+
+    server.stop().await;
+    let app = App::launch(&home, &env).await.expect("a second launch");
+    sign_in(&app, "ha@corp.example", PASSWORD).await;
+    app.screen("account").await;
+    app.wait_text("[data-testid=offline-banner]", |t| !t.trim().is_empty())
+        .await;
+    app.screenshots("offline").await;
+
+    server.restart().await;
+    // Re-validation runs every 15 s.
+    app.wait_hidden("[data-testid=offline-banner]", 40).await;
+    app.wait_text("[data-testid=profile]", |t| t.contains("ha@corp.example"))
+        .await;
     app.close().await;
 }

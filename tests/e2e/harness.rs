@@ -212,6 +212,24 @@ impl App {
         }
     }
 
+    /// Waits up to `seconds` until the element matching `css` is gone or hidden.
+    pub async fn wait_hidden(&self, css: &str, seconds: u64) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let shown = match self.client.find(Locator::Css(css)).await {
+                Ok(el) => el.is_displayed().await.unwrap_or(false),
+                Err(_) => false,
+            };
+            if !shown {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!("{css} still shown; {}", self.whereabouts().await);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Saves a PNG of the screen as `{name}.png` in [`screenshot_dir`], taken from the
     /// X display (ImageMagick's `import`): WebKitWebDriver's own screenshot command
     /// hung under Xvfb here.
@@ -219,8 +237,18 @@ impl App {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let path = dir.join(format!("{name}.png"));
+        // Only the app's window: its place on the X screen, from WebDriver.
+        let crop = match self.client.get_window_rect().await {
+            Ok((x, y, w, h)) if w > 0 && h > 0 => vec![
+                "-crop".to_owned(),
+                format!("{w}x{h}+{x}+{y}"),
+                "+repage".to_owned(),
+            ],
+            _ => vec![],
+        };
         let status = tokio::process::Command::new("import")
             .args(["-window", "root"])
+            .args(&crop)
             .arg(&path)
             .status()
             .await

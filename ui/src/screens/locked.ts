@@ -5,7 +5,7 @@ import type { Ctx } from "../context";
 import { button, h, heading, linkButton } from "../dom";
 import { formatClock, t } from "../i18n";
 import type { ViewOf } from "../views";
-import { actions, card, lead, supportBlock } from "./common";
+import { actions, backToSignIn, card, lead, supportBlock } from "./common";
 
 export function lockedScreen(ctx: Ctx, view: ViewOf<"locked">): HTMLElement {
   const clock = h("p", { class: "clock", role: "timer", "aria-live": "off", "data-testid": "locked-countdown" });
@@ -50,7 +50,8 @@ export function lockedScreen(ctx: Ctx, view: ViewOf<"locked">): HTMLElement {
     clock,
     status,
     h("div", { class: "buttons" }, retry),
-    actions(forgot),
+    // The lock is on this identifier only: someone else may still sign in here.
+    actions(forgot, backToSignIn(ctx)),
     supportBlock(ctx.server),
   );
 }
