@@ -9,6 +9,7 @@ use std::process::ExitCode;
 const COMMANDS: &[&str] = &[
     "app_version",
     "app_start",
+    "ui_ready",
     "server_test",
     "server_save",
     "sign_in",

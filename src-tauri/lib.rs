@@ -16,7 +16,8 @@ mod error;
 mod state;
 mod view;
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use latchkey_client::{Client, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
@@ -24,6 +25,9 @@ use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 use crate::state::AppState;
+
+/// When [`run`] was called: the start of the start-up the UI reports (`ui_ready`).
+static STARTED: OnceLock<Instant> = OnceLock::new();
 
 /// How often an offline session checks whether the server is reachable again.
 const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
@@ -35,6 +39,7 @@ const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
 /// When the web view or the window cannot be created (for example no display, or
 /// WebKitGTK missing on Linux), or the app's folders cannot be determined.
 pub fn run() -> tauri::Result<()> {
+    let _ = STARTED.set(Instant::now());
     let options = Options::platform().map_err(setup_error)?;
     // The log file is the IT person's first stop; without it the app still runs.
     let _log = latchkey_client::logging::init(&options.dirs.logs, None)
@@ -72,6 +77,7 @@ pub fn run() -> tauri::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::app::app_version,
             commands::app::app_start,
+            commands::app::ui_ready,
             commands::server::server_test,
             commands::server::server_save,
             commands::sign_in::sign_in,

@@ -1,5 +1,7 @@
 //! Commands about the app itself: its version, and where the UI starts.
 
+use std::io::Write;
+
 use tauri::State;
 
 use crate::error::Result;
@@ -31,4 +33,23 @@ pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
         server: ServerInfo::current(&client),
         step: Step::of(&step)?,
     })
+}
+
+/// The UI's first screen is on display: logged with the time since the process
+/// started, and, with `LATCHKEY_REPORT_READY=1`, printed as `ready <screen>` on stdout
+/// (how `cargo bench --bench startup` times the start-up).
+#[tauri::command]
+pub fn ui_ready(screen: String) {
+    let screen: String = screen
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(40)
+        .collect();
+    let ms = crate::STARTED.get().map(|t| t.elapsed().as_millis());
+    tracing::info!(screen, ms, "first screen ready");
+    if std::env::var_os("LATCHKEY_REPORT_READY").is_some() {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready {screen}");
+        let _ = out.flush();
+    }
 }

@@ -32,6 +32,11 @@ export function appStart(): Promise<Start> {
   return invoke<Start>("app_start");
 }
 
+/** The first screen is on display (logged by the app; timed by the start-up benchmark). */
+export function uiReady(screen: string): Promise<void> {
+  return invoke<void>("ui_ready", { screen });
+}
+
 /** Tests a server address without saving it. */
 export function serverTest(url: string): Promise<ServerInfo> {
   return invoke<ServerInfo>("server_test", { url });

@@ -1,7 +1,7 @@
 // The app shell: the top bar (product name, language switch), the connectivity banner
 // and the current screen. It turns the Rust side's `Step`s into screens, handles the
 // errors that change the screen, and listens to the Rust side's events.
-import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded } from "./api";
+import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded, uiReady } from "./api";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
 import type { EndReason, UiError } from "./codes";
@@ -52,6 +52,10 @@ export class App implements Ctx {
       onConnectivity((online) => this.connectivity(online)),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
     await this.restart();
+    // After the first screen's layout and paint.
+    requestAnimationFrame(() => {
+      setTimeout(() => void uiReady(this.view.screen).catch(() => undefined), 0);
+    });
   }
 
   /** Asks `app_start` where to begin (also after maintenance or an update). */

@@ -1,0 +1,275 @@
+//! Start-up time, idle memory and binary size of the desktop app, each beside a bare
+//! Tauri window loading a static page (`tools/bare-window`), measured the same way in
+//! the same run. Not a test: it prints figures (see docs/benchmarks.md).
+//!
+//! ```sh
+//! cargo build --release --locked -p latchkey-bare-window
+//! scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
+//!   cargo bench --locked -p latchkey --bench startup
+//! ```
+//!
+//! - **start**: from spawning the process to the first screen painted — the app's UI
+//!   calls `ui_ready` after the sign-in form's first frame (the app is pointed at a real
+//!   server on 127.0.0.1 through `LATCHKEY_SERVER`, so that screen is the sign-in form);
+//!   the bare page calls `ready` the same way. Each prints a line on stdout.
+//! - **idle memory**: 5 s after that, the PSS (`/proc/PID/smaps_rollup`) summed over the
+//!   process and all its descendants (WebKit's web and network processes).
+//! - **size**: the release binaries' sizes on disk.
+//!
+//! Each launch gets a fresh home directory. The two programs alternate, after one
+//! unmeasured warm-up launch each; figures are medians over `LATCHKEY_BENCH_RUNS`
+//! (default 7) launches. Run it inside a D-Bus session without a desktop portal (as
+//! `scripts/with-keyring.sh` gives): that is where WebKitGTK apps are known to stall
+//! for 25 s at start, so the start figure also shows whether they do.
+
+// A benchmark program: a failed expectation stops it with a message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use latchkey_testkit::{Backend, TestServer};
+
+const IDLE: Duration = Duration::from_secs(5);
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+struct Launch {
+    start: Duration,
+    pss_kib: u64,
+    processes: usize,
+}
+
+fn main() {
+    if std::env::var_os("DISPLAY").is_none() {
+        eprintln!("startup bench: no DISPLAY; run it under xvfb-run (see the file's docs)");
+        std::process::exit(2);
+    }
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
+    let bare = app.with_file_name("bare-window");
+    assert!(
+        bare.is_file(),
+        "{} is missing: cargo build --release -p latchkey-bare-window",
+        bare.display()
+    );
+    let runs: usize = std::env::var("LATCHKEY_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt
+        .block_on(TestServer::start(Backend::Sqlite, |_| {}))
+        .expect("a SQLite server");
+    let url = server.base();
+
+    println!("desktop portal running: {}", portal_running());
+    println!(
+        "runs: {runs} each, after one warm-up; idle {} s",
+        IDLE.as_secs()
+    );
+    let _ = launch(&app, &url);
+    let _ = launch(&bare, &url);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        a.push(launch(&app, &url));
+        b.push(launch(&bare, &url));
+    }
+
+    println!();
+    println!("| measure | Latchkey | bare window | ratio / difference | goal |");
+    println!("|---|---|---|---|---|");
+    let (sa, sb) = (
+        median(a.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        median(b.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+    );
+    println!(
+        "| start to first screen (median ms; min–max) | {sa:.0} ({:.0}–{:.0}) | {sb:.0} ({:.0}–{:.0}) | {:.2}× | ≤ 1.25× |",
+        min(a.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        max(a.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        min(b.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        max(b.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        sa / sb
+    );
+    let (ma, mb) = (
+        median(a.iter().map(|l| mib(l.pss_kib))),
+        median(b.iter().map(|l| mib(l.pss_kib))),
+    );
+    println!(
+        "| idle PSS, all processes (median MiB) | {ma:.1} ({} proc.) | {mb:.1} ({} proc.) | +{:.1} MiB | ≤ +30 MiB |",
+        a[0].processes,
+        b[0].processes,
+        ma - mb
+    );
+    let (za, zb) = (size_mb(&app), size_mb(&bare));
+    println!(
+        "| release binary (MB) | {za:.1} | {zb:.1} | +{:.1} MB | ≤ 15 MB |",
+        za - zb
+    );
+    println!();
+    for (name, launches) in [("latchkey", &a), ("bare-window", &b)] {
+        let starts: Vec<String> = launches
+            .iter()
+            .map(|l| format!("{:.0}", l.start.as_secs_f64() * 1000.0))
+            .collect();
+        let pss: Vec<String> = launches
+            .iter()
+            .map(|l| format!("{:.1}", mib(l.pss_kib)))
+            .collect();
+        println!(
+            "{name}: start ms [{}], PSS MiB [{}]",
+            starts.join(", "),
+            pss.join(", ")
+        );
+    }
+    drop(server);
+}
+
+/// Starts `program`, times it to its `ready` line, lets it idle, measures its memory
+/// and stops it with everything it started.
+fn launch(program: &Path, server: &str) -> Launch {
+    let home = tempfile::tempdir().expect("home");
+    let h = home.path();
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .process_group(0)
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join(".config"))
+        .env("XDG_DATA_HOME", h.join(".local/share"))
+        .env("XDG_CACHE_HOME", h.join(".cache"))
+        .env("XDG_STATE_HOME", h.join(".local/state"))
+        .env("LATCHKEY_SERVER", server)
+        .env("LATCHKEY_REPORT_READY", "1")
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("ready") {
+                let _ = tx.send((Instant::now(), line));
+            }
+        }
+    });
+    let (at, line) = match rx.recv_timeout(READY_TIMEOUT) {
+        Ok(r) => r,
+        Err(_) => {
+            stop(&mut child);
+            panic!(
+                "{} did not report ready in {READY_TIMEOUT:?}",
+                program.display()
+            );
+        }
+    };
+    if program.ends_with("latchkey") {
+        assert_eq!(
+            line, "ready sign_in",
+            "the app's first screen is the sign-in form"
+        );
+    }
+    std::thread::sleep(IDLE);
+    let tree = descendants(child.id());
+    let pss_kib = tree.iter().map(|&pid| pss(pid)).sum();
+    let processes = tree.len();
+    stop(&mut child);
+    Launch {
+        start: at - started,
+        pss_kib,
+        processes,
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `pid` and every process below it.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent_of.push((p, ppid));
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree
+}
+
+/// The proportional set size of `pid`, in KiB (0 if it is gone).
+fn pss(pid: u32) -> u64 {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn portal_running() -> bool {
+    descendants(1).iter().any(|&p| {
+        std::fs::read_to_string(format!("/proc/{p}/comm"))
+            .is_ok_and(|c| c.trim().starts_with("xdg-desktop-por"))
+    })
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn size_mb(path: &Path) -> f64 {
+    std::fs::metadata(path).expect("binary").len() as f64 / 1_000_000.0
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn min(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(f64::INFINITY, f64::min)
+}
+
+fn max(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, f64::max)
+}
