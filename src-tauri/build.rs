@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "app_version",
     "app_start",
     "ui_ready",
+    "open_link",
     "server_test",
     "server_save",
     "sign_in",

@@ -56,6 +56,7 @@ pub fn run() -> tauri::Result<()> {
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(AppState::new(client))
         .setup(|app| {
             let handle = app.handle().clone();
@@ -78,6 +79,7 @@ pub fn run() -> tauri::Result<()> {
             commands::app::app_version,
             commands::app::app_start,
             commands::app::ui_ready,
+            commands::app::open_link,
             commands::server::server_test,
             commands::server::server_save,
             commands::sign_in::sign_in,

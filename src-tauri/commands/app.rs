@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use tauri::State;
+use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
 
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::view::{ServerInfo, Start, Step};
 
@@ -52,4 +53,30 @@ pub fn ui_ready(screen: String) {
         let _ = writeln!(out, "ready {screen}");
         let _ = out.flush();
     }
+}
+
+/// Opens `url` in the system browser — only a link the server published (its download
+/// or support address, from `/v1/meta`), so the web view cannot send the user anywhere
+/// else. The meta is fetched again once when the link is not in the cached one (IT may
+/// have just set a download address).
+#[tauri::command]
+pub async fn open_link(app: AppHandle, state: State<'_, AppState>, url: String) -> Result<()> {
+    let published = |meta: &latchkey_proto::Meta| {
+        [meta.download_url.as_deref(), meta.support.url.as_deref()].contains(&Some(url.as_str()))
+    };
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    let mut client = state.client().await;
+    let mut allowed = web && client.meta().is_some_and(published);
+    if web && !allowed {
+        allowed = client.refresh_meta().await.is_ok_and(published);
+    }
+    drop(client);
+    if !allowed {
+        tracing::info!("refused to open a link the server did not publish");
+        return Err(latchkey_client::ClientError::InvalidInput("url").into());
+    }
+    app.opener().open_url(&url, None::<&str>).map_err(|e| {
+        tracing::warn!(error = %e, "cannot open a link in the browser");
+        AppError::from(latchkey_client::ClientError::InvalidInput("url"))
+    })
 }

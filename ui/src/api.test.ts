@@ -86,6 +86,7 @@ async function sent(): Promise<Map<string, string[]>> {
     api.signOut(),
     api.forgetDevice(),
     api.uiReady("sign_in"),
+    api.openLink("https://downloads.corp.example/"),
   ]);
   return new Map(calls.map((call) => [call.cmd, Object.keys(call.args).sort()]));
 }

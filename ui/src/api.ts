@@ -37,6 +37,11 @@ export function uiReady(screen: string): Promise<void> {
   return invoke<void>("ui_ready", { screen });
 }
 
+/** Opens a link the server published (download, support) in the system browser. */
+export function openLink(url: string): Promise<void> {
+  return invoke<void>("open_link", { url });
+}
+
 /** Tests a server address without saving it. */
 export function serverTest(url: string): Promise<ServerInfo> {
   return invoke<ServerInfo>("server_test", { url });

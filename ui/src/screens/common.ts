@@ -1,5 +1,6 @@
 // Pieces several screens share: the card a screen lives in, notices, the support contact
 // from the server's meta, and the "back to sign in" link.
+import { openLink } from "../api";
 import type { ServerInfo } from "../bindings/ServerInfo";
 import type { Ctx } from "../context";
 import { h, linkButton } from "../dom";
@@ -24,17 +25,31 @@ export function lead(text: string): HTMLParagraphElement {
   return h("p", { class: "lead" }, text);
 }
 
+/**
+ * A link to a web address the server published, opened in the system browser by the
+ * Rust side (the web view itself never leaves the app). Enter and click both work, as
+ * on any link.
+ */
+export function externalLink(url: string, label: string, attrs: Record<string, string> = {}): HTMLAnchorElement {
+  const link = h("a", { ...attrs, href: url, rel: "noopener noreferrer" }, label);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    void openLink(url).catch((error: unknown) => console.error("cannot open the link", error));
+  });
+  return link;
+}
+
 /** "Need help?" with the phone, e-mail and web address IT published, or null. */
 export function supportBlock(server: ServerInfo | null): HTMLElement | null {
   const support = server?.support;
   if (!support || (support.phone === null && support.email === null && support.url === null)) return null;
   const list = h("dl", { class: "support-list" });
-  const add = (label: string, value: string | null) => {
+  const add = (label: string, value: Node | string | null) => {
     if (value !== null) list.append(h("dt", {}, label), h("dd", { class: "selectable" }, value));
   };
   add(t("support.phone"), support.phone);
   add(t("support.email"), support.email);
-  add(t("support.url"), support.url);
+  add(t("support.url"), support.url === null ? null : externalLink(support.url, support.url, { "data-testid": "support-link" }));
   return h(
     "aside",
     { class: "support", "data-testid": "support" },

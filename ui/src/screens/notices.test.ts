@@ -70,6 +70,17 @@ describe("update required", () => {
     expect(link.rel).toContain("noopener");
   });
 
+  it("opens the download link through the app (system browser), not in the window", async () => {
+    const calls = ipc({ app_version: "0.9.0", open_link: null });
+    const { root } = showView({ screen: "update_required", minVersion: "1.4.0", downloadUrl: "https://dl.example/latchkey.msi" });
+    await flush();
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+    byTestId<HTMLAnchorElement>(root, "download-link").dispatchEvent(click);
+    await flush();
+    expect(click.defaultPrevented).toBe(true);
+    expect(calls.filter((c) => c.cmd === "open_link").map((c) => c.args)).toEqual([{ url: "https://dl.example/latchkey.msi" }]);
+  });
+
   it("without a download URL points to IT", async () => {
     ipc({ app_version: "0.9.0" });
     const { root } = showView({ screen: "update_required", minVersion: null, downloadUrl: null });

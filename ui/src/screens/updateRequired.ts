@@ -5,7 +5,7 @@ import type { Ctx } from "../context";
 import { button, h, heading } from "../dom";
 import { t } from "../i18n";
 import type { ViewOf } from "../views";
-import { card, lead, supportBlock } from "./common";
+import { card, externalLink, lead, supportBlock } from "./common";
 
 export function updateRequiredScreen(ctx: Ctx, view: ViewOf<"update_required">): HTMLElement {
   const installed = h("p", { class: "muted", "data-testid": "installed-version" }, t("update.installed", { version: "…" }));
@@ -20,11 +20,11 @@ export function updateRequiredScreen(ctx: Ctx, view: ViewOf<"update_required">):
 
   let download: HTMLElement;
   if (view.downloadUrl !== null) {
-    // The Rust side opens external links in the system browser (not in this window).
+    // Opened in the system browser by the Rust side (open_link), not in this window.
     download = h(
       "div",
       { class: "download" },
-      h("a", { class: "button primary", href: view.downloadUrl, target: "_blank", rel: "noopener noreferrer", "data-testid": "download-link" }, t("update.download")),
+      externalLink(view.downloadUrl, t("update.download"), { class: "button primary", "data-testid": "download-link" }),
       h("p", { class: "muted small selectable" }, view.downloadUrl),
     );
   } else {
