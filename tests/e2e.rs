@@ -90,6 +90,21 @@ async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
     app.wait_text("[data-testid=profile]", |t| t.contains("ada@corp.example"))
         .await;
     app.screenshots("account").await;
+
+    // The narrowest window the app allows: one column, nothing cut off sideways.
+    app.resize(400, 720).await;
+    assert!(
+        !app.scrolls_sideways().await,
+        "the account page fits 400 px"
+    );
+    app.screenshots("account-400px").await;
+    app.click("[data-testid=sign-out]").await;
+    app.screen("sign_in").await;
+    assert!(
+        !app.scrolls_sideways().await,
+        "the sign-in form fits 400 px"
+    );
+    app.screenshots("sign-in-400px").await;
     app.close().await;
 }
 

@@ -333,6 +333,28 @@ impl App {
         self.screenshot(&format!("{name}-en")).await;
     }
 
+    /// Resizes the window (the layout must hold from 400 px wide).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// Whether the page scrolls sideways (content wider than the window).
+    pub async fn scrolls_sideways(&self) -> bool {
+        let wider = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .expect("run a script");
+        wider.as_bool().unwrap_or(true)
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
