@@ -4,7 +4,7 @@ import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { mount } from "./app";
 import { END_REASONS } from "./codes";
-import { ACCOUNT, SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "./test/harness";
+import { ACCOUNT, DETAILS, SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "./test/harness";
 
 afterEach(reset);
 
@@ -134,7 +134,7 @@ describe("events", () => {
   it("connectivity updates the banner; back online ends the offline session's banner", async () => {
     const calls = ipc({
       app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: true, remembered: true, keychain_available: true } },
-      account_details: fail("no_network"),
+      account_details: DETAILS,
     });
     const element = root();
     await mount(element, "en");
@@ -150,6 +150,33 @@ describe("events", () => {
     await flush();
     expect(banner.hidden).toBe(false);
     expect(banner.textContent).toContain("connection to the server was lost");
+  });
+});
+
+describe("connection lost while signed in online", () => {
+  it("a command that cannot reach the server shows the banner until one gets through", async () => {
+    let reachable = false;
+    ipc({ account_details: () => (reachable ? DETAILS : fail("connection_refused")()) });
+    const shown = showView({ screen: "loading" });
+    shown.app.signedIn = { account: ACCOUNT, offline: false, remembered: true, keychainAvailable: true };
+    shown.app.go({ screen: "account", notice: null });
+    await flush();
+    const banner = byTestId(shown.root, "offline-banner");
+    expect(banner.hidden).toBe(false);
+    expect(banner.textContent).toContain("connection to the server was lost");
+    reachable = true;
+    shown.app.go({ screen: "account", notice: null });
+    await flush();
+    expect(banner.hidden).toBe(true);
+  });
+
+  it("a wrong answer from a reachable server does not", async () => {
+    ipc({ account_details: fail("server_error") });
+    const shown = showView({ screen: "loading" });
+    shown.app.signedIn = { account: ACCOUNT, offline: false, remembered: true, keychainAvailable: true };
+    shown.app.go({ screen: "account", notice: null });
+    await flush();
+    expect(byTestId(shown.root, "offline-banner").hidden).toBe(true);
   });
 });
 

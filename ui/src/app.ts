@@ -25,6 +25,9 @@ const ACCOUNT_SCREENS = new Set<View["screen"]>([
   "recovery_codes",
 ]);
 
+/** Codes of a server that could not be reached (as opposed to one that answered no). */
+const UNREACHABLE = new Set<UiError["code"]>(["no_network", "dns_failed", "connection_refused", "timeout", "network_error"]);
+
 export class App implements Ctx {
   server: ServerInfo | null = null;
   signedIn: SignedIn | null = null;
@@ -134,6 +137,12 @@ export class App implements Ctx {
 
   fail(error: unknown, region: ErrorRegion): UiError {
     const appError = asAppError(error);
+    // Signed in online and the server is out of reach: say so above every screen until
+    // a command gets through again (an offline session has its own banner).
+    if (UNREACHABLE.has(appError.code) && this.signedIn !== null && !this.signedIn.offline && this.online) {
+      this.online = false;
+      this.renderBanner();
+    }
     const inAccount = this.signedIn !== null && ACCOUNT_SCREENS.has(this.view.screen);
     if (appError.code === "session_expired" && inAccount) {
       this.sessionEnded("expired");
@@ -143,6 +152,13 @@ export class App implements Ctx {
       region.show(appError);
     }
     return appError;
+  }
+
+  reached(): void {
+    if (!this.online) {
+      this.online = true;
+      this.renderBanner();
+    }
   }
 
   onLeave(fn: () => void): void {

@@ -24,6 +24,8 @@ export interface Ctx {
    * required, session ended or expired) navigate; the rest are shown in `region`. Returns the error.
    */
   fail(error: unknown, region: ErrorRegion): UiError;
+  /** A command reached the server: ends a "connection lost" banner. */
+  reached(): void;
   /** Asks the Rust side where to begin again (`app_start`), e.g. after maintenance. */
   restart(): Promise<void>;
   /** Runs `fn` when the screen is left (stop timers). */

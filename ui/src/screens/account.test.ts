@@ -2,25 +2,11 @@
 // change password, two-step verification off/on, new recovery codes, offline mode.
 import { afterEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import type { AccountDetails } from "../bindings/AccountDetails";
-import { ACCOUNT, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
+import { ACCOUNT, DETAILS, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
 import type { View } from "../views";
 
 afterEach(reset);
 
-const DETAILS: AccountDetails = {
-  summary: { ...ACCOUNT, mfa_enabled: true },
-  password_expires_at: "2030-06-01T00:00:00Z",
-  recovery_codes_left: 7,
-  sessions: [
-    { id: "s1", device_name: "ZHANGWEI-PC", platform: "Windows 11", address: "10.0.0.2", created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: true },
-    { id: "s2", device_name: "MacBook", platform: "macOS", address: null, created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: false },
-  ],
-  activity: [
-    { at: "2030-01-02T00:00:00Z", kind: "sign_in_failed", device_name: "MacBook", address: "203.0.113.7", result: "invalid_credentials" },
-    { at: "2030-01-01T00:00:00Z", kind: "some_future_event", device_name: null, address: null, result: null },
-  ],
-};
 const SIGN_IN_STEP = { step: "sign_in", identifier: "zwei", remember: true };
 
 function signedIn(view: View, offline = false, locale: "en" | "zh-CN" = "en"): { app: App; root: HTMLElement } {

@@ -42,6 +42,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   async function load(): Promise<void> {
     try {
       const details = await accountDetails();
+      ctx.reached();
       title.textContent = details.summary.display_name;
       renderProfile(profile.body, details.summary);
       renderSecurity(details);

@@ -3,6 +3,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { vi } from "vitest";
 import { App } from "../app";
+import type { AccountDetails } from "../bindings/AccountDetails";
 import type { AppError } from "../bindings/AppError";
 import type { Code } from "../bindings/Code";
 import type { NextStep } from "../bindings/NextStep";
@@ -182,3 +183,18 @@ export function submit(element: Element): void {
   if (!form) throw new Error("no form");
   form.requestSubmit();
 }
+
+/** What `account_details` answers for ACCOUNT with two-factor on. */
+export const DETAILS: AccountDetails = {
+  summary: { ...ACCOUNT, mfa_enabled: true },
+  password_expires_at: "2030-06-01T00:00:00Z",
+  recovery_codes_left: 7,
+  sessions: [
+    { id: "s1", device_name: "ZHANGWEI-PC", platform: "Windows 11", address: "10.0.0.2", created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: true },
+    { id: "s2", device_name: "MacBook", platform: "macOS", address: null, created_at: "2030-01-01T00:00:00Z", last_used_at: "2030-01-02T00:00:00Z", current: false },
+  ],
+  activity: [
+    { at: "2030-01-02T00:00:00Z", kind: "sign_in_failed", device_name: "MacBook", address: "203.0.113.7", result: "invalid_credentials" },
+    { at: "2030-01-01T00:00:00Z", kind: "some_future_event", device_name: null, address: null, result: null },
+  ],
+};
