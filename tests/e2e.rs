@@ -362,8 +362,8 @@ async fn forced_password_change_after_an_admin_reset() {
     app.screen("account").await;
     app.click("[data-testid=sign-out]").await;
 
-    // The forced change does not make the device a known one (the server's
-    // `POST /v1/auth/password` takes no device), so the next sign-in confirms it.
+    // The forced change names the session's device but does not verify it, so the
+    // next sign-in from this new device still confirms it with a code.
     sign_in(&app, "gu@corp.example", NEW_PASSWORD).await;
     app.screen("device_code").await;
     let code = mailed_code(&server, 1).await;

@@ -302,6 +302,7 @@ impl Client {
             new_password: new_password.clone(),
             totp_code,
             recovery_code,
+            device: Some(self.device.clone()),
         };
         let session = self.api()?.forced_password_change(&req).await?;
         self.pending.password = Some(new_password);

@@ -94,6 +94,10 @@ pub struct ForcedPasswordChangeRequest {
     pub totp_code: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<Secret>,
+    /// The device the new session runs on, as in `LoginRequest` (added after v1's
+    /// first form: optional, and an empty device when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 /// `POST /v1/auth/device/verify` body: the code sent after
@@ -273,6 +277,12 @@ mod tests {
             Some("123456")
         );
         assert!(!format!("{with_code:?}").contains("123456"));
+        let with_device: ForcedPasswordChangeRequest = serde_json::from_value(json!({
+            "change_token": "c", "new_password": "n",
+            "device": {"id": "i", "name": "n", "platform": "p"}
+        }))
+        .unwrap();
+        assert_eq!(with_device.device.map(|d| d.platform), Some("p".into()));
         let d = Device {
             id: "i".into(),
             name: "n".into(),

@@ -154,6 +154,10 @@ async fn forced_change_of_a_temporary_password(b: Backend) {
     }
     assert_eq!(step, Step::TotpOffer);
     app.client.skip_totp().unwrap();
+    // The session the change opened names this device.
+    let list = app.client.sessions().await.unwrap();
+    let current = list.sessions.iter().find(|s| s.current).unwrap();
+    assert_eq!(&current.device, app.client.device());
     app.client.sign_out().await.unwrap();
     app.client.identify("wang@corp.cn").await.unwrap();
     let e = app

@@ -256,7 +256,9 @@ pub async fn forced_password_change(
         check_secret("code", factor.code)?;
         mfa::verify(&app, &user.id, factor, now).await?;
     }
-    let device = Device::default();
+    // Names the session; the device is not remembered as verified (a new one is still
+    // asked for a code at its next sign-in).
+    let device = req.device.clone().unwrap_or_default();
     let mut tx = app.db.begin().await?;
     if !challenge::consume(&mut tx, PASSWORD_CHANGE, &req.change_token, now).await? {
         return Err(ApiError::new(ErrorCode::TokenInvalid));

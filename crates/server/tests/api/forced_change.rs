@@ -53,11 +53,26 @@ async fn temporary_password_must_be_changed_at_sign_in(b: Backend) {
     let (s, body) = change(&srv, &token, temporary).await;
     assert_error(s, &body, 422, "password_rejected");
     assert_eq!(body["reasons"], json!(["same_as_current"]));
-    let (s, body) = change(&srv, &token, OTHER_PASSWORD).await;
+    let (s, body) = srv
+        .post(
+            "/v1/auth/password",
+            json!({"change_token": token, "new_password": OTHER_PASSWORD,
+                   "device": {"id": "dev-forced", "name": "FRONT-DESK", "platform": "Windows 11"}}),
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
     let session: Session = serde_json::from_value(body).unwrap();
     let (s, _) = srv.get("/v1/me", session.access_token.expose()).await;
     assert_eq!(s, 200);
+    // The session carries the device it was opened on.
+    let (s, sessions) = srv
+        .get("/v1/me/sessions", session.access_token.expose())
+        .await;
+    assert_eq!(s, 200, "{sessions}");
+    assert!(
+        sessions.to_string().contains("FRONT-DESK"),
+        "the session names its device: {sessions}"
+    );
     // Single use.
     let (s, body) = change(&srv, &token, "Another-fine-passphrase-77").await;
     assert_error(s, &body, 401, "token_invalid");
