@@ -54,6 +54,19 @@ async fn mailed_code(server: &TestServer, nth: usize) -> String {
     }
 }
 
+/// A first sign-in on this device: password, the mailed device code, the 2FA offer
+/// skipped, the account.
+async fn sign_in_on_a_new_device(app: &App, server: &TestServer, identifier: &str) {
+    sign_in(app, identifier, PASSWORD).await;
+    app.screen("device_code").await;
+    let code = mailed_code(server, 1).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    app.screen("account").await;
+}
+
 /// First run: no server configured → setup with a connection test → sign in → the
 /// new-device code from the received e-mail → the 2FA offer, skipped → the account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,14 +209,7 @@ async fn remember_me_signs_in_at_the_next_launch() {
     let Some(app) = App::launch(&home, &env).await else {
         return;
     };
-    sign_in(&app, "cy@corp.example", PASSWORD).await;
-    app.screen("device_code").await;
-    let code = mailed_code(&server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
-    app.screen("offer_totp").await;
-    app.click("[data-testid=totp-offer-skip]").await;
-    app.screen("account").await;
+    sign_in_on_a_new_device(&app, &server, "cy@corp.example").await;
     app.close().await;
 
     let app = App::launch(&home, &env).await.expect("a second launch");
@@ -386,14 +392,7 @@ async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
     let Some(app) = App::launch(&home, &env).await else {
         return;
     };
-    sign_in(&app, "ha@corp.example", PASSWORD).await;
-    app.screen("device_code").await;
-    let code = mailed_code(&server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
-    app.screen("offer_totp").await;
-    app.click("[data-testid=totp-offer-skip]").await;
-    app.screen("account").await;
+    sign_in_on_a_new_device(&app, &server, "ha@corp.example").await;
     app.close().await;
 
     server.stop().await;
