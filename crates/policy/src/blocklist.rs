@@ -71,12 +71,22 @@ pub(crate) fn is_common(lower: &str) -> bool {
 /// list, and the score is the same as if the whole list had been passed.
 pub(crate) fn zxcvbn_inputs<'a>(context: &'a [String], window_lower: &str) -> Vec<&'a str> {
     let chars: Vec<char> = window_lower.chars().collect();
+    // Every character a match could need: those present and the letters they stand for.
+    // An entry with any other character cannot match, which rules out most entries
+    // before the slower search of `could_match`.
+    let mut available: Vec<char> = chars
+        .iter()
+        .flat_map(|&c| std::iter::once(c).chain(l33t::letters_for(c)))
+        .collect();
+    available.sort_unstable();
+    available.dedup();
     let list = &*BLOCKLIST;
     let matching: Vec<(usize, &'static str)> = list
         .ranked
         .iter()
         .enumerate()
         .filter(|(_, entry)| !context.iter().any(|c| c == *entry))
+        .filter(|(_, entry)| entry.chars().all(|c| available.binary_search(&c).is_ok()))
         .filter(|(_, entry)| could_match(&chars, entry))
         .map(|(rank, entry)| (rank, *entry))
         .collect();

@@ -36,6 +36,14 @@ pub(crate) fn can_stand_for(c: char, letter: char) -> bool {
             .any(|&(l, subs)| l == letter && subs.contains(&c))
 }
 
+/// The letters `c` can stand for as a substitute (none for most characters).
+pub(crate) fn letters_for(c: char) -> impl Iterator<Item = char> {
+    TABLE
+        .iter()
+        .filter(move |(_, subs)| subs.contains(&c))
+        .map(|&(letter, _)| letter)
+}
+
 /// Whether zxcvbn would consider `c` a possible substitute for some letter.
 pub(crate) fn is_substitute(c: char) -> bool {
     TABLE.iter().any(|(_, subs)| subs.contains(&c))
@@ -111,6 +119,8 @@ mod tests {
         assert!(can_stand_for('7', 'l'));
         assert!(!can_stand_for('7', 'a'));
         assert!(is_substitute('$'));
+        assert_eq!(letters_for('7').collect::<Vec<_>>(), ['l', 't']);
+        assert_eq!(letters_for('a').count(), 0);
         assert!(!is_substitute('a'));
     }
 }
