@@ -320,6 +320,25 @@ impl App {
             .select_by_value(locale)
             .await
             .expect("select the language");
+        // The page says which language it is in once the switch re-rendered it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let lang = self
+                .client
+                .execute("return document.documentElement.lang;", vec![])
+                .await
+                .expect("run a script");
+            if lang.as_str() == Some(locale) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "the UI did not switch to {locale} (lang {lang}); {}",
+                    self.whereabouts().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Screenshots of the current screen in English and Chinese, as
