@@ -5,16 +5,24 @@ use hmac::{Hmac, Mac};
 
 /// The 6-digit TOTP code of `base32_secret` at `unix_seconds` (30-second steps).
 pub fn code(base32_secret: &str, unix_seconds: u64) -> String {
-    let secret = base32_decode(base32_secret);
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).expect("any key length");
-    mac.update(&(unix_seconds / 30).to_be_bytes());
+    hotp(&base32_decode(base32_secret), unix_seconds / 30, 6)
+}
+
+/// The HOTP value of `counter` with `digits` digits (RFC 4226 §5.3 dynamic truncation).
+pub fn hotp(secret: &[u8], counter: u64, digits: u32) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).expect("any key length");
+    mac.update(&counter.to_be_bytes());
     let h = mac.finalize().into_bytes();
     let offset = usize::from(h[19] & 0x0f);
     let bin = (u32::from(h[offset]) & 0x7f) << 24
         | u32::from(h[offset + 1]) << 16
         | u32::from(h[offset + 2]) << 8
         | u32::from(h[offset + 3]);
-    format!("{:06}", bin % 1_000_000)
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(digits),
+        width = digits as usize
+    )
 }
 
 /// RFC 4648 base32 without padding; spaces (manual-entry grouping) are ignored.

@@ -1,10 +1,9 @@
 //! TOTP two-factor authentication (issue 3, item 2): enrolment, confirmation, the
 //! `mfa_required` sign-in step, replay and drift, recovery codes, disabling, the
 //! second factor's own lockout, encryption at rest and redaction. Codes are computed
-//! by an independent RFC 6238 implementation below (HMAC-SHA1 from `hmac` + `sha1`),
+//! by an independent RFC 6238 implementation (latchkey-testkit's, HMAC-SHA1 from `hmac` + `sha1`),
 //! not by the `totp-rs` crate the server uses.
 
-use hmac::{Hmac, Mac};
 use latchkey_proto::{MfaRequest, RecoveryCodes, TotpEnrollment};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -27,45 +26,12 @@ on_both!(
 
 pub(crate) const KEY: &str = "4c6174636862b579207465737420736563726574206b6579202d2d2030303031";
 
-// ---- an independent RFC 6238 implementation -------------------------------------
+// ---- the independent RFC 6238 implementation (latchkey-testkit) ------------------
 
-/// HOTP/TOTP value of `counter` (RFC 4226 §5.3 dynamic truncation).
-fn hotp(secret: &[u8], counter: u64, digits: u32) -> String {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).unwrap();
-    mac.update(&counter.to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let offset = usize::from(h[19] & 0x0f);
-    let bin = (u32::from(h[offset]) & 0x7f) << 24
-        | u32::from(h[offset + 1]) << 16
-        | u32::from(h[offset + 2]) << 8
-        | u32::from(h[offset + 3]);
-    format!(
-        "{:0width$}",
-        bin % 10u32.pow(digits),
-        width = digits as usize
-    )
-}
+pub(crate) use latchkey_testkit::totp::{base32_decode, hotp};
 
 fn totp_at(secret: &[u8], unix_seconds: u64, digits: u32) -> String {
     hotp(secret, unix_seconds / 30, digits)
-}
-
-/// RFC 4648 base32 (no padding), as in the `secret=` parameter.
-pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.trim_end_matches('=').bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("base32") as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
 }
 
 #[test]

@@ -11,11 +11,7 @@ use latchkey_server::{AppState, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use latchkey_testkit::Backend;
 
 /// Runs each named `async fn name(Backend)` once per database, as `name::sqlite` and
 /// `name::postgres`.
@@ -80,38 +76,19 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A fresh database for one test, or `None` to skip (PostgreSQL not configured).
+/// A fresh database for one test (latchkey-testkit's), or `None` to skip (PostgreSQL
+/// not configured); a PostgreSQL one is dropped after the test.
 pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDatabase> {
-    match backend {
-        Backend::Sqlite => Some(TestDatabase {
-            url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
-            postgres: None,
-        }),
+    let url = latchkey_testkit::database(backend, dir).await?;
+    let postgres = match backend {
+        Backend::Sqlite => None,
         Backend::Postgres => {
-            let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-                assert!(
-                    std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
-                    "LATCHKEY_TEST_REQUIRE_POSTGRES is set but LATCHKEY_TEST_POSTGRES_URL is not"
-                );
-                eprintln!("skipping the PostgreSQL run: LATCHKEY_TEST_POSTGRES_URL is not set");
-                return None;
-            };
-            let name = format!("lk_test_{}", latchkey_server::tokens::new_id());
-            let admin = latchkey_server::db::connect(&url)
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let (base, _) = url.rsplit_once('/').expect("URL has a database");
-            Some(TestDatabase {
-                url: format!("{base}/{name}"),
-                postgres: Some((url.clone(), name)),
-            })
+            let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("checked by testkit");
+            let (_, name) = url.rsplit_once('/').expect("URL has a database");
+            Some((admin, name.to_owned()))
         }
-    }
+    };
+    Some(TestDatabase { url, postgres })
 }
 
 pub struct TestServer {
