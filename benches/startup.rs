@@ -41,6 +41,8 @@ struct Launch {
     start: Duration,
     pss_kib: u64,
     processes: usize,
+    /// The page's start-up marks (`phases name=ms …`), in ms since the process started.
+    phases: Vec<(String, f64)>,
 }
 
 fn main() {
@@ -125,6 +127,10 @@ fn main() {
             pss.join(", ")
         );
     }
+    println!();
+    println!("start-up marks, median ms since the process started (the page reports them):");
+    println!("  latchkey: {}", median_phases(&a));
+    println!("  bare-window: {}", median_phases(&b));
     drop(server);
 }
 
@@ -153,7 +159,7 @@ fn launch(program: &Path, server: &str) -> Launch {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("ready") {
+            if line.starts_with("ready") || line.starts_with("phases ") {
                 let _ = tx.send((Instant::now(), line));
             }
         }
@@ -174,6 +180,11 @@ fn launch(program: &Path, server: &str) -> Launch {
             "the app's first screen is the sign-in form"
         );
     }
+    // Printed right after `ready`.
+    let phases = match rx.recv_timeout(Duration::from_secs(2)) {
+        Ok((_, line)) => parse_phases(&line),
+        Err(_) => Vec::new(),
+    };
     std::thread::sleep(IDLE);
     let tree = descendants(child.id());
     let pss_kib = tree.iter().map(|&pid| pss(pid)).sum();
@@ -183,7 +194,37 @@ fn launch(program: &Path, server: &str) -> Launch {
         start: at - started,
         pss_kib,
         processes,
+        phases,
     }
+}
+
+/// `phases navigation=412 script=450 …` → `[("navigation", 412.0), …]`.
+fn parse_phases(line: &str) -> Vec<(String, f64)> {
+    line.trim_start_matches("phases ")
+        .split_whitespace()
+        .filter_map(|p| p.split_once('='))
+        .filter_map(|(name, ms)| Some((name.to_owned(), ms.parse().ok()?)))
+        .collect()
+}
+
+/// The median time of each start-up mark over `launches`, in the order of the first.
+fn median_phases(launches: &[Launch]) -> String {
+    let Some(first) = launches.first() else {
+        return String::new();
+    };
+    first
+        .phases
+        .iter()
+        .map(|(name, _)| {
+            let at = median(
+                launches
+                    .iter()
+                    .filter_map(|l| l.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms)),
+            );
+            format!("{name} {at:.0}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn stop(child: &mut Child) {

@@ -16,8 +16,8 @@ mod error;
 mod state;
 mod view;
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use latchkey_client::{Client, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
@@ -26,8 +26,16 @@ use tauri_plugin_deep_link::DeepLinkExt;
 
 use crate::state::AppState;
 
-/// When [`run`] was called: the start of the start-up the UI reports (`ui_ready`).
-static STARTED: OnceLock<Instant> = OnceLock::new();
+/// When [`run`] was called: the start of the start-up the UI reports (`ui_ready`), on
+/// the monotonic clock and on the wall clock (the UI's marks are wall-clock times).
+static STARTED: OnceLock<(Instant, SystemTime)> = OnceLock::new();
+
+/// Milliseconds since [`run`] was called (0 before).
+pub(crate) fn since_start() -> u64 {
+    STARTED.get().map_or(0, |(t, _)| {
+        u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+    })
+}
 
 /// How often an offline session checks whether the server is reachable again.
 const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
@@ -39,15 +47,18 @@ const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
 /// When the web view or the window cannot be created (for example no display, or
 /// WebKitGTK missing on Linux), or the app's folders cannot be determined.
 pub fn run() -> tauri::Result<()> {
-    let _ = STARTED.set(Instant::now());
+    let _ = STARTED.set((Instant::now(), SystemTime::now()));
     let options = Options::platform().map_err(setup_error)?;
     // The log file is the IT person's first stop; without it the app still runs.
-    let _log = latchkey_client::logging::init(&options.dirs.logs, None)
+    if let Ok(guard) = latchkey_client::logging::init(&options.dirs.logs, None)
         .map_err(|e| eprintln!("latchkey: no log file: {e}"))
-        .ok();
+    {
+        set_log_guard(Some(Box::new(guard)));
+    }
+    log_panics();
     let client = Client::new(options).map_err(setup_error)?;
 
-    tauri::Builder::default()
+    let result = tauri::Builder::default()
         // First, so that a second launch (how Linux and Windows deliver a link) is
         // handed to this instance before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -59,6 +70,7 @@ pub fn run() -> tauri::Result<()> {
         .plugin(tauri_plugin_opener::init())
         .manage(AppState::new(client))
         .setup(|app| {
+            tracing::info!(at_ms = since_start(), "window setup");
             let handle = app.handle().clone();
             // A link that launched the app waits for `app_start`.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
@@ -103,7 +115,39 @@ pub fn run() -> tauri::Result<()> {
             commands::account::sign_out,
             commands::account::forget_device,
         ])
-        .run(tauri::generate_context!())
+        .run(tauri::generate_context!());
+    // Writes out what the log still holds.
+    set_log_guard(None);
+    result
+}
+
+/// The log writer's guard: dropping it writes out the lines not yet in the file.
+static LOG_GUARD: Mutex<Option<Box<dyn Send>>> = Mutex::new(None);
+
+fn set_log_guard(guard: Option<Box<dyn Send>>) {
+    let old = LOG_GUARD
+        .lock()
+        .map(|mut slot| std::mem::replace(&mut *slot, guard));
+    drop(old);
+}
+
+/// The shipped app is built with `panic = "abort"` (Cargo profile `desktop`), so a
+/// panic ends the process at once: say where in the log and on stderr first, and (when
+/// the process is about to end) write out the log. Only the location, and the message when it is a fixed text: a formatted
+/// panic message could carry what the user typed.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
+        tracing::error!(at, message, "the app stopped on a bug (panic)");
+        eprintln!("latchkey: stopped on a bug at {at} {message}");
+        if cfg!(panic = "abort") {
+            set_log_guard(None);
+        }
+    }));
 }
 
 fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {

@@ -1,6 +1,7 @@
 //! Commands about the app itself: its version, and where the UI starts.
 
 use std::io::Write;
+use std::time::SystemTime;
 
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
@@ -21,8 +22,14 @@ pub fn app_version() -> &'static str {
 /// the app.
 #[tauri::command]
 pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
+    let began = crate::since_start();
     let mut client = state.client().await;
     let mut step = client.start().await;
+    tracing::info!(
+        at_ms = began,
+        ms = crate::since_start() - began,
+        "app_start"
+    );
     if let Some(link) = state.take_pending_link() {
         // A broken or foreign link must not keep the user from signing in.
         match client.open_reset_link(&link) {
@@ -37,22 +44,49 @@ pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
 }
 
 /// The UI's first screen is on display: logged with the time since the process
-/// started, and, with `LATCHKEY_REPORT_READY=1`, printed as `ready <screen>` on stdout
-/// (how `cargo bench --bench startup` times the start-up).
+/// started and the UI's start-up phases (`marks`: a name and the wall-clock time in
+/// milliseconds since the Unix epoch), and, with `LATCHKEY_REPORT_READY=1`, printed as
+/// `ready <screen>` on stdout (how `cargo bench --bench startup` times the start-up).
 #[tauri::command]
-pub fn ui_ready(screen: String) {
-    let screen: String = screen
-        .chars()
-        .filter(char::is_ascii_graphic)
-        .take(40)
-        .collect();
-    let ms = crate::STARTED.get().map(|t| t.elapsed().as_millis());
-    tracing::info!(screen, ms, "first screen ready");
+pub fn ui_ready(screen: String, marks: Option<Vec<(String, f64)>>) {
+    let screen = printable(&screen);
+    let started = crate::STARTED.get();
+    let ms = crate::since_start();
+    let phases = started.map_or_else(String::new, |(_, wall)| {
+        phases(&marks.unwrap_or_default(), *wall)
+    });
+    tracing::info!(screen, ms, phases, "first screen ready");
     if std::env::var_os("LATCHKEY_REPORT_READY").is_some() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "ready {screen}");
+        if !phases.is_empty() {
+            let _ = writeln!(out, "phases {phases}");
+        }
         let _ = out.flush();
     }
+}
+
+/// At most 40 printable ASCII characters of a name the UI sent.
+fn printable(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_graphic)
+        .take(40)
+        .collect()
+}
+
+/// `name=ms` for each of the UI's marks, in milliseconds since `started` (at most 20).
+fn phases(marks: &[(String, f64)], started: SystemTime) -> String {
+    let Ok(origin) = started.duration_since(SystemTime::UNIX_EPOCH) else {
+        return String::new();
+    };
+    let origin = origin.as_secs_f64() * 1000.0;
+    marks
+        .iter()
+        .take(20)
+        .filter(|(_, at)| at.is_finite())
+        .map(|(name, at)| format!("{}={:.0}", printable(name), at - origin))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Opens `url` in the system browser — only a link the server published (its download
@@ -79,4 +113,24 @@ pub async fn open_link(app: AppHandle, state: State<'_, AppState>, url: String) 
         tracing::warn!(error = %e, "cannot open a link in the browser");
         AppError::from(latchkey_client::ClientError::InvalidInput("url"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::phases;
+
+    #[test]
+    fn phases_are_milliseconds_since_the_start() {
+        let started = SystemTime::UNIX_EPOCH + Duration::from_millis(1_000_000);
+        let marks = vec![
+            ("navigation".to_owned(), 1_000_412.4),
+            ("script\n<b>".to_owned(), 1_000_450.0),
+            ("bad".to_owned(), f64::NAN),
+        ];
+        assert_eq!(phases(&marks, started), "navigation=412 script<b>=450");
+        let many: Vec<_> = (0..50).map(|i| (format!("m{i}"), 1_000_000.0)).collect();
+        assert_eq!(phases(&many, started).split(' ').count(), 20);
+    }
 }

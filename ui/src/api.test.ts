@@ -85,7 +85,7 @@ async function sent(): Promise<Map<string, string[]>> {
     api.sessionRevoke("s1"),
     api.signOut(),
     api.forgetDevice(),
-    api.uiReady("sign_in"),
+    api.uiReady("sign_in", [["script", 1]]),
     api.openLink("https://downloads.corp.example/"),
   ]);
   return new Map(calls.map((call) => [call.cmd, Object.keys(call.args).sort()]));

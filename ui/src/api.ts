@@ -32,9 +32,12 @@ export function appStart(): Promise<Start> {
   return invoke<Start>("app_start");
 }
 
-/** The first screen is on display (logged by the app; timed by the start-up benchmark). */
-export function uiReady(screen: string): Promise<void> {
-  return invoke<void>("ui_ready", { screen });
+/**
+ * The first screen is on display (logged by the app; timed by the start-up benchmark),
+ * with the start-up's phases as `[name, epoch milliseconds]`.
+ */
+export function uiReady(screen: string, marks: Array<[string, number]>): Promise<void> {
+  return invoke<void>("ui_ready", { screen, marks });
 }
 
 /** Opens a link the server published (download, support) in the system browser. */

@@ -10,6 +10,7 @@ import type { Ctx } from "./context";
 import { h, uid } from "./dom";
 import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18n";
 import { screens } from "./screens";
+import { mark, startupMarks } from "./startup";
 import type { SignedIn, View } from "./views";
 
 /**
@@ -54,10 +55,16 @@ export class App implements Ctx {
       onSessionEnded((reason) => this.sessionEnded(reason)),
       onConnectivity((online) => this.connectivity(online)),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
+    mark("listening");
     await this.restart();
+    mark("rendered");
     // After the first screen's layout and paint.
     requestAnimationFrame(() => {
-      setTimeout(() => void uiReady(this.view.screen).catch(() => undefined), 0);
+      mark("frame");
+      setTimeout(() => {
+        mark("painted");
+        void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
+      }, 0);
     });
   }
 
@@ -66,6 +73,7 @@ export class App implements Ctx {
     this.go({ screen: "loading" });
     try {
       const start = await appStart();
+      mark("app_start");
       this.serverChanged(start.server, start.step);
     } catch (error) {
       const appError = asAppError(error);
