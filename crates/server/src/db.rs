@@ -35,6 +35,11 @@ impl Backend {
 }
 
 impl Backend {
+    /// The database the `Any` pool talks to (without taking a connection).
+    pub fn of_pool(db: &Db) -> Self {
+        Self::of(db.connect_options().database_url.as_str()).unwrap_or(Self::Sqlite)
+    }
+
     /// The database a connection of the `Any` pool talks to.
     pub fn of_connection(conn: &sqlx::AnyConnection) -> Self {
         if conn.backend_name() == "PostgreSQL" {

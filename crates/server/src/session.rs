@@ -6,8 +6,8 @@
 //! the token family — is revoked.
 
 use latchkey_proto::{Device, Secret, SessionInfo};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Connection};
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::config::SessionConfig;
 use crate::db::{rfc3339, secs, Backend, Db};
@@ -91,14 +91,19 @@ pub enum Refreshed {
     Invalid,
 }
 
-/// The claim of a refresh token: it is marked used only if it is unused, unexpired,
-/// and its session is live and its account enabled. At most one of several concurrent
-/// claims of the same token matches (the row lock, or SQLite's single writer, orders
-/// them; the later ones see `used_at` set).
-const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $1 \
-     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-     AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)";
+/// The claim of a refresh token, `hash` (a parameter such as `$2`), at time `now`: it
+/// is marked used only if it is unused, unexpired, and its session is live and its
+/// account enabled. At most one of several concurrent claims of the same token matches
+/// (the row lock, or SQLite's single writer, orders them; the later ones see `used_at`
+/// set).
+fn claim(now: &str, hash: &str) -> String {
+    format!(
+        "UPDATE refresh_tokens SET used_at = {now} \
+         WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} \
+         AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)"
+    )
+}
 
 /// PostgreSQL: the whole rotation in one statement and one round trip — claim the
 /// token, move the session to the new access token, store the new refresh token, and
@@ -106,47 +111,74 @@ const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $1 \
 /// transaction is opened. No row: the claim failed.
 static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH claimed AS ({CLAIM} RETURNING session_id), \
+        "WITH claimed AS ({} RETURNING session_id), \
          sess AS (UPDATE sessions SET access_hash = $3, access_expires_at = $4, \
            refresh_expires_at = $5, last_used_at = $1, ip = $6 \
            WHERE id = (SELECT session_id FROM claimed) RETURNING id, user_id), \
          fresh AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
            SELECT $7, id, $5 FROM sess) \
          SELECT sess.id AS session_id, {} FROM sess JOIN users u ON u.id = sess.user_id",
+        claim("$1", "$2"),
         user_columns("u.")
     )
 });
 
-/// SQLite: the whole rotation, in its own transaction, as ONE call to the connection's
-/// worker thread. sqlx runs a SQLite connection on a thread of its own, and each call
-/// is a hand-off between threads (two context switches on a busy core); with one call
-/// instead of four (begin, claim, rest, commit), a rotation costs far less. SQLite
-/// runs the statements of one query in turn, binding `$n` across them.
+/// SQLite: the rotations waiting when a batch starts, at most this many, are committed
+/// together.
+const MAX_BATCH: usize = 32;
+
+/// Parameters of one rotation in a batch.
+const PARAMS: usize = 7;
+
+/// SQLite: `n` rotations in one transaction, as ONE call to the connection's worker
+/// thread. sqlx runs a SQLite connection on a thread of its own, and each call is a
+/// hand-off between threads (two context switches on a busy core); one call per batch
+/// instead of four per rotation (begin, claim, rest, commit), and one commit — one WAL
+/// write — for all of them, is most of what a rotation used to cost. SQLite runs the
+/// statements of one query in turn, binding `$n` across them: rotation `k` uses
+/// `$(7k+1)` … `$(7k+7)` (now, old hash, access hash, access expiry, refresh expiry,
+/// address, refresh hash).
 ///
-/// Each statement after the claim goes on only if the one before changed exactly one
-/// row (`changes()` is the count of the last INSERT, UPDATE or DELETE), so a failed
-/// claim changes nothing, commits an empty transaction and returns no row. The new
-/// access hash (256 random bits) finds the session again.
+/// Within a rotation each statement after the claim goes on only if the one before
+/// changed exactly one row (`changes()` is the count of the last INSERT, UPDATE or
+/// DELETE), so a failed claim changes nothing and returns no row, and the rotations
+/// of a batch do not depend on each other: a token claimed twice in one batch is
+/// claimed by the first and refused to the second, as if they came one after the other.
+/// The new access hash (256 random bits) finds the session again. Each returned row
+/// carries `k`, the rotation it answers.
 ///
 /// sqlx 0.8 marks several statements in one query as deprecated for SQLite (its issue
 /// 3108) but runs them; a version that stops would fail every rotation, and the
 /// session tests with it.
-static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "BEGIN IMMEDIATE; \
-         {CLAIM}; \
-         UPDATE sessions SET access_hash = $3, access_expires_at = $4, \
-           refresh_expires_at = $5, last_used_at = $1, ip = $6 \
-           WHERE changes() = 1 \
-           AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $2); \
-         INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
-           SELECT $7, id, $5 FROM sessions WHERE changes() = 1 AND access_hash = $3; \
-         SELECT s.id AS session_id, {} FROM sessions s JOIN users u ON u.id = s.user_id \
-           WHERE changes() = 1 AND s.access_hash = $3; \
-         COMMIT",
-        user_columns("u.")
-    )
-});
+fn rotate_sqlite_sql(n: usize) -> String {
+    let mut sql = String::from("BEGIN IMMEDIATE; ");
+    for k in 0..n {
+        let p = |i: usize| format!("${}", PARAMS * k + i);
+        let (now, hash, access, access_exp, refresh_exp, ip, fresh) =
+            (p(1), p(2), p(3), p(4), p(5), p(6), p(7));
+        sql.push_str(&format!(
+            "{claim}; \
+             UPDATE sessions SET access_hash = {access}, access_expires_at = {access_exp}, \
+               refresh_expires_at = {refresh_exp}, last_used_at = {now}, ip = {ip} \
+               WHERE changes() = 1 \
+               AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = {hash}); \
+             INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+               SELECT {fresh}, id, {refresh_exp} FROM sessions \
+               WHERE changes() = 1 AND access_hash = {access}; \
+             SELECT {k} AS k, s.id AS session_id, {user} \
+               FROM sessions s JOIN users u ON u.id = s.user_id \
+               WHERE changes() = 1 AND s.access_hash = {access}; ",
+            claim = claim(&now, &hash),
+            user = user_columns("u."),
+        ));
+    }
+    sql.push_str("COMMIT");
+    sql
+}
+
+/// [`rotate_sqlite_sql`] for 1 ..= [`MAX_BATCH`] rotations (index `n - 1`).
+static ROTATE_SQLITE: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (1..=MAX_BATCH).map(rotate_sqlite_sql).collect());
 
 fn user_columns(prefix: &str) -> String {
     users::COLUMNS
@@ -163,10 +195,95 @@ struct RotatedRow {
     user: UserRow,
 }
 
+/// A row of a SQLite batch: rotation `k`'s session and account.
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    k: i64,
+    #[sqlx(flatten)]
+    rotated: RotatedRow,
+}
+
+/// One rotation waiting for its SQLite batch.
+struct Job {
+    hashes: [String; 3],
+    times: (i64, i64, i64),
+    ip: Option<String>,
+    done: oneshot::Sender<Result<Option<RotatedRow>, sqlx::Error>>,
+}
+
+/// SQLite: the queue of rotations and the task that commits them in batches (one per
+/// server process, started by the first rotation). The task ends when the state that
+/// holds this is dropped.
+#[derive(Default)]
+pub struct Rotations {
+    queue: tokio::sync::OnceCell<mpsc::Sender<Job>>,
+}
+
+impl Rotations {
+    async fn submit(&self, db: &Db, job: Job) -> Result<(), sqlx::Error> {
+        let queue = self
+            .queue
+            .get_or_init(|| async {
+                let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(commit_batches(db.clone(), rx));
+                tx
+            })
+            .await;
+        queue.send(job).await.map_err(|_| sqlx::Error::PoolClosed)
+    }
+}
+
+/// Takes whatever rotations are waiting (at least one, at most [`MAX_BATCH`]) and
+/// commits them together, until the queue closes. While a batch is being written the
+/// next one gathers, so under load batches grow by themselves and with one client a
+/// batch is one rotation, as fast as before.
+async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
+        commit_batch(&db, batch).await;
+    }
+}
+
+async fn commit_batch(db: &Db, batch: Vec<Job>) {
+    let mut conn = match db.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => return fail_all(batch, &e),
+    };
+    tracing::debug!(rotations = batch.len(), "refresh batch");
+    match rotate_sqlite(&mut conn, &batch).await {
+        Ok(rows) => {
+            for (job, row) in batch.into_iter().zip(rows) {
+                let _ = job.done.send(Ok(row));
+            }
+        }
+        // Nothing of the batch was committed: try each rotation alone, so that one
+        // failing rotation fails only its own request.
+        Err(_) if batch.len() > 1 => {
+            for job in batch {
+                let result = rotate_sqlite(&mut conn, std::slice::from_ref(&job))
+                    .await
+                    .map(|rows| rows.into_iter().next().flatten());
+                let _ = job.done.send(result);
+            }
+        }
+        Err(e) => fail_all(batch, &e),
+    }
+}
+
+/// Answers every rotation of `batch` with (the text of) `error`: `sqlx::Error` cannot be
+/// cloned, and the request answers `internal` with it logged either way.
+fn fail_all(batch: Vec<Job>, error: &sqlx::Error) {
+    for job in batch {
+        let _ = job.done.send(Err(sqlx::Error::Protocol(error.to_string())));
+    }
+}
+
 /// Rotates a refresh token: marks it used and issues a new pair, atomically, and
 /// returns the account. The rotation is committed before this returns.
 pub async fn refresh(
     db: &Db,
+    rotations: &Rotations,
     config: &SessionConfig,
     token: &Secret,
     ip: Option<&str>,
@@ -177,9 +294,9 @@ pub async fn refresh(
     let (refresh, refresh_hash) = new_token("lkr");
     let access_expires = now.saturating_add(secs(config.access_ttl_seconds));
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));
-    let mut conn = db.acquire().await?;
-    let rotated: Option<RotatedRow> = match Backend::of_connection(&conn) {
+    let rotated: Option<RotatedRow> = match Backend::of_pool(db) {
         Backend::Postgres => {
+            let mut conn = db.acquire().await?;
             let rotated = sqlx::query_as(&ROTATE_POSTGRES)
                 .bind(now)
                 .bind(&hash)
@@ -199,16 +316,17 @@ pub async fn refresh(
             rotated
         }
         Backend::Sqlite => {
-            // In a task of its own, so that a client hanging up cannot stop it
-            // between BEGIN and COMMIT.
-            let rotated = tokio::spawn(rotate_sqlite(
-                conn,
-                [hash.clone(), access_hash, refresh_hash],
-                (now, access_expires, refresh_expires),
-                ip.map(str::to_owned),
-            ))
-            .await
-            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??;
+            // The batch task commits it, so a client hanging up cannot stop it between
+            // BEGIN and COMMIT.
+            let (done, answer) = oneshot::channel();
+            let job = Job {
+                hashes: [hash.clone(), access_hash, refresh_hash],
+                times: (now, access_expires, refresh_expires),
+                ip: ip.map(str::to_owned),
+                done,
+            };
+            rotations.submit(db, job).await?;
+            let rotated = answer.await.map_err(|_| sqlx::Error::PoolClosed)??;
             if rotated.is_none() {
                 let mut tx = db.begin().await?;
                 let outcome = reused_or_invalid(&mut tx, &hash, now).await?;
@@ -231,26 +349,39 @@ pub async fn refresh(
     })
 }
 
-/// [`ROTATE_SQLITE`] on `conn`: the account and session if the claim succeeded.
+/// The batch's rotations on `conn` in one transaction: for each, in order, its session
+/// and account if its claim succeeded.
 async fn rotate_sqlite(
-    mut conn: PoolConnection<Any>,
-    [hash, access_hash, refresh_hash]: [String; 3],
-    (now, access_expires, refresh_expires): (i64, i64, i64),
-    ip: Option<String>,
-) -> Result<Option<RotatedRow>, sqlx::Error> {
+    conn: &mut AnyConnection,
+    batch: &[Job],
+) -> Result<Vec<Option<RotatedRow>>, sqlx::Error> {
+    let sql = ROTATE_SQLITE
+        .get(batch.len().saturating_sub(1))
+        .ok_or_else(|| sqlx::Error::Protocol("rotation batch too large".into()))?;
+    let mut query = sqlx::query_as::<_, BatchRow>(sql);
+    for job in batch {
+        let [hash, access_hash, refresh_hash] = &job.hashes;
+        let (now, access_expires, refresh_expires) = job.times;
+        query = query
+            .bind(now)
+            .bind(hash.as_str())
+            .bind(access_hash.as_str())
+            .bind(access_expires)
+            .bind(refresh_expires)
+            .bind(job.ip.as_deref())
+            .bind(refresh_hash.as_str());
+    }
     // `fetch_all` drains the results, so the answer waits for the COMMIT.
-    let rows: Result<Vec<RotatedRow>, _> = sqlx::query_as(&ROTATE_SQLITE)
-        .bind(now)
-        .bind(&hash)
-        .bind(&access_hash)
-        .bind(access_expires)
-        .bind(refresh_expires)
-        .bind(&ip)
-        .bind(&refresh_hash)
-        .fetch_all(&mut *conn)
-        .await;
-    match rows {
-        Ok(rows) => Ok(rows.into_iter().next()),
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) => {
+            let mut out: Vec<Option<RotatedRow>> = batch.iter().map(|_| None).collect();
+            for row in rows {
+                if let Some(slot) = usize::try_from(row.k).ok().and_then(|k| out.get_mut(k)) {
+                    *slot = Some(row.rotated);
+                }
+            }
+            Ok(out)
+        }
         Err(e) => {
             // A statement failed after BEGIN: the rest, COMMIT included, did not
             // run. End the transaction here, or the connection would carry it into

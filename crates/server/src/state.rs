@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::{self, Clock, Db, DbError};
 use crate::hasher::{HashError, Hasher};
 use crate::secret_box::{KeyError, SecretKey};
+use crate::session;
 use crate::settings::{self, Switches};
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub outbound: Arc<tokio::sync::Notify>,
     /// Maintenance and version switches, read at most once a second.
     pub switches: Arc<settings::Cache>,
+    /// SQLite: refresh rotations committed in batches (see [`session::Rotations`]).
+    pub rotations: Arc<session::Rotations>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,7 @@ impl AppState {
             secret_key: secret_key.map(Arc::new),
             outbound: Arc::new(tokio::sync::Notify::new()),
             switches: Arc::new(settings::Cache::default()),
+            rotations: Arc::new(session::Rotations::default()),
         })
     }
 

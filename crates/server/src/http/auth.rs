@@ -307,6 +307,7 @@ pub async fn refresh(
     let now = app.now();
     match session::refresh(
         &app.db,
+        &app.rotations,
         &app.config.sessions,
         &req.refresh_token,
         ip.as_deref(),

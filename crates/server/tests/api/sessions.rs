@@ -11,6 +11,7 @@ on_both!(
     refresh_rotates_both_tokens,
     reusing_a_refresh_token_revokes_the_whole_family,
     concurrent_refreshes_of_one_token_have_one_winner,
+    concurrent_refreshes_of_many_sessions_each_get_their_own,
     access_tokens_expire_after_fifteen_minutes,
     refresh_tokens_expire_after_thirty_days,
     logout_ends_this_or_every_session,
@@ -21,6 +22,31 @@ on_both!(
 async fn refresh(srv: &TestServer, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
     srv.post("/v1/auth/refresh", json!({"refresh_token": token}))
         .await
+}
+
+/// Sends all the refreshes at once, each on a task of its own; answers in order.
+async fn refresh_at_once<'a>(
+    srv: &TestServer,
+    tokens: impl Iterator<Item = &'a str>,
+) -> Vec<(reqwest::StatusCode, serde_json::Value)> {
+    let url = srv.url("/v1/auth/refresh");
+    let tasks: Vec<_> = tokens
+        .map(|token| {
+            let request = reqwest::Client::new()
+                .post(&url)
+                .json(&json!({ "refresh_token": token }));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request");
+                let status = response.status();
+                (status, response.json().await.expect("JSON"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("task"));
+    }
+    answers
 }
 
 async fn rotate(srv: &TestServer, s: &Session) -> Session {
@@ -125,6 +151,53 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
             .await
             .unwrap();
     assert_eq!((stored, used), (2, 1));
+}
+
+/// Many sessions refreshing at once (on SQLite their rotations are committed in
+/// batches): every one gets new tokens of its own session and account, twice over, and
+/// a token of the first round presented again in the second is a reuse that ends only
+/// its own session.
+async fn concurrent_refreshes_of_many_sessions_each_get_their_own(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    let mut sessions = Vec::new();
+    for i in 0..8 {
+        let email = format!("many{i}@corp.cn");
+        srv.add_user(&email, PASSWORD).await;
+        sessions.push((email.clone(), srv.login(&email, PASSWORD).await));
+    }
+    for round in 0..2 {
+        let tokens = sessions.iter().map(|(_, s)| s.refresh_token.expose());
+        let answers = refresh_at_once(&srv, tokens).await;
+        let mut next = Vec::new();
+        for ((email, old), (status, body)) in sessions.iter().zip(answers) {
+            assert_eq!(status, 200, "round {round}, {email}: {body}");
+            let new: Session = serde_json::from_value(body).unwrap();
+            assert_eq!(new.session_id, old.session_id, "{email}");
+            let (status, me) = srv.get("/v1/me", new.access_token.expose()).await;
+            assert_eq!(status, 200, "{email}");
+            assert_eq!(me["user"]["email"], email.as_str());
+            next.push((email.clone(), new));
+        }
+        if round == 0 {
+            // The first session's used token comes back alongside the others' new ones.
+            let (reused, _) = &sessions[0];
+            let stale = sessions[0].1.refresh_token.expose().to_owned();
+            let tokens = std::iter::once(stale.as_str())
+                .chain(next[1..].iter().map(|(_, s)| s.refresh_token.expose()));
+            let answers = refresh_at_once(&srv, tokens).await;
+            let (status, body) = &answers[0];
+            assert_error(*status, body, 401, "refresh_token_reused");
+            let (status, _) = srv.get("/v1/me", next[0].1.access_token.expose()).await;
+            assert_eq!(status, 401, "{reused}'s session ended");
+            sessions = vec![];
+            for ((email, _), (status, body)) in next[1..].iter().zip(&answers[1..]) {
+                assert_eq!(*status, 200, "{email}: {body}");
+                sessions.push((email.clone(), serde_json::from_value(body.clone()).unwrap()));
+            }
+        }
+    }
 }
 
 async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {

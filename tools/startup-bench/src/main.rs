@@ -2,19 +2,25 @@
 //! Tauri window loading a static page (`tools/bare-window`), measured the same way in
 //! the same run. Not a test: it prints figures (see docs/benchmarks.md).
 //!
+//! Both programs are measured as shipped, built with the `desktop` profile:
+//!
 //! ```sh
-//! cargo build --release --locked -p latchkey-bare-window
+//! cargo build --locked --profile desktop -p latchkey
+//! cargo build --locked --profile desktop -p latchkey-bare-window   # by itself: its own features
 //! scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-//!   cargo bench --locked -p latchkey --bench startup
+//!   cargo run --locked --release -p latchkey-startup-bench
 //! ```
+//!
+//! `LATCHKEY_BENCH_APP` and `LATCHKEY_BENCH_BARE` name other binaries to compare.
 //!
 //! - **start**: from spawning the process to the first screen painted — the app's UI
 //!   calls `ui_ready` after the sign-in form's first frame (the app is pointed at a real
 //!   server on 127.0.0.1 through `LATCHKEY_SERVER`, so that screen is the sign-in form);
-//!   the bare page calls `ready` the same way. Each prints a line on stdout.
+//!   the bare page calls `ready` the same way. Each prints a line on stdout, then a
+//!   `phases` line with the page's start-up marks, whose medians are printed too.
 //! - **idle memory**: 5 s after that, the PSS (`/proc/PID/smaps_rollup`) summed over the
 //!   process and all its descendants (WebKit's web and network processes).
-//! - **size**: the release binaries' sizes on disk.
+//! - **size**: the binaries' sizes on disk.
 //!
 //! Each launch gets a fresh home directory. The two programs alternate, after one
 //! unmeasured warm-up launch each; figures are medians over `LATCHKEY_BENCH_RUNS`
@@ -50,13 +56,10 @@ fn main() {
         eprintln!("startup bench: no DISPLAY; run it under xvfb-run (see the file's docs)");
         std::process::exit(2);
     }
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
-    let bare = app.with_file_name("bare-window");
-    assert!(
-        bare.is_file(),
-        "{} is missing: cargo build --release -p latchkey-bare-window",
-        bare.display()
-    );
+    let app = binary("LATCHKEY_BENCH_APP", "latchkey", "latchkey");
+    let bare = binary("LATCHKEY_BENCH_BARE", "bare-window", "latchkey-bare-window");
+    println!("app: {}", app.display());
+    println!("bare window: {}", bare.display());
     let runs: usize = std::env::var("LATCHKEY_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -108,7 +111,7 @@ fn main() {
     );
     let (za, zb) = (size_mb(&app), size_mb(&bare));
     println!(
-        "| release binary (MB) | {za:.1} | {zb:.1} | +{:.1} MB | ≤ 15 MB |",
+        "| binary, as shipped (MB) | {za:.1} | {zb:.1} | +{:.1} MB | ≤ 15 MB |",
         za - zb
     );
     println!();
@@ -132,6 +135,23 @@ fn main() {
     println!("  latchkey: {}", median_phases(&a));
     println!("  bare-window: {}", median_phases(&b));
     drop(server);
+}
+
+/// The binary named by `var`, else `name` as built with the `desktop` profile (beside
+/// this program's own target folder: `target/release/startup-bench` →
+/// `target/desktop/<name>`).
+fn binary(var: &str, name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        let exe = std::env::current_exe().expect("own path");
+        let target = exe.parent().and_then(Path::parent).expect("target folder");
+        target.join("desktop").join(name)
+    });
+    assert!(
+        path.is_file(),
+        "{} is missing: cargo build --locked --profile desktop -p {package}",
+        path.display()
+    );
+    path
 }
 
 /// Starts `program`, times it to its `ready` line, lets it idle, measures its memory
