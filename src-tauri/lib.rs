@@ -84,6 +84,15 @@ pub fn run() -> tauri::Result<()> {
                     tauri::async_runtime::spawn(open_link(on_link.clone(), url.to_string()));
                 }
             });
+            // The client's start (server meta, keychain, automatic sign-in) runs while
+            // the web view loads the page; `app_start` then answers at once.
+            let starting = handle.clone();
+            let task = tauri::async_runtime::spawn(async move {
+                let state = starting.state::<AppState>();
+                let mut client = state.client().await;
+                client.start().await
+            });
+            handle.state::<AppState>().set_starting(task);
             tauri::async_runtime::spawn(revalidate_offline(handle));
             Ok(())
         })

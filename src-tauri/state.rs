@@ -1,6 +1,7 @@
 //! The app's state, reached by commands through `State<'_, AppState>`.
 
-use latchkey_client::Client;
+use latchkey_client::{Client, Step};
+use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub struct AppState {
@@ -11,6 +12,9 @@ pub struct AppState {
     /// A `latchkey://reset?token=…` link that arrived before the UI asked where to
     /// start (the app was launched by the link); `app_start` takes it.
     pending_link: std::sync::Mutex<Option<String>>,
+    /// The client's start (server meta, keychain, automatic sign-in), begun while the
+    /// window and the page load; the first `app_start` takes its answer.
+    starting: std::sync::Mutex<Option<JoinHandle<Step>>>,
 }
 
 impl AppState {
@@ -18,6 +22,7 @@ impl AppState {
         Self {
             client: Mutex::new(client),
             pending_link: std::sync::Mutex::new(None),
+            starting: std::sync::Mutex::new(None),
         }
     }
 
@@ -35,6 +40,20 @@ impl AppState {
         if let Ok(mut slot) = self.pending_link.lock() {
             *slot = Some(link);
         }
+    }
+
+    /// The client's start, begun in the background by the shell.
+    pub fn set_starting(&self, task: JoinHandle<Step>) {
+        if let Ok(mut slot) = self.starting.lock() {
+            *slot = Some(task);
+        }
+    }
+
+    /// The step the background start reached, waiting for it if needed; `None` if it
+    /// was not begun, was already taken, or failed.
+    pub async fn take_start(&self) -> Option<Step> {
+        let task = self.starting.lock().ok().and_then(|mut slot| slot.take())?;
+        task.await.ok()
     }
 
     pub fn take_pending_link(&self) -> Option<String> {

@@ -23,8 +23,13 @@ pub fn app_version() -> &'static str {
 #[tauri::command]
 pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
     let began = crate::since_start();
+    // The first time, the start the shell began while the page loaded.
+    let started = state.take_start().await;
     let mut client = state.client().await;
-    let mut step = client.start().await;
+    let mut step = match started {
+        Some(step) => step,
+        None => client.start().await,
+    };
     tracing::info!(
         at_ms = began,
         ms = crate::since_start() - began,

@@ -50,13 +50,19 @@ export class App implements Ctx {
 
   /** Subscribes to the Rust side's events and shows the first screen (`app_start`). */
   async start(): Promise<void> {
+    // Both at once: the events come later (a link opened while the app runs, the end
+    // of an offline session, the server coming back), so none is missed while
+    // `app_start` answers, and the first screen does not wait for three round trips.
     await Promise.all([
-      onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
-      onSessionEnded((reason) => this.sessionEnded(reason)),
-      onConnectivity((online) => this.connectivity(online)),
-    ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
-    mark("listening");
-    await this.restart();
+      Promise.all([
+        onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
+        onSessionEnded((reason) => this.sessionEnded(reason)),
+        onConnectivity((online) => this.connectivity(online)),
+      ])
+        .then(() => mark("listening"))
+        .catch((error: unknown) => console.error("cannot listen to the app's events", error)),
+      this.restart(),
+    ]);
     mark("rendered");
     // After the first screen's layout and paint.
     requestAnimationFrame(() => {

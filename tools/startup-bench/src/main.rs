@@ -11,7 +11,8 @@
 //!   cargo run --locked --release -p latchkey-startup-bench
 //! ```
 //!
-//! `LATCHKEY_BENCH_APP` and `LATCHKEY_BENCH_BARE` name other binaries to compare.
+//! `LATCHKEY_BENCH_APP` and `LATCHKEY_BENCH_BARE` name other binaries to compare,
+//! `LATCHKEY_BENCH_RUNS` and `LATCHKEY_BENCH_IDLE_SECS` change the defaults below.
 //!
 //! - **start**: from spawning the process to the first screen painted — the app's UI
 //!   calls `ui_ready` after the sign-in form's first frame (the app is pointed at a real
@@ -40,7 +41,14 @@ use std::time::{Duration, Instant};
 
 use latchkey_testkit::{Backend, TestServer};
 
-const IDLE: Duration = Duration::from_secs(5);
+/// How long a launch idles before its memory is read (`LATCHKEY_BENCH_IDLE_SECS`).
+fn idle() -> Duration {
+    let secs = std::env::var("LATCHKEY_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    Duration::from_secs(secs)
+}
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 struct Launch {
@@ -74,7 +82,7 @@ fn main() {
     println!("desktop portal running: {}", portal_running());
     println!(
         "runs: {runs} each, after one warm-up; idle {} s",
-        IDLE.as_secs()
+        idle().as_secs()
     );
     let _ = launch(&app, &url);
     let _ = launch(&bare, &url);
@@ -205,7 +213,7 @@ fn launch(program: &Path, server: &str) -> Launch {
         Ok((_, line)) => parse_phases(&line),
         Err(_) => Vec::new(),
     };
-    std::thread::sleep(IDLE);
+    std::thread::sleep(idle());
     let tree = descendants(child.id());
     let pss_kib = tree.iter().map(|&pid| pss(pid)).sum();
     let processes = tree.len();
