@@ -56,7 +56,17 @@ pub fn run() -> tauri::Result<()> {
         set_log_guard(Some(Box::new(guard)));
     }
     log_panics();
+    tracing::debug!(at_ms = since_start(), "log open");
     let client = Client::new(options).map_err(setup_error)?;
+    tracing::debug!(at_ms = since_start(), "client ready");
+    // The client's start (server meta, keychain, automatic sign-in) runs while GTK and
+    // the web view start up; its answer is handed to the page with the page itself
+    // (see `setup`), so the first screen waits for no round trip.
+    let starting = tauri::async_runtime::spawn(async move {
+        let mut client = client;
+        let step = client.start().await;
+        (client, step)
+    });
 
     let result = tauri::Builder::default()
         // First, so that a second launch (how Linux and Windows deliver a link) is
@@ -68,31 +78,32 @@ pub fn run() -> tauri::Result<()> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
-        .manage(AppState::new(client))
-        .setup(|app| {
+        .on_page_load(|_, payload| {
+            tracing::debug!(at_ms = since_start(), event = ?payload.event(), "page load");
+        })
+        .setup(move |app| {
             tracing::info!(at_ms = since_start(), "window setup");
+            let (mut client, step) = tauri::async_runtime::block_on(starting)
+                .map_err(|e| format!("the client did not start: {e}"))?;
+            // A link that launched the app opens its new-password screen.
+            let link = app
+                .deep_link()
+                .get_current()
+                .ok()
+                .flatten()
+                .and_then(|urls| urls.into_iter().next())
+                .map(|url| url.to_string());
+            let start = commands::app::start_view(&mut client, step, link)
+                .map_err(|e| format!("no first screen: {e:?}"))?;
+            app.manage(AppState::new(client));
+            main_window(app, &start)?;
             let handle = app.handle().clone();
-            // A link that launched the app waits for `app_start`.
-            if let Ok(Some(urls)) = app.deep_link().get_current() {
-                if let Some(url) = urls.into_iter().next() {
-                    handle.state::<AppState>().set_pending_link(url.to_string());
-                }
-            }
             let on_link = handle.clone();
             app.deep_link().on_open_url(move |event| {
                 if let Some(url) = event.urls().into_iter().next() {
                     tauri::async_runtime::spawn(open_link(on_link.clone(), url.to_string()));
                 }
             });
-            // The client's start (server meta, keychain, automatic sign-in) runs while
-            // the web view loads the page; `app_start` then answers at once.
-            let starting = handle.clone();
-            let task = tauri::async_runtime::spawn(async move {
-                let state = starting.state::<AppState>();
-                let mut client = state.client().await;
-                client.start().await
-            });
-            handle.state::<AppState>().set_starting(task);
             tauri::async_runtime::spawn(revalidate_offline(handle));
             Ok(())
         })
@@ -157,6 +168,29 @@ fn log_panics() {
             set_log_guard(None);
         }
     }));
+}
+
+/// The main window of `tauri.conf.json` (`"create": false` there), built here so that
+/// its page starts with the answer of the first `app_start` (`window.__LATCHKEY_START__`,
+/// which the UI takes once; later `app_start`s are commands). It holds what the command
+/// would answer — the server and the first step — and nothing secret.
+fn main_window(app: &tauri::App, start: &view::Start) -> Result<(), Box<dyn std::error::Error>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .ok_or("no main window in tauri.conf.json")?
+        .clone();
+    let script = format!(
+        "window.__LATCHKEY_START__ = {};",
+        serde_json::to_string(start)?
+    );
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?
+        .initialization_script(&script)
+        .build()?;
+    Ok(())
 }
 
 fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::SystemTime;
 
+use latchkey_client::{Client, ClientError, Step as ClientStep};
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 
@@ -18,24 +19,24 @@ pub fn app_version() -> &'static str {
 }
 
 /// Where the UI starts: server setup, the sign-in form, the account (signed in through
-/// the keychain's refresh token), or the new password of a reset link that launched
-/// the app.
+/// the keychain's refresh token). The first answer is in the page already (the shell
+/// starts the client while the window opens); this is for starting over, after
+/// maintenance or an update.
 #[tauri::command]
 pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
-    let began = crate::since_start();
-    // The first time, the start the shell began while the page loaded.
-    let started = state.take_start().await;
     let mut client = state.client().await;
-    let mut step = match started {
-        Some(step) => step,
-        None => client.start().await,
-    };
-    tracing::info!(
-        at_ms = began,
-        ms = crate::since_start() - began,
-        "app_start"
-    );
-    if let Some(link) = state.take_pending_link() {
+    let step = client.start().await;
+    Ok(start_view(&mut client, step, None)?)
+}
+
+/// What `app_start` answers for `step`, or for the new password of a reset `link` that
+/// launched the app.
+pub fn start_view(
+    client: &mut Client,
+    mut step: ClientStep,
+    link: Option<String>,
+) -> std::result::Result<Start, ClientError> {
+    if let Some(link) = link {
         // A broken or foreign link must not keep the user from signing in.
         match client.open_reset_link(&link) {
             Ok(reset) => step = reset,
@@ -43,7 +44,7 @@ pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
         }
     }
     Ok(Start {
-        server: ServerInfo::current(&client),
+        server: ServerInfo::current(client),
         step: Step::of(&step)?,
     })
 }

@@ -111,3 +111,17 @@ describe("IPC contract", () => {
     for (const [cmd, keys] of ui) expect(keys, cmd).toEqual(rust.get(cmd));
   });
 });
+
+describe("app_start", () => {
+  it("takes the answer the Rust side put in the page once, then asks", async () => {
+    const injected = { server: null, step: { step: "server_setup", suggested_url: null } } as const;
+    const asked = { server: null, step: { step: "server_setup", suggested_url: "https://sso.corp" } } as const;
+    const calls = ipc({ app_start: asked });
+    window.__LATCHKEY_START__ = injected;
+    expect(await api.appStart()).toEqual(injected);
+    expect(calls).toEqual([]);
+    expect(window.__LATCHKEY_START__).toBeUndefined();
+    expect(await api.appStart()).toEqual(asked);
+    expect(calls.map((c) => c.cmd)).toEqual(["app_start"]);
+  });
+});

@@ -27,8 +27,25 @@ export function appVersion(): Promise<string> {
   return invoke<string>("app_version");
 }
 
-/** At launch: the configured server (if any) and the first step (may already be signed in). */
+declare global {
+  interface Window {
+    /** The first `app_start` answer, put in the page by the Rust side at launch. */
+    __LATCHKEY_START__?: Start;
+  }
+}
+
+/**
+ * At launch: the configured server (if any) and the first step (may already be signed
+ * in). The first answer comes with the page (the app starts the client while the window
+ * opens), so the first screen waits for no round trip; it is taken once, and later
+ * calls (starting over after maintenance or an update) ask the Rust side.
+ */
 export function appStart(): Promise<Start> {
+  const injected = window.__LATCHKEY_START__;
+  if (injected !== undefined) {
+    delete window.__LATCHKEY_START__;
+    return Promise.resolve(injected);
+  }
   return invoke<Start>("app_start");
 }
 

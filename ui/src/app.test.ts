@@ -22,7 +22,11 @@ describe("start", () => {
     const calls = ipc({ app_start: SIGN_IN });
     const element = root();
     await mount(element, "en");
-    expect(calls.map((c) => c.cmd)).toEqual(["app_start"]);
+    // The first screen is reported once painted, with the start-up's marks.
+    expect(calls.map((c) => c.cmd)).toEqual(["app_start", "ui_ready"]);
+    const ready = calls[1]?.args as { screen: string; marks: Array<[string, number]> };
+    expect(ready.screen).toBe("sign_in");
+    expect(ready.marks.map(([name]) => name)).toEqual(["navigation", "app_start", "rendered", "frame", "painted"]);
     expect(screenName(element)).toBe("sign_in");
     expect(byAutocomplete(element, "username").value).toBe("zwei");
     expect(document.documentElement.lang).toBe("en");

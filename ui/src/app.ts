@@ -50,28 +50,25 @@ export class App implements Ctx {
 
   /** Subscribes to the Rust side's events and shows the first screen (`app_start`). */
   async start(): Promise<void> {
-    // Both at once: the events come later (a link opened while the app runs, the end
-    // of an offline session, the server coming back), so none is missed while
-    // `app_start` answers, and the first screen does not wait for three round trips.
-    await Promise.all([
-      Promise.all([
-        onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
-        onSessionEnded((reason) => this.sessionEnded(reason)),
-        onConnectivity((online) => this.connectivity(online)),
-      ])
-        .then(() => mark("listening"))
-        .catch((error: unknown) => console.error("cannot listen to the app's events", error)),
-      this.restart(),
-    ]);
+    await this.restart();
     mark("rendered");
-    // After the first screen's layout and paint.
-    requestAnimationFrame(() => {
-      mark("frame");
-      setTimeout(() => {
-        mark("painted");
-        void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
-      }, 0);
-    });
+    // After the first screen's layout and paint: the report, then the events. None of
+    // the events can come this early (a link opened while the app runs, the end of an
+    // offline session, the server coming back), and until the first screen is up the
+    // page and the app's main thread have better things to do than three round trips.
+    await new Promise<void>((painted) =>
+      requestAnimationFrame(() => {
+        mark("frame");
+        setTimeout(painted, 0);
+      }),
+    );
+    mark("painted");
+    void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
+    await Promise.all([
+      onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
+      onSessionEnded((reason) => this.sessionEnded(reason)),
+      onConnectivity((online) => this.connectivity(online)),
+    ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
   }
 
   /** Asks `app_start` where to begin (also after maintenance or an update). */

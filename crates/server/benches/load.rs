@@ -287,10 +287,21 @@ async fn refresh_rows(server: &Server, backend: &str, rows: &mut Vec<Row>) -> Re
     ));
     let mut idle: Vec<Secret> = chains.into_iter().flatten().collect();
     idle.extend(sign_in_many(server, OPEN_LOOP_CHAINS.saturating_sub(idle.len())).await?);
-    let lat = open_loop(server, Op::Refresh, max.rate() * LOAD_FRACTION, idle).await?;
+    // `LATCHKEY_BENCH_REFRESH_RATE` fixes the rate instead, to compare two builds at
+    // the same load.
+    let fixed: Option<f64> = std::env::var("LATCHKEY_BENCH_REFRESH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let rate = fixed.unwrap_or(max.rate() * LOAD_FRACTION);
+    let lat = open_loop(server, Op::Refresh, rate, idle).await?;
     println!("refresh on {backend}, open loop: {}", lat.describe());
+    let load = if fixed.is_some() {
+        "a fixed rate"
+    } else {
+        "70 % load"
+    };
     rows.push(Row::new(
-        &format!("refresh latency p50 / p99 at 70 % load, {backend}"),
+        &format!("refresh latency p50 / p99 at {load}, {backend}"),
         lat.cell(),
         "-",
         None,
