@@ -16,7 +16,7 @@ mod error;
 mod state;
 mod view;
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use latchkey_client::{Client, Options, Revalidation, Step as ClientStep};
@@ -36,6 +36,11 @@ pub(crate) fn since_start() -> u64 {
         u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
     })
 }
+
+/// How long the window waits for the client's start before it opens on the loading
+/// screen (the start takes some 30 ms and began long before; this is for a server
+/// that does not answer).
+const START_WAIT: Duration = Duration::from_millis(250);
 
 /// How often an offline session checks whether the server is reachable again.
 const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
@@ -62,11 +67,10 @@ pub fn run() -> tauri::Result<()> {
     // The client's start (server meta, keychain, automatic sign-in) runs while GTK and
     // the web view start up; its answer is handed to the page with the page itself
     // (see `setup`), so the first screen waits for no round trip.
-    let starting = tauri::async_runtime::spawn(async move {
-        let mut client = client;
-        let step = client.start().await;
-        (client, step)
-    });
+    let client = Arc::new(tokio::sync::Mutex::new(client));
+    let starting_client = client.clone();
+    let mut starting =
+        tauri::async_runtime::spawn(async move { starting_client.lock().await.start().await });
 
     let result = tauri::Builder::default()
         // First, so that a second launch (how Linux and Windows deliver a link) is
@@ -81,10 +85,9 @@ pub fn run() -> tauri::Result<()> {
         .on_page_load(|_, payload| {
             tracing::debug!(at_ms = since_start(), event = ?payload.event(), "page load");
         })
+        .manage(AppState::new(client))
         .setup(move |app| {
             tracing::info!(at_ms = since_start(), "window setup");
-            let (mut client, step) = tauri::async_runtime::block_on(starting)
-                .map_err(|e| format!("the client did not start: {e}"))?;
             // A link that launched the app opens its new-password screen.
             let link = app
                 .deep_link()
@@ -93,10 +96,31 @@ pub fn run() -> tauri::Result<()> {
                 .flatten()
                 .and_then(|urls| urls.into_iter().next())
                 .map(|url| url.to_string());
-            let start = commands::app::start_view(&mut client, step, link)
-                .map_err(|e| format!("no first screen: {e:?}"))?;
-            app.manage(AppState::new(client));
-            main_window(app, &start)?;
+            // Usually the start is over by now. A server that is slow to answer (or
+            // silent: up to the connect timeout) must not keep the window away: after
+            // START_WAIT it opens on the loading screen, and `app_start` waits.
+            let state = app.state::<AppState>();
+            let done = tauri::async_runtime::block_on(async {
+                tokio::time::timeout(START_WAIT, &mut starting).await
+            });
+            let first = match done {
+                Ok(Ok(step)) => {
+                    let mut client = tauri::async_runtime::block_on(state.client());
+                    commands::app::start_view(&mut client, step, link)
+                        .map_err(|e| tracing::warn!(code = ?e.code(), "no first screen"))
+                        .ok()
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the client's start failed; app_start starts again");
+                    None
+                }
+                Err(_) => {
+                    tracing::info!("the client's start is slow; the window opens first");
+                    state.set_starting(starting, link);
+                    None
+                }
+            };
+            main_window(app, first.as_ref())?;
             let handle = app.handle().clone();
             let on_link = handle.clone();
             app.deep_link().on_open_url(move |event| {
@@ -171,10 +195,14 @@ fn log_panics() {
 }
 
 /// The main window of `tauri.conf.json` (`"create": false` there), built here so that
-/// its page starts with the answer of the first `app_start` (`window.__LATCHKEY_START__`,
-/// which the UI takes once; later `app_start`s are commands). It holds what the command
-/// would answer — the server and the first step — and nothing secret.
-fn main_window(app: &tauri::App, start: &view::Start) -> Result<(), Box<dyn std::error::Error>> {
+/// its page can start with the answer of the first `app_start`
+/// (`window.__LATCHKEY_START__`, which the UI takes once; later `app_start`s are
+/// commands). It holds what the command would answer — the server and the first step —
+/// and nothing secret.
+fn main_window(
+    app: &tauri::App,
+    first: Option<&view::Start>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let config = app
         .config()
         .app
@@ -183,13 +211,15 @@ fn main_window(app: &tauri::App, start: &view::Start) -> Result<(), Box<dyn std:
         .find(|w| w.label == "main")
         .ok_or("no main window in tauri.conf.json")?
         .clone();
-    let script = format!(
-        "window.__LATCHKEY_START__ = {};",
-        serde_json::to_string(start)?
-    );
-    tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?
-        .initialization_script(&script)
-        .build()?;
+    let mut window = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    if let Some(first) = first {
+        let script = format!(
+            "window.__LATCHKEY_START__ = {};",
+            serde_json::to_string(first)?
+        );
+        window = window.initialization_script(&script);
+    }
+    window.build()?;
     Ok(())
 }
 

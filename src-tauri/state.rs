@@ -1,19 +1,30 @@
 //! The app's state, reached by commands through `State<'_, AppState>`.
 
-use latchkey_client::Client;
+use std::sync::Arc;
+
+use latchkey_client::{Client, Step};
+use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub struct AppState {
     /// The client core. Behind an async mutex: a command that waits for the server
     /// holds it, so a double click waits for the first answer instead of racing the
     /// state machine.
-    client: Mutex<Client>,
+    client: Arc<Mutex<Client>>,
+    /// The client's start when it took longer than the window was willing to wait
+    /// (a slow or silent server): the first `app_start` waits for it.
+    starting: std::sync::Mutex<Option<JoinHandle<Step>>>,
+    /// A `latchkey://reset?token=…` link that launched the app, kept for that
+    /// `app_start` in the same case.
+    pending_link: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Arc<Mutex<Client>>) -> Self {
         Self {
-            client: Mutex::new(client),
+            client,
+            starting: std::sync::Mutex::new(None),
+            pending_link: std::sync::Mutex::new(None),
         }
     }
 
@@ -25,5 +36,32 @@ impl AppState {
     /// turn rather than make the UI wait).
     pub fn try_client(&self) -> Option<MutexGuard<'_, Client>> {
         self.client.try_lock().ok()
+    }
+
+    /// The client's start, still running, and the link that launched the app.
+    pub fn set_starting(&self, task: JoinHandle<Step>, link: Option<String>) {
+        if let Ok(mut slot) = self.starting.lock() {
+            *slot = Some(task);
+        }
+        if let Ok(mut slot) = self.pending_link.lock() {
+            *slot = link;
+        }
+    }
+
+    /// The step the client's start reached and the launching link, if the window
+    /// did not wait for them (taken once); `None` as the step if it was not left
+    /// running or failed.
+    pub async fn take_start(&self) -> (Option<Step>, Option<String>) {
+        let task = self.starting.lock().ok().and_then(|mut slot| slot.take());
+        let link = self
+            .pending_link
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        let step = match task {
+            Some(task) => task.await.ok(),
+            None => None,
+        };
+        (step, link)
     }
 }

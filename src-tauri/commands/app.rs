@@ -19,14 +19,19 @@ pub fn app_version() -> &'static str {
 }
 
 /// Where the UI starts: server setup, the sign-in form, the account (signed in through
-/// the keychain's refresh token). The first answer is in the page already (the shell
-/// starts the client while the window opens); this is for starting over, after
-/// maintenance or an update.
+/// the keychain's refresh token). The first answer is usually in the page already (the
+/// shell starts the client while the window opens); this is for a start the window did
+/// not wait for, and for starting over after maintenance or an update.
 #[tauri::command]
 pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
+    // The first time, if the window did not wait for it: the start already running.
+    let (started, link) = state.take_start().await;
     let mut client = state.client().await;
-    let step = client.start().await;
-    Ok(start_view(&mut client, step, None)?)
+    let step = match started {
+        Some(step) => step,
+        None => client.start().await,
+    };
+    Ok(start_view(&mut client, step, link)?)
 }
 
 /// What `app_start` answers for `step`, or for the new password of a reset `link` that
