@@ -54,6 +54,11 @@ impl Drop for App {
     }
 }
 
+/// An element that was replaced after it was found.
+fn is_stale(error: &str) -> bool {
+    error.contains("was not found") || error.contains("stale element")
+}
+
 fn tauri_driver() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LATCHKEY_TAURI_DRIVER") {
         return Some(PathBuf::from(p));
@@ -337,13 +342,22 @@ impl App {
         el.send_keys(text).await.expect("type");
     }
 
-    /// Clicks the first element matching `css`.
+    /// Clicks the first element matching `css`. A screen that re-renders (the account
+    /// page when its details arrive) can replace the element between finding and
+    /// clicking it (WebKitWebDriver: "Node … was not found"); then it is found again,
+    /// a few times at most. Such a click did not happen, so trying again is safe.
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        let mut attempts = 0;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
     }
 
     /// Switches the UI's language with the select of the top bar.
