@@ -44,14 +44,18 @@ impl Drop for App {
     /// they share its process group. Left over, they would keep the test's output
     /// pipes open and the run would never end.
     fn drop(&mut self) {
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        stop_driver(&mut self.driver);
     }
+}
+
+/// Kills tauri-driver's process group (WebKitWebDriver and the app with it).
+fn stop_driver(driver: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", driver.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
 }
 
 /// An element that was replaced after it was found.
@@ -192,12 +196,7 @@ impl App {
         {
             Ok(client) => Ok((client, driver)),
             Err(error) => {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", driver.id())])
-                    .stderr(Stdio::null())
-                    .status();
-                let _ = driver.kill();
-                let _ = driver.wait();
+                stop_driver(&mut driver);
                 Err(format!("{error:?}"))
             }
         }
