@@ -208,6 +208,52 @@ describe("language switch", () => {
   });
 });
 
+describe("language switch with an error on screen", () => {
+  it("shows the same error in the new language and leaves the focus on the switch", async () => {
+    ipc({ app_start: SIGN_IN, sign_in: fail("invalid_credentials") });
+    const element = root();
+    await mount(element, "en");
+    type(byAutocomplete(element, "username"), "someone");
+    type(byAutocomplete(element, "current-password"), "wrong");
+    submit(byTestId(element, "sign-in-submit"));
+    await flush();
+    const before = byTestId(element, "error");
+    expect(before.hidden).toBe(false);
+    const english = before.textContent ?? "";
+    expect(english).toContain("password");
+    const select = byTestId<HTMLSelectElement>(element, "language");
+    select.value = "zh-CN";
+    select.dispatchEvent(new Event("change"));
+    const after = byTestId(element, "error");
+    expect(after.hidden).toBe(false);
+    expect(after.dataset.code).toBe("invalid_credentials");
+    expect(after.textContent).not.toBe(english);
+    expect(after.textContent).toMatch(/[\u4e00-\u9fff]/);
+    expect(document.activeElement).toBe(byTestId(element, "language"));
+  });
+
+  it("re-shows the UI's own errors too, and shows none when none was shown", async () => {
+    ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    const select = byTestId<HTMLSelectElement>(element, "language");
+    select.value = "zh-CN";
+    select.dispatchEvent(new Event("change"));
+    expect(byTestId(element, "error").hidden).toBe(true);
+    submit(byTestId(element, "sign-in-submit"));
+    await flush();
+    const chinese = byTestId(element, "error");
+    expect(chinese.hidden).toBe(false);
+    const code = chinese.dataset.code;
+    select.value = "en";
+    select.dispatchEvent(new Event("change"));
+    const english = byTestId(element, "error");
+    expect(english.hidden).toBe(false);
+    expect(english.dataset.code).toBe(code);
+    expect(english.textContent).not.toMatch(/[\u4e00-\u9fff]/);
+  });
+});
+
 describe("errors that end the session", () => {
   it("a command answering refresh_revoked or password_changed goes back to sign in with the reason", async () => {
     ipc({ sign_in: fail("refresh_revoked") });

@@ -5,7 +5,7 @@ import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded, 
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
 import type { EndReason, UiError } from "./codes";
-import type { ErrorRegion } from "./components/errors";
+import { reshowErrors, shownErrors, type ErrorRegion } from "./components/errors";
 import type { Ctx } from "./context";
 import { h, uid } from "./dom";
 import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18n";
@@ -253,12 +253,14 @@ export class App implements Ctx {
     document.title = t("app.title");
   }
 
-  /** Re-renders the current screen in `locale`, keeping what the user typed. */
+  /** Re-renders the current screen in `locale`, keeping what the user typed and the error shown. */
   switchLanguage(locale: Locale): void {
     const typed = snapshot(this.content);
+    const errors = shownErrors(this.content);
     setLocale(locale, true);
     this.go(this.view, false);
     restore(this.content, typed);
+    reshowErrors(this.content, errors);
     this.topbar.querySelector<HTMLSelectElement>("select")?.focus();
   }
 }

@@ -39,6 +39,59 @@ export function attemptsLeft(error: UiError): string | null {
   return error.attempts_left === 1 ? t("errors.attempts_left_one") : t("errors.attempts_left", { n: error.attempts_left });
 }
 
+/** What an error region shows, kept so that it can be shown again in another language. */
+export type Shown = { error: UiError } | { code: UiOnlyCode; params?: Record<string, string | number> };
+
+const shownIn = new WeakMap<HTMLElement, Shown>();
+
+/** What the visible error regions under `scope` show, in document order. */
+export function shownErrors(scope: ParentNode): Array<Shown | null> {
+  return [...scope.querySelectorAll<HTMLElement>("[data-testid=error]")].map((el) => (el.hidden ? null : shownIn.get(el) ?? null));
+}
+
+/**
+ * Shows `shown` again in the error regions under `scope` (the same screen, re-rendered
+ * in another language), without moving the focus.
+ */
+export function reshowErrors(scope: ParentNode, shown: Array<Shown | null>): void {
+  const elements = [...scope.querySelectorAll<HTMLElement>("[data-testid=error]")];
+  elements.forEach((el, i) => {
+    const what = shown[i];
+    if (what) renderShown(el, what, false);
+  });
+}
+
+function list(className: string, items: readonly string[]): HTMLUListElement | "" {
+  return items.length === 0 ? "" : h("ul", { class: className }, ...items.map((text) => h("li", {}, text)));
+}
+
+function parts(what: Shown): Array<HTMLElement | ""> {
+  if (!("error" in what)) return [h("p", { class: "error-message" }, t(`errors.${what.code}`, what.params))];
+  const error = what.error;
+  const left = attemptsLeft(error);
+  return [
+    h("p", { class: "error-message" }, errorMessage(error)),
+    left === null ? "" : h("p", { class: "error-attempts", "data-testid": "attempts-left" }, left),
+    list(
+      "reasons",
+      error.reasons.map((r) => tCode("strength.reason.", r, "strength.reason.unknown")),
+    ),
+    list(
+      "suggestions",
+      error.suggestions.map((s) => tCode("strength.suggestion.", s, "strength.suggestion.unknown")),
+    ),
+    h("p", { class: "error-advice" }, errorAdvice(error)),
+  ];
+}
+
+function renderShown(element: HTMLElement, what: Shown, focus: boolean): void {
+  element.replaceChildren(...parts(what));
+  element.dataset.code = "error" in what ? what.error.code : what.code;
+  element.hidden = false;
+  shownIn.set(element, what);
+  if (focus) element.focus();
+}
+
 export function errorRegion(): ErrorRegion {
   const element = h("div", {
     class: "error",
@@ -49,39 +102,16 @@ export function errorRegion(): ErrorRegion {
     hidden: true,
   });
 
-  function list(className: string, items: readonly string[]): HTMLUListElement | "" {
-    return items.length === 0 ? "" : h("ul", { class: className }, ...items.map((text) => h("li", {}, text)));
-  }
-
-  function render(code: string, parts: Array<HTMLElement | "">): void {
-    element.replaceChildren(...parts);
-    element.dataset.code = code;
-    element.hidden = false;
-    element.focus();
-  }
-
   return {
     element,
     show(error) {
-      const left = attemptsLeft(error);
-      render(error.code, [
-        h("p", { class: "error-message" }, errorMessage(error)),
-        left === null ? "" : h("p", { class: "error-attempts", "data-testid": "attempts-left" }, left),
-        list(
-          "reasons",
-          error.reasons.map((r) => tCode("strength.reason.", r, "strength.reason.unknown")),
-        ),
-        list(
-          "suggestions",
-          error.suggestions.map((s) => tCode("strength.suggestion.", s, "strength.suggestion.unknown")),
-        ),
-        h("p", { class: "error-advice" }, errorAdvice(error)),
-      ]);
+      renderShown(element, { error }, true);
     },
     showUi(code, params) {
-      render(code, [h("p", { class: "error-message" }, t(`errors.${code}`, params))]);
+      renderShown(element, params === undefined ? { code } : { code, params }, true);
     },
     clear() {
+      shownIn.delete(element);
       element.hidden = true;
       element.replaceChildren();
       delete element.dataset.code;
