@@ -202,24 +202,46 @@ impl App {
         }
     }
 
-    /// The text of the first element matching `css`, waiting up to 20 s for it.
+    /// The text of the first element matching `css`, waiting up to 20 s for it; found
+    /// again when a re-render replaced it between the two steps (as `click` does).
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
+        let mut attempts = 0;
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot read the text of {css}: {e}"),
+            }
+        }
     }
 
     /// The texts of all elements matching `css`, once the first one is there.
     pub async fn texts(&self, css: &str) -> Vec<String> {
-        self.find(css).await;
-        let mut texts = Vec::new();
-        for el in self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .expect("elements")
-        {
-            texts.push(el.text().await.expect("element text"));
+        let mut attempts = 0;
+        'again: loop {
+            self.find(css).await;
+            let mut texts = Vec::new();
+            for el in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .expect("elements")
+            {
+                match el.text().await {
+                    Ok(text) => texts.push(text),
+                    Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                        attempts += 1;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue 'again;
+                    }
+                    Err(e) => panic!("cannot read the texts of {css}: {e}"),
+                }
+            }
+            return texts;
         }
-        texts
     }
 
     /// The first element matching `css`, waiting up to 20 s for it.

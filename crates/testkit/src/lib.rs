@@ -50,14 +50,58 @@ macro_rules! on_both {
 /// A 32-byte key in hex, so that TOTP can be set up.
 pub const SECRET_KEY: &str = "4c6174636862b579207465737420736563726574206b6579202d2d2030303032";
 
-/// A fresh database URL for one test, or `None` to skip (PostgreSQL not configured).
-/// Panics when `LATCHKEY_TEST_REQUIRE_POSTGRES` is set but no URL is.
-pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
+/// A database made for one test. A PostgreSQL one (`lk_test_<random>`) is dropped when
+/// this is dropped, also when the test fails.
+pub struct TestDatabase {
+    pub url: String,
+    /// The server's URL and the database's name, for PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop is synchronous and may run inside the test's runtime or while a failed
+        // test unwinds: a plain thread with a runtime of its own does the async work,
+        // and a failure is printed, never raised, so that it cannot hide the test's
+        // own failure (a panic here during unwinding would abort the run).
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = latchkey_server::db::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // FORCE ends the connections the test's pool still holds.
+                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+                result.map(drop).map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("note: could not drop the test database: {e}"),
+            Err(_) => eprintln!("note: dropping the test database panicked"),
+        }
+    }
+}
+
+/// A fresh database for one test, or `None` to skip (PostgreSQL not configured): a
+/// SQLite file in `dir`, or a new PostgreSQL database that is dropped with the returned
+/// value. Panics when `LATCHKEY_TEST_REQUIRE_POSTGRES` is set but no URL is.
+pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDatabase> {
     match backend {
-        Backend::Sqlite => Some(format!(
-            "sqlite://{}",
-            dir.path().join("latchkey.db").display()
-        )),
+        Backend::Sqlite => Some(TestDatabase {
+            url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+            postgres: None,
+        }),
         Backend::Postgres => {
             let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
                 assert!(
@@ -77,7 +121,10 @@ pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<Strin
                 .expect("create test database");
             admin.close().await;
             let (base, _) = url.rsplit_once('/').expect("URL has a database");
-            Some(format!("{base}/{name}"))
+            Some(TestDatabase {
+                url: format!("{base}/{name}"),
+                postgres: Some((url.clone(), name)),
+            })
         }
     }
 }
@@ -90,6 +137,8 @@ pub struct TestServer {
     pub dir: Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Last: dropped after the server has stopped.
+    _database: TestDatabase,
 }
 
 impl Drop for TestServer {
@@ -108,10 +157,10 @@ impl TestServer {
     /// a secret key so TOTP works, `tweak` last. `None` when the backend is skipped.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = database(backend, &dir).await?;
+        let database = database(backend, &dir).await?;
         let smtp = SmtpSink::start().await;
         let mut config = Config {
-            database_url: url,
+            database_url: database.url.clone(),
             bind: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         };
@@ -131,6 +180,7 @@ impl TestServer {
             dir: Arc::new(dir),
             shutdown: None,
             task: None,
+            _database: database,
         };
         server.serve(listener);
         Some(server)

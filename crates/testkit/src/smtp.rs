@@ -145,6 +145,21 @@ impl SmtpSink {
     }
 
     /// Waits until at least `n` messages have arrived (at most 10 s).
+    /// The code of the first mail after the first `skip` that carries one, waiting up
+    /// to 10 s (notices without a code may arrive before it, in any order).
+    pub async fn code_after(&self, skip: usize) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.inbox.arrived.notified();
+            if let Some(code) = self.messages().iter().skip(skip).find_map(Received::code) {
+                return code;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no mail with a code after the first {skip}");
+            }
+        }
+    }
+
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {

@@ -33,63 +33,7 @@ macro_rules! on_both {
 pub const PASSWORD: &str = "Plum-orchard-violin-73";
 pub const OTHER_PASSWORD: &str = "Quartz-meadow-lantern-19";
 
-/// A database made for one test. A PostgreSQL one (`lk_test_<random>`) is dropped when
-/// this is dropped, also when the test fails.
-pub struct TestDatabase {
-    pub url: String,
-    /// The server's URL and the database's name, for PostgreSQL.
-    postgres: Option<(String, String)>,
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop is synchronous and may run inside the test's runtime or while a failed
-        // test unwinds: a plain thread with a runtime of its own does the async work,
-        // and a failure is printed, never raised, so that it cannot hide the test's
-        // own failure (a panic here during unwinding would abort the run).
-        let dropped = std::thread::spawn(move || -> Result<(), String> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let admin = latchkey_server::db::connect(&admin_url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // FORCE ends the connections the test's pool still holds.
-                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&admin)
-                    .await;
-                admin.close().await;
-                result.map(drop).map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("note: could not drop the test database: {e}"),
-            Err(_) => eprintln!("note: dropping the test database panicked"),
-        }
-    }
-}
-
-/// A fresh database for one test (latchkey-testkit's), or `None` to skip (PostgreSQL
-/// not configured); a PostgreSQL one is dropped after the test.
-pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDatabase> {
-    let url = latchkey_testkit::database(backend, dir).await?;
-    let postgres = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => {
-            let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("checked by testkit");
-            let (_, name) = url.rsplit_once('/').expect("URL has a database");
-            Some((admin, name.to_owned()))
-        }
-    };
-    Some(TestDatabase { url, postgres })
-}
+pub use latchkey_testkit::{database, TestDatabase};
 
 pub struct TestServer {
     pub base: String,
