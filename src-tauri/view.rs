@@ -350,7 +350,7 @@ impl AccountDetails {
         Self {
             summary: AccountSummary::of(&profile.user),
             password_expires_at: profile.password_expires_at,
-            recovery_codes_left: None,
+            recovery_codes_left: profile.recovery_codes_left,
             sessions: sessions.into_iter().map(SessionView::from).collect(),
             activity: activity.into_iter().map(ActivityView::from).collect(),
         }

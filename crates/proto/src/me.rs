@@ -13,6 +13,10 @@ pub struct Profile {
     pub password_changed_at: String,
     /// When the password expires under the policy, RFC 3339; `None` if it never does.
     pub password_expires_at: Option<String>,
+    /// Unused recovery codes, when two-factor authentication is on (absent otherwise,
+    /// and from servers before this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_left: Option<u32>,
 }
 
 /// `POST /v1/me/password` body.
@@ -116,8 +120,10 @@ mod tests {
             user,
             password_changed_at: "2026-01-01T00:00:00Z".into(),
             password_expires_at: None,
+            recovery_codes_left: Some(7),
         };
         let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["recovery_codes_left"], 7);
         assert_eq!(v["user"]["phone"], "+8613800138000");
         assert_eq!(v["password_expires_at"], serde_json::Value::Null);
         assert_eq!(serde_json::from_value::<Profile>(v).unwrap(), p);

@@ -85,6 +85,17 @@ pub async fn replace(
     Ok(())
 }
 
+/// How many of the user's codes are still unused.
+pub async fn left(db: &Db, user_id: &str) -> Result<u32, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// Uses up a code; false if it is not one of the user's unused codes.
 pub async fn consume(db: &Db, user_id: &str, code: &str, now: i64) -> Result<bool, sqlx::Error> {
     let Some(normalized) = normalize(code) else {

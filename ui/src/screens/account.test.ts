@@ -34,6 +34,23 @@ describe("account", () => {
     expect(activity).not.toContain("some_future_event");
   });
 
+  it("counts the recovery codes left, with one and none said apart, in both languages", async () => {
+    const cases: Array<[number | null, "en" | "zh-CN", string]> = [
+      [1, "en", "1 unused code left"],
+      [0, "en", "No unused codes left: generate new ones"],
+      [null, "en", "Number of unused codes unknown"],
+      [3, "zh-CN", "剩余 3 个未使用的恢复码"],
+      [0, "zh-CN", "恢复码已用完，请重新生成"],
+    ];
+    for (const [left, locale, text] of cases) {
+      ipc({ account_details: { ...DETAILS, recovery_codes_left: left } });
+      const { root } = signedIn({ screen: "account", notice: null }, false, locale);
+      await flush();
+      expect(byTestId(root, "codes-left").textContent).toBe(text);
+      reset();
+    }
+  });
+
   it("revokes another session and reloads the list", async () => {
     let revoked = false;
     const calls = ipc({

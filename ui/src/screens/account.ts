@@ -112,7 +112,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
       const regenerate = button(t("account.codes_regenerate"), { "data-testid": "codes-regenerate", disabled: offline }, "secondary");
       regenerate.addEventListener("click", () => ctx.go({ screen: "regenerate_codes" }));
       const left = details?.recovery_codes_left ?? null;
-      rows.push(setting(t("account.codes"), left === null ? t("account.codes_unknown") : t("account.codes_left", { n: left }), regenerate));
+      rows.push(setting(t("account.codes"), codesLeft(left), regenerate, "codes-left"));
     }
     security.body.replaceChildren(h("ul", { class: "rows" }, ...rows));
   }
@@ -170,8 +170,17 @@ function section(name: string, title: string): { element: HTMLElement; body: HTM
   return { element, body };
 }
 
-function setting(label: string, value: string, action: HTMLElement): HTMLLIElement {
-  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), value === "" ? null : h("p", { class: "muted" }, value)), action);
+function setting(label: string, value: string, action: HTMLElement, testId?: string): HTMLLIElement {
+  const attrs = testId === undefined ? { class: "muted" } : { class: "muted", "data-testid": testId };
+  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), value === "" ? null : h("p", attrs, value)), action);
+}
+
+/** "N unused codes left", with the one and none cases of their own. */
+function codesLeft(left: number | null): string {
+  if (left === null) return t("account.codes_unknown");
+  if (left === 0) return t("account.codes_left_none");
+  if (left === 1) return t("account.codes_left_one");
+  return t("account.codes_left", { n: left });
 }
 
 function renderProfile(body: HTMLElement, summary: AccountSummary | null): void {

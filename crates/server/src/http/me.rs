@@ -24,7 +24,8 @@ async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))
 }
 
-/// The signed-in user's profile and password dates.
+/// The signed-in user's profile, password dates and, with two-factor authentication,
+/// how many recovery codes are left.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, body = Profile),
@@ -32,9 +33,15 @@ async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
     ))]
 pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<Profile>> {
     let user = current_user(&app, &authed).await?;
+    let recovery_codes_left = if user.mfa_enabled != 0 {
+        Some(crate::recovery_codes::left(&app.db, &user.id).await?)
+    } else {
+        None
+    };
     Ok(Json(Profile {
         password_changed_at: rfc3339(user.password_changed_at),
         password_expires_at: password_expires_at(&app.config.password, &user).map(rfc3339),
+        recovery_codes_left,
         user: user.to_proto(),
     }))
 }

@@ -24,6 +24,8 @@ async fn profile_needs_a_valid_token(b: Backend) {
     assert_eq!(body["user"]["mfa_enabled"], false);
     assert!(body["password_changed_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["password_expires_at"], serde_json::Value::Null);
+    // Without two-factor authentication there are no recovery codes to count.
+    assert!(body.get("recovery_codes_left").is_none(), "{body}");
     let (status, body) = srv.call(Method::GET, "/v1/me", None, None).await;
     assert_error(status, &body, 401, "unauthenticated");
     let (status, body) = srv.get("/v1/me", "lka_forged").await;

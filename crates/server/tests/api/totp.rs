@@ -322,6 +322,14 @@ async fn one_step_of_drift_is_accepted_two_are_not(b: Backend) {
 async fn recovery_codes_work_once_and_regenerating_voids_them(b: Backend) {
     let Some(srv) = start(b).await else { return };
     let e = enabled_user(&srv, "rc@corp.cn").await;
+    let left = |token: String| {
+        let srv = &srv;
+        async move {
+            let (_, me) = srv.get("/v1/me", &token).await;
+            me["recovery_codes_left"].clone()
+        }
+    };
+    assert_eq!(left(e.token.clone()).await, json!(10));
     // Typed sloppily: upper case, no dashes, spaces.
     let sloppy = e.codes[0].replace('-', " ").to_uppercase();
     let t = mfa_token(&srv, "rc@corp.cn").await;
@@ -339,6 +347,7 @@ async fn recovery_codes_work_once_and_regenerating_voids_them(b: Backend) {
     assert!(activity_kinds(&srv, &access)
         .await
         .contains(&("recovery_code_used".into(), "ok".into())));
+    assert_eq!(left(access.clone()).await, json!(9));
 
     // Regenerating takes the password.
     let (s, body) = post_auth(
@@ -370,6 +379,7 @@ async fn recovery_codes_work_once_and_regenerating_voids_them(b: Backend) {
     assert_error(s, &body, 400, "code_invalid");
     let (s, body) = second(&srv, &t, "recovery_code", &fresh[9]).await;
     assert_eq!(s, 200, "{body}");
+    assert_eq!(left(e.token.clone()).await, json!(9));
     assert!(activity_kinds(&srv, &e.token)
         .await
         .contains(&("recovery_codes_regenerated".into(), "ok".into())));
