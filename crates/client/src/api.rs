@@ -354,6 +354,15 @@ fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> C
         };
     };
     let retry_after = body.retry_after.or(retry_header);
+    if let (ErrorCode::PasswordChangeRequired, Some(change_token), Some(reason)) =
+        (body.code, body.change_token.clone(), body.reason)
+    {
+        return ClientError::PasswordChangeRequired {
+            change_token,
+            reason,
+            mfa_methods: body.mfa_methods.unwrap_or_default(),
+        };
+    }
     match body.code {
         ErrorCode::Maintenance => ClientError::Maintenance {
             message: body.message,
@@ -407,6 +416,29 @@ mod tests {
         assert!(matches!(
             answer(401, json!({"code": "invalid_credentials", "message": "m"})),
             ClientError::Server(ErrorCode::InvalidCredentials)
+        ));
+    }
+
+    #[test]
+    fn password_change_required_carries_its_token_only_when_given_one() {
+        let e = answer(
+            403,
+            json!({"code": "password_change_required", "message": "m",
+                   "change_token": "lkc_t", "reason": "temporary", "mfa_methods": ["totp"]}),
+        );
+        assert!(matches!(
+            &e,
+            ClientError::PasswordChangeRequired { change_token, reason: latchkey_proto::PasswordChangeReason::Temporary, mfa_methods }
+                if change_token.expose() == "lkc_t" && mfa_methods == &[latchkey_proto::MfaMethod::Totp]
+        ));
+        // The token never shows in what gets logged.
+        assert!(!format!("{e:?}").contains("lkc_t"));
+        assert!(matches!(
+            answer(
+                403,
+                json!({"code": "password_change_required", "message": "m"})
+            ),
+            ClientError::Server(ErrorCode::PasswordChangeRequired)
         ));
     }
 

@@ -70,6 +70,15 @@ pub enum ClientError {
         reasons: Vec<PasswordReason>,
         suggestions: Vec<PasswordSuggestion>,
     },
+    /// A new device's code was right, and now the password must be changed
+    /// (`password_change_required` from `POST /v1/auth/device/verify`). The sign-in flow
+    /// turns it into its change-password step; it reaches the UI only as a stray.
+    #[error("the password must be changed first")]
+    PasswordChangeRequired {
+        change_token: latchkey_proto::Secret,
+        reason: latchkey_proto::PasswordChangeReason,
+        mfa_methods: Vec<latchkey_proto::MfaMethod>,
+    },
     /// Any other error answer of the server (`invalid_credentials`, `code_invalid`, …).
     #[error("the server answered {0}")]
     Server(ErrorCode),
@@ -230,6 +239,7 @@ impl ClientError {
             Self::AccountLocked { .. } => Code::AccountLocked,
             Self::PasswordRejected { .. } => Code::PasswordRejected,
             Self::Server(code) => server_code(*code),
+            Self::PasswordChangeRequired { .. } => server_code(ErrorCode::PasswordChangeRequired),
             Self::OfflinePasswordInvalid { .. } => Code::InvalidCredentials,
             Self::OfflineUnavailable => Code::OfflineUnavailable,
             Self::OfflineDisabled => Code::OfflineDisabled,

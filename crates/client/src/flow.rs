@@ -259,7 +259,7 @@ impl Client {
         self.signed_in(session)
     }
 
-    /// DeviceCode → signed in.
+    /// DeviceCode → signed in, or ChangePassword when the password must change first.
     #[tracing::instrument(skip_all)]
     pub async fn verify_device(&mut self, code: Secret) -> Result<Step, ClientError> {
         self.expect_step(
@@ -275,8 +275,20 @@ impl Client {
             challenge_token,
             code: clean_code(&code, true)?,
         };
-        let session = self.api()?.verify_device(&req).await?;
-        self.signed_in(session)
+        match self.api()?.verify_device(&req).await {
+            Ok(session) => self.signed_in(session),
+            // The device is verified; the sign-in goes on with the forced change.
+            Err(ClientError::PasswordChangeRequired {
+                change_token,
+                reason,
+                mfa_methods,
+            }) => self.after_login(LoginResponse::PasswordChangeRequired {
+                change_token,
+                reason,
+                mfa_methods,
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// ChangePassword → signed in with the new password.

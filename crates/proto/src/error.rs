@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{MfaMethod, PasswordChangeReason};
 use crate::password::{PasswordReason, PasswordSuggestion};
+use crate::Secret;
 
 /// Every error code the v1 API answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,7 +34,10 @@ pub enum ErrorCode {
     AccountDisabled,
     /// The password was right; a second factor is needed.
     MfaRequired,
-    /// The password must be changed before the account can be used.
+    /// The password must be changed before the account can be used. From
+    /// `POST /v1/auth/device/verify` it carries `change_token`, `reason` and
+    /// `mfa_methods`: the device is verified, and the sign-in goes on at
+    /// `POST /v1/auth/password`.
     PasswordChangeRequired,
     /// A one-time code is wrong.
     CodeInvalid,
@@ -169,6 +174,17 @@ pub struct ErrorBody {
     /// How to choose a better one (`password_rejected`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestions: Option<Vec<PasswordSuggestion>>,
+    /// The token for `POST /v1/auth/password` (`password_change_required` after a
+    /// verified new device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_token: Option<Secret>,
+    /// Why the password must be changed (`password_change_required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<PasswordChangeReason>,
+    /// The second factors the change must carry one of (`password_change_required` on
+    /// an account with two-factor authentication); absent or empty when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_methods: Option<Vec<MfaMethod>>,
 }
 
 impl ErrorBody {
@@ -183,6 +199,9 @@ impl ErrorBody {
             download_url: None,
             reasons: None,
             suggestions: None,
+            change_token: None,
+            reason: None,
+            mfa_methods: None,
         }
     }
 }

@@ -5,7 +5,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latchkey_proto::{ErrorBody, ErrorCode, PasswordReason, PasswordSuggestion};
+use latchkey_proto::{
+    ErrorBody, ErrorCode, MfaMethod, PasswordChangeReason, PasswordReason, PasswordSuggestion,
+    Secret,
+};
 
 /// An error answer: a code from `proto`, its HTTP status and the details.
 #[derive(Debug)]
@@ -115,6 +118,21 @@ impl ApiError {
         let mut e = Self::new(ErrorCode::PasswordRejected).field(field);
         e.body.reasons = Some(reasons);
         e.body.suggestions = Some(suggestions);
+        e
+    }
+
+    /// `password_change_required` with what the next step needs: the device is verified,
+    /// and the sign-in goes on at `POST /v1/auth/password` with `token`.
+    pub fn change_required(
+        token: Secret,
+        reason: PasswordChangeReason,
+        mfa_methods: Vec<MfaMethod>,
+    ) -> Self {
+        let mut e = Self::new(ErrorCode::PasswordChangeRequired)
+            .message("The device is verified; now the password must be changed.");
+        e.body.change_token = Some(token);
+        e.body.reason = Some(reason);
+        e.body.mfa_methods = Some(mfa_methods);
         e
     }
 

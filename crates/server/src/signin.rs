@@ -34,21 +34,54 @@ pub async fn complete(
     let issued = session::create(&mut tx, &app.config.sessions, &user.id, device, ip, now).await?;
     tx.commit().await?;
     if new_device {
-        let name = if device.name.trim().is_empty() {
-            device.platform.clone()
-        } else {
-            device.name.clone()
-        };
-        notify::notice(
-            app,
-            user,
-            MessageKind::NewDeviceSignIn {
-                device_name: name,
-                ip: ip.map(str::to_owned),
-                at: now,
-            },
-        )
-        .await;
+        new_device_notice(app, user, device, ip, now).await;
     }
     Ok(issued)
+}
+
+/// A device code was right, but the sign-in cannot end in a session yet (the password
+/// must be changed first): the device is remembered as verified and the challenge used
+/// up, in one transaction, and the user is told when the device is new.
+pub async fn verify_device_only(
+    app: &AppState,
+    user: &UserRow,
+    device: &Device,
+    ip: Option<&str>,
+    now: i64,
+    consume: (&str, &Secret),
+) -> ApiResult<()> {
+    let mut tx = app.db.begin().await?;
+    if !challenge::consume(&mut tx, consume.0, consume.1, now).await? {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    let new_device = devices::remember(&mut tx, &user.id, device, now).await?;
+    tx.commit().await?;
+    if new_device {
+        new_device_notice(app, user, device, ip, now).await;
+    }
+    Ok(())
+}
+
+async fn new_device_notice(
+    app: &AppState,
+    user: &UserRow,
+    device: &Device,
+    ip: Option<&str>,
+    now: i64,
+) {
+    let name = if device.name.trim().is_empty() {
+        device.platform.clone()
+    } else {
+        device.name.clone()
+    };
+    notify::notice(
+        app,
+        user,
+        MessageKind::NewDeviceSignIn {
+            device_name: name,
+            ip: ip.map(str::to_owned),
+            at: now,
+        },
+    )
+    .await;
 }

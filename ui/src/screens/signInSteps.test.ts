@@ -64,6 +64,16 @@ describe("new device code", () => {
     expect(screenName(root)).toBe("account");
   });
 
+  it("goes on to the forced change when the password must change after the code", async () => {
+    ipc({ device_code: { step: "change_password", reason: "expired", methods: [] } });
+    const { root } = showView({ screen: "device_code", destination: "z***@corp.cn", channel: "email", expiresAt: Date.now() + 600_000 });
+    type(byAutocomplete(root, "one-time-code"), "482913");
+    submit(byTestId(root, "device-code-submit"));
+    await flush();
+    expect(screenName(root)).toBe("change_password");
+    expect(document.activeElement).toBe(byAutocomplete(root, "new-password"));
+  });
+
   it("says when the code expired", async () => {
     vi.useFakeTimers();
     ipc({});

@@ -98,8 +98,7 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
     app.client.forgot_password().unwrap();
     let before = srv.smtp.messages().len();
     app.client.send_reset_code(email, None).await.unwrap();
-    let mails = srv.smtp.wait_for(before + 1).await;
-    let reset_code = mails[before..].iter().find_map(|m| m.code()).unwrap();
+    let reset_code = srv.smtp.code_after(before).await;
     secrets.push(reset_code.clone());
     app.client
         .verify_reset_code(secret(&reset_code))
@@ -132,8 +131,17 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
     secrets.push("Lantern-harbor-2026x".into());
     secrets.push("Changed-temporary-8841".into());
     app.client.identify("qiao@corp.cn").await.unwrap();
-    app.client
+    let before = srv.smtp.messages().len();
+    let step = app
+        .client
         .sign_in(secret("Lantern-harbor-2026x"), true)
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    let device_code = srv.smtp.code_after(before).await;
+    secrets.push(device_code.clone());
+    app.client
+        .verify_device(secret(&device_code))
         .await
         .unwrap();
     app.client

@@ -103,28 +103,22 @@ pub async fn login(
         record("account_disabled").await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
-    let change_reason = if user.must_change_password != 0 {
-        Some(PasswordChangeReason::Temporary)
-    } else if password_expires_at(&app.config.password, &user).is_some_and(|t| t <= now) {
-        Some(PasswordChangeReason::Expired)
-    } else {
-        None
-    };
     let mfa_on = user.mfa_enabled != 0;
-    if let Some(reason) = change_reason {
+    if let Some(reason) = change_reason(&app, &user, now) {
         // With two-factor on, the change itself asks for a code (see
         // `forced_password_change`), so a temporary password does not bypass it.
-        let ttl = app.config.sessions.change_token_ttl_seconds;
-        let change_token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
+        // Without it, a new device is verified first (see `device::verify`): else a
+        // stolen, expired password would still take the account over.
+        if let Some(answer) = super::device::check(&app, &user, &req.device, None, now).await? {
+            record("device_verification_required").await?;
+            return Ok(Json(answer));
+        }
+        let (change_token, mfa_methods) = change_challenge(&app, &user, now).await?;
         record("password_change_required").await?;
         return Ok(Json(LoginResponse::PasswordChangeRequired {
             change_token,
             reason,
-            mfa_methods: if mfa_on {
-                mfa::METHODS.to_vec()
-            } else {
-                vec![]
-            },
+            mfa_methods,
         }));
     }
     if mfa_on {
@@ -156,6 +150,38 @@ pub async fn login(
     Ok(Json(LoginResponse::Ok {
         session: session_body(&app, issued, &user),
     }))
+}
+
+/// Why `user` must change the password before signing in, if they must.
+pub(super) fn change_reason(
+    app: &AppState,
+    user: &UserRow,
+    now: i64,
+) -> Option<PasswordChangeReason> {
+    if user.must_change_password != 0 {
+        Some(PasswordChangeReason::Temporary)
+    } else if password_expires_at(&app.config.password, user).is_some_and(|t| t <= now) {
+        Some(PasswordChangeReason::Expired)
+    } else {
+        None
+    }
+}
+
+/// A `change_token` for `POST /v1/auth/password`, and the second factors the change
+/// must carry one of (none without two-factor authentication).
+pub(super) async fn change_challenge(
+    app: &AppState,
+    user: &UserRow,
+    now: i64,
+) -> ApiResult<(Secret, Vec<MfaMethod>)> {
+    let ttl = app.config.sessions.change_token_ttl_seconds;
+    let token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
+    let methods = if user.mfa_enabled != 0 {
+        mfa::METHODS.to_vec()
+    } else {
+        vec![]
+    };
+    Ok((token, methods))
 }
 
 /// The account an identifier names, if any, and the lockout subject it counts under
@@ -256,8 +282,8 @@ pub async fn forced_password_change(
         check_secret("code", factor.code)?;
         mfa::verify(&app, &user.id, factor, now).await?;
     }
-    // Names the session; the device is not remembered as verified (a new one is still
-    // asked for a code at its next sign-in).
+    // Names the session. A new device was verified before the change token was given
+    // (see `login`); one that sends no device here stays unremembered.
     let device = req.device.clone().unwrap_or_default();
     let mut tx = app.db.begin().await?;
     if !challenge::consume(&mut tx, PASSWORD_CHANGE, &req.change_token, now).await? {

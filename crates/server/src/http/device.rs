@@ -12,7 +12,12 @@
 //! - an account with neither e-mail nor phone cannot receive a code: its sign-in goes
 //!   through unverified (and is logged), since refusing it would lock the user out for
 //!   good; IT can add an address with `user add`-time fields;
-//! - accounts with TOTP skip this step: the second factor already proves the person.
+//! - accounts with TOTP skip this step: the second factor already proves the person;
+//! - a sign-in that must change its password (temporary or expired) verifies a new
+//!   device first, then answers `password_change_required` with the `change_token`
+//!   (an error, so a client that does not know it signs in again, from a device that
+//!   is now known); the forced change alone never opens a session on an unverified
+//!   device.
 
 use axum::extract::State;
 use axum::Json;
@@ -141,7 +146,7 @@ fn channel_proto(c: delivery::Channel) -> latchkey_proto::Channel {
         (status = 200, description = "Signed in; the device is now known", body = Session),
         (status = 400, description = "`code_invalid` or `invalid_request`", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used or expired challenge (sign in again)", body = ErrorBody),
-        (status = 403, description = "`account_disabled`", body = ErrorBody),
+        (status = 403, description = "`account_disabled`; or `password_change_required` with `change_token`, `reason` and `mfa_methods`: the code was right and the device is now known, but the password must be changed first (`POST /v1/auth/password`); no session yet", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: 5 wrong codes; sign in again", body = ErrorBody),
     ))]
 pub async fn verify(
@@ -183,6 +188,23 @@ pub async fn verify(
         }
         record("code_invalid").await?;
         return Err(ApiError::new(ErrorCode::CodeInvalid).field("code"));
+    }
+    if let Some(reason) = super::auth::change_reason(&app, &user, now) {
+        // The code proved the device; the password still has to change before any
+        // session (the sign-in came here from `password_change_required`).
+        signin::verify_device_only(
+            &app,
+            &user,
+            &pending.device,
+            ip.as_deref(),
+            now,
+            (DEVICE, &req.challenge_token),
+        )
+        .await?;
+        let (change_token, mfa_methods) = super::auth::change_challenge(&app, &user, now).await?;
+        record("password_change_required").await?;
+        tracing::info!(user = %user.id, "new device verified; the password must be changed");
+        return Err(ApiError::change_required(change_token, reason, mfa_methods));
     }
     let issued = signin::complete(
         &app,

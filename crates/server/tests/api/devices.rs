@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use latchkey_server::admin::AddUser;
+use latchkey_proto::Secret;
+use latchkey_server::admin::{self, AddUser};
 use latchkey_server::Config;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use super::totp::{base32_decode, code as totp_code, KEY};
 use crate::common::sms::SmsGateway;
 use crate::common::smtp::{Received, SmtpSink};
-use crate::common::{assert_error, Backend, TestServer, PASSWORD};
+use crate::common::{assert_error, Backend, TestServer, OTHER_PASSWORD, PASSWORD};
 
 on_both!(
     a_new_device_needs_an_emailed_code_once,
@@ -20,6 +21,7 @@ on_both!(
     codes_are_limited_to_five_an_hour,
     totp_accounts_skip_the_code_but_get_the_notice,
     switched_off_signs_in_but_still_tells_the_user,
+    a_forced_change_from_a_new_device_verifies_the_device_first,
 );
 
 const EMAIL: &str = "li.na@corp.cn";
@@ -337,4 +339,84 @@ async fn switched_off_signs_in_but_still_tells_the_user(b: Backend) {
         "a known device sends no notice"
     );
     assert_eq!(count(&sink, CODE_MAIL), 0);
+}
+
+/// A password that must change (expired, or a temporary one from IT) does not skip the
+/// new-device code: the code comes first, and its right answer is
+/// `password_change_required` with the change token, never a session.
+async fn a_forced_change_from_a_new_device_verifies_the_device_first(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let Some(srv) = TestServer::start_with(b, |c| {
+        c.delivery.smtp_url = Some(url);
+        c.delivery.secret_key = Some(KEY.into());
+        c.devices.verify_new = true;
+        c.password.expiry_days = 90;
+    })
+    .await
+    else {
+        return;
+    };
+    srv.add_user(EMAIL, PASSWORD).await;
+    let token = challenged(&srv, "laptop").await;
+    let code = mail(&sink, 1, CODE_MAIL).await.code().unwrap();
+    assert_eq!(verify(&srv, &token, &code).await.0, 200);
+    srv.advance(91 * 86_400);
+
+    // The known device goes straight to the change.
+    let (_, body) = srv.login_device(EMAIL, PASSWORD, "laptop").await;
+    assert_eq!(body["status"], "password_change_required", "{body}");
+    assert_eq!(body["reason"], "expired", "{body}");
+
+    // A device never seen gets the code first, and no change token yet.
+    let (s, body) = srv.login_device(EMAIL, PASSWORD, "kiosk").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "device_verification_required", "{body}");
+    assert!(body.get("change_token").is_none(), "{body}");
+    let token = body["challenge_token"].as_str().unwrap().to_owned();
+    let code = mail(&sink, 2, CODE_MAIL).await.code().unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, body) = verify(&srv, &token, wrong).await;
+    assert_error(s, &body, 400, "code_invalid");
+    assert!(body.get("change_token").is_none(), "{body}");
+    let (s, body) = verify(&srv, &token, &code).await;
+    assert_error(s, &body, 403, "password_change_required");
+    assert_eq!(body["reason"], "expired", "{body}");
+    assert_eq!(body["mfa_methods"], json!([]), "{body}");
+    assert!(body.get("access_token").is_none(), "{body}");
+    let change_token = body["change_token"].as_str().unwrap().to_owned();
+    // The code is used up.
+    let (s, body) = verify(&srv, &token, &code).await;
+    assert_error(s, &body, 401, "token_invalid");
+    // The device is known now: a client that did not follow the answer signs in again
+    // and is sent to the change without another code.
+    let (_, body) = srv.login_device(EMAIL, PASSWORD, "kiosk").await;
+    assert_eq!(body["status"], "password_change_required", "{body}");
+    assert_eq!(count(&sink, CODE_MAIL), 2);
+    let _ = mail(&sink, 2, NOTICE_MAIL).await;
+    let device = json!({"id": "kiosk", "name": "kiosk name", "platform": "linux"});
+    let (s, body) = srv
+        .post(
+            "/v1/auth/password",
+            json!({"change_token": change_token, "new_password": OTHER_PASSWORD, "device": device}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some(), "{body}");
+    let (_, body) = srv.login_device(EMAIL, OTHER_PASSWORD, "kiosk").await;
+    assert_eq!(body["status"], "ok", "{body}");
+
+    // A temporary password from IT, on yet another new device: the same order.
+    admin::reset_password(&srv.state, EMAIL, &Secret::from("Temporary-lantern-2931"))
+        .await
+        .unwrap();
+    let (_, body) = srv
+        .login_device(EMAIL, "Temporary-lantern-2931", "desk")
+        .await;
+    assert_eq!(body["status"], "device_verification_required", "{body}");
+    let token = body["challenge_token"].as_str().unwrap().to_owned();
+    let code = mail(&sink, 3, CODE_MAIL).await.code().unwrap();
+    let (s, body) = verify(&srv, &token, &code).await;
+    assert_error(s, &body, 403, "password_change_required");
+    assert_eq!(body["reason"], "temporary", "{body}");
 }
