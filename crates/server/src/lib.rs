@@ -40,8 +40,9 @@ pub use http::{openapi, router, MAX_BODY_BYTES};
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` resolves. Background tasks
-/// prune expired tokens every ten minutes and send queued messages
-/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off).
+/// prune expired tokens every ten minutes, send queued messages
+/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off) and, on SQLite,
+/// checkpoint the WAL ([`db::checkpoint_wal`]).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -68,11 +69,13 @@ pub async fn serve(
             }
         })
     };
+    let checkpointer = tokio::spawn(db::checkpoint_wal(state.db.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     janitor.abort();
+    checkpointer.abort();
     if let Some(d) = dispatcher {
         d.abort();
     }

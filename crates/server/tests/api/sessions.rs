@@ -379,3 +379,47 @@ async fn only_token_hashes_are_stored(b: Backend) {
         s2.refresh_token.expose()
     )));
 }
+
+/// The server copies its SQLite WAL back into the database file by itself: what a
+/// request wrote shows in a copy of the main file alone (no WAL) within a few
+/// checkpoint periods, long before the 10,000-page automatic checkpoint would run.
+#[tokio::test]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let srv = TestServer::start(Backend::Sqlite)
+        .await
+        .expect("a SQLite server");
+    srv.add_user("wal@corp.cn", PASSWORD).await;
+    srv.login("wal@corp.cn", PASSWORD).await;
+    let main = srv
+        .database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_owned();
+    let copy = srv.dir.path().join("main-file-only.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+        }
+        std::fs::copy(&main, &copy).expect("copy the database file");
+        let db = latchkey_server::db::connect(&format!("sqlite://{}", copy.display()))
+            .await
+            .expect("open the copy");
+        // A copy taken in the middle of a checkpoint may not read: try again.
+        let sessions: Result<i64, _> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.email = 'wal@corp.cn'",
+        )
+        .fetch_one(&db)
+        .await;
+        db.close().await;
+        if matches!(sessions, Ok(1)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sign-in is still only in the WAL after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
