@@ -356,11 +356,25 @@ impl App {
         el.text().await.ok()
     }
 
-    /// Types `text` into the first element matching `css` (cleared first).
+    /// Types `text` into the first element matching `css` (cleared first); found again
+    /// and typed again when a re-render replaced it meanwhile (as `click` does).
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        el.clear().await.expect("clear");
-        el.send_keys(text).await.expect("type");
+        let mut attempts = 0;
+        loop {
+            let el = self.find(css).await;
+            let typed = match el.clear().await {
+                Ok(()) => el.send_keys(text).await,
+                Err(e) => Err(e),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot type into {css}: {e}"),
+            }
+        }
     }
 
     /// Clicks the first element matching `css`. A screen that re-renders (the account
