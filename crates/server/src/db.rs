@@ -125,7 +125,7 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
 }
 
 /// How often [`checkpoint_wal`] copies the SQLite WAL back into the database file.
-pub const CHECKPOINT_PERIOD: Duration = Duration::from_millis(200);
+pub const CHECKPOINT_PERIOD: Duration = Duration::from_millis(50);
 
 /// SQLite only, for the life of a server: every [`CHECKPOINT_PERIOD`], copies the WAL
 /// back into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) from a connection of
