@@ -7,6 +7,11 @@
 //!   connection, the vault record read when the identifier was given. Goal: ≤ 1.1 × one
 //!   verifier derivation + 10 ms. Uses the real keychain when a Secret Service answers
 //!   (run under `scripts/with-keyring.sh`), memory otherwise.
+//! - **remembered start**: the morning start of a remembered account, the client's
+//!   part: a new `Client` on the same folders and keychain, `start()` until signed in
+//!   online (server info, the keychain read, the refresh against a real server on
+//!   127.0.0.1 over SQLite, the rotated token written back). The app waits at most
+//!   250 ms for this before it opens its window on the loading screen.
 //!
 //! `cargo bench -p latchkey-client --bench client`
 
@@ -259,5 +264,104 @@ fn bench_unlock(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_strength, bench_unlock);
+struct Remembered {
+    store: Arc<dyn SecretStore>,
+    dir: tempfile::TempDir,
+    server: String,
+    keychain: bool,
+    _srv: latchkey_testkit::TestServer,
+}
+
+fn remembered_setup(rt: &tokio::runtime::Runtime) -> Remembered {
+    let srv = rt
+        .block_on(latchkey_testkit::TestServer::start(
+            latchkey_testkit::Backend::Sqlite,
+            |c| c.devices.verify_new = false,
+        ))
+        .expect("a SQLite server");
+    rt.block_on(srv.add_user(IDENTIFIER, PASSWORD));
+    let keyring = KeyringStore::new(format!("latchkey-bench-start-{}", std::process::id()));
+    let (store, keychain): (Arc<dyn SecretStore>, bool) = match keyring.probe() {
+        Ok(()) => (Arc::new(keyring), true),
+        Err(_) => (Arc::new(MemoryStore::default()), false),
+    };
+    let r = Remembered {
+        store,
+        dir: tempfile::tempdir().unwrap(),
+        server: srv.base(),
+        keychain,
+        _srv: srv,
+    };
+    rt.block_on(async {
+        let mut client = remembered_client(&r);
+        client.start().await;
+        client.identify(IDENTIFIER).await.unwrap();
+        let step = client.sign_in(Secret::from(PASSWORD), true).await.unwrap();
+        assert_eq!(step, Step::TotpOffer, "{step:?}");
+        client.skip_totp().unwrap();
+    });
+    r
+}
+
+/// The app's client as a new process makes it: same folders, same keychain.
+fn remembered_client(r: &Remembered) -> Client {
+    Client::new(Options {
+        dirs: AppDirs::under(r.dir.path()),
+        store: r.store.clone(),
+        clock: Arc::new(SystemClock),
+        timeouts: Timeouts::default(),
+        client_version: "1.0.0".into(),
+        server_env: Some(r.server.clone()),
+        exe_dir: None,
+    })
+    .unwrap()
+}
+
+fn one_remembered_start(rt: &tokio::runtime::Runtime, r: &Remembered) -> Duration {
+    rt.block_on(async {
+        let t = Instant::now();
+        let mut client = remembered_client(r);
+        let step = client.start().await;
+        let took = t.elapsed();
+        assert!(
+            matches!(step, Step::SignedIn { offline: false, .. }),
+            "{step:?}"
+        );
+        took
+    })
+}
+
+fn bench_remembered_start(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = remembered_setup(&rt);
+    let mut starts: Vec<Duration> = (0..30).map(|_| one_remembered_start(&rt, &r)).collect();
+    starts.sort();
+    println!(
+        "\nremembered start ({} keychain), 30 starts: p50 {} p99 {} max {} (the window waits up to 250 ms)",
+        if r.keychain { "real" } else { "memory" },
+        ms(percentile(&starts, 0.5)),
+        ms(percentile(&starts, 0.99)),
+        ms(starts[starts.len() - 1]),
+    );
+    let mut group = c.benchmark_group("start");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("remembered", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one_remembered_start(&rt, &r)).sum())
+    });
+    group.finish();
+    rt.block_on(async {
+        let mut client = remembered_client(&r);
+        client.start().await;
+        let _ = client.forget_device().await;
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_strength,
+    bench_unlock,
+    bench_remembered_start
+);
 criterion_main!(benches);
