@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "recovery_codes_regenerate",
     "session_revoke",
     "sign_out",
+    "sign_out_everywhere",
     "forget_device",
 ];
 

@@ -157,6 +157,7 @@ pub fn run() -> tauri::Result<()> {
             commands::account::recovery_codes_regenerate,
             commands::account::session_revoke,
             commands::account::sign_out,
+            commands::account::sign_out_everywhere,
             commands::account::forget_device,
         ])
         .run(tauri::generate_context!());

@@ -68,7 +68,8 @@ async fn sign_in_on_a_new_device(app: &App, server: &TestServer, identifier: &st
 }
 
 /// First run: no server configured → setup with a connection test → sign in → the
-/// new-device code from the received e-mail → the 2FA offer, skipped → the account.
+/// new-device code from the received e-mail → the 2FA offer, skipped → the account →
+/// sign out everywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
     let server = server().await;
@@ -111,7 +112,18 @@ async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
         "the account page fits 400 px"
     );
     app.screenshots("account-400px").await;
-    app.click("[data-testid=sign-out]").await;
+    // Sign out everywhere: the confirmation in both languages (cancelled once), then
+    // through, back to sign in (the command must be granted to the window).
+    app.language("zh-CN").await;
+    app.click("[data-testid=sign-out-everywhere]").await;
+    app.find("[data-testid=sign-out-everywhere-cancel]").await;
+    app.screenshot("sign-out-everywhere-zh-CN").await;
+    app.click("[data-testid=sign-out-everywhere-cancel]").await;
+    app.language("en").await;
+    app.click("[data-testid=sign-out-everywhere]").await;
+    app.find("[data-testid=sign-out-everywhere-confirm]").await;
+    app.screenshot("sign-out-everywhere-en").await;
+    app.click("[data-testid=sign-out-everywhere-confirm]").await;
     app.screen("sign_in").await;
     assert!(
         !app.scrolls_sideways().await,

@@ -63,6 +63,14 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(&state.client().await.sign_out().await?)?)
 }
 
+/// Signs out on every device, this one too; the server must confirm.
+#[tauri::command]
+pub async fn sign_out_everywhere(state: State<'_, AppState>) -> Result<Step> {
+    Ok(Step::of(
+        &state.client().await.sign_out_everywhere().await?,
+    )?)
+}
+
 /// Signs out and removes everything this device keeps for the server.
 #[tauri::command]
 pub async fn forget_device(state: State<'_, AppState>) -> Result<Step> {

@@ -84,6 +84,7 @@ async function sent(): Promise<Map<string, string[]>> {
     api.recoveryCodesRegenerate("pw"),
     api.sessionRevoke("s1"),
     api.signOut(),
+    api.signOutEverywhere(),
     api.forgetDevice(),
     api.uiReady("sign_in", [["script", 1]]),
     api.openLink("https://downloads.corp.example/"),

@@ -172,6 +172,10 @@ export function signOut(): Promise<Step> {
   return invoke<Step>("sign_out");
 }
 
+export function signOutEverywhere(): Promise<Step> {
+  return invoke<Step>("sign_out_everywhere");
+}
+
 export function forgetDevice(): Promise<Step> {
   return invoke<Step>("forget_device");
 }

@@ -255,6 +255,28 @@ impl Client {
                 tracing::info!(code = ?e.code(), "logout not confirmed by the server");
             }
         }
+        self.signed_out(active)
+    }
+
+    /// "Sign out everywhere": ends every session of the account on the server, this
+    /// one too, then signs out here as [`Self::sign_out`] does. Unlike a plain sign-out
+    /// the server must confirm it: offline, or when the server cannot be reached,
+    /// nothing changes and the error says why (the other devices would stay signed in).
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out_everywhere(&mut self) -> Result<Step, ClientError> {
+        let token = self.access_token().await?;
+        self.api()?.logout(&token, true).await?;
+        let active = self
+            .active
+            .take()
+            .ok_or(ClientError::WrongStep("sign_out_everywhere"))?;
+        tracing::info!("signed out everywhere");
+        self.signed_out(active)
+    }
+
+    /// The local part of signing out: the refresh token goes, the offline verifier and
+    /// profile stay.
+    fn signed_out(&mut self, active: Active) -> Result<Step, ClientError> {
         let server = self.server_url()?.clone();
         if let Ok(Some(mut r)) = self.vault.load(&server, &active.key) {
             r.refresh_token = None;

@@ -1,5 +1,6 @@
-// The account page and its sub-screens: details, revoke, sign out, forget this device,
-// change password, two-step verification off/on, new recovery codes, offline mode.
+// The account page and its sub-screens: details, revoke, sign out (here or everywhere),
+// forget this device, change password, two-step verification off/on, new recovery
+// codes, offline mode.
 import { afterEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
 import { ACCOUNT, DETAILS, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
@@ -88,12 +89,40 @@ describe("account", () => {
     expect(screenName(other)).toBe("server_setup");
   });
 
+  it("signs out everywhere after confirming; cancel puts the focus back; a failure stays on the page", async () => {
+    const calls = ipc({ account_details: DETAILS, sign_out_everywhere: SIGN_IN_STEP });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    const everywhere = byTestId<HTMLButtonElement>(root, "sign-out-everywhere");
+    everywhere.click();
+    expect(root.textContent).toContain("this one too");
+    byTestId(root, "sign-out-everywhere-cancel").click();
+    expect(document.activeElement).toBe(everywhere);
+    expect(calls.map((c) => c.cmd)).not.toContain("sign_out_everywhere");
+    everywhere.click();
+    byTestId(root, "sign-out-everywhere-confirm").click();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("sign_out_everywhere");
+    expect(screenName(root)).toBe("sign_in");
+
+    ipc({ account_details: DETAILS, sign_out_everywhere: fail("connection_refused") });
+    const other = signedIn({ screen: "account", notice: null }, false, "zh-CN").root;
+    await flush();
+    byTestId(other, "sign-out-everywhere").click();
+    expect(other.textContent).toContain("包括这台电脑");
+    byTestId(other, "sign-out-everywhere-confirm").click();
+    await flush();
+    expect(screenName(other)).toBe("account");
+    expect(byTestId(other, "error").hidden).toBe(false);
+  });
+
   it("offline: shows the cached profile, no server calls, actions disabled, banner on", () => {
     const calls = ipc({});
     const { root } = signedIn({ screen: "account", notice: null }, true);
     expect(calls).toEqual([]);
     expect(byTestId(root, "offline-note")).toBeTruthy();
     expect(byTestId<HTMLButtonElement>(root, "account-change-password").disabled).toBe(true);
+    expect(byTestId<HTMLButtonElement>(root, "sign-out-everywhere").disabled).toBe(true);
     const banner = document.querySelector<HTMLElement>("[data-testid=offline-banner]");
     expect(banner?.hidden).toBe(false);
     expect(banner?.textContent).toContain("signed in offline");

@@ -1,8 +1,9 @@
 // The signed-in home: profile, security (password, two-step verification, recovery
-// codes), devices and sessions, recent activity, sign out and forget this device.
+// codes), devices and sessions, recent activity, sign out (here or everywhere) and forget
+// this device.
 // The profile from the sign-in shows at once; the rest comes from `account_details`
 // (not while offline: then the server-side actions wait for the connection).
-import { accountDetails, forgetDevice, sessionRevoke, signOut, totpBegin } from "../api";
+import { accountDetails, forgetDevice, sessionRevoke, signOut, signOutEverywhere, totpBegin } from "../api";
 import type { AccountDetails } from "../bindings/AccountDetails";
 import type { AccountSummary } from "../bindings/AccountSummary";
 import { activityList, sessionList } from "../components/accountLists";
@@ -117,11 +118,13 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
     security.body.replaceChildren(h("ul", { class: "rows" }, ...rows));
   }
 
-  // Sign out / forget this device (the latter after an inline confirmation).
+  // Sign out / sign out everywhere / forget this device (the last two after an inline
+  // confirmation; everywhere needs the server, so not offline).
   const signOutButton = button(t("account.sign_out"), { "data-testid": "sign-out" }, "secondary");
+  const everywhere = button(t("account.sign_out_all"), { "data-testid": "sign-out-everywhere", disabled: offline }, "secondary");
   const forget = button(t("account.forget"), { "data-testid": "forget-device" }, "secondary");
-  const confirmForget = h("div", { class: "confirm", hidden: true, role: "group", "aria-labelledby": "forget-confirm-text" });
-  const footer = h("div", { class: "account-footer" }, h("div", { class: "buttons" }, signOutButton, forget), confirmForget);
+  const confirm = h("div", { class: "confirm", hidden: true, role: "group", "aria-labelledby": "account-confirm-text" });
+  const footer = h("div", { class: "account-footer" }, h("div", { class: "buttons" }, signOutButton, everywhere, forget), confirm);
   const leave = (task: () => Promise<unknown>, busy: HTMLButtonElement) =>
     void runBusy(footer, busy, async () => {
       errors.clear();
@@ -132,19 +135,23 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
         ctx.fail(error, errors);
       }
     });
-  signOutButton.addEventListener("click", () => leave(signOut, signOutButton));
-  forget.addEventListener("click", () => {
-    const yes = button(t("account.forget_confirm"), { "data-testid": "forget-confirm" }, "danger");
-    const no = button(t("common.cancel"), { "data-testid": "forget-cancel" }, "secondary");
-    confirmForget.replaceChildren(h("p", { id: "forget-confirm-text" }, t("account.forget_text")), h("div", { class: "buttons" }, yes, no));
-    confirmForget.hidden = false;
-    yes.addEventListener("click", () => leave(forgetDevice, yes));
+  const ask = (from: HTMLButtonElement, name: string, text: string, yesLabel: string, task: () => Promise<unknown>) => {
+    const yes = button(yesLabel, { "data-testid": `${name}-confirm` }, "danger");
+    const no = button(t("common.cancel"), { "data-testid": `${name}-cancel` }, "secondary");
+    confirm.replaceChildren(h("p", { id: "account-confirm-text" }, text), h("div", { class: "buttons" }, yes, no));
+    confirm.hidden = false;
+    yes.addEventListener("click", () => leave(task, yes));
     no.addEventListener("click", () => {
-      confirmForget.hidden = true;
-      forget.focus();
+      confirm.hidden = true;
+      from.focus();
     });
     no.focus();
-  });
+  };
+  signOutButton.addEventListener("click", () => leave(signOut, signOutButton));
+  everywhere.addEventListener("click", () =>
+    ask(everywhere, "sign-out-everywhere", t("account.sign_out_all_text"), t("account.sign_out_all_confirm"), signOutEverywhere),
+  );
+  forget.addEventListener("click", () => ask(forget, "forget", t("account.forget_text"), t("account.forget_confirm"), forgetDevice));
 
   const notes = h("div", { class: "notes" });
   if (offline) notes.append(h("p", { class: "notice warning", "data-testid": "offline-note" }, t("account.offline_note")));

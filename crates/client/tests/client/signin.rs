@@ -15,6 +15,7 @@ on_both!(
     outdated_client_says_where_to_update,
     back_and_wrong_steps,
     account_actions_of_the_signed_in_screen,
+    sign_out_everywhere_ends_the_other_devices_too,
 );
 
 async fn password_then_new_device_code_from_the_mail(b: Backend) {
@@ -435,4 +436,37 @@ async fn account_actions_of_the_signed_in_screen(b: Backend) {
     let e = app.client.revoke_session("../../etc").await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidInput);
     let _ = ErrorCode::Conflict;
+}
+
+async fn sign_out_everywhere_ends_the_other_devices_too(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("he@corp.cn", PASSWORD).await;
+    let mut laptop = App::on(&srv);
+    signed_in(&mut laptop, &srv, "he@corp.cn", PASSWORD, true).await;
+    // A second device (not remembered: both share the test keychain).
+    let mut desktop = App::on(&srv);
+    signed_in(&mut desktop, &srv, "he@corp.cn", PASSWORD, false).await;
+    assert_eq!(laptop.client.sessions().await.unwrap().sessions.len(), 2);
+
+    let step = laptop.client.sign_out_everywhere().await.unwrap();
+    assert!(matches!(step, Step::Identify { .. }), "{step:?}");
+    // The other device is signed out too: its next call to the server fails.
+    let e = desktop.client.sessions().await.unwrap_err();
+    assert_eq!(e.code(), Code::SessionExpired, "{e:?}");
+    // This device kept no refresh token: the next launch asks for the password.
+    laptop.relaunch();
+    let step = laptop.client.start().await;
+    assert!(!matches!(step, Step::SignedIn { .. }), "{step:?}");
+    // Once more, with the database gone (the server answers 500): nothing changes
+    // here, and the error says why.
+    signed_in(&mut laptop, &srv, "he@corp.cn", PASSWORD, false).await;
+    srv.state.db.close().await;
+    let e = laptop.client.sign_out_everywhere().await.unwrap_err();
+    assert!(
+        matches!(e.code(), Code::ServerError | Code::ServerUnavailable),
+        "{e:?}"
+    );
+    assert!(matches!(laptop.client.step(), Step::SignedIn { .. }));
 }
