@@ -24,24 +24,13 @@ pub async fn complete(
     now: i64,
     consume: Option<(&str, &Secret)>,
 ) -> ApiResult<Issued> {
-    let mut tx = app.db.begin().await?;
-    if let Some((kind, token)) = consume {
-        if !challenge::consume(&mut tx, kind, token, now).await? {
-            return Err(ApiError::new(ErrorCode::TokenInvalid));
-        }
-    }
-    let new_device = devices::remember(&mut tx, &user.id, device, now).await?;
-    let issued = session::create(&mut tx, &app.config.sessions, &user.id, device, ip, now).await?;
-    tx.commit().await?;
-    if new_device {
-        new_device_notice(app, user, device, ip, now).await;
-    }
-    Ok(issued)
+    finish(app, user, device, ip, now, consume, true)
+        .await?
+        .ok_or_else(|| ApiError::internal("the sign-in opened no session"))
 }
 
 /// A device code was right, but the sign-in cannot end in a session yet (the password
-/// must be changed first): the device is remembered as verified and the challenge used
-/// up, in one transaction, and the user is told when the device is new.
+/// must be changed first): as [`complete`], without the session.
 pub async fn verify_device_only(
     app: &AppState,
     user: &UserRow,
@@ -50,38 +39,51 @@ pub async fn verify_device_only(
     now: i64,
     consume: (&str, &Secret),
 ) -> ApiResult<()> {
-    let mut tx = app.db.begin().await?;
-    if !challenge::consume(&mut tx, consume.0, consume.1, now).await? {
-        return Err(ApiError::new(ErrorCode::TokenInvalid));
-    }
-    let new_device = devices::remember(&mut tx, &user.id, device, now).await?;
-    tx.commit().await?;
-    if new_device {
-        new_device_notice(app, user, device, ip, now).await;
-    }
-    Ok(())
+    finish(app, user, device, ip, now, Some(consume), false)
+        .await
+        .map(drop)
 }
 
-async fn new_device_notice(
+/// The token used up, the device remembered and, with `open_session`, the session
+/// created, in one transaction; then the notice when the device is new.
+async fn finish(
     app: &AppState,
     user: &UserRow,
     device: &Device,
     ip: Option<&str>,
     now: i64,
-) {
-    let name = if device.name.trim().is_empty() {
-        device.platform.clone()
+    consume: Option<(&str, &Secret)>,
+    open_session: bool,
+) -> ApiResult<Option<Issued>> {
+    let mut tx = app.db.begin().await?;
+    if let Some((kind, token)) = consume {
+        if !challenge::consume(&mut tx, kind, token, now).await? {
+            return Err(ApiError::new(ErrorCode::TokenInvalid));
+        }
+    }
+    let new_device = devices::remember(&mut tx, &user.id, device, now).await?;
+    let issued = if open_session {
+        Some(session::create(&mut tx, &app.config.sessions, &user.id, device, ip, now).await?)
     } else {
-        device.name.clone()
+        None
     };
-    notify::notice(
-        app,
-        user,
-        MessageKind::NewDeviceSignIn {
-            device_name: name,
-            ip: ip.map(str::to_owned),
-            at: now,
-        },
-    )
-    .await;
+    tx.commit().await?;
+    if new_device {
+        let name = if device.name.trim().is_empty() {
+            device.platform.clone()
+        } else {
+            device.name.clone()
+        };
+        notify::notice(
+            app,
+            user,
+            MessageKind::NewDeviceSignIn {
+                device_name: name,
+                ip: ip.map(str::to_owned),
+                at: now,
+            },
+        )
+        .await;
+    }
+    Ok(issued)
 }

@@ -103,16 +103,18 @@ pub async fn login(
         record("account_disabled").await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
+    // Without two-factor authentication a new device is verified first, also before a
+    // forced change (else a stolen, expired password would take the account over);
+    // `device::verify` then goes on to the change. With it, the second factor (or the
+    // code the forced change asks for) proves the person, and `check` passes.
+    if let Some(answer) = super::device::check(&app, &user, &req.device, None, now).await? {
+        record("device_verification_required").await?;
+        return Ok(Json(answer));
+    }
     let mfa_on = user.mfa_enabled != 0;
     if let Some(reason) = change_reason(&app, &user, now) {
         // With two-factor on, the change itself asks for a code (see
         // `forced_password_change`), so a temporary password does not bypass it.
-        // Without it, a new device is verified first (see `device::verify`): else a
-        // stolen, expired password would still take the account over.
-        if let Some(answer) = super::device::check(&app, &user, &req.device, None, now).await? {
-            record("device_verification_required").await?;
-            return Ok(Json(answer));
-        }
         let (change_token, mfa_methods) = change_challenge(&app, &user, now).await?;
         record("password_change_required").await?;
         return Ok(Json(LoginResponse::PasswordChangeRequired {
@@ -139,10 +141,6 @@ pub async fn login(
             mfa_token,
             methods: mfa::METHODS.to_vec(),
         }));
-    }
-    if let Some(answer) = super::device::check(&app, &user, &req.device, None, now).await? {
-        record("device_verification_required").await?;
-        return Ok(Json(answer));
     }
     let issued = signin::complete(&app, &user, &req.device, ip.as_deref(), now, None).await?;
     record("ok").await?;
