@@ -54,14 +54,19 @@ async fn mailed_code(server: &TestServer, nth: usize) -> String {
     }
 }
 
+/// On the new-device screen: the code of the `nth` mail with one, typed and sent.
+async fn enter_mailed_device_code(app: &App, server: &TestServer, nth: usize) {
+    app.screen("device_code").await;
+    let code = mailed_code(server, nth).await;
+    app.fill("[data-testid=device-code]", &code).await;
+    app.click("[data-testid=device-code-submit]").await;
+}
+
 /// A first sign-in on this device: password, the mailed device code, the 2FA offer
 /// skipped, the account.
 async fn sign_in_on_a_new_device(app: &App, server: &TestServer, identifier: &str) {
     sign_in(app, identifier, PASSWORD).await;
-    app.screen("device_code").await;
-    let code = mailed_code(server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
+    enter_mailed_device_code(app, server, 1).await;
     app.screen("offer_totp").await;
     app.click("[data-testid=totp-offer-skip]").await;
     app.screen("account").await;
@@ -93,9 +98,7 @@ async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
 
     app.screen("device_code").await;
     app.screenshots("device-code").await;
-    let code = mailed_code(&server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
+    enter_mailed_device_code(&app, &server, 1).await;
 
     app.screen("offer_totp").await;
     app.screenshots("offer-totp").await;
@@ -145,10 +148,7 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
         return;
     };
     sign_in(&app, "bo@corp.example", PASSWORD).await;
-    app.screen("device_code").await;
-    let code = mailed_code(&server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
+    enter_mailed_device_code(&app, &server, 1).await;
 
     app.screen("offer_totp").await;
     app.click("[data-testid=totp-offer-setup]").await;
@@ -371,10 +371,7 @@ async fn forced_password_change_after_an_admin_reset() {
     };
     sign_in(&app, "gu@corp.example", temporary).await;
     // A new device is verified before the password can change.
-    app.screen("device_code").await;
-    let code = mailed_code(&server, 1).await;
-    app.fill("[data-testid=device-code]", &code).await;
-    app.click("[data-testid=device-code-submit]").await;
+    enter_mailed_device_code(&app, &server, 1).await;
     app.screen("change_password").await;
     app.fill("input[name=new_password]", temporary).await;
     app.fill("input[name=confirm_password]", temporary).await;

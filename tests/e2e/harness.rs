@@ -9,6 +9,7 @@
 //! Apps run one at a time (a global lock): two web views on two cores would only make
 //! both slow, and each gets its own home directory so no state leaks between tests.
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -202,45 +204,46 @@ impl App {
         }
     }
 
-    /// The text of the first element matching `css`, waiting up to 20 s for it; found
-    /// again when a re-render replaced it between the two steps (as `click` does).
+    /// The text of the first element matching `css`, waiting up to 20 s for it.
     pub async fn text(&self, css: &str) -> String {
-        let mut attempts = 0;
-        loop {
-            match self.find(css).await.text().await {
-                Ok(text) => return text,
-                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot read the text of {css}: {e}"),
-            }
-        }
+        self.fresh(&format!("read the text of {css}"), || async {
+            self.find(css).await.text().await
+        })
+        .await
     }
 
     /// The texts of all elements matching `css`, once the first one is there.
     pub async fn texts(&self, css: &str) -> Vec<String> {
-        let mut attempts = 0;
-        'again: loop {
+        self.fresh(&format!("read the texts of {css}"), || async {
             self.find(css).await;
             let mut texts = Vec::new();
-            for el in self
-                .client
-                .find_all(Locator::Css(css))
-                .await
-                .expect("elements")
-            {
-                match el.text().await {
-                    Ok(text) => texts.push(text),
-                    Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
-                        attempts += 1;
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue 'again;
-                    }
-                    Err(e) => panic!("cannot read the texts of {css}: {e}"),
-                }
+            for el in self.client.find_all(Locator::Css(css)).await? {
+                texts.push(el.text().await?);
             }
-            return texts;
+            Ok(texts)
+        })
+        .await
+    }
+
+    /// Runs `op`, which finds its element afresh, again when a re-render replaced the
+    /// element between finding and using it (the account page when its details arrive;
+    /// WebKitWebDriver: "Node … was not found"), up to 5 times. Such an operation did
+    /// not happen, so doing it again is safe.
+    async fn fresh<T, F: Future<Output = Result<T, CmdError>>>(
+        &self,
+        what: &str,
+        mut op: impl FnMut() -> F,
+    ) -> T {
+        let mut attempts = 0;
+        loop {
+            match op().await {
+                Ok(value) => return value,
+                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot {what}: {e}"),
+            }
         }
     }
 
@@ -356,43 +359,22 @@ impl App {
         el.text().await.ok()
     }
 
-    /// Types `text` into the first element matching `css` (cleared first); found again
-    /// and typed again when a re-render replaced it meanwhile (as `click` does).
+    /// Types `text` into the first element matching `css` (cleared first).
     pub async fn fill(&self, css: &str, text: &str) {
-        let mut attempts = 0;
-        loop {
+        self.fresh(&format!("type into {css}"), || async {
             let el = self.find(css).await;
-            let typed = match el.clear().await {
-                Ok(()) => el.send_keys(text).await,
-                Err(e) => Err(e),
-            };
-            match typed {
-                Ok(()) => return,
-                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot type into {css}: {e}"),
-            }
-        }
+            el.clear().await?;
+            el.send_keys(text).await
+        })
+        .await
     }
 
-    /// Clicks the first element matching `css`. A screen that re-renders (the account
-    /// page when its details arrive) can replace the element between finding and
-    /// clicking it (WebKitWebDriver: "Node … was not found"); then it is found again,
-    /// a few times at most. Such a click did not happen, so trying again is safe.
+    /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) {
-        let mut attempts = 0;
-        loop {
-            match self.find(css).await.click().await {
-                Ok(()) => return,
-                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot click {css}: {e}"),
-            }
-        }
+        self.fresh(&format!("click {css}"), || async {
+            self.find(css).await.click().await
+        })
+        .await
     }
 
     /// Switches the UI's language with the select of the top bar.
