@@ -44,9 +44,12 @@ export type Shown = { error: UiError } | { code: UiOnlyCode; params?: Record<str
 
 const shownIn = new WeakMap<HTMLElement, Shown>();
 
-/** What the visible error regions under `scope` show, in document order. */
+/** Marks the element of every error region, so that a re-render can find them all. */
+const REGION = "[data-error-region]";
+
+/** What the error regions under `scope` show (null: nothing), in document order. */
 export function shownErrors(scope: ParentNode): Array<Shown | null> {
-  return [...scope.querySelectorAll<HTMLElement>("[data-testid=error]")].map((el) => (el.hidden ? null : shownIn.get(el) ?? null));
+  return [...scope.querySelectorAll<HTMLElement>(REGION)].map((el) => shownIn.get(el) ?? null);
 }
 
 /**
@@ -54,7 +57,7 @@ export function shownErrors(scope: ParentNode): Array<Shown | null> {
  * in another language), without moving the focus.
  */
 export function reshowErrors(scope: ParentNode, shown: Array<Shown | null>): void {
-  const elements = [...scope.querySelectorAll<HTMLElement>("[data-testid=error]")];
+  const elements = [...scope.querySelectorAll<HTMLElement>(REGION)];
   elements.forEach((el, i) => {
     const what = shown[i];
     if (what) renderShown(el, what, false);
@@ -99,6 +102,7 @@ export function errorRegion(): ErrorRegion {
     "aria-live": "assertive",
     tabindex: -1,
     "data-testid": "error",
+    "data-error-region": true,
     hidden: true,
   });
 
