@@ -124,17 +124,23 @@ struct Unlock {
     keychain: bool,
 }
 
+/// The Secret Service under the service name `prefix` + this process's id when one
+/// answers (true), else memory.
+fn bench_store(prefix: &str) -> (Arc<dyn SecretStore>, bool) {
+    let keyring = KeyringStore::new(format!("{prefix}{}", std::process::id()));
+    match keyring.probe() {
+        Ok(()) => (Arc::new(keyring), true),
+        Err(_) => (Arc::new(MemoryStore::default()), false),
+    }
+}
+
 fn unlock_setup(rt: &tokio::runtime::Runtime) -> Unlock {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let server = format!("http://127.0.0.1:{port}");
-    let keyring = KeyringStore::new(format!("latchkey-bench-{}", std::process::id()));
-    let (store, keychain): (Arc<dyn SecretStore>, bool) = match keyring.probe() {
-        Ok(()) => (Arc::new(keyring), true),
-        Err(_) => (Arc::new(MemoryStore::default()), false),
-    };
+    let (store, keychain) = bench_store("latchkey-bench-");
     let vault = Vault::new(store.clone());
     let record = Record {
         refresh_token: Some("lkr_bench".into()),
@@ -280,11 +286,7 @@ fn remembered_setup(rt: &tokio::runtime::Runtime) -> Remembered {
         ))
         .expect("a SQLite server");
     rt.block_on(srv.add_user(IDENTIFIER, PASSWORD));
-    let keyring = KeyringStore::new(format!("latchkey-bench-start-{}", std::process::id()));
-    let (store, keychain): (Arc<dyn SecretStore>, bool) = match keyring.probe() {
-        Ok(()) => (Arc::new(keyring), true),
-        Err(_) => (Arc::new(MemoryStore::default()), false),
-    };
+    let (store, keychain) = bench_store("latchkey-bench-start-");
     let r = Remembered {
         store,
         dir: tempfile::tempdir().unwrap(),

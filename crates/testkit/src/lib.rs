@@ -121,9 +121,10 @@ pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestD
                 .expect("create test database");
             admin.close().await;
             let (base, _) = url.rsplit_once('/').expect("URL has a database");
+            let test_url = format!("{base}/{name}");
             Some(TestDatabase {
-                url: format!("{base}/{name}"),
-                postgres: Some((url.clone(), name)),
+                url: test_url,
+                postgres: Some((url, name)),
             })
         }
     }

@@ -144,7 +144,6 @@ impl SmtpSink {
         self.inbox.messages.lock().expect("inbox").clone()
     }
 
-    /// Waits until at least `n` messages have arrived (at most 10 s).
     /// The code of the first mail after the first `skip` that carries one, waiting up
     /// to 10 s (notices without a code may arrive before it, in any order).
     pub async fn code_after(&self, skip: usize) -> String {
@@ -160,6 +159,7 @@ impl SmtpSink {
         }
     }
 
+    /// Waits until at least `n` messages have arrived (at most 10 s).
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
