@@ -12,6 +12,14 @@ export interface CodeBoxes {
   focus(): void;
 }
 
+/**
+ * The ASCII digits of what was typed or pasted. NFKC first, so that the full-width
+ * digits of a Chinese IME (`１２３`) count as the digits they are.
+ */
+export function digitsOf(text: string): string {
+  return text.normalize("NFKC").replace(/\D/g, "");
+}
+
 export function codeBoxes(length: number, onComplete: () => void): CodeBoxes {
   const boxes: HTMLInputElement[] = [];
   const legend = h("legend", {}, t("code.legend"));
@@ -50,7 +58,7 @@ export function codeBoxes(length: number, onComplete: () => void): CodeBoxes {
 
   boxes.forEach((box, index) => {
     box.addEventListener("input", () => {
-      const digits = box.value.replace(/\D/g, "");
+      const digits = digitsOf(box.value);
       box.value = "";
       if (digits === "") return;
       // A whole code typed or autofilled into one box starts at the first box.
@@ -58,7 +66,7 @@ export function codeBoxes(length: number, onComplete: () => void): CodeBoxes {
     });
     box.addEventListener("paste", (event) => {
       event.preventDefault();
-      const digits = (event.clipboardData?.getData("text") ?? "").replace(/\D/g, "");
+      const digits = digitsOf(event.clipboardData?.getData("text") ?? "");
       if (digits === "") return;
       fill(digits.length >= length ? 0 : index, digits.slice(0, length));
     });

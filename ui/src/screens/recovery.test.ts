@@ -94,6 +94,20 @@ describe("code entry", () => {
     expect(byTestId(root, "reset-second-factor")).toBeTruthy();
   });
 
+  it("takes full-width digits from a Chinese IME, typed or pasted (issue 13)", async () => {
+    const calls = ipc({ recovery_verify: { second_factor_required: false, methods: [] } });
+    const { root } = showView(codeView(), "zh-CN");
+    const boxes = Array.from(root.querySelectorAll<HTMLInputElement>(".code-box"));
+    type(boxes[0]!, "１");
+    expect(boxes[0]?.value).toBe("1");
+    expect(document.activeElement).toBe(boxes[1]);
+    const paste = new Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, "clipboardData", { value: { getData: () => "２３４　５６" } });
+    boxes[1]?.dispatchEvent(paste);
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "recovery_verify", args: { code: "123456" } });
+  });
+
   it("counts down to resend live, then resends and counts again", async () => {
     vi.useFakeTimers();
     const calls = ipc({ recovery_resend: { resend_after: 30, expires_in: 600 } });

@@ -16,9 +16,13 @@ export function codeAttrs(method: MfaMethod, name: string): Record<string, strin
     : { name, type: "text", autocomplete: "one-time-code", inputmode: "numeric", pattern: "[0-9 ]*", required: true };
 }
 
-/** A code as typed, without the spaces people copy along. */
+/**
+ * A code as typed, without the spaces people copy along. NFKC first: a Chinese IME in
+ * full-width mode types `１２３４５６` (and an ideographic space), which are the same
+ * digits to the person and must be to the server.
+ */
 export function cleanCode(value: string): string {
-  return value.replace(/\s+/g, "");
+  return value.normalize("NFKC").replace(/\s+/g, "");
 }
 
 export function secondFactorScreen(ctx: Ctx, view: ViewOf<"second_factor">): HTMLElement {

@@ -20,6 +20,16 @@ describe("second factor", () => {
     expect(screenName(root)).toBe("offer_totp");
   });
 
+  it("sends full-width digits from a Chinese IME as ASCII digits (issue 13)", async () => {
+    const calls = ipc({ second_factor: { step: "offer_totp" } });
+    const { root } = showView({ screen: "second_factor", methods: ["totp"], method: "totp" }, "zh-CN");
+    const code = byAutocomplete(root, "one-time-code");
+    type(code, "１２３　４５６");
+    submit(code);
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "second_factor", args: { method: "totp", code: "123456" } });
+  });
+
   it("switches to a recovery code", async () => {
     const calls = ipc({ second_factor: SIGNED_IN, account_details: fail("no_network") });
     const { root } = showView({ screen: "second_factor", methods: ["totp", "recovery_code"], method: "totp" });
@@ -62,6 +72,15 @@ describe("new device code", () => {
     await flush();
     expect(calls[0]).toEqual({ cmd: "device_code", args: { code: "482913" } });
     expect(screenName(root)).toBe("account");
+  });
+
+  it("sends a full-width device code as ASCII digits (issue 13)", async () => {
+    const calls = ipc({ device_code: SIGNED_IN, account_details: fail("no_network") });
+    const { root } = showView({ screen: "device_code", destination: "z***@corp.cn", channel: "email", expiresAt: Date.now() + 600_000 }, "zh-CN");
+    type(byAutocomplete(root, "one-time-code"), "４８２９１３");
+    submit(byTestId(root, "device-code-submit"));
+    await flush();
+    expect(calls[0]).toEqual({ cmd: "device_code", args: { code: "482913" } });
   });
 
   it("goes on to the forced change when the password must change after the code", async () => {
