@@ -4,9 +4,13 @@
 //! Server and client both use these types, so the JSON form is written down once. This
 //! crate does no I/O. Fields that carry secrets (passwords, tokens, codes) use
 //! [`Secret`], whose `Debug` prints `<redacted>`, so a stray `{:?}` cannot leak them.
+//!
+//! [`identifier`] is the one rule both sides apply to what people type to sign in
+//! (e-mail, phone, username → one canonical form).
 
 mod auth;
 mod error;
+pub mod identifier;
 mod me;
 mod meta;
 mod mfa;
