@@ -10,6 +10,7 @@ use latchkey_proto::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Active, Client, Pending};
+use crate::code::{self, Kind};
 use crate::error::{ClientError, Code};
 use crate::offline;
 use crate::step::Step;
@@ -39,33 +40,30 @@ impl SecondFactor {
         }
     }
 
-    fn split(f: Option<SecondFactor>) -> (Option<Secret>, Option<Secret>) {
-        match f {
+    /// The TOTP code and the recovery code of a request body, cleaned
+    /// ([`code::clean`]).
+    pub(crate) fn split(
+        f: Option<SecondFactor>,
+    ) -> Result<(Option<Secret>, Option<Secret>), ClientError> {
+        Ok(match f {
             Some(SecondFactor {
                 method: MfaMethod::Totp,
                 code,
-            }) => (Some(code), None),
+            }) => (Some(code::clean(&code, Kind::Digits)?), None),
             Some(SecondFactor {
                 method: MfaMethod::RecoveryCode,
                 code,
-            }) => (None, Some(code)),
+            }) => (None, Some(code::clean(&code, Kind::Recovery)?)),
             None => (None, None),
+        })
+    }
+
+    fn kind(method: MfaMethod) -> Kind {
+        match method {
+            MfaMethod::Totp => Kind::Digits,
+            MfaMethod::RecoveryCode => Kind::Recovery,
         }
     }
-}
-
-/// One-time codes are typed with spaces or dashes by people reading them aloud; the
-/// six-digit ones lose both, recovery codes keep their dashes.
-fn clean_code(code: &Secret, digits_only: bool) -> Result<Secret, ClientError> {
-    let cleaned: String = code
-        .expose()
-        .chars()
-        .filter(|c| !(c.is_whitespace() || (digits_only && *c == '-')))
-        .collect();
-    if cleaned.is_empty() || cleaned.chars().count() > 64 {
-        return Err(ClientError::InvalidInput("code"));
-    }
-    Ok(Secret::new(cleaned))
 }
 
 impl Client {
@@ -253,7 +251,7 @@ impl Client {
         let req = MfaRequest {
             mfa_token,
             method,
-            code: clean_code(&code, method == MfaMethod::Totp)?,
+            code: code::clean(&code, SecondFactor::kind(method))?,
         };
         let session = self.api()?.mfa(&req).await?;
         self.signed_in(session)
@@ -273,7 +271,7 @@ impl Client {
             .ok_or(ClientError::WrongStep("verify_device"))?;
         let req = DeviceVerifyRequest {
             challenge_token,
-            code: clean_code(&code, true)?,
+            code: code::clean(&code, Kind::Digits)?,
         };
         match self.api()?.verify_device(&req).await {
             Ok(session) => self.signed_in(session),
@@ -308,7 +306,7 @@ impl Client {
             .clone()
             .ok_or(ClientError::WrongStep("change_expired_password"))?;
         self.refuse_too_long(&new_password)?;
-        let (totp_code, recovery_code) = SecondFactor::split(second);
+        let (totp_code, recovery_code) = SecondFactor::split(second)?;
         let req = ForcedPasswordChangeRequest {
             change_token,
             new_password: new_password.clone(),
@@ -467,7 +465,7 @@ impl Client {
     #[tracing::instrument(skip_all)]
     pub async fn confirm_totp(&mut self, code: Secret) -> Result<Step, ClientError> {
         self.expect_step(matches!(self.step, Step::TotpSetup { .. }), "confirm_totp")?;
-        let code = clean_code(&code, true)?;
+        let code = code::clean(&code, Kind::Digits)?;
         let token = self.access_token().await?;
         let codes = self.api()?.totp_confirm(&token, &code).await?;
         if let Some(a) = self.active.as_mut() {

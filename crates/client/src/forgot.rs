@@ -9,6 +9,7 @@ use latchkey_proto::{
 };
 
 use crate::client::Client;
+use crate::code::{self, Kind};
 use crate::error::ClientError;
 use crate::flow::SecondFactor;
 use crate::step::Step;
@@ -90,18 +91,11 @@ impl Client {
             .recovery_id
             .clone()
             .ok_or(ClientError::WrongStep("verify_reset_code"))?;
-        let code: String = code
-            .expose()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        if code.is_empty() || code.len() > 16 {
+        let code = code::clean(&code, Kind::Reset)?;
+        if code.expose().len() > 16 {
             return Err(ClientError::InvalidInput("code"));
         }
-        let req = RecoveryVerifyRequest {
-            recovery_id,
-            code: Secret::new(code),
-        };
+        let req = RecoveryVerifyRequest { recovery_id, code };
         let verified = self.api()?.recovery_verify(&req).await?;
         self.pending.reset_token = Some(verified.reset_token);
         self.step = Step::ForgotNewPassword {
@@ -148,14 +142,7 @@ impl Client {
             .clone()
             .ok_or(ClientError::WrongStep("reset_password"))?;
         self.refuse_too_long(&new_password)?;
-        let (totp_code, recovery_code) = match second {
-            Some(SecondFactor {
-                method: latchkey_proto::MfaMethod::Totp,
-                code,
-            }) => (Some(code), None),
-            Some(SecondFactor { code, .. }) => (None, Some(code)),
-            None => (None, None),
-        };
+        let (totp_code, recovery_code) = SecondFactor::split(second)?;
         let req = RecoveryCompleteRequest {
             reset_token,
             new_password,

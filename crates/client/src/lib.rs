@@ -10,6 +10,7 @@
 //!   password, the offline path.
 //! - [`vault`]: the OS keychain (refresh token, offline verifier, profile); no keychain
 //!   means nothing is remembered, never a plain file.
+//! - `code`: one-time codes as typed (NFKC, so full-width IME digits count).
 //! - [`offline`]: the argon2id verifier and the offline rules.
 //! - [`strength`]: the server's own password policy for the live meter.
 //! - [`totp`]: the QR code drawn locally, the key grouped for manual entry.
@@ -18,6 +19,7 @@
 pub mod api;
 mod client;
 pub mod clock;
+mod code;
 pub mod config;
 pub mod dirs;
 pub mod error;

@@ -9,6 +9,7 @@ use latchkey_proto::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Active, Client};
+use crate::code::{self, Kind};
 use crate::error::{ClientError, EndReason};
 use crate::offline;
 use crate::step::Step;
@@ -360,6 +361,7 @@ impl Client {
         password: Secret,
         code: Secret,
     ) -> Result<(), ClientError> {
+        let code = code::clean(&code, Kind::Digits)?;
         let token = self.access_token().await?;
         self.api()?
             .totp_disable(&token, &TotpDisableRequest { password, code })

@@ -224,3 +224,16 @@ pub async fn enrol_totp(app: &mut App, srv: &TestServer) -> (String, Vec<String>
     srv.advance(30);
     (secret_b32, codes)
 }
+
+/// `１２３４５６`, as a Chinese IME in full-width mode types `123456`.
+pub fn full_width(code: &str) -> String {
+    code.chars()
+        .map(|c| match c {
+            '0'..='9' | 'a'..='z' | 'A'..='Z' | '-' => {
+                char::from_u32(u32::from(c) - 0x21 + 0xFF01).unwrap_or(c)
+            }
+            ' ' => '\u{3000}',
+            other => other,
+        })
+        .collect()
+}

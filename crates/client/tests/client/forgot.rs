@@ -39,7 +39,9 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
     let mail = srv.smtp.wait_for(1).await.remove(0);
     assert_eq!(mail.to, vec!["lin@corp.cn".to_owned()]);
     let code = mail.code().unwrap();
-    let step = app.client.verify_reset_code(secret(&code)).await.unwrap();
+    // Typed with a Chinese IME in full-width mode (issue 13).
+    let typed = full_width(&code);
+    let step = app.client.verify_reset_code(secret(&typed)).await.unwrap();
     assert_eq!(
         step,
         Step::ForgotNewPassword {

@@ -16,6 +16,7 @@ on_both!(
     back_and_wrong_steps,
     account_actions_of_the_signed_in_screen,
     sign_out_everywhere_ends_the_other_devices_too,
+    full_width_codes_from_a_chinese_ime,
 );
 
 async fn password_then_new_device_code_from_the_mail(b: Backend) {
@@ -469,4 +470,62 @@ async fn sign_out_everywhere_ends_the_other_devices_too(b: Backend) {
         "{e:?}"
     );
     assert!(matches!(laptop.client.step(), Step::SignedIn { .. }));
+}
+
+/// Issue 13: the device code, the first TOTP code, a TOTP code at sign-in and a recovery
+/// code, each typed in full-width digits, are the codes they look like.
+async fn full_width_codes_from_a_chinese_ime(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("qian@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("qian@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    let code = mailed_code(&srv, 0).await;
+    assert_ne!(full_width(&code), code);
+    let step = app
+        .client
+        .verify_device(secret(&full_width(&code)))
+        .await
+        .unwrap();
+    assert_eq!(step, Step::TotpOffer);
+
+    let Step::TotpSetup { setup } = app.client.setup_totp().await.unwrap() else {
+        panic!("no TOTP setup")
+    };
+    let key = setup.secret_groups.expose().replace(' ', "");
+    let first = full_width(&srv.totp(&key));
+    let step = app.client.confirm_totp(secret(&first)).await.unwrap();
+    let Step::RecoveryCodes { codes } = step else {
+        panic!("{step:?}")
+    };
+    app.client.recovery_codes_saved().unwrap();
+    srv.advance(30);
+
+    app.client.sign_out().await.unwrap();
+    app.client.identify("qian@corp.cn").await.unwrap();
+    app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let typed = full_width(&srv.totp(&key));
+    let step = app
+        .client
+        .second_factor(MfaMethod::Totp, secret(&typed))
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::SignedIn { .. }), "{step:?}");
+
+    app.client.sign_out().await.unwrap();
+    app.client.identify("qian@corp.cn").await.unwrap();
+    app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    let step = app
+        .client
+        .second_factor(
+            MfaMethod::RecoveryCode,
+            secret(&full_width(codes[0].expose())),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::SignedIn { .. }), "{step:?}");
 }
