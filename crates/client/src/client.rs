@@ -15,6 +15,7 @@ use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
 use crate::net::ServerUrl;
+use crate::offline;
 use crate::step::Step;
 use crate::strength::{self, Strength};
 use crate::vault::{self, Index, KeyringStore, Record, SecretStore, Vault};
@@ -200,11 +201,31 @@ impl Client {
         self.clock.now()
     }
 
+    /// The server's offline rules as of the cached meta: what an online sign-in keeps
+    /// in the record.
     pub(crate) fn offline_policy(&self) -> OfflinePolicy {
         self.meta
             .as_ref()
             .map(|c| c.meta.offline.clone())
             .unwrap_or_default()
+    }
+
+    /// The rules an offline sign-in with `record` is held to: the stricter of the
+    /// record's and the cached meta's ([`offline::policy`]).
+    pub(crate) fn offline_policy_for(&self, record: &Record) -> OfflinePolicy {
+        offline::policy(record, self.meta.as_ref().map(|c| &c.meta.offline))
+    }
+
+    /// Whether `record` may open an offline session now.
+    pub(crate) fn offline_allowed(&self, record: &Record) -> Result<(), ClientError> {
+        offline::allowed(record, &self.offline_policy_for(record), self.now())
+    }
+
+    /// The region of phone numbers typed without `+country`, for finding a remembered
+    /// account as the server would. `/v1/meta` does not announce the server's
+    /// `default_region` (yet), so this is the server's default.
+    pub(crate) fn region(&self) -> &'static str {
+        vault::DEFAULT_REGION
     }
 
     pub(crate) fn password_policy(&self) -> PasswordPolicy {

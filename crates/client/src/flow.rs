@@ -94,9 +94,9 @@ impl Client {
         let key = self
             .index
             .as_ref()
-            .and_then(|i| i.find(identifier))
+            .and_then(|i| i.find(identifier, self.region()))
             .map(|e| e.key.clone())
-            .unwrap_or_else(|| account_key(identifier));
+            .unwrap_or_else(|| account_key(identifier, self.region()));
         let record = if self.index.is_some() {
             self.vault.load(&server, &key).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot read the vault record");
@@ -107,7 +107,7 @@ impl Client {
         };
         let offline_possible = record
             .as_ref()
-            .is_some_and(|r| offline::allowed(r, &self.offline_policy(), self.now()).is_ok());
+            .is_some_and(|r| self.offline_allowed(r).is_ok());
         self.pending = Pending {
             identifier: identifier.to_owned(),
             key,
@@ -196,19 +196,25 @@ impl Client {
         let Some(verifier) = record.verifier.clone() else {
             return Err(cause);
         };
-        offline::allowed(&record, &self.offline_policy(), self.now())?;
+        let server = self.server_url()?.clone();
+        let now = self.now();
+        let policy = self.offline_policy_for(&record);
+        // The time is noted first, refused or not: a clock set back later gains nothing.
+        let last_seen = record.last_seen_at;
+        offline::seen(&mut record, now);
+        if record.last_seen_at != last_seen {
+            self.vault.update(&server, &self.pending.key, &record)?;
+            self.pending.record = Some(record.clone());
+        }
+        offline::allowed(&record, &policy, now)?;
         let check_password = password.clone();
         let matches =
             tokio::task::spawn_blocking(move || offline::check(&verifier, &check_password))
                 .await
                 .map_err(|e| ClientError::Storage(format!("verifier task: {e}")))??;
-        let server = self.server_url()?.clone();
         if !matches {
             record.offline_failures = record.offline_failures.saturating_add(1);
-            let left = self
-                .offline_policy()
-                .max_attempts
-                .saturating_sub(record.offline_failures);
+            let left = policy.max_attempts.saturating_sub(record.offline_failures);
             self.vault.update(&server, &self.pending.key, &record)?;
             self.pending.record = Some(record);
             tracing::info!(attempts_left = left, "wrong password offline");
@@ -360,6 +366,8 @@ impl Client {
                 verifier,
                 user: user.clone(),
                 last_online_at: now,
+                // The server was reached: both clocks start again from here.
+                last_seen_at: now,
                 offline_failures: 0,
                 offline_policy: self.offline_policy(),
                 totp_offer_declined: declined,

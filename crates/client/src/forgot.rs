@@ -153,7 +153,7 @@ impl Client {
         let identifier = std::mem::take(&mut self.pending.identifier);
         if !identifier.is_empty() {
             if let (Ok(server), Some(index)) = (self.server_url().cloned(), self.index.as_ref()) {
-                if let Some(entry) = index.find(&identifier) {
+                if let Some(entry) = index.find(&identifier, self.region()) {
                     let key = entry.key.clone();
                     if let Err(e) = self.vault.remove(&server, &key) {
                         tracing::warn!(error = %e, "cannot forget the old verifier");

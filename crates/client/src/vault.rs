@@ -15,8 +15,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use latchkey_proto::identifier::Identifier;
 use latchkey_proto::{OfflinePolicy, Secret, User};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ClientError;
 use crate::net::ServerUrl;
@@ -161,6 +163,11 @@ pub struct Record {
     pub user: User,
     /// Unix seconds of the last online sign-in (or refresh).
     pub last_online_at: u64,
+    /// The latest time this device used the record (online or offline), never moved
+    /// back: a clock set earlier than this is read as this (see `offline`). Records of
+    /// older versions have none and start from `last_online_at`.
+    #[serde(default)]
+    pub last_seen_at: u64,
     /// Wrong offline passwords since then.
     pub offline_failures: u32,
     /// The server's offline rules as of the last online sign-in.
@@ -185,18 +192,33 @@ pub struct IndexEntry {
 }
 
 impl Index {
-    /// The account an identifier names, if remembered.
-    pub fn find(&self, identifier: &str) -> Option<&IndexEntry> {
-        let id = account_key(identifier);
-        self.accounts
-            .iter()
-            .find(|e| e.key == id || e.aliases.contains(&id))
+    /// The account an identifier names, if remembered: `138 0013 8000` finds the
+    /// account whose phone is `+8613800138000`, `Zhang@Corp.CN` the one keyed
+    /// `zhang@corp.cn`. Keys and aliases are compared in canonical form too, so entries
+    /// written by older versions (only lowercased) are still found.
+    pub fn find(&self, identifier: &str, region: &str) -> Option<&IndexEntry> {
+        let id = account_key(identifier, region);
+        self.accounts.iter().find(|e| {
+            std::iter::once(&e.key)
+                .chain(&e.aliases)
+                .any(|name| *name == id || account_key(name, region) == id)
+        })
     }
 }
 
-/// An identifier as the vault keys it: trimmed, lowercased.
-pub fn account_key(identifier: &str) -> String {
-    identifier.trim().to_lowercase()
+/// The region of phone numbers typed without `+country` while the server does not
+/// announce its own (`/v1/meta` has no `default_region` yet); the server's default too.
+pub const DEFAULT_REGION: &str = "CN";
+
+/// An identifier as the vault keys it: the server's canonical form
+/// ([`latchkey_proto::identifier`]: e-mail lowercased, phone in E.164 with `region` for
+/// national numbers, username lowercased, all NFKC). What the server would refuse
+/// (`12345`, say) is kept trimmed, NFKC and lowercased, so it still names one entry.
+pub fn account_key(identifier: &str, region: &str) -> String {
+    match Identifier::parse(identifier, region) {
+        Ok(id) => id.as_str().to_owned(),
+        Err(_) => identifier.trim().nfkc().collect::<String>().to_lowercase(),
+    }
 }
 
 /// Records and index over a [`SecretStore`].
@@ -255,7 +277,9 @@ impl Vault {
         self.store.set(&Self::record_name(server, key), &json)
     }
 
-    /// Writes the record and puts the account first in the index.
+    /// Writes the record and puts the account first in the index, with the profile's
+    /// e-mail, username and phone as the identifiers it answers to (canonical: the
+    /// server sends them so).
     pub fn save(&self, server: &ServerUrl, key: &str, record: &Record) -> Result<(), StoreError> {
         self.update(server, key, record)?;
         let mut index = self.load_index(server)?;
@@ -267,7 +291,7 @@ impl Vault {
         ]
         .into_iter()
         .flatten()
-        .map(account_key)
+        .map(|name| account_key(name, DEFAULT_REGION))
         .collect();
         aliases.dedup();
         index.accounts.insert(
@@ -317,6 +341,7 @@ mod tests {
                 mfa_enabled: false,
             },
             last_online_at: 1,
+            last_seen_at: 1,
             offline_failures: 0,
             offline_policy: OfflinePolicy::default(),
             totp_offer_declined: false,
@@ -336,7 +361,7 @@ mod tests {
         vault.save(&other, "li", &record("lkr_c")).unwrap();
         let index = vault.load_index(&server).unwrap();
         assert_eq!(index.accounts[0].key, "li");
-        assert_eq!(index.find(" ZHANGW ").unwrap().key, "li");
+        assert_eq!(index.find(" ZHANGW ", "CN").unwrap().key, "li");
         assert_eq!(
             vault
                 .load(&server, "zhang@corp.cn")
@@ -355,6 +380,48 @@ mod tests {
         // The other server's account is untouched.
         assert!(vault.load(&other, "li").unwrap().is_some());
         assert_eq!(store.names().len(), 2);
+    }
+
+    /// Issue 13: the offline look-up normalises a phone number as the server does.
+    #[test]
+    fn a_phone_typed_nationally_finds_the_account_saved_in_e164() {
+        let vault = Vault::new(Arc::new(MemoryStore::default()));
+        let server = ServerUrl::parse("https://corp.cn").unwrap();
+        let mut r = record("lkr_a");
+        r.user.phone = Some("+8613800138000".into());
+        vault.save(&server, "+8613800138000", &r).unwrap();
+        let index = vault.load_index(&server).unwrap();
+        for typed in [
+            "138 0013 8000",
+            "13800138000",
+            "+86 138-0013-8000",
+            "１３８００１３８０００",
+        ] {
+            assert_eq!(
+                index.find(typed, "CN").map(|e| e.key.as_str()),
+                Some("+8613800138000"),
+                "{typed}"
+            );
+        }
+        assert!(index.find("138 0013 8001", "CN").is_none());
+        assert_eq!(account_key(" Zhang@Corp.CN ", "CN"), "zhang@corp.cn");
+        assert_eq!(account_key("12345", "CN"), "12345");
+    }
+
+    /// An index written by an older version keyed what was typed, only lowercased.
+    #[test]
+    fn entries_of_older_versions_are_still_found() {
+        let index = Index {
+            accounts: vec![IndexEntry {
+                key: "138 0013 8000".into(),
+                aliases: vec!["Zhang@Corp.cn".into()],
+            }],
+        };
+        assert_eq!(
+            index.find("+8613800138000", "CN").unwrap().key,
+            "138 0013 8000"
+        );
+        assert!(index.find("zhang@corp.cn", "CN").is_some());
     }
 
     #[test]

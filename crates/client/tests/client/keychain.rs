@@ -90,7 +90,7 @@ async fn remember_me_signs_in_at_launch_and_forget_removes_everything(b: Backend
     let vault = Vault::new(app.store.clone());
     let server = ServerUrl::parse(&srv.base()).unwrap();
     let record = vault
-        .load(&server, &account_key("liang@corp.cn"))
+        .load(&server, &account_key("liang@corp.cn", "CN"))
         .unwrap()
         .unwrap();
     assert!(record.refresh_token.is_none() && record.verifier.is_some());
@@ -101,7 +101,7 @@ async fn remember_me_signs_in_at_launch_and_forget_removes_everything(b: Backend
     assert_eq!(step, Step::Identify { identifier: None });
     assert!(vault.load_index(&server).unwrap().accounts.is_empty());
     assert!(vault
-        .load(&server, &account_key("liang@corp.cn"))
+        .load(&server, &account_key("liang@corp.cn", "CN"))
         .unwrap()
         .is_none());
     app.relaunch();
@@ -115,7 +115,7 @@ async fn remember_me_signs_in_at_launch_and_forget_removes_everything(b: Backend
     app.client.sign_out().await.unwrap();
     signed_in(&mut app, &srv, "liang@corp.cn", PASSWORD, false).await;
     assert!(vault
-        .load(&server, &account_key("liang@corp.cn"))
+        .load(&server, &account_key("liang@corp.cn", "CN"))
         .unwrap()
         .is_none());
 }

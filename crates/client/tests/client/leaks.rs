@@ -77,7 +77,10 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
     // What the keychain holds must not be anywhere else.
     let vault = Vault::new(app.store.clone());
     let server = ServerUrl::parse(&srv.base()).unwrap();
-    let record = vault.load(&server, &account_key(email)).unwrap().unwrap();
+    let record = vault
+        .load(&server, &account_key(email, "CN"))
+        .unwrap()
+        .unwrap();
     secrets.push(record.refresh_token.unwrap().expose().to_owned());
     secrets.push(record.verifier.unwrap().expose().to_owned());
 
