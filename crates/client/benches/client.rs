@@ -156,6 +156,7 @@ fn unlock_setup(rt: &tokio::runtime::Runtime) -> Unlock {
             mfa_enabled: false,
         },
         last_online_at: latchkey_client::clock::Clock::now(&SystemClock),
+        last_seen_at: latchkey_client::clock::Clock::now(&SystemClock),
         offline_failures: 0,
         offline_policy: OfflinePolicy::default(),
         totp_offer_declined: true,

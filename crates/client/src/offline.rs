@@ -9,6 +9,21 @@
 //! `offline.max_attempts` wrong passwords were typed since that sign-in. A right
 //! offline password does not reset the count; only an online sign-in does, so a thief
 //! with the laptop gets `max_attempts` guesses in all, not per day.
+//!
+//! Neither limit can be lifted from outside the keychain (issue 13):
+//!
+//! - **Policy**: the stricter of the rules kept in the keychain record (as of the last
+//!   online sign-in) and the cached `/v1/meta` (a plain file in the cache folder) —
+//!   fewer days, fewer attempts, and 0 days (off) wins. Editing or deleting the file can
+//!   only make the rules stricter.
+//! - **Clock**: the record keeps a monotonic `last_seen_at`, the latest time this device
+//!   has used it (every online sign-in and every offline attempt). A clock that reads
+//!   earlier than that is taken to read `last_seen_at`: setting the clock back gains no
+//!   time, and a clock corrected backwards by a few minutes does not lock anyone out.
+//!   (Refusing instead would punish an honest clock correction and gain nothing: the
+//!   window is already measured from the later time.) What no local check can catch is
+//!   a clock set back before the app ever saw the later time — a laptop kept off past
+//!   the window, then started with an old date; only a trusted time source could.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -22,10 +37,6 @@ use crate::vault::Record;
 pub const MEMORY_KIB: u32 = 19 * 1024;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
-
-/// A clock set back by more than this, relative to the last online sign-in, is not
-/// trusted to measure the offline window.
-const CLOCK_SLACK_SECS: u64 = 300;
 
 fn argon2() -> Result<Argon2<'static>, ClientError> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
@@ -56,8 +67,34 @@ pub fn check(verifier: &Secret, password: &Secret) -> Result<bool, ClientError> 
     }
 }
 
-/// Whether `record` may open an offline session at `now` under `policy`.
-pub fn allowed(record: &Record, policy: &OfflinePolicy, now: u64) -> Result<(), ClientError> {
+/// The rules that apply to `record`: the stricter of its own and the cached meta's.
+pub fn policy(record: &Record, cached: Option<&OfflinePolicy>) -> OfflinePolicy {
+    let kept = &record.offline_policy;
+    match cached {
+        Some(c) => OfflinePolicy {
+            days: kept.days.min(c.days),
+            max_attempts: kept.max_attempts.min(c.max_attempts),
+        },
+        None => kept.clone(),
+    }
+}
+
+/// The time to measure the window with: the clock, but never earlier than the latest
+/// time the record has seen.
+pub fn now_for(record: &Record, clock_now: u64) -> u64 {
+    clock_now
+        .max(record.last_seen_at)
+        .max(record.last_online_at)
+}
+
+/// Notes that the record was used at `clock_now` (kept monotonic).
+pub fn seen(record: &mut Record, clock_now: u64) {
+    record.last_seen_at = now_for(record, clock_now);
+}
+
+/// Whether `record` may open an offline session at `clock_now` under `policy` (see
+/// [`policy`] for which rules, and the module docs for the clock).
+pub fn allowed(record: &Record, policy: &OfflinePolicy, clock_now: u64) -> Result<(), ClientError> {
     if record.verifier.is_none() {
         return Err(ClientError::OfflineUnavailable);
     }
@@ -65,8 +102,8 @@ pub fn allowed(record: &Record, policy: &OfflinePolicy, now: u64) -> Result<(), 
         return Err(ClientError::OfflineDisabled);
     }
     let window = u64::from(policy.days).saturating_mul(86_400);
-    let age = now.saturating_sub(record.last_online_at);
-    if age > window || now.saturating_add(CLOCK_SLACK_SECS) < record.last_online_at {
+    let age = now_for(record, clock_now).saturating_sub(record.last_online_at);
+    if age > window {
         return Err(ClientError::OfflineExpired);
     }
     if record.offline_failures >= policy.max_attempts {
@@ -95,6 +132,7 @@ mod tests {
                 mfa_enabled: false,
             },
             last_online_at,
+            last_seen_at: last_online_at,
             offline_failures: failures,
             offline_policy: OfflinePolicy::default(),
             totp_offer_declined: false,
@@ -127,10 +165,8 @@ mod tests {
             allowed(&record(t0, 0), &p, t0 + 7 * day + 1),
             Err(ClientError::OfflineExpired)
         ));
-        assert!(matches!(
-            allowed(&record(t0, 0), &p, t0 - 3600),
-            Err(ClientError::OfflineExpired)
-        ));
+        // A clock before the last online sign-in measures from that sign-in.
+        assert!(allowed(&record(t0, 0), &p, t0 - 3600).is_ok());
         assert!(allowed(&record(t0, 4), &p, t0).is_ok());
         assert!(matches!(
             allowed(&record(t0, 5), &p, t0),
@@ -150,5 +186,60 @@ mod tests {
             allowed(&no_verifier, &p, t0),
             Err(ClientError::OfflineUnavailable)
         ));
+    }
+
+    /// Issue 13: a clock set back after the app saw a later time gains nothing.
+    #[test]
+    fn a_clock_set_back_does_not_reopen_the_window() {
+        let p = OfflinePolicy {
+            days: 7,
+            max_attempts: 5,
+        };
+        let day = 86_400;
+        let t0 = 1_700_000_000;
+        let mut r = record(t0, 0);
+        seen(&mut r, t0 + 8 * day);
+        assert!(matches!(
+            allowed(&r, &p, t0 + 8 * day),
+            Err(ClientError::OfflineExpired)
+        ));
+        // Back to day 2: still day 8 as far as the window goes.
+        assert!(matches!(
+            allowed(&r, &p, t0 + 2 * day),
+            Err(ClientError::OfflineExpired)
+        ));
+        seen(&mut r, t0 + 2 * day);
+        assert_eq!(r.last_seen_at, t0 + 8 * day, "last seen never goes back");
+        // Within the window, a clock set back a little does not lock anyone out.
+        let mut r = record(t0, 0);
+        seen(&mut r, t0 + 3 * day);
+        assert!(allowed(&r, &p, t0 + 3 * day - 600).is_ok());
+    }
+
+    /// Issue 13: the stricter of the keychain's rules and the cached meta's.
+    #[test]
+    fn the_stricter_policy_of_record_and_cache() {
+        let mut r = record(1, 0);
+        r.offline_policy = OfflinePolicy {
+            days: 3,
+            max_attempts: 5,
+        };
+        let loose = OfflinePolicy {
+            days: 365,
+            max_attempts: 100,
+        };
+        let strict = OfflinePolicy {
+            days: 7,
+            max_attempts: 2,
+        };
+        let off = OfflinePolicy {
+            days: 0,
+            max_attempts: 5,
+        };
+        let want = |days, max_attempts| OfflinePolicy { days, max_attempts };
+        assert_eq!(policy(&r, Some(&loose)), want(3, 5));
+        assert_eq!(policy(&r, Some(&strict)), want(3, 2));
+        assert_eq!(policy(&r, Some(&off)), want(0, 5));
+        assert_eq!(policy(&r, None), want(3, 5));
     }
 }

@@ -48,6 +48,7 @@ impl Client {
                 record.refresh_token = Some(session.refresh_token.clone());
                 record.user = session.user.clone();
                 record.last_online_at = now;
+                record.last_seen_at = now;
                 record.offline_failures = 0;
                 record.offline_policy = self.offline_policy();
                 self.vault.update(&server, key, &record)?;
@@ -68,8 +69,7 @@ impl Client {
             }
             Err(e) if e.is_unreachable() => {
                 // Offline sign-in needs the password: ask for it.
-                let offline_possible =
-                    offline::allowed(&record, &self.offline_policy(), self.now()).is_ok();
+                let offline_possible = self.offline_allowed(&record).is_ok();
                 self.pending = crate::client::Pending {
                     identifier: identifier.clone(),
                     key: key.to_owned(),
@@ -176,6 +176,7 @@ impl Client {
                 record.refresh_token = Some(session.refresh_token.clone());
                 record.user = session.user.clone();
                 record.last_online_at = now;
+                record.last_seen_at = now;
                 record.offline_failures = 0;
                 self.vault.update(&server, &key, &record)?;
                 if let Some(a) = self.active.as_mut() {
