@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use latchkey_proto::{Device, Meta, OfflinePolicy, PasswordPolicy, Secret, Session, User};
 
+use crate::device::{self, ThisDevice};
+
 use crate::api::{Api, Timeouts};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
@@ -98,7 +100,8 @@ pub struct Client {
     pub(crate) server: Option<ServerChoice>,
     pub(crate) api: Option<Api>,
     pub(crate) meta: Option<CachedMeta>,
-    pub(crate) device: Device,
+    /// Read from the keychain when first needed ([`Client::this_device`]).
+    pub(crate) device: Option<ThisDevice>,
     /// Remembered accounts of the server; `None` when the keychain could not be read.
     pub(crate) index: Option<Index>,
     pub(crate) step: Step,
@@ -127,7 +130,6 @@ impl Client {
             options.exe_dir.as_deref(),
             &options.dirs,
         )?;
-        let device = config::device(&options.dirs)?;
         let mut client = Self {
             dirs: options.dirs,
             clock: options.clock,
@@ -137,7 +139,7 @@ impl Client {
             server: None,
             api: None,
             meta: None,
-            device,
+            device: None,
             index: None,
             step: Step::Setup,
             pending: Pending::default(),
@@ -182,8 +184,15 @@ impl Client {
         self.meta.as_ref().map(|c| &c.meta)
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
+    /// This device as the server sees it (its id is read from the keychain, or made,
+    /// the first time).
+    pub fn device(&mut self) -> Device {
+        self.this_device().wire()
+    }
+
+    pub(crate) fn this_device(&mut self) -> &ThisDevice {
+        self.device
+            .get_or_insert_with(|| device::load(self.vault.store(), &self.dirs))
     }
 
     pub(crate) fn api(&self) -> Result<&Api, ClientError> {
@@ -303,6 +312,7 @@ impl Client {
         let Ok(server) = self.server_url().cloned() else {
             return self.step.clone();
         };
+        self.this_device();
         self.index = match self.vault.load_index(&server) {
             Ok(i) => Some(i),
             Err(e) => {

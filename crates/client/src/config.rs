@@ -1,4 +1,5 @@
-//! Which server to talk to, this device's id, and the server's meta cached for offline.
+//! Which server to talk to, and the server's meta cached for offline. (This device's
+//! id is a secret: it is in the keychain, see `device`.)
 //!
 //! The server comes, in this order, from `LATCHKEY_SERVER`, from `latchkey.toml` beside
 //! the executable (IT's pre-provisioning: `server = "https://auth.corp.cn"`), or from
@@ -7,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use latchkey_proto::{Device, Meta};
+use latchkey_proto::Meta;
 use serde::{Deserialize, Serialize};
 
 use crate::dirs::{read_json, write_atomic, AppDirs};
@@ -93,42 +94,6 @@ fn settings_path(dirs: &AppDirs) -> PathBuf {
     dirs.config.join("settings.json")
 }
 
-#[derive(Serialize, Deserialize)]
-struct DeviceFile {
-    id: String,
-}
-
-/// This installation's device: a random id kept in the config folder (the server asks
-/// for a code when it sees a new one), the computer's name and the OS.
-pub fn device(dirs: &AppDirs) -> Result<Device, ClientError> {
-    let path = dirs.config.join("device.json");
-    let id = match read_json::<DeviceFile>(&path) {
-        Some(f) if !f.id.is_empty() => f.id,
-        _ => {
-            let id = hex::encode(rand::random::<[u8; 16]>());
-            let bytes = serde_json::to_vec(&DeviceFile { id: id.clone() })
-                .map_err(|e| ClientError::Storage(e.to_string()))?;
-            write_atomic(&path, &bytes)?;
-            id
-        }
-    };
-    Ok(Device {
-        id,
-        name: hostname(),
-        platform: std::env::consts::OS.to_owned(),
-    })
-}
-
-fn hostname() -> String {
-    std::env::var("COMPUTERNAME")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().chars().take(100).collect::<String>())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "Desktop".to_owned())
-}
-
 /// `/v1/meta` as last fetched, with when and from which server.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CachedMeta {
@@ -188,15 +153,5 @@ mod tests {
             resolve_server(None, Some(&exe), &dirs),
             Err(ClientError::InsecureServerUrl)
         ));
-    }
-
-    #[test]
-    fn device_id_is_stable() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dirs = AppDirs::under(tmp.path());
-        let a = device(&dirs).unwrap();
-        let b = device(&dirs).unwrap();
-        assert_eq!(a.id, b.id);
-        assert_eq!(a.id.len(), 32);
     }
 }

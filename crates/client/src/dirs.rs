@@ -1,5 +1,5 @@
-//! Where the app keeps its (non-secret) files: settings, the cached server meta, the
-//! device id and the log. Secrets never go here; they live in the keychain.
+//! Where the app keeps its (non-secret) files: settings, the cached server meta and the
+//! log. Secrets never go here — the device id neither; they live in the keychain.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use crate::error::ClientError;
 
 #[derive(Clone, Debug)]
 pub struct AppDirs {
-    /// Settings chosen at first run (`settings.json`) and the device id.
+    /// Settings chosen at first run (`settings.json`).
     pub config: PathBuf,
     /// The server's `/v1/meta`, for offline use.
     pub cache: PathBuf,

@@ -131,7 +131,7 @@ impl Client {
         let req = LoginRequest {
             identifier: self.pending.identifier.clone(),
             password: password.clone(),
-            device: self.device.clone(),
+            device: self.device(),
             client_version: Some(self.client_version.clone()),
         };
         let answer = self.api()?.login(&req).await;
@@ -318,7 +318,7 @@ impl Client {
             new_password: new_password.clone(),
             totp_code,
             recovery_code,
-            device: Some(self.device.clone()),
+            device: Some(self.device()),
         };
         let session = self.api()?.forced_password_change(&req).await?;
         self.pending.password = Some(new_password);

@@ -5,7 +5,8 @@
 //! - [`api`]: the v1 HTTP contract over reqwest/rustls, with timeouts, and every
 //!   failure classified for a person ([`error`]: a stable code and a next step).
 //! - [`config`]: which server (first-run setup, `latchkey.toml` beside the executable,
-//!   `LATCHKEY_SERVER`), this device's id, the server's meta cached for offline use.
+//!   `LATCHKEY_SERVER`), the server's meta cached for offline use.
+//! - [`device`]: this device's id, a secret kept in the keychain.
 //! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, forgot
 //!   password, the offline path.
 //! - [`vault`]: the OS keychain (refresh token, offline verifier, profile); no keychain
@@ -21,6 +22,7 @@ mod client;
 pub mod clock;
 mod code;
 pub mod config;
+pub mod device;
 pub mod dirs;
 pub mod error;
 mod flow;

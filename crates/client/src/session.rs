@@ -3,7 +3,7 @@
 //! device", and the account actions of the signed-in screen.
 
 use latchkey_proto::{
-    ActivityList, ChangePasswordRequest, ErrorCode, LoginRequest, LoginResponse, Profile,
+    ActivityList, ChangePasswordRequest, Device, ErrorCode, LoginRequest, LoginResponse, Profile,
     RecoveryCodesRequest, Secret, SessionList, TotpDisableRequest,
 };
 use serde::{Deserialize, Serialize};
@@ -193,7 +193,10 @@ impl Client {
             Err(e) if e.is_unreachable() => Ok(Revalidation::StillOffline),
             Err(ClientError::Server(_)) => {
                 let reason = match password {
-                    Some(p) => self.probe_reason(&identifier, p).await,
+                    Some(p) => {
+                        let device = self.device();
+                        self.probe_reason(&identifier, p, device).await
+                    }
                     None => EndReason::RefreshRevoked,
                 };
                 self.end_offline(&key, reason)
@@ -204,14 +207,14 @@ impl Client {
 
     /// Why the refresh token was refused, found out by signing in with the password
     /// the offline session was opened with.
-    async fn probe_reason(&self, identifier: &str, password: Secret) -> EndReason {
+    async fn probe_reason(&self, identifier: &str, password: Secret, device: Device) -> EndReason {
         let Ok(api) = self.api() else {
             return EndReason::RefreshRevoked;
         };
         let req = LoginRequest {
             identifier: identifier.to_owned(),
             password,
-            device: self.device.clone(),
+            device,
             client_version: Some(self.client_version.clone()),
         };
         match api.login(&req).await {

@@ -238,6 +238,11 @@ impl Vault {
         Self { store }
     }
 
+    /// The store itself, for the one item that is not per server (the device id).
+    pub(crate) fn store(&self) -> &dyn SecretStore {
+        self.store.as_ref()
+    }
+
     fn index_name(server: &ServerUrl) -> String {
         format!("{} index", server.key())
     }

@@ -11,6 +11,7 @@ use super::common::*;
 on_both!(
     remember_me_signs_in_at_launch_and_forget_removes_everything,
     without_a_keychain_it_signs_in_and_says_it_cannot_remember,
+    without_a_keychain_each_run_is_a_new_device,
 );
 
 /// What `secret-tool` (libsecret, another process) finds under `service`.
@@ -47,6 +48,93 @@ async fn the_keychain_is_the_real_secret_service_not_a_mock() {
     app.client.forget_device().await.unwrap();
     let found = secret_tool_search(&service);
     assert!(!found.contains("gao@corp.cn"), "{found}");
+}
+
+/// Issue 13: the device id that skips the new-device code is a secret: it is in the
+/// Secret Service, in no file of the app's, and stable across launches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_id_is_in_the_keychain_not_a_file() {
+    let Some(keyring) = keyring() else { return };
+    let service = keyring.service().to_owned();
+    let srv = TestServer::start(Backend::Sqlite, |_| {}).await.unwrap();
+    srv.add_user("xu@corp.cn", PASSWORD).await;
+    let mut app = App::new(&srv.base(), Arc::new(keyring));
+    app.client.start().await;
+    let id = app.client.device().id;
+    assert_eq!(id.len(), 32);
+    let found = secret_tool_search(&service);
+    assert!(found.contains(&id), "{found}");
+    assert!(
+        found.contains(latchkey_client::device::KEYCHAIN_ITEM),
+        "{found}"
+    );
+    signed_in(&mut app, &srv, "xu@corp.cn", PASSWORD, false).await;
+    for f in walk(app.dir.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains(&id), "{}", f.display());
+    }
+    // Launched again: the same device, so no device code.
+    app.client.sign_out().await.unwrap();
+    app.relaunch();
+    assert_eq!(app.client.device().id, id);
+    app.client.start().await;
+    app.client.identify("xu@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert_eq!(step, Step::TotpOffer);
+}
+
+/// Issue 13: the plain-file device id of an older version moves into the keychain (the
+/// server still knows the device) and the file is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_device_file_moves_into_the_keychain() {
+    let Some(keyring) = keyring() else { return };
+    let service = keyring.service().to_owned();
+    let srv = TestServer::start(Backend::Sqlite, |_| {}).await.unwrap();
+    srv.add_user("yan@corp.cn", PASSWORD).await;
+    // A device the server knows, from another installation.
+    let mut old = App::on(&srv);
+    signed_in(&mut old, &srv, "yan@corp.cn", PASSWORD, false).await;
+    let id = old.client.device().id;
+
+    // This installation was written by an older version: the id in device.json.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config").join("device.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!(r#"{{"id":"{id}"}}"#)).unwrap();
+    let store: Arc<dyn latchkey_client::vault::SecretStore> = Arc::new(keyring);
+    let mut client = build(
+        &srv.base(),
+        &dir,
+        &Default::default(),
+        &store,
+        Default::default(),
+    );
+    client.start().await;
+    assert!(!file.exists(), "the plain file is gone");
+    assert!(secret_tool_search(&service).contains(&id));
+    client.identify("yan@corp.cn").await.unwrap();
+    let step = client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert_eq!(step, Step::TotpOffer, "a known device: no device code");
+}
+
+async fn without_a_keychain_each_run_is_a_new_device(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("ye@corp.cn", PASSWORD).await;
+    let mut app = App::new(&srv.base(), Arc::new(NoKeychain));
+    signed_in(&mut app, &srv, "ye@corp.cn", PASSWORD, false).await;
+    let first = app.client.device().id;
+    app.client.sign_out().await.unwrap();
+    app.relaunch();
+    app.client.start().await;
+    assert_ne!(app.client.device().id, first);
+    app.client.identify("ye@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    assert!(walk(app.dir.path())
+        .iter()
+        .all(|f| !f.ends_with("device.json")));
 }
 
 async fn remember_me_signs_in_at_launch_and_forget_removes_everything(b: Backend) {
