@@ -100,29 +100,17 @@ fn phases(marks: &[(String, f64)], started: SystemTime) -> String {
         .join(" ")
 }
 
-/// Opens `url` in the system browser — only a link the server published (its download
-/// or support address, from `/v1/meta`), so the web view cannot send the user anywhere
-/// else. The meta is fetched again once when the link is not in the cached one (IT may
-/// have just set a download address).
+/// Opens `url` in the system browser — only a link the server published, and only
+/// https (plain http to this machine): [`Client::may_open`].
 #[tauri::command]
 pub async fn open_link(app: AppHandle, state: State<'_, AppState>, url: String) -> Result<()> {
-    let published = |meta: &latchkey_proto::Meta| {
-        [meta.download_url.as_deref(), meta.support.url.as_deref()].contains(&Some(url.as_str()))
-    };
-    let web = url.starts_with("https://") || url.starts_with("http://");
-    let mut client = state.client().await;
-    let mut allowed = web && client.meta().is_some_and(published);
-    if web && !allowed {
-        allowed = client.refresh_meta().await.is_ok_and(published);
-    }
-    drop(client);
-    if !allowed {
-        tracing::info!("refused to open a link the server did not publish");
-        return Err(latchkey_client::ClientError::InvalidInput("url").into());
+    if !state.client().await.may_open(&url).await {
+        tracing::info!("refused to open a link: not published by the server, or not https");
+        return Err(ClientError::InvalidInput("url").into());
     }
     app.opener().open_url(&url, None::<&str>).map_err(|e| {
         tracing::warn!(error = %e, "cannot open a link in the browser");
-        AppError::from(latchkey_client::ClientError::InvalidInput("url"))
+        AppError::from(ClientError::InvalidInput("url"))
     })
 }
 

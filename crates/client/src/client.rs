@@ -258,6 +258,24 @@ impl Client {
         Ok(&self.meta.insert(cached).meta)
     }
 
+    /// Whether the app may open `url` in the browser: a link the server published (its
+    /// download or support address in `/v1/meta`; fetched again once when the cached
+    /// meta lacks it, as IT may have just set it), and https — plain http only to this
+    /// machine ([`crate::net::is_safe_link`]). The web view cannot send the user
+    /// anywhere else.
+    pub async fn may_open(&mut self, url: &str) -> bool {
+        if !crate::net::is_safe_link(url) {
+            return false;
+        }
+        let published = |meta: &Meta| {
+            [meta.download_url.as_deref(), meta.support.url.as_deref()].contains(&Some(url))
+        };
+        if self.meta().is_some_and(published) {
+            return true;
+        }
+        self.refresh_meta().await.is_ok_and(published)
+    }
+
     /// The first-run connection test: is there a Latchkey server at `input`?
     pub async fn test_server(&self, input: &str) -> Result<Meta, ClientError> {
         let url = ServerUrl::parse(input)?;

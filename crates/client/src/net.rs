@@ -80,6 +80,25 @@ impl std::fmt::Display for ServerUrl {
     }
 }
 
+/// Whether a link may be opened in the browser at all: https, or http to this machine
+/// (a test or demo server) — never plain http across the network, where anyone on the
+/// way could swap the "download the update" page, nor `file:`, `javascript:` and the
+/// like.
+pub fn is_safe_link(link: &str) -> bool {
+    let Ok(url) = url::Url::parse(link) else {
+        return false;
+    };
+    let plain = url.username().is_empty() && url.password().is_none();
+    let host = url.host_str().is_some_and(|h| !h.is_empty());
+    plain
+        && host
+        && match url.scheme() {
+            "https" => true,
+            "http" => is_loopback(&url),
+            _ => false,
+        }
+}
+
 /// 127.0.0.0/8, ::1 and `localhost` (which resolves to them).
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -250,6 +269,31 @@ mod tests {
                 matches!(ServerUrl::parse(bad), Err(ClientError::InvalidServerUrl)),
                 "{bad}"
             );
+        }
+    }
+
+    /// Issue 13: `open_link` opens https only, plain http only on loopback.
+    #[test]
+    fn links_to_open_are_https_or_loopback() {
+        for ok in [
+            "https://it.corp.cn/latchkey",
+            "http://127.0.0.1:8433/download",
+            "http://localhost/help",
+            "http://[::1]/help",
+        ] {
+            assert!(is_safe_link(ok), "{ok}");
+        }
+        for bad in [
+            "http://it.corp.cn/latchkey",
+            "http://10.0.0.1/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "mailto:it@corp.cn",
+            "https://user:pw@it.corp.cn/",
+            "https://",
+            "not a url",
+        ] {
+            assert!(!is_safe_link(bad), "{bad}");
         }
     }
 

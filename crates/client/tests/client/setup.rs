@@ -76,3 +76,39 @@ async fn provisioned_by_it_beside_the_executable() {
         .unwrap_err();
     assert_eq!(e.code(), Code::WrongStep);
 }
+
+/// Issue 13: the app opens only the links the server published, and only over https
+/// (plain http to this machine excepted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_published_https_links_are_opened() {
+    let srv = TestServer::start(Backend::Sqlite, |c| {
+        c.support.url = Some("http://it.corp.cn/help".into());
+    })
+    .await
+    .unwrap();
+    let mut app = super::common::App::on(&srv);
+    app.client.start().await;
+    assert!(
+        !app.client.may_open("http://it.corp.cn/help").await,
+        "published, but plain http across the network"
+    );
+    assert!(!app.client.may_open("https://evil.example/").await);
+    // IT sets a download address after the app started: fetched again once.
+    latchkey_server::admin::min_client_version(
+        &srv.state,
+        None,
+        Some("https://it.corp.cn/latchkey"),
+    )
+    .await
+    .unwrap();
+    assert!(app.client.may_open("https://it.corp.cn/latchkey").await);
+    latchkey_server::admin::min_client_version(
+        &srv.state,
+        None,
+        Some("http://127.0.0.1:9/latchkey.deb"),
+    )
+    .await
+    .unwrap();
+    assert!(app.client.may_open("http://127.0.0.1:9/latchkey.deb").await);
+    assert!(!app.client.may_open("javascript:alert(1)").await);
+}
