@@ -31,6 +31,14 @@ pub struct TotpEnrollment {
     pub period: u64,
 }
 
+/// `POST /v1/me/totp/enroll` body: the account's password again, so that a stolen
+/// access token alone cannot tie the account to someone else's authenticator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpEnrollRequest {
+    pub password: Secret,
+}
+
 /// `POST /v1/me/totp/confirm` body: the first code from the authenticator app.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -6,14 +6,16 @@ use latchkey_proto::{PasswordPolicy, PasswordReason, PasswordSuggestion, Secret,
 
 use crate::error::ApiError;
 use crate::hasher::{HashError, Hasher};
+use crate::lockout::{self, Verdict};
 use crate::session::Issued;
 use crate::state::AppState;
 use crate::users::{self, UserRow};
+use latchkey_proto::ErrorCode;
 
 /// Maps a hashing failure to its answer: saturation is `rate_limited`.
 pub fn hash_error(e: HashError) -> ApiError {
     match e {
-        HashError::Busy => ApiError::new(latchkey_proto::ErrorCode::RateLimited).retry_after(1),
+        HashError::Busy => ApiError::new(ErrorCode::RateLimited).retry_after(1),
         other => ApiError::internal(other),
     }
 }
@@ -97,6 +99,36 @@ pub async fn new_password_hash(
         }));
     }
     Ok(hasher.hash(&normalized).await?)
+}
+
+/// Checks the account's own password before a sensitive change made with a bearer
+/// token (`field` names it in the answer). The try is reserved under the account's
+/// sign-in lockout before the hash is checked, so a stolen access token is no
+/// password-guessing oracle, also in parallel.
+pub async fn confirm_password(
+    app: &AppState,
+    user: &UserRow,
+    password: &Secret,
+    field: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let normalized = Secret::new(latchkey_policy::normalize(password.expose()));
+    let check = async {
+        let verified = app
+            .hasher
+            .verify(&normalized, Some(&user.password_hash))
+            .await;
+        verified.map(|v| v.ok).map_err(hash_error)
+    };
+    let cfg = &app.config.lockout;
+    match lockout::attempt(&app.db, cfg, &user.subject(), now, check).await? {
+        Verdict::Right => Ok(()),
+        Verdict::Wrong(None) => Err(ApiError::new(ErrorCode::CurrentPasswordInvalid).field(field)),
+        Verdict::Busy => Err(Verdict::busy()),
+        Verdict::Wrong(Some(wait)) | Verdict::Locked(wait) => {
+            Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait))
+        }
+    }
 }
 
 /// The wire session for freshly issued tokens.

@@ -25,7 +25,7 @@ pub async fn record(
     .bind(user_id)
     .bind(kind)
     .bind(result)
-    .bind(&device.id)
+    .bind(crate::devices::stored_id(&device.id))
     .bind(&device.name)
     .bind(&device.platform)
     .bind(ip)

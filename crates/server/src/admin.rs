@@ -160,7 +160,10 @@ pub async fn list_users(app: &AppState) -> Result<Vec<Listed>, AdminError> {
     let now = app.now();
     let mut out = Vec::new();
     for user in users::list(&app.db).await? {
-        let locked_for = lockout::locked_for(&app.db, &user.subject(), now).await?;
+        let mut locked_for = None;
+        for subject in user.lockout_subjects() {
+            locked_for = locked_for.max(lockout::locked_for(&app.db, &subject, now).await?);
+        }
         out.push(Listed { user, locked_for });
     }
     Ok(out)
@@ -189,7 +192,7 @@ pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminErr
     }
     let label = match find(app, identifier).await {
         Ok(user) => {
-            subjects.push(user.subject());
+            lockout::clear_account(&app.db, &user, true).await?;
             user.label().to_owned()
         }
         Err(AdminError::NotFound(_)) if !subjects.is_empty() => identifier.trim().to_owned(),
@@ -229,8 +232,9 @@ pub async fn reset_password(
     let mut tx = app.db.begin().await?;
     users::set_password(&mut tx, &user, &hash, true, now).await?;
     session::revoke_all(&mut tx, &user.id, None, now).await?;
+    crate::replacement::void_resets(&mut tx, &user.id, now).await?;
     tx.commit().await?;
-    lockout::clear(&app.db, &user.subject()).await?;
+    lockout::clear_account(&app.db, &user, false).await?;
     Ok(user)
 }
 
@@ -265,6 +269,17 @@ pub async fn min_client_version(
             )));
         }
     }
+    if let Some(u) = download_url {
+        let parsed = url::Url::parse(u).ok();
+        let safe = parsed.as_ref().is_some_and(|p| {
+            p.scheme() == "https" || (p.scheme() == "http" && crate::delivery::is_loopback(p))
+        });
+        if !safe {
+            return Err(AdminError::Invalid(format!(
+                "--download-url must be an https:// URL (plain http only to this machine), not {u:?}"
+            )));
+        }
+    }
     settings::set_min_client_version(&app.db, version, download_url).await?;
     app.switches.invalidate();
     Ok(())
@@ -288,7 +303,7 @@ pub async fn demo(app: &AppState) -> Result<UserRow, AdminError> {
             users::set_password(&mut tx, &user, &hash, false, now).await?;
             tx.commit().await?;
             users::set_disabled(&app.db, &user.id, false).await?;
-            lockout::clear(&app.db, &user.subject()).await?;
+            lockout::clear_account(&app.db, &user, false).await?;
             Ok(user)
         }
         Err(AdminError::NotFound(_)) => {

@@ -141,3 +141,74 @@ pub async fn record_attempt(
     .fetch_optional(db)
     .await
 }
+
+/// Uses up all but the `keep` newest live tokens of `kind` of an account, so that the
+/// live ones stay bounded however many are asked for (a right password mints an
+/// `mfa_token` each time).
+pub async fn keep_newest(
+    db: &Db,
+    kind: &str,
+    user_id: &str,
+    keep: u32,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE challenges SET used_at = $1 \
+         WHERE kind = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $1 \
+         AND token_hash NOT IN (SELECT token_hash FROM challenges \
+           WHERE kind = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $1 \
+           ORDER BY expires_at DESC, token_hash LIMIT $4)",
+    )
+    .bind(now)
+    .bind(kind)
+    .bind(user_id)
+    .bind(i64::from(keep))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Counts a try against a live token before its code is checked: `Some(count)` if it
+/// had tries left (at `max` the token is used up unless the code is right: see
+/// [`settle_attempt`]), `None` if it is no longer live or its tries are used up.
+pub async fn reserve_attempt(
+    db: &Db,
+    kind: &str,
+    token: &Secret,
+    max: u32,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE challenges SET attempts = attempts + 1 \
+         WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 \
+         AND attempts < $4 RETURNING attempts",
+    )
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .bind(now)
+    .bind(i64::from(max))
+    .fetch_optional(db)
+    .await
+}
+
+/// After a wrong code on a reserved try: a token whose tries are all used is used up.
+/// True if it is.
+pub async fn settle_attempt(
+    db: &Db,
+    kind: &str,
+    token: &Secret,
+    max: u32,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE challenges SET used_at = $1 \
+         WHERE token_hash = $2 AND kind = $3 AND used_at IS NULL AND attempts >= $4",
+    )
+    .bind(now)
+    .bind(hash_token(token.expose()))
+    .bind(kind)
+    .bind(i64::from(max))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

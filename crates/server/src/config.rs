@@ -56,6 +56,9 @@ pub struct Config {
     pub worker_threads: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` (default 1): the client is
+    /// the entry this many from the right; entries further left are the client's own.
+    pub trusted_proxies: u32,
     pub password: PasswordPolicy,
     pub argon2: Argon2Config,
     pub lockout: LockoutConfig,
@@ -65,6 +68,28 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub recovery: RecoveryConfig,
     pub devices: DeviceConfig,
+    pub retention: crate::retention::RetentionConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Connections: how many at once, and how long a client may take to send its headers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Open connections at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A connection that has not sent a whole request head in this time is closed
+    /// (slowloris).
+    pub header_timeout_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            header_timeout_ms: 10_000,
+        }
+    }
 }
 
 /// Forgot password (`/v1/recovery/*`).
@@ -110,6 +135,8 @@ pub struct DeviceConfig {
     pub max_attempts: u32,
     /// Codes sent per account per hour.
     pub max_sends_per_hour: u32,
+    /// Seconds before another device code may be sent for the account (0 = none).
+    pub resend_after_seconds: u64,
 }
 
 impl Default for DeviceConfig {
@@ -119,6 +146,7 @@ impl Default for DeviceConfig {
             code_ttl_seconds: 10 * 60,
             max_attempts: 5,
             max_sends_per_hour: 5,
+            resend_after_seconds: 0,
         }
     }
 }
@@ -187,6 +215,8 @@ pub struct SessionConfig {
     pub refresh_ttl_seconds: u64,
     /// Lifetime of the token that a forced password change is made with.
     pub change_token_ttl_seconds: u64,
+    /// A session ends this long after its sign-in, refreshed or not (0 = never).
+    pub absolute_ttl_seconds: u64,
 }
 
 impl Default for SessionConfig {
@@ -195,6 +225,7 @@ impl Default for SessionConfig {
             access_ttl_seconds: 15 * 60,
             refresh_ttl_seconds: 30 * 24 * 3600,
             change_token_ttl_seconds: 10 * 60,
+            absolute_ttl_seconds: 90 * 24 * 3600,
         }
     }
 }
@@ -217,6 +248,9 @@ pub struct DeliveryConfig {
     pub dispatcher: bool,
     /// 64 hex characters; encrypts TOTP secrets at rest.
     pub secret_key: Option<String>,
+    /// Allow a plain-text SMTP relay or an `http://` webhook on another machine
+    /// (default false: the server refuses to start with one).
+    pub allow_insecure: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -228,6 +262,7 @@ impl Default for DeliveryConfig {
             outbox_dir: None,
             dispatcher: true,
             secret_key: None,
+            allow_insecure: false,
         }
     }
 }
@@ -241,6 +276,7 @@ impl Default for Config {
             default_region: "CN".to_owned(),
             worker_threads: 0,
             trust_forwarded_for: false,
+            trusted_proxies: 1,
             password: PasswordPolicy::default(),
             argon2: Argon2Config::default(),
             lockout: LockoutConfig::default(),
@@ -250,6 +286,8 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             recovery: RecoveryConfig::default(),
             devices: DeviceConfig::default(),
+            retention: crate::retention::RetentionConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -351,22 +389,46 @@ fn default_database_url() -> Result<String, ConfigError> {
     Ok(format!("sqlite://{}", dir.join("latchkey.db").display()))
 }
 
-/// Replaces the password in a URL (`scheme://user:pass@host`) for display.
+/// A URL for display: the password of `scheme://user:pass@host` and the value of
+/// every query parameter (an SMS gateway's `?key=…`, PostgreSQL's `?password=…`) are
+/// replaced, except parameters known to hold no secret (`tls`, `sslmode`, `mode`).
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (url, fragment) = match url.split_once('#') {
+        Some((u, _)) => (u, "#<redacted>"),
+        None => (url, ""),
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:<redacted>@{host}{path}")
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:<redacted>@{host}{path}")
+                }
+                None => base.to_owned(),
+            }
         }
-        None => url.to_owned(),
-    }
+        None => base.to_owned(),
+    };
+    let Some(query) = query else {
+        return format!("{base}{fragment}");
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if matches!(k, "tls" | "sslmode" | "mode") => format!("{k}={v}"),
+            Some((k, _)) => format!("{k}=<redacted>"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}{fragment}", params.join("&"))
 }
 
 impl std::fmt::Debug for Config {
@@ -377,6 +439,8 @@ impl std::fmt::Debug for Config {
             .field("server_name", &self.server_name)
             .field("default_region", &self.default_region)
             .field("worker_threads", &self.worker_threads)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("password", &self.password)
             .field("argon2", &self.argon2)
             .field("lockout", &self.lockout)
@@ -385,6 +449,8 @@ impl std::fmt::Debug for Config {
             .field("delivery", &self.delivery)
             .field("recovery", &self.recovery)
             .field("devices", &self.devices)
+            .field("retention", &self.retention)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -400,6 +466,7 @@ impl std::fmt::Debug for DeliveryConfig {
             )
             .field("outbox_dir", &self.outbox_dir)
             .field("dispatcher", &self.dispatcher)
+            .field("allow_insecure", &self.allow_insecure)
             .field(
                 "secret_key",
                 &self.secret_key.as_ref().map(|_| "<redacted>"),
@@ -466,6 +533,31 @@ mod tests {
         let s = format!("{c:?}");
         assert!(!s.contains("hunter2") && !s.contains("pw123") && !s.contains("abab"));
         assert!(s.contains("postgres://lk:<redacted>@db/latchkey"));
+    }
+
+    #[test]
+    fn query_values_of_urls_are_redacted() {
+        let mut c = Config {
+            database_url: "postgres://db/latchkey?user=lk&password=hunter2&sslmode=require".into(),
+            ..Config::default()
+        };
+        c.delivery.sms_webhook_url = Some("https://sms.corp.cn/send?key=s3cr3t#tok=x1".into());
+        c.delivery.smtp_url = Some("smtp://relay:587?tls=required".into());
+        let s = format!("{c:?}");
+        assert!(
+            !s.contains("hunter2") && !s.contains("s3cr3t") && !s.contains("x1"),
+            "{s}"
+        );
+        assert!(
+            s.contains("password=<redacted>") && s.contains("sslmode=require"),
+            "{s}"
+        );
+        assert!(
+            s.contains("key=<redacted>") && s.contains("tls=required"),
+            "{s}"
+        );
+        assert_eq!(redact_url("smtp://relay:25"), "smtp://relay:25");
+        assert_eq!(redact_url("not a url?x"), "not a url?x");
     }
 
     #[test]

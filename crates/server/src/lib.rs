@@ -19,11 +19,15 @@ pub mod error;
 pub mod hasher;
 mod http;
 pub mod identifier;
+mod listen;
 pub mod lockout;
 pub mod mfa;
 pub mod notify;
 pub mod recovery_codes;
+pub mod replacement;
+pub mod retention;
 pub mod secret_box;
+pub mod sends;
 pub mod session;
 pub mod settings;
 pub mod signin;
@@ -33,14 +37,13 @@ pub mod totp;
 pub mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 pub use config::Config;
 pub use http::{openapi, router, MAX_BODY_BYTES};
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` resolves. Background tasks
-/// prune expired tokens every ten minutes, send queued messages
+/// prune expired rows every ten minutes ([`retention`]), send queued messages
 /// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off) and, on SQLite,
 /// checkpoint the WAL ([`db::checkpoint_wal`]).
 pub async fn serve(
@@ -62,18 +65,16 @@ pub async fn serve(
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 tick.tick().await;
-                if let Err(e) = session::prune(&state.db, &state.config.sessions, state.now()).await
-                {
-                    tracing::warn!(error = %e, "pruning expired tokens failed");
+                match retention::prune(&state, state.now()).await {
+                    Ok(n) => tracing::debug!(deleted = n, "pruned expired rows"),
+                    Err(e) => tracing::warn!(error = %e, "pruning expired rows failed"),
                 }
             }
         })
     };
     let checkpointer = tokio::spawn(db::checkpoint_wal(state.db.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.config.limits.clone();
+    let result = listen::serve(router(state), listener, &limits, shutdown).await;
     janitor.abort();
     checkpointer.abort();
     if let Some(d) = dispatcher {

@@ -1,15 +1,33 @@
-//! Lockout after repeated failed sign-ins, and the per-address throttle.
+//! Lockout after repeated failed tries, and the per-address throttle.
 //!
-//! A subject (an account, or an identifier no account has) is locked after
-//! `threshold` failures for `base` (15 min); every further lock doubles, up to `max`
-//! (24 h); a correct password resets it, `reset_after` (24 h) without a failure or a
-//! lock forgets it, and an admin can unlock it. Locks are never permanent. Unknown identifiers lock exactly like
-//! accounts, so the lock reveals nothing about who exists. All of it is in the
-//! database, updated with single atomic statements, so several server processes share
-//! one view.
+//! A subject (an identifier as typed, an account, a remembered device, an account's
+//! second factor) is locked after `threshold` failures for `base` (15 min); every
+//! further lock doubles, up to `max` (24 h); a right answer resets it, `reset_after`
+//! (24 h) without a failure or a lock forgets it, and an admin can unlock it. Locks are
+//! never permanent.
+//!
+//! Every try is **reserved before the secret is checked** ([`reserve`]): one atomic
+//! statement counts it as a failure and refuses it when the subject is locked or its
+//! tries are used up, so a burst of parallel requests gets at most `threshold` checks,
+//! on SQLite and PostgreSQL, from one process or many. A wrong answer then keeps the
+//! failure and locks the subject when it was the last try ([`fail`]); a right answer
+//! forgets the failures ([`clear`]). All of it lives in the database, so several server
+//! processes share one view.
 
 use crate::config::LockoutConfig;
 use crate::db::{seconds_until, secs, Db};
+
+/// The answer to a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// One try is counted; check the secret, then [`fail`] or [`clear`].
+    Granted,
+    /// Locked: seconds to wait.
+    Locked(u64),
+    /// Not locked, but every try left is being checked right now (a burst): try again
+    /// in a moment.
+    Busy,
+}
 
 /// Seconds left on the subject's lock, if it is locked now.
 pub async fn locked_for(db: &Db, subject: &str, now: i64) -> Result<Option<u64>, sqlx::Error> {
@@ -21,15 +39,20 @@ pub async fn locked_for(db: &Db, subject: &str, now: i64) -> Result<Option<u64>,
     Ok(until.filter(|&u| u > now).map(|u| seconds_until(u, now)))
 }
 
-/// Counts a failure; returns the lock's length in seconds if this failure locked it.
-pub async fn record_failure(
+/// Counts one try of `subject` as a failure before its secret is checked, unless the
+/// subject is locked or `threshold` tries are already counted.
+pub async fn reserve(
     db: &Db,
     config: &LockoutConfig,
     subject: &str,
     now: i64,
-) -> Result<Option<u64>, sqlx::Error> {
+) -> Result<Reserved, sqlx::Error> {
+    let threshold = i64::from(config.threshold.max(1));
     let quiet_since = now.saturating_sub(secs(config.reset_after_seconds));
-    let (failures, level): (i64, i64) = sqlx::query_as(
+    // `quiet`: no failure and no lock for `reset_after`: start from nothing. The WHERE
+    // of the upsert is what makes it a reservation: a locked subject, or one whose
+    // tries are all counted, is left as it is and nothing is returned.
+    let granted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO lockouts (subject, failures, lock_level, locked_until, last_failure_at) \
          VALUES ($1, 1, 0, 0, $2) \
          ON CONFLICT (subject) DO UPDATE SET \
@@ -38,14 +61,53 @@ pub async fn record_failure(
            lock_level = CASE WHEN lockouts.last_failure_at < $3 AND lockouts.locked_until < $3 \
                              THEN 0 ELSE lockouts.lock_level END, \
            last_failure_at = $2 \
-         RETURNING failures, lock_level",
+         WHERE lockouts.locked_until <= $2 \
+           AND (lockouts.failures < $4 \
+                OR (lockouts.last_failure_at < $3 AND lockouts.locked_until < $3)) \
+         RETURNING failures",
     )
     .bind(subject)
     .bind(now)
     .bind(quiet_since)
-    .fetch_one(db)
+    .bind(threshold)
+    .fetch_optional(db)
     .await?;
-    if failures < i64::from(config.threshold.max(1)) {
+    if granted.is_some() {
+        return Ok(Reserved::Granted);
+    }
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT locked_until FROM lockouts WHERE subject = $1")
+            .bind(subject)
+            .fetch_optional(db)
+            .await?;
+    Ok(match row {
+        Some((until,)) if until > now => Reserved::Locked(seconds_until(until, now)),
+        _ => Reserved::Busy,
+    })
+}
+
+/// The reserved try was wrong: it stays counted, and if the subject's tries are used
+/// up it is locked now. Returns the lock's length in seconds if it is locked.
+pub async fn fail(
+    db: &Db,
+    config: &LockoutConfig,
+    subject: &str,
+    now: i64,
+) -> Result<Option<u64>, sqlx::Error> {
+    let threshold = i64::from(config.threshold.max(1));
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT failures, lock_level, locked_until FROM lockouts WHERE subject = $1",
+    )
+    .bind(subject)
+    .fetch_optional(db)
+    .await?;
+    let Some((failures, level, until)) = row else {
+        return Ok(None);
+    };
+    if until > now {
+        return Ok(Some(seconds_until(until, now)));
+    }
+    if failures < threshold {
         return Ok(None);
     }
     let seconds = lock_seconds(config, level);
@@ -53,11 +115,13 @@ pub async fn record_failure(
     // Only one of several concurrent failures turns the count into a lock.
     let locked = sqlx::query(
         "UPDATE lockouts SET failures = 0, lock_level = lock_level + 1, locked_until = $1 \
-         WHERE subject = $2 AND failures >= $3",
+         WHERE subject = $2 AND failures >= $3 AND lock_level = $4 AND locked_until <= $5",
     )
     .bind(until)
     .bind(subject)
-    .bind(i64::from(config.threshold.max(1)))
+    .bind(threshold)
+    .bind(level)
+    .bind(now)
     .execute(db)
     .await?;
     if locked.rows_affected() == 0 {
@@ -66,9 +130,68 @@ pub async fn record_failure(
     tracing::info!(
         subject_kind = subject.split(':').next(),
         seconds,
-        "sign-in locked"
+        "locked after too many failures"
     );
     Ok(Some(seconds))
+}
+
+/// Gives back a reserved try that was never checked (the server could not check it).
+pub async fn release(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE lockouts SET failures = failures - 1 \
+         WHERE subject = $1 AND failures > 0 AND locked_until <= $2",
+    )
+    .bind(subject)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Reserves a try, asks `check` whether the secret is right, and settles: `Ok(Ok(()))`
+/// when it was, `Ok(Err(lock))` when it was wrong (with the lock's seconds if this try
+/// locked the subject), `Err(Locked)` before any check when no try was left.
+pub async fn attempt<E: From<sqlx::Error>>(
+    db: &Db,
+    config: &LockoutConfig,
+    subject: &str,
+    now: i64,
+    check: impl std::future::Future<Output = Result<bool, E>>,
+) -> Result<Verdict, E> {
+    match reserve(db, config, subject, now).await? {
+        Reserved::Granted => {}
+        Reserved::Locked(wait) => return Ok(Verdict::Locked(wait)),
+        Reserved::Busy => return Ok(Verdict::Busy),
+    }
+    // A failed check (database, hashing) leaves the try counted: an error is no free
+    // guess.
+    if check.await? {
+        clear(db, subject).await?;
+        Ok(Verdict::Right)
+    } else {
+        Ok(Verdict::Wrong(fail(db, config, subject, now).await?))
+    }
+}
+
+/// What [`attempt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Right,
+    /// Wrong; `Some(seconds)` if the subject is locked now.
+    Wrong(Option<u64>),
+    /// Not checked: locked.
+    Locked(u64),
+    /// Not checked: every try left is being checked by other requests.
+    Busy,
+}
+
+impl Verdict {
+    /// The answer to a try that was not checked because of a burst: `rate_limited`.
+    pub fn busy() -> crate::error::ApiError {
+        crate::error::ApiError::new(latchkey_proto::ErrorCode::RateLimited)
+            .message("Too many tries at once. Try again in a moment.")
+            .retry_after(1)
+    }
 }
 
 /// The length of the lock at `level` (0 = first lock).
@@ -80,7 +203,7 @@ pub fn lock_seconds(config: &LockoutConfig, level: i64) -> u64 {
         .min(config.max_seconds)
 }
 
-/// Forgets failures and locks (correct password, admin unlock, password reset).
+/// Forgets failures and locks (right answer, admin unlock, password reset).
 pub async fn clear(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM lockouts WHERE subject = $1")
         .bind(subject)
@@ -89,56 +212,83 @@ pub async fn clear(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Seconds until the address may try again, if its failures used up the window.
-pub async fn address_blocked(
+/// Forgets every sign-in lock of an account: its identifiers, its own, and those of
+/// its remembered devices (an admin unlock, a new password). The second factor's
+/// lockout stays unless `second_factor`.
+pub async fn clear_account(
+    db: &Db,
+    user: &crate::users::UserRow,
+    second_factor: bool,
+) -> Result<(), sqlx::Error> {
+    for subject in user.lockout_subjects() {
+        clear(db, &subject).await?;
+    }
+    if second_factor {
+        clear(db, &crate::mfa::subject(&user.id)).await?;
+    }
+    sqlx::query("DELETE FROM lockouts WHERE subject LIKE $1")
+        .bind(format!("device:{}:%", user.id))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Counts one request from `bucket` (an address, or an address and a flow) in the
+/// current fixed window, before it is served; `Some(seconds)` refuses it when the
+/// window's `address_limit` is used up (nothing is counted then).
+pub async fn reserve_address(
     db: &Db,
     config: &LockoutConfig,
-    address: &str,
+    bucket: &str,
     now: i64,
 ) -> Result<Option<u64>, sqlx::Error> {
     if config.address_limit == 0 {
         return Ok(None);
     }
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT window_start, hits FROM throttles WHERE bucket = $1")
-            .bind(address_bucket(address))
-            .fetch_optional(db)
-            .await?;
     let window = secs(config.address_window_seconds);
-    Ok(row.and_then(|(start, hits)| {
-        let end = start.saturating_add(window);
-        (end > now && hits >= i64::from(config.address_limit)).then(|| seconds_until(end, now))
-    }))
-}
-
-/// Counts a failed sign-in from `address` in the current fixed window.
-pub async fn record_address_failure(
-    db: &Db,
-    config: &LockoutConfig,
-    address: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    if config.address_limit == 0 {
-        return Ok(());
-    }
-    let window_opened_before = now.saturating_sub(secs(config.address_window_seconds));
-    sqlx::query(
+    let window_opened_before = now.saturating_sub(window);
+    let granted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO throttles (bucket, window_start, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (bucket) DO UPDATE SET \
            hits = CASE WHEN throttles.window_start <= $3 THEN 1 ELSE throttles.hits + 1 END, \
            window_start = CASE WHEN throttles.window_start <= $3 THEN $2 \
-                               ELSE throttles.window_start END",
+                               ELSE throttles.window_start END \
+         WHERE throttles.window_start <= $3 OR throttles.hits < $4 \
+         RETURNING hits",
     )
-    .bind(address_bucket(address))
+    .bind(bucket)
     .bind(now)
     .bind(window_opened_before)
-    .execute(db)
+    .bind(i64::from(config.address_limit))
+    .fetch_optional(db)
     .await?;
-    Ok(())
+    if granted.is_some() {
+        return Ok(None);
+    }
+    let start: Option<i64> =
+        sqlx::query_scalar("SELECT window_start FROM throttles WHERE bucket = $1")
+            .bind(bucket)
+            .fetch_optional(db)
+            .await?;
+    let end = start.unwrap_or(now).saturating_add(window);
+    Ok(Some(seconds_until(end, now)))
 }
 
-fn address_bucket(address: &str) -> String {
-    format!("login-address:{address}")
+/// Gives back a request counted by [`reserve_address`] that turned out not to count
+/// (a right password: only failures use up an address's budget).
+pub async fn release_address(
+    db: &Db,
+    config: &LockoutConfig,
+    bucket: &str,
+) -> Result<(), sqlx::Error> {
+    if config.address_limit == 0 {
+        return Ok(());
+    }
+    sqlx::query("UPDATE throttles SET hits = hits - 1 WHERE bucket = $1 AND hits > 0")
+        .bind(bucket)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,13 +12,16 @@ use latchkey_proto::{ErrorCode, MfaMethod, Secret};
 
 use crate::delivery::MessageKind;
 use crate::error::{ApiError, ApiResult};
+use crate::lockout::{self, Verdict};
 use crate::state::AppState;
 use crate::users::UserRow;
-use crate::{lockout, recovery_codes, totp};
+use crate::{recovery_codes, totp};
 
 /// How long an `mfa_token` lives, and how many wrong codes it takes.
 pub const TOKEN_TTL_SECONDS: u64 = 5 * 60;
 pub const TOKEN_MAX_ATTEMPTS: u32 = 5;
+/// Live `mfa_token`s per account: a newer one voids the oldest beyond this.
+pub const MAX_LIVE_TOKENS: u32 = 5;
 
 /// The methods an account with TOTP offers.
 pub const METHODS: [MfaMethod; 2] = [MfaMethod::Totp, MfaMethod::RecoveryCode];
@@ -48,35 +51,34 @@ impl<'a> Factor<'a> {
     }
 }
 
-/// Checks a second factor of `user_id`. A wrong code answers `code_invalid`, or
-/// `account_locked` once it locks the second factor; a locked second factor answers
-/// `account_locked` before any code is looked at. Success uses the code up (a TOTP
-/// step or a recovery code) and clears the failure count.
+/// Checks a second factor of `user_id`. The try is reserved under the account's
+/// second-factor lockout before the code is looked at ([`lockout::attempt`]), so a
+/// burst across any number of `mfa_token`s gets at most `threshold` codes checked. A
+/// wrong code answers `code_invalid`, or `account_locked` once it locks the second
+/// factor; a locked second factor answers `account_locked` unchecked. Success uses the
+/// code up (a TOTP step or a recovery code) and clears the failure count.
 pub async fn verify(app: &AppState, user_id: &str, factor: Factor<'_>, now: i64) -> ApiResult<()> {
-    let subject = subject(user_id);
-    if let Some(wait) = lockout::locked_for(&app.db, &subject, now).await? {
-        return Err(ApiError::new(ErrorCode::AccountLocked)
+    let locked = |wait| {
+        ApiError::new(ErrorCode::AccountLocked)
             .message("Too many wrong codes. Two-factor sign-in is locked for a while.")
-            .retry_after(wait));
-    }
-    let ok = match factor.method {
-        MfaMethod::Totp => check_totp(app, user_id, factor.code, now).await?,
-        MfaMethod::RecoveryCode => {
-            recovery_codes::consume(&app.db, user_id, factor.code.expose(), now).await?
+            .retry_after(wait)
+    };
+    let check = async {
+        app.second_factor_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match factor.method {
+            MfaMethod::Totp => check_totp(app, user_id, factor.code, now).await,
+            MfaMethod::RecoveryCode => {
+                Ok(recovery_codes::consume(&app.db, user_id, factor.code.expose(), now).await?)
+            }
         }
     };
-    if ok {
-        lockout::clear(&app.db, &subject).await?;
-        return Ok(());
+    match lockout::attempt(&app.db, &app.config.lockout, &subject(user_id), now, check).await? {
+        Verdict::Right => Ok(()),
+        Verdict::Wrong(None) => Err(ApiError::new(ErrorCode::CodeInvalid).field("code")),
+        Verdict::Busy => Err(Verdict::busy()),
+        Verdict::Wrong(Some(wait)) | Verdict::Locked(wait) => Err(locked(wait)),
     }
-    Err(
-        match lockout::record_failure(&app.db, &app.config.lockout, &subject, now).await? {
-            Some(wait) => ApiError::new(ErrorCode::AccountLocked)
-                .message("Too many wrong codes. Two-factor sign-in is locked for a while.")
-                .retry_after(wait),
-            None => ApiError::new(ErrorCode::CodeInvalid).field("code"),
-        },
-    )
 }
 
 /// Whether `code` is a current, unused TOTP code of the account's confirmed secret;

@@ -12,6 +12,7 @@ use rand::rngs::OsRng;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::db::Db;
 
@@ -39,7 +40,8 @@ pub fn generate() -> Vec<Secret> {
 /// The canonical form of a typed code, or `None` if it cannot be one.
 pub fn normalize(input: &str) -> Option<String> {
     let mut out = String::with_capacity(GROUPS * GROUP_LEN);
-    for c in input.chars() {
+    // NFKC first: full-width letters and digits from a Chinese IME, and its `－`.
+    for c in input.nfkc() {
         if c == '-' || c.is_whitespace() {
             continue;
         }
@@ -128,6 +130,15 @@ mod tests {
             assert_eq!(s.matches('-').count(), 2);
             assert_eq!(normalize(s).as_deref(), Some(s.replace('-', "").as_str()));
             assert!(seen.insert(s.to_owned()));
+            // Typed with a Chinese IME: full-width letters, digits and dashes.
+            let wide: String = s
+                .chars()
+                .map(|c| match c {
+                    '-' => '－',
+                    c => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                })
+                .collect();
+            assert_eq!(normalize(&wide), normalize(s), "{wide}");
         }
         assert_eq!(
             normalize(" ABCD-EFGH-JKMO ").as_deref(),

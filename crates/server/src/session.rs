@@ -1,6 +1,9 @@
 //! Sessions: an opaque access token (15 min) and a refresh token (30 days) per
 //! signed-in device, stored only as SHA-256 hashes.
 //!
+//! A session also ends `absolute_ttl_seconds` (90 days) after its sign-in, however
+//! often it is refreshed: a stolen refresh token kept alive by its thief dies then.
+//!
 //! Every refresh rotates both tokens. The used refresh token is kept (marked used)
 //! until it expires: presenting it again means it was copied, so the whole session —
 //! the token family — is revoked.
@@ -38,18 +41,23 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO sessions (id, user_id, access_hash, access_expires_at, \
          refresh_expires_at, device_id, device_name, device_platform, ip, created_at, \
-         last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         last_used_at, absolute_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(&session_id)
     .bind(user_id)
     .bind(&access_hash)
     .bind(now.saturating_add(secs(config.access_ttl_seconds)))
     .bind(refresh_expires)
-    .bind(&device.id)
+    .bind(crate::devices::stored_id(&device.id))
     .bind(&device.name)
     .bind(&device.platform)
     .bind(ip)
     .bind(now)
+    .bind(match config.absolute_ttl_seconds {
+        0 => 0,
+        ttl => now.saturating_add(secs(ttl)),
+    })
     .execute(&mut *conn)
     .await?;
     insert_refresh(conn, &refresh_hash, &session_id, refresh_expires).await?;
@@ -101,7 +109,8 @@ fn claim(now: &str, hash: &str) -> String {
         "UPDATE refresh_tokens SET used_at = {now} \
          WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} \
          AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0)"
+         WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0 \
+         AND (s.absolute_expires_at = 0 OR s.absolute_expires_at > {now}))"
     )
 }
 
@@ -436,7 +445,10 @@ pub enum Lookup {
 /// Resolves an access token; touches `last_used_at` at most once a minute.
 pub async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Lookup, sqlx::Error> {
     let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT s.id, s.user_id, s.access_expires_at, s.last_used_at FROM sessions s \
+        "SELECT s.id, s.user_id, \
+           CASE WHEN s.absolute_expires_at > 0 AND s.absolute_expires_at < s.access_expires_at \
+                THEN s.absolute_expires_at ELSE s.access_expires_at END, \
+           s.last_used_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND u.disabled = 0",
     )
@@ -520,6 +532,7 @@ pub async fn list(
     let rows: Vec<ListRow> = sqlx::query_as(
         "SELECT id, device_id, device_name, device_platform, ip, created_at, last_used_at \
          FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND refresh_expires_at > $2 \
+         AND (absolute_expires_at = 0 OR absolute_expires_at > $2) \
          ORDER BY last_used_at DESC, id",
     )
     .bind(user_id)
@@ -544,20 +557,28 @@ pub async fn list(
 }
 
 /// Deletes what can no longer matter: expired refresh tokens and challenges, and
-/// sessions ended more than the refresh lifetime ago.
-pub async fn prune(db: &Db, config: &SessionConfig, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+/// sessions ended more than the refresh lifetime ago. Returns how many rows.
+pub async fn prune(db: &Db, config: &SessionConfig, now: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    deleted += sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
         .bind(now)
         .execute(db)
-        .await?;
-    sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
+        .await?
+        .rows_affected();
+    deleted += sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
         .bind(now)
         .execute(db)
-        .await?;
+        .await?
+        .rows_affected();
     let horizon = now.saturating_sub(secs(config.refresh_ttl_seconds));
-    sqlx::query("DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR refresh_expires_at < $1")
-        .bind(horizon)
-        .execute(db)
-        .await?;
-    Ok(())
+    deleted += sqlx::query(
+        "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
+         OR refresh_expires_at < $1 \
+         OR (absolute_expires_at > 0 AND absolute_expires_at < $1)",
+    )
+    .bind(horizon)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(deleted)
 }

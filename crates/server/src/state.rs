@@ -23,6 +23,8 @@ pub struct AppState {
     pub switches: Arc<settings::Cache>,
     /// SQLite: refresh rotations committed in batches (see [`session::Rotations`]).
     pub rotations: Arc<session::Rotations>,
+    /// Second-factor codes compared (TOTP and recovery codes), for figures and tests.
+    pub second_factor_checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,7 @@ impl AppState {
             outbound: Arc::new(tokio::sync::Notify::new()),
             switches: Arc::new(settings::Cache::default()),
             rotations: Arc::new(session::Rotations::default()),
+            second_factor_checks: Arc::default(),
         })
     }
 

@@ -13,6 +13,7 @@ use rand::RngCore;
 use sqlx::AnyConnection;
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::db::Db;
 use crate::users::UserRow;
@@ -57,7 +58,8 @@ pub fn code_at(secret: &[u8], step: i64) -> String {
 
 /// A typed code: spaces removed (apps show `123 456`); `None` unless six digits.
 pub fn normalize_code(input: &str) -> Option<String> {
-    let code: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    // NFKC: a Chinese IME types full-width digits (`１２３４５６`) and spaces.
+    let code: String = input.nfkc().filter(|c| !c.is_whitespace()).collect();
     (code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
@@ -245,6 +247,18 @@ mod tests {
 
     /// RFC 6238 Appendix B, SHA1 rows, truncated to our six digits (the last six of
     /// the eight-digit values).
+    #[test]
+    fn full_width_digits_from_an_ime_are_digits() {
+        assert_eq!(normalize_code("１２３４５６").as_deref(), Some("123456"));
+        assert_eq!(
+            normalize_code("１２３\u{3000}４５６").as_deref(),
+            Some("123456")
+        );
+        assert_eq!(normalize_code("123 456").as_deref(), Some("123456"));
+        assert_eq!(normalize_code("١٢٣٤٥٦"), None);
+        assert_eq!(normalize_code("12345"), None);
+    }
+
     #[test]
     fn rfc6238_vectors_six_digits() {
         let secret = b"12345678901234567890";

@@ -60,6 +60,23 @@ impl UserRow {
         format!("user:{}", self.id)
     }
 
+    /// Every sign-in lockout subject of the account: its identifiers as typed (in their
+    /// canonical form, as [`crate::identifier::Identifier::subject`] makes them) and the
+    /// account's own. What an unlock or a new password clears.
+    pub fn lockout_subjects(&self) -> Vec<String> {
+        let mut subjects = vec![self.subject()];
+        for (column, value) in [
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("username", &self.username),
+        ] {
+            if let Some(v) = value {
+                subjects.push(format!("{column}:{v}"));
+            }
+        }
+        subjects
+    }
+
     /// Personal context for the password policy.
     pub fn context(&self) -> latchkey_policy::UserContext {
         latchkey_policy::UserContext {

@@ -15,6 +15,7 @@ mod api {
     mod delivery;
     mod devices;
     mod forced_change;
+    mod limits;
     mod lockout;
     mod login;
     mod maintenance;
@@ -23,6 +24,7 @@ mod api {
     mod multi_process;
     mod password;
     mod recovery;
+    mod review;
     mod sessions;
     mod totp;
 }

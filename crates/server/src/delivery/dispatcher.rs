@@ -91,11 +91,11 @@ impl Dispatcher {
     pub fn new(state: &AppState) -> Result<Self, DeliveryError> {
         let d = &state.config.delivery;
         let smtp = match &d.smtp_url {
-            Some(url) => Some(Smtp::new(url, d.mail_from.as_deref())?),
+            Some(url) => Some(Smtp::new(url, d.mail_from.as_deref(), d.allow_insecure)?),
             None => None,
         };
         let sms = match &d.sms_webhook_url {
-            Some(url) => Some(Webhook::new(url)?),
+            Some(url) => Some(Webhook::new(url, d.allow_insecure)?),
             None => None,
         };
         let outbox = if smtp.is_none() || sms.is_none() {

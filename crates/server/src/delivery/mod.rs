@@ -35,6 +35,22 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::db::secs;
+
+/// Whether a transport URL points at this machine (where clear text never leaves it).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        // `smtp://` is no special scheme to the URL standard: its IPv4 hosts come as
+        // domains.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
 use crate::state::AppState;
 use crate::tokens::new_id;
 

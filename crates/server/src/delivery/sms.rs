@@ -35,13 +35,22 @@ struct Body<'a> {
 }
 
 impl Webhook {
-    pub fn new(url: &str) -> Result<Self, DeliveryError> {
+    /// Checks the URL; `http://` only to this machine unless `allow_insecure` (the
+    /// body carries the code, and the URL often a gateway key).
+    pub fn new(url: &str, allow_insecure: bool) -> Result<Self, DeliveryError> {
         let url = reqwest::Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
                 DeliveryError::Config("LATCHKEY_SMS_WEBHOOK_URL: expected an http(s) URL".into())
             })?;
+        if url.scheme() == "http" && !allow_insecure && !super::is_loopback(&url) {
+            return Err(DeliveryError::Config(
+                "LATCHKEY_SMS_WEBHOOK_URL: a gateway on another machine needs https://; set \
+                 [delivery] allow_insecure = true to send codes in clear text anyway"
+                    .into(),
+            ));
+        }
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .user_agent(concat!("latchkey-server/", env!("CARGO_PKG_VERSION")))
@@ -91,9 +100,20 @@ mod tests {
 
     #[test]
     fn only_http_urls() {
-        assert!(Webhook::new("https://sms.corp.cn/send?key=k").is_ok());
-        assert!(Webhook::new("http://127.0.0.1:9000/").is_ok());
-        assert!(Webhook::new("ftp://x").is_err());
-        assert!(Webhook::new("nonsense").is_err());
+        assert!(Webhook::new("https://sms.corp.cn/send?key=k", false).is_ok());
+        assert!(Webhook::new("http://127.0.0.1:9000/", false).is_ok());
+        assert!(Webhook::new("http://localhost:9000/", false).is_ok());
+        assert!(Webhook::new("ftp://x", true).is_err());
+        assert!(Webhook::new("nonsense", true).is_err());
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed() {
+        let e = Webhook::new("http://sms.corp.cn/send?key=k", false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("https://") && e.contains("allow_insecure") && !e.contains("key=k"));
+        assert!(Webhook::new("http://sms.corp.cn/send", true).is_ok());
     }
 }

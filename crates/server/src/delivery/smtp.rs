@@ -23,8 +23,24 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// Checks the URL and the sender; connects only when sending.
-    pub fn new(url: &str, from: Option<&str>) -> Result<Self, DeliveryError> {
+    /// Checks the URL and the sender; connects only when sending. A relay that is not
+    /// on this machine must be reached over TLS (`smtps://` or `?tls=required`), unless
+    /// `allow_insecure`: a plain connection would carry reset codes in clear text.
+    pub fn new(url: &str, from: Option<&str>, allow_insecure: bool) -> Result<Self, DeliveryError> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| DeliveryError::Config(format!("LATCHKEY_SMTP_URL: {e}")))?;
+        let tls = parsed.scheme() == "smtps"
+            || parsed
+                .query_pairs()
+                .any(|(k, v)| k == "tls" && v == "required");
+        if !tls && !allow_insecure && !super::is_loopback(&parsed) {
+            return Err(DeliveryError::Config(
+                "LATCHKEY_SMTP_URL: a relay on another machine needs TLS (smtps://host, or \
+                 smtp://host?tls=required); set [delivery] allow_insecure = true to send \
+                 codes in clear text anyway"
+                    .into(),
+            ));
+        }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| DeliveryError::Config(format!("LATCHKEY_SMTP_URL: {e}")))?
             .timeout(Some(TIMEOUT))
@@ -80,10 +96,29 @@ mod tests {
 
     #[test]
     fn urls_and_senders_are_checked() {
-        assert!(Smtp::new("smtp://127.0.0.1:2525", None).is_ok());
-        assert!(Smtp::new("smtp://relay.corp.cn?tls=required", Some("IT <it@corp.cn>")).is_ok());
-        assert!(Smtp::new("smtps://user:pw@relay.corp.cn", None).is_ok());
-        assert!(Smtp::new("http://relay", None).is_err());
-        assert!(Smtp::new("smtp://relay", Some("not an address")).is_err());
+        assert!(Smtp::new("smtp://127.0.0.1:2525", None, false).is_ok());
+        assert!(Smtp::new("smtp://localhost:25", None, false).is_ok());
+        assert!(Smtp::new("smtp://[::1]:25", None, false).is_ok());
+        let corp = Some("IT <it@corp.cn>");
+        assert!(Smtp::new("smtp://relay.corp.cn?tls=required", corp, false).is_ok());
+        assert!(Smtp::new("smtps://user:pw@relay.corp.cn", None, false).is_ok());
+        assert!(Smtp::new("http://relay", None, true).is_err());
+        assert!(Smtp::new("smtp://relay?tls=required", Some("not an address"), false).is_err());
+    }
+
+    #[test]
+    fn a_remote_relay_without_tls_is_refused_unless_allowed() {
+        for url in [
+            "smtp://relay.corp.cn",
+            "smtp://relay.corp.cn?tls=opportunistic",
+            "smtp://10.0.0.5:25",
+        ] {
+            let e = Smtp::new(url, None, false).err().expect(url).to_string();
+            assert!(
+                e.contains("needs TLS") && e.contains("allow_insecure"),
+                "{e}"
+            );
+            assert!(Smtp::new(url, None, true).is_ok(), "{url}");
+        }
     }
 }

@@ -10,13 +10,15 @@ use latchkey_proto::{
 
 use super::extract::{ApiJson, ClientIp, OptionalJson};
 use super::{check_device, check_secret, guard};
-use crate::account::{self, hash_error, password_expires_at, session_body};
+use crate::account::{hash_error, password_expires_at, session_body};
 use crate::activity;
 use crate::challenge::{self, MFA, PASSWORD_CHANGE};
+use crate::devices;
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::{Identifier, IdentifierError};
-use crate::lockout;
-use crate::mfa::{self, Factor};
+use crate::lockout::{self, Reserved, Verdict};
+use crate::mfa;
+use crate::replacement::{self, Replacement};
 use crate::session::{self, Authed, Refreshed};
 use crate::signin;
 use crate::state::AppState;
@@ -58,44 +60,92 @@ pub async fn login(
     }
     let now = app.now();
     let cfg = &app.config.lockout;
-    if let Some(wait) = lockout::address_blocked(&app.db, cfg, ip.bucket(), now).await? {
+    let address = ip.bucket("login");
+    if let Some(wait) = lockout::reserve_address(&app.db, cfg, &address, now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
-    let (user, subject) = resolve(&app, &req.identifier).await?;
+    let (user, typed) = resolve(&app, &req.identifier).await?;
     let user_id = user.as_ref().map(|u| u.id.clone());
     let record = |result: &'static str| {
         let user_id = user_id.as_deref();
         let (db, device, ip) = (&app.db, &req.device, ip.as_deref());
         async move { activity::record(db, user_id, "login", result, device, ip, now).await }
     };
-    if let Some(wait) = lockout::locked_for(&app.db, &subject, now).await? {
-        record("account_locked").await?;
-        return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
+    // The try is counted before the password is checked (see `lockout`), under budgets
+    // that depend only on what the caller sent: a remembered device has its own; any
+    // other device spends the identifier's as typed (the answer says when it is used
+    // up) and, silently, the account's across all its identifiers.
+    let known = devices::is_known(&app.db, user_id.as_deref(), &req.device.id).await?;
+    let visible = match (&user, known) {
+        (Some(u), true) => devices::subject(&u.id, &req.device.id),
+        _ => typed,
+    };
+    match lockout::reserve(&app.db, cfg, &visible, now).await? {
+        Reserved::Granted => {}
+        refused => {
+            lockout::release_address(&app.db, cfg, &address).await?;
+            if let Reserved::Locked(wait) = refused {
+                record("account_locked").await?;
+                return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
+            }
+            return Err(Verdict::busy());
+        }
     }
+    let account = user.as_ref().filter(|_| !known).map(UserRow::subject);
+    let account_open = match &account {
+        Some(subject) => lockout::reserve(&app.db, cfg, subject, now).await? == Reserved::Granted,
+        None => true,
+    };
     let password = Secret::new(latchkey_policy::normalize(req.password.expose()));
-    let verified = app
+    let verified = match app
         .hasher
         .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await
-        .map_err(hash_error)?;
+    {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not checked (the hashing queue is full): the tries are given back.
+            lockout::release(&app.db, &visible, now).await?;
+            if let (Some(subject), true) = (&account, account_open) {
+                lockout::release(&app.db, subject, now).await?;
+            }
+            lockout::release_address(&app.db, cfg, &address).await?;
+            return Err(hash_error(e));
+        }
+    };
     let user = match user {
-        Some(user) if verified.ok => user,
-        _ => {
-            let locked = lockout::record_failure(&app.db, cfg, &subject, now).await?;
-            lockout::record_address_failure(&app.db, cfg, ip.bucket(), now).await?;
+        Some(user) if verified.ok && account_open => user,
+        user => {
+            let locked = lockout::fail(&app.db, cfg, &visible, now).await?;
+            if let (Some(subject), true) = (&account, account_open) {
+                lockout::fail(&app.db, cfg, subject, now).await?;
+            }
+            // Answered as a wrong password when the account's own limit refused it: that
+            // limit must not tell that this identifier and another are one person. The
+            // account's activity (its owner's eyes only) says what happened.
+            let silently = user.is_some() && !account_open;
             return Err(match locked {
                 Some(wait) => {
                     record("account_locked").await?;
                     ApiError::new(ErrorCode::AccountLocked).retry_after(wait)
                 }
                 None => {
-                    record("invalid_credentials").await?;
+                    record(if silently {
+                        "account_locked_silently"
+                    } else {
+                        "invalid_credentials"
+                    })
+                    .await?;
                     ApiError::new(ErrorCode::InvalidCredentials)
                 }
             });
         }
     };
-    lockout::clear(&app.db, &subject).await?;
+    lockout::clear(&app.db, &visible).await?;
+    if let Some(subject) = &account {
+        lockout::clear(&app.db, subject).await?;
+    }
+    lockout::release_address(&app.db, cfg, &address).await?;
     if verified.needs_rehash {
         upgrade_hash(&app, &user, &password).await;
     }
@@ -136,6 +186,7 @@ pub async fn login(
             now,
         )
         .await?;
+        challenge::keep_newest(&app.db, MFA, &user.id, mfa::MAX_LIVE_TOKENS, now).await?;
         record("mfa_required").await?;
         return Ok(Json(LoginResponse::MfaRequired {
             mfa_token,
@@ -182,8 +233,9 @@ pub(super) async fn change_challenge(
     Ok((token, methods))
 }
 
-/// The account an identifier names, if any, and the lockout subject it counts under
-/// either way. A malformed identifier can name no account: it fails like an unknown one.
+/// The account an identifier names, if any, and the lockout subject of the identifier
+/// as typed (canonical form), whether or not an account has it. A malformed identifier
+/// can name no account: it fails like an unknown one.
 pub(super) async fn resolve(app: &AppState, raw: &str) -> ApiResult<(Option<UserRow>, String)> {
     let identifier = match Identifier::parse(raw, &app.config.default_region) {
         Ok(id) => Some(id),
@@ -202,10 +254,9 @@ pub(super) async fn resolve(app: &AppState, raw: &str) -> ApiResult<(Option<User
         Some(id) => users::find(&app.db, id).await?,
         None => None,
     };
-    let subject = match (&user, &identifier) {
-        (Some(u), _) => u.subject(),
-        (None, Some(id)) => id.subject(),
-        (None, None) => format!("raw:{}", hash_token(&raw.trim().to_lowercase())),
+    let subject = match &identifier {
+        Some(id) => id.subject(),
+        None => format!("raw:{}", hash_token(&raw.trim().to_lowercase())),
     };
     Ok((user, subject))
 }
@@ -236,7 +287,8 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used or expired change token; `mfa_required`: the account has two-factor authentication and no code was given", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
-        (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: the change token took 5 refused tries", body = ErrorBody),
     ))]
 pub async fn forced_password_change(
     State(app): State<AppState>,
@@ -252,64 +304,26 @@ pub async fn forced_password_change(
     let user = users::by_id(&app.db, &user_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-    let hash = account::new_password_hash(
-        &app.hasher,
-        &app.db,
-        &app.config.password,
-        Some(&user),
-        user.context(),
-        &req.new_password,
-    )
-    .await
-    .map_err(|e| e.into_api("new_password"))?;
-    if user.mfa_enabled != 0 {
-        // Checked after the policy, so that a refused password does not use up a code.
-        let factor = match (&req.totp_code, &req.recovery_code) {
-            (Some(code), _) => Factor {
-                method: MfaMethod::Totp,
-                code,
-            },
-            (None, Some(code)) => Factor {
-                method: MfaMethod::RecoveryCode,
-                code,
-            },
-            (None, None) => return Err(ApiError::new(ErrorCode::MfaRequired).message(
-                "This account has two-factor authentication: give `totp_code` or `recovery_code`.",
-            )),
-        };
-        check_secret("code", factor.code)?;
-        mfa::verify(&app, &user.id, factor, now).await?;
+    for code in [&req.totp_code, &req.recovery_code].into_iter().flatten() {
+        check_secret("code", code)?;
     }
     // Names the session. A new device was verified before the change token was given
     // (see `login`); one that sends no device here stays unremembered.
     let device = req.device.clone().unwrap_or_default();
-    let mut tx = app.db.begin().await?;
-    if !challenge::consume(&mut tx, PASSWORD_CHANGE, &req.change_token, now).await? {
-        return Err(ApiError::new(ErrorCode::TokenInvalid));
-    }
-    users::set_password(&mut tx, &user, &hash, false, now).await?;
-    session::revoke_all(&mut tx, &user.id, None, now).await?;
-    let issued = session::create(
-        &mut tx,
-        &app.config.sessions,
-        &user.id,
-        &device,
-        ip.as_deref(),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    activity::record(
-        &app.db,
-        Some(&user.id),
-        "password_changed",
-        "ok",
-        &device,
-        ip.as_deref(),
-        now,
-    )
-    .await?;
-    crate::notify::notice(&app, &user, crate::delivery::MessageKind::PasswordChanged).await;
+    let replacement = Replacement {
+        user: &user,
+        new_password: &req.new_password,
+        token: Some((PASSWORD_CHANGE, &req.change_token)),
+        totp_code: req.totp_code.as_ref(),
+        recovery_code: req.recovery_code.as_ref(),
+        keep_session: None,
+        sign_in: Some(&device),
+        activity: "password_changed",
+        ip: ip.as_deref(),
+    };
+    let issued = replacement::replace(&app, replacement, now)
+        .await?
+        .ok_or_else(|| ApiError::internal("the forced change opened no session"))?;
     let user = users::by_id(&app.db, &user.id).await?.unwrap_or(user);
     Ok(Json(session_body(&app, issued, &user)))
 }

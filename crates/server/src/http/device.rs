@@ -36,7 +36,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::tokens::hash_token;
 use crate::users::{self, UserRow};
-use crate::{activity, devices, notify, signin};
+use crate::{activity, devices, notify, sends, signin};
 
 /// The challenge kind of a device code.
 pub const DEVICE: &str = "device";
@@ -64,7 +64,7 @@ pub(super) async fn check(
     if !cfg.verify_new || user.mfa_enabled != 0 {
         return Ok(None);
     }
-    if devices::is_known(&app.db, &user.id, &device.id).await? {
+    if devices::is_known(&app.db, Some(&user.id), &device.id).await? {
         return Ok(None);
     }
     let Some((channel, recipient)) = notify::destination(user, None) else {
@@ -72,26 +72,6 @@ pub(super) async fn check(
         return Ok(None);
     };
     let ttl = cfg.code_ttl_seconds;
-    let hour = secs(3600);
-    // Challenge rows keep only their expiry: one made in the last hour expires after
-    // `now + ttl - 1 h`.
-    let window_start = now.saturating_add(secs(ttl)).saturating_sub(hour);
-    let recent: Vec<i64> = sqlx::query_scalar(
-        "SELECT expires_at FROM challenges WHERE kind = $1 AND user_id = $2 AND expires_at > $3 \
-         ORDER BY expires_at",
-    )
-    .bind(DEVICE)
-    .bind(&user.id)
-    .bind(window_start)
-    .fetch_all(&app.db)
-    .await?;
-    if recent.len() >= cfg.max_sends_per_hour.max(1) as usize {
-        let oldest = recent.first().copied().unwrap_or(now);
-        let free_at = oldest.saturating_sub(secs(ttl)).saturating_add(hour);
-        return Err(ApiError::new(ErrorCode::RateLimited)
-            .message("Too many codes were sent for new devices. Try again later.")
-            .retry_after(crate::db::seconds_until(free_at, now).max(1)));
-    }
     let code = notify::six_digits();
     let pending = Pending {
         device: device.clone(),
@@ -109,6 +89,16 @@ pub(super) async fn check(
     };
     let (token, token_hash) = crate::tokens::new_token("lkc");
     let mut tx = app.db.begin().await?;
+    let caps = sends::Caps {
+        resend_after_seconds: cfg.resend_after_seconds,
+        max_per_hour: cfg.max_sends_per_hour,
+    };
+    if let Err(refused) = sends::reserve(&mut tx, &format!("device:{}", user.id), caps, now).await?
+    {
+        return Err(ApiError::new(ErrorCode::RateLimited)
+            .message("Too many codes were sent for new devices. Try again later.")
+            .retry_after(refused.wait));
+    }
     sqlx::query(
         "INSERT INTO challenges (token_hash, kind, user_id, data, expires_at) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -129,6 +119,11 @@ pub(super) async fn check(
         channel: channel_proto(channel),
         expires_in: ttl,
     }))
+}
+
+fn too_many_codes() -> ApiError {
+    ApiError::new(ErrorCode::TooManyAttempts)
+        .message("Too many wrong codes. Sign in again to get a new one.")
 }
 
 fn channel_proto(c: delivery::Channel) -> latchkey_proto::Channel {
@@ -176,15 +171,21 @@ pub async fn verify(
         record("account_disabled").await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
+    // The try is counted before the code is compared: a burst gets `max` comparisons.
+    let token = &req.challenge_token;
+    if challenge::reserve_attempt(&app.db, DEVICE, token, max, now)
+        .await?
+        .is_none()
+    {
+        record("too_many_attempts").await?;
+        return Err(too_many_codes());
+    }
     let right = crate::totp::normalize_code(req.code.expose())
         .is_some_and(|c| code_hash(&user.id, &c) == pending.code_hash);
     if !right {
-        let attempts =
-            challenge::record_attempt(&app.db, DEVICE, &req.challenge_token, max, now).await?;
-        if attempts.is_none_or(|n| n >= i64::from(max)) {
+        if challenge::settle_attempt(&app.db, DEVICE, token, max, now).await? {
             record("too_many_attempts").await?;
-            return Err(ApiError::new(ErrorCode::TooManyAttempts)
-                .message("Too many wrong codes. Sign in again to get a new one."));
+            return Err(too_many_codes());
         }
         record("code_invalid").await?;
         return Err(ApiError::new(ErrorCode::CodeInvalid).field("code"));

@@ -2,7 +2,7 @@
 //! bodies (`ApiJson`, `OptionalJson`), query strings, paths, the client address and
 //! the bearer token.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -175,8 +175,11 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when
-/// the server is configured to sit behind a trusted proxy.
+/// The client's address: the socket peer or, behind trusted proxies
+/// (`trust_forwarded_for`), the address the outermost trusted proxy saw: each proxy
+/// appends the address it received from to `X-Forwarded-For`, so with `n` proxies it is
+/// the `n`th entry from the right. The entries to its left were written by the client
+/// and are never believed.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
 
@@ -185,10 +188,37 @@ impl ClientIp {
         self.0.as_deref()
     }
 
-    /// The key the per-address throttle counts under.
-    pub fn bucket(&self) -> &str {
-        self.0.as_deref().unwrap_or("unknown")
+    /// The key a per-address throttle of `flow` counts under. An IPv6 client is counted
+    /// per /64 (one customer's network: a host picks any address within it).
+    pub fn bucket(&self, flow: &str) -> String {
+        let net = match self.0.as_deref().map(str::parse::<IpAddr>) {
+            Some(Ok(IpAddr::V6(v6))) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            Some(Ok(IpAddr::V4(v4))) => v4.to_string(),
+            _ => self.0.clone().unwrap_or_else(|| "unknown".to_owned()),
+        };
+        format!("{flow}:{net}")
     }
+}
+
+/// The client address in `X-Forwarded-For` headers, `proxies` hops from the right.
+fn forwarded_for(headers: &HeaderMap, proxies: u32) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let hops = usize::try_from(proxies.max(1)).unwrap_or(usize::MAX);
+    // Fewer entries than proxies: every entry was written by a trusted proxy.
+    let index = entries.len().saturating_sub(hops);
+    entries.get(index)?.parse().ok()
 }
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -196,15 +226,8 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         if app.config.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-            if forwarded.is_some() {
-                return Ok(Self(forwarded));
+            if let Some(ip) = forwarded_for(&parts.headers, app.config.trusted_proxies) {
+                return Ok(Self(Some(ip.to_string())));
             }
         }
         Ok(Self(
@@ -258,6 +281,40 @@ mod tests {
         assert!(parse::<LoginRequest>(b"").is_err());
         assert!(parse::<LoginRequest>(br#"{"identifier":"a","password":"b"} x"#).is_err());
         assert!(parse::<LoginRequest>(br#"{"identifier":"a","password":"b"}"#).is_ok());
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_address_the_trusted_proxy_saw() {
+        let mut h = HeaderMap::new();
+        assert_eq!(forwarded_for(&h, 1), None);
+        // The client wrote 6.6.6.6 itself; the one proxy appended what it saw.
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        assert_eq!(forwarded_for(&h, 1), Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(forwarded_for(&h, 2), Some("6.6.6.6".parse().unwrap()));
+        assert_eq!(forwarded_for(&h, 3), Some("6.6.6.6".parse().unwrap()));
+        h.append("x-forwarded-for", "10.0.0.2".parse().unwrap());
+        assert_eq!(forwarded_for(&h, 1), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(forwarded_for(&h, 2), Some("203.0.113.7".parse().unwrap()));
+        h.insert(
+            "x-forwarded-for",
+            "1.2.3.4, not-an-address".parse().unwrap(),
+        );
+        assert_eq!(forwarded_for(&h, 1), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_per_64() {
+        let a = ClientIp(Some("2001:db8:1:2:aaaa::1".into()));
+        let b = ClientIp(Some("2001:db8:1:2:ffff:1:2:3".into()));
+        let c = ClientIp(Some("2001:db8:1:3::1".into()));
+        assert_eq!(a.bucket("login"), b.bucket("login"));
+        assert_ne!(a.bucket("login"), c.bucket("login"));
+        assert_ne!(a.bucket("login"), a.bucket("recovery"));
+        let v4 = ClientIp(Some("192.0.2.1".into()));
+        assert_eq!(v4.bucket("login"), "login:192.0.2.1");
+        let mapped = ClientIp(Some("::ffff:192.0.2.1".into()));
+        assert_eq!(mapped.bucket("login"), "login:192.0.2.1");
+        assert_eq!(ClientIp(None).bucket("login"), "login:unknown");
     }
 
     #[test]

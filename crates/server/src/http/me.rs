@@ -4,19 +4,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    ActivityList, ChangePasswordRequest, Device, ErrorBody, ErrorCode, Profile, Secret, SessionList,
+    ActivityList, ChangePasswordRequest, Device, ErrorBody, ErrorCode, Profile, SessionList,
 };
 use serde::Deserialize;
 
 use super::check_secret;
 use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
-use crate::account::{self, hash_error, password_expires_at};
+use crate::account::{self, password_expires_at};
+use crate::activity;
 use crate::db::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::replacement::{self, Replacement};
 use crate::session::{self, Authed};
 use crate::state::AppState;
 use crate::users::{self, UserRow};
-use crate::{activity, lockout};
 
 async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
     users::by_id(&app.db, &authed.user_id)
@@ -65,53 +66,19 @@ pub async fn change_password(
     check_secret("new_password", &req.new_password)?;
     let user = current_user(&app, &authed).await?;
     let now = app.now();
-    let cfg = &app.config.lockout;
-    // A stolen access token must not become a password-guessing oracle: wrong current
-    // passwords count towards the same lockout as sign-in.
-    if let Some(wait) = lockout::locked_for(&app.db, &user.subject(), now).await? {
-        return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
-    }
-    let current = Secret::new(latchkey_policy::normalize(req.current_password.expose()));
-    if !app
-        .hasher
-        .verify(&current, Some(&user.password_hash))
-        .await
-        .map_err(hash_error)?
-        .ok
-    {
-        return Err(
-            match lockout::record_failure(&app.db, cfg, &user.subject(), now).await? {
-                Some(wait) => ApiError::new(ErrorCode::AccountLocked).retry_after(wait),
-                None => ApiError::new(ErrorCode::CurrentPasswordInvalid).field("current_password"),
-            },
-        );
-    }
-    lockout::clear(&app.db, &user.subject()).await?;
-    let hash = account::new_password_hash(
-        &app.hasher,
-        &app.db,
-        &app.config.password,
-        Some(&user),
-        user.context(),
-        &req.new_password,
-    )
-    .await
-    .map_err(|e| e.into_api("new_password"))?;
-    let mut tx = app.db.begin().await?;
-    users::set_password(&mut tx, &user, &hash, false, now).await?;
-    session::revoke_all(&mut tx, &user.id, Some(&authed.session_id), now).await?;
-    tx.commit().await?;
-    activity::record(
-        &app.db,
-        Some(&user.id),
-        "password_changed",
-        "ok",
-        &Device::default(),
-        ip.as_deref(),
-        now,
-    )
-    .await?;
-    crate::notify::notice(&app, &user, crate::delivery::MessageKind::PasswordChanged).await;
+    account::confirm_password(&app, &user, &req.current_password, "current_password", now).await?;
+    let replacement = Replacement {
+        user: &user,
+        new_password: &req.new_password,
+        token: None,
+        totp_code: None,
+        recovery_code: None,
+        keep_session: Some(&authed.session_id),
+        sign_in: None,
+        activity: "password_changed",
+        ip: ip.as_deref(),
+    };
+    replacement::replace(&app, replacement, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

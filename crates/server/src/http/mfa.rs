@@ -16,19 +16,19 @@ use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
     Device, ErrorBody, ErrorCode, MfaMethod, MfaRequest, RecoveryCodes, RecoveryCodesRequest,
-    Secret, Session, TotpConfirmRequest, TotpDisableRequest, TotpEnrollment,
+    Session, TotpConfirmRequest, TotpDisableRequest, TotpEnrollRequest, TotpEnrollment,
 };
 
 use super::check_secret;
 use super::extract::{ApiJson, ClientIp};
-use crate::account::{hash_error, session_body};
+use crate::account::{self, session_body};
 use crate::challenge::{self, MFA};
 use crate::error::{ApiError, ApiResult};
 use crate::mfa::{self, Factor};
-use crate::session::Authed;
+use crate::session::{self, Authed};
 use crate::state::AppState;
 use crate::users::{self, UserRow};
-use crate::{activity, lockout, recovery_codes, totp};
+use crate::{activity, recovery_codes, totp};
 
 async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
     users::by_id(&app.db, &authed.user_id)
@@ -41,39 +41,12 @@ fn already_on() -> ApiError {
         .message("Two-factor authentication is already on. Turn it off first to set it up anew.")
 }
 
-fn not_on() -> ApiError {
-    ApiError::new(ErrorCode::Conflict).message("Two-factor authentication is not on.")
+fn too_many_codes() -> ApiError {
+    ApiError::new(ErrorCode::TooManyAttempts).message("Too many wrong codes. Sign in again.")
 }
 
-/// Checks the account's password for a sensitive change. Wrong passwords count
-/// towards the same lockout as sign-in, so a stolen access token is no oracle.
-async fn confirm_password(
-    app: &AppState,
-    user: &UserRow,
-    password: &Secret,
-    now: i64,
-) -> ApiResult<()> {
-    let subject = user.subject();
-    if let Some(wait) = lockout::locked_for(&app.db, &subject, now).await? {
-        return Err(ApiError::new(ErrorCode::AccountLocked).retry_after(wait));
-    }
-    let normalized = Secret::new(latchkey_policy::normalize(password.expose()));
-    let ok = app
-        .hasher
-        .verify(&normalized, Some(&user.password_hash))
-        .await
-        .map_err(hash_error)?
-        .ok;
-    if !ok {
-        return Err(
-            match lockout::record_failure(&app.db, &app.config.lockout, &subject, now).await? {
-                Some(wait) => ApiError::new(ErrorCode::AccountLocked).retry_after(wait),
-                None => ApiError::new(ErrorCode::CurrentPasswordInvalid).field("password"),
-            },
-        );
-    }
-    lockout::clear(&app.db, &subject).await?;
-    Ok(())
+fn not_on() -> ApiError {
+    ApiError::new(ErrorCode::Conflict).message("Two-factor authentication is not on.")
 }
 
 async fn record(
@@ -99,17 +72,25 @@ async fn record(
 }
 
 /// Starts TOTP setup: a new secret and its `otpauth://` URI, pending until confirmed.
+/// Takes the account's password again (wrong ones count towards the sign-in lockout).
 #[utoipa::path(post, path = "/v1/me/totp/enroll", tag = "mfa", security(("bearer" = [])),
+    request_body = TotpEnrollRequest,
     responses(
         (status = 200, description = "A pending secret; confirm it with a first code", body = TotpEnrollment),
+        (status = 400, description = "`invalid_request`: no `password`", body = ErrorBody),
         (status = 401, description = "`unauthenticated` or `token_expired`", body = ErrorBody),
+        (status = 403, description = "`current_password_invalid`", body = ErrorBody),
         (status = 409, description = "`conflict`: two-factor authentication is already on", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a JSON body with `password` is required", body = ErrorBody),
+        (status = 423, description = "`account_locked`: too many wrong passwords", body = ErrorBody),
         (status = 503, description = "`totp_unavailable`: no `LATCHKEY_SECRET_KEY` on this server", body = ErrorBody),
     ))]
 pub async fn enroll(
     State(app): State<AppState>,
     authed: Authed,
+    ApiJson(req): ApiJson<TotpEnrollRequest>,
 ) -> ApiResult<Json<TotpEnrollment>> {
+    check_secret("password", &req.password)?;
     let user = current_user(&app, &authed).await?;
     let key = app
         .secret_key
@@ -118,6 +99,7 @@ pub async fn enroll(
     if user.mfa_enabled != 0 {
         return Err(already_on());
     }
+    account::confirm_password(&app, &user, &req.password, "password", app.now()).await?;
     let secret = totp::new_secret();
     let sealed = key.seal(&user.id, &secret).map_err(ApiError::internal)?;
     if !totp::store_pending(&app.db, &user.id, &sealed, app.now()).await? {
@@ -130,8 +112,9 @@ pub async fn enroll(
     )))
 }
 
-/// Confirms TOTP setup with a first code: two-factor authentication is on, and the
-/// answer holds the ten recovery codes (shown this once).
+/// Confirms TOTP setup with a first code: two-factor authentication is on, every other
+/// session of the account ends, and the answer holds the ten recovery codes (shown
+/// this once).
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "mfa", security(("bearer" = [])),
     request_body = TotpConfirmRequest,
     responses(
@@ -169,6 +152,9 @@ pub async fn confirm(
         return Err(already_on());
     }
     recovery_codes::replace(&mut tx, &user.id, &codes, now).await?;
+    // Whoever else was signed in signed in without the second factor: they sign in
+    // again, with it.
+    session::revoke_all(&mut tx, &user.id, Some(&authed.session_id), now).await?;
     tx.commit().await?;
     record(
         &app,
@@ -213,7 +199,7 @@ pub async fn disable(
         return Err(not_on());
     }
     let now = app.now();
-    confirm_password(&app, &user, &req.password, now).await?;
+    account::confirm_password(&app, &user, &req.password, "password", now).await?;
     mfa::verify(&app, &user.id, Factor::guess(&req.code), now).await?;
     let mut tx = app.db.begin().await?;
     totp::remove(&mut tx, &user.id).await?;
@@ -255,7 +241,7 @@ pub async fn regenerate_recovery_codes(
         return Err(not_on());
     }
     let now = app.now();
-    confirm_password(&app, &user, &req.password, now).await?;
+    account::confirm_password(&app, &user, &req.password, "password", now).await?;
     let codes = recovery_codes::generate();
     let mut tx = app.db.begin().await?;
     recovery_codes::replace(&mut tx, &user.id, &codes, now).await?;
@@ -309,25 +295,34 @@ pub async fn second_factor(
         record(&app, &user.id, "mfa", "account_disabled", &device, &ip, now).await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
+    // The token's own tries are reserved first (5 per token), then the account's
+    // second-factor lockout inside `mfa::verify`.
+    let max = mfa::TOKEN_MAX_ATTEMPTS;
+    if challenge::reserve_attempt(&app.db, MFA, &req.mfa_token, max, now)
+        .await?
+        .is_none()
+    {
+        record(
+            &app,
+            &user.id,
+            "mfa",
+            "too_many_attempts",
+            &device,
+            &ip,
+            now,
+        )
+        .await?;
+        return Err(too_many_codes());
+    }
     let factor = Factor {
         method: req.method,
         code: &req.code,
     };
-    if let Err(e) = mfa::verify(&app, &user.id, factor, now).await {
-        let mut e = e;
-        if e.code() == ErrorCode::CodeInvalid {
-            let attempts = challenge::record_attempt(
-                &app.db,
-                MFA,
-                &req.mfa_token,
-                mfa::TOKEN_MAX_ATTEMPTS,
-                now,
-            )
-            .await?;
-            if attempts.is_none_or(|n| n >= i64::from(mfa::TOKEN_MAX_ATTEMPTS)) {
-                e = ApiError::new(ErrorCode::TooManyAttempts)
-                    .message("Too many wrong codes. Sign in again.");
-            }
+    if let Err(mut e) = mfa::verify(&app, &user.id, factor, now).await {
+        if e.code() == ErrorCode::CodeInvalid
+            && challenge::settle_attempt(&app.db, MFA, &req.mfa_token, max, now).await?
+        {
+            e = too_many_codes();
         }
         record(&app, &user.id, "mfa", e.code().as_str(), &device, &ip, now).await?;
         return Err(e);

@@ -25,26 +25,25 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    Device, ErrorBody, ErrorCode, MfaMethod, RecoveryCompleteRequest, RecoveryStartRequest,
-    RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, Secret,
+    Device, ErrorBody, ErrorCode, RecoveryCompleteRequest, RecoveryStartRequest, RecoveryStarted,
+    RecoveryVerified, RecoveryVerifyRequest, Secret,
 };
 
 use super::auth::resolve;
 use super::check_secret;
 use super::extract::{ApiJson, ClientIp};
-use crate::account;
 use crate::challenge;
-use crate::db::{seconds_until, secs};
+use crate::db::secs;
 use crate::delivery::{self, MessageKind, Outgoing};
 use crate::error::{ApiError, ApiResult};
-use crate::mfa::{self, Factor};
+use crate::mfa;
+use crate::replacement::{self, Replacement};
 use crate::state::AppState;
 use crate::tokens::{hash_token, new_id, new_token};
 use crate::users;
-use crate::{activity, lockout, notify, session};
+use crate::{activity, lockout, notify, sends};
 
-/// Challenge kind of a reset token (from `verify` or from the e-mail's link).
-pub const RESET: &str = "reset";
+pub use crate::replacement::RESET;
 
 fn code_hash(recovery_id: &str, code: &str) -> String {
     hash_token(&format!("recovery:{recovery_id}:{code}"))
@@ -81,46 +80,58 @@ pub async fn start(
     }
     let cfg = &app.config.recovery;
     let now = app.now();
-    let bucket = format!("recovery:{}", ip.bucket());
     let lock_cfg = &app.config.lockout;
-    if let Some(wait) = lockout::address_blocked(&app.db, lock_cfg, &bucket, now).await? {
+    if let Some(wait) =
+        lockout::reserve_address(&app.db, lock_cfg, &ip.bucket("recovery"), now).await?
+    {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
     let (user, subject) = resolve(&app, &req.identifier).await?;
-    // Limits, counted per identifier whether or not it has an account.
-    let hour = secs(3600);
-    let recent: Vec<i64> = sqlx::query_scalar(
-        "SELECT created_at FROM recoveries WHERE subject = $1 AND created_at > $2 \
-         ORDER BY created_at",
-    )
-    .bind(&subject)
-    .bind(now.saturating_sub(hour))
-    .fetch_all(&app.db)
-    .await?;
-    if let Some(&last) = recent.last() {
-        let resend_at = last.saturating_add(secs(cfg.resend_after_seconds));
-        if resend_at > now {
-            return Err(ApiError::new(ErrorCode::RateLimited)
-                .message("A code was just sent. Wait before asking for another one.")
-                .retry_after(seconds_until(resend_at, now)));
-        }
-    }
-    if recent.len() >= cfg.max_sends_per_hour.max(1) as usize {
-        let free_at = recent.first().copied().unwrap_or(now).saturating_add(hour);
+    let caps = sends::Caps {
+        resend_after_seconds: cfg.resend_after_seconds,
+        max_per_hour: cfg.max_sends_per_hour,
+    };
+    let mut tx = app.db.begin().await?;
+    // The limits the answer shows count the identifier as typed, whether or not it has
+    // an account, so they tell nothing about which identifiers are one account.
+    if let Err(refused) = sends::reserve(&mut tx, &format!("recovery:{subject}"), caps, now).await?
+    {
         return Err(ApiError::new(ErrorCode::RateLimited)
-            .message("Too many codes were asked for this account. Try again later.")
-            .retry_after(seconds_until(free_at, now)));
+            .message(match refused.cap {
+                sends::Cap::Resend => "A code was just sent. Wait before asking for another one.",
+                sends::Cap::Hourly => "Too many codes were asked for. Try again later.",
+            })
+            .retry_after(refused.wait));
     }
-    lockout::record_address_failure(&app.db, lock_cfg, &bucket, now).await?;
-
     let id = new_id();
     let code = notify::six_digits();
-    let target = user
+    let mut target = user
         .as_ref()
         .filter(|u| u.disabled == 0)
         .and_then(|u| notify::destination(u, req.channel.map(channel_of)).map(|d| (u, d)));
+    // The account's own cap, across all its identifiers, is kept silently: 202 as
+    // always, nothing sent.
+    let account_subject = match &target {
+        Some((u, _)) => format!("recovery:{}", u.subject()),
+        None => format!("recovery:decoy:{}", new_id()),
+    };
+    // Its hourly cap only: a resend wait across identifiers would silently drop the
+    // SMS someone asks for right after an e-mail that did not come.
+    let account_caps = sends::Caps {
+        resend_after_seconds: 0,
+        ..caps
+    };
+    let account_cap = sends::reserve(&mut tx, &account_subject, account_caps, now).await?;
+    if account_cap.is_err() {
+        if let Some((u, _)) = &target {
+            tracing::info!(user = %u.id, "reset code not sent: the account's hourly cap is used up");
+        }
+        target = None;
+    }
     let code_ttl = cfg.code_ttl_seconds;
-    let mut tx = app.db.begin().await?;
+    // A newer reset voids the account's older links and codes (of any identifier).
+    let account_id = target.as_ref().map(|(u, _)| u.id.as_str()).unwrap_or("");
+    replacement::void_resets(&mut tx, account_id, now).await?;
     // Only the newest code of an identifier works.
     sqlx::query("UPDATE recoveries SET used_at = $1 WHERE subject = $2 AND used_at IS NULL")
         .bind(now)
@@ -266,10 +277,13 @@ pub async fn verify(
     .await?
     .ok_or_else(gone)?;
     let max = i64::from(cfg.max_attempts.max(1));
+    let too_many = || {
+        ApiError::new(ErrorCode::TooManyAttempts)
+            .message("Too many wrong codes. Ask for a new code.")
+    };
     if row.used_at.is_some() {
         return Err(if row.attempts >= max {
-            ApiError::new(ErrorCode::TooManyAttempts)
-                .message("Too many wrong codes. Ask for a new code.")
+            too_many()
         } else {
             gone()
         });
@@ -279,26 +293,39 @@ pub async fn verify(
             .message("The code has expired. Ask for a new one.")
             .field("code"));
     }
+    // The try is counted before the code is compared, so a burst of parallel guesses
+    // gets `max` comparisons at most.
+    let reserved: Option<i64> = sqlx::query_scalar(
+        "UPDATE recoveries SET attempts = attempts + 1 \
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         RETURNING attempts",
+    )
+    .bind(&req.recovery_id)
+    .bind(now)
+    .bind(max)
+    .fetch_optional(&app.db)
+    .await?;
+    if reserved.is_none() {
+        return Err(too_many());
+    }
     let right = crate::totp::normalize_code(req.code.expose())
         .is_some_and(|c| code_hash(&req.recovery_id, &c) == row.code_hash);
     let user_id = match (right, row.user_id) {
         (true, Some(user_id)) => user_id,
         _ => {
-            let attempts: Option<i64> = sqlx::query_scalar(
-                "UPDATE recoveries SET attempts = attempts + 1, \
-                   used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END \
-                 WHERE id = $3 AND used_at IS NULL RETURNING attempts",
+            let used_up = sqlx::query(
+                "UPDATE recoveries SET used_at = $1 \
+                 WHERE id = $2 AND used_at IS NULL AND attempts >= $3",
             )
-            .bind(max)
             .bind(now)
             .bind(&req.recovery_id)
-            .fetch_optional(&app.db)
+            .bind(max)
+            .execute(&app.db)
             .await?;
-            return Err(match attempts {
-                Some(n) if n < max => ApiError::new(ErrorCode::CodeInvalid).field("code"),
-                Some(_) => ApiError::new(ErrorCode::TooManyAttempts)
-                    .message("Too many wrong codes. Ask for a new code."),
-                None => gone(),
+            return Err(if used_up.rows_affected() > 0 {
+                too_many()
+            } else {
+                ApiError::new(ErrorCode::CodeInvalid).field("code")
             });
         }
     };
@@ -336,8 +363,10 @@ pub async fn verify(
     }))
 }
 
-/// Sets the new password. Every session of the account ends, its sign-in lockout is
-/// cleared, and a "your password was changed" notice goes out.
+/// Sets the new password ([`crate::replacement::replace`]). Every session of the
+/// account ends, every other reset link and code is voided, its sign-in lockout is
+/// cleared, and a "your password was changed" notice goes out. A reset token takes 5
+/// refused tries.
 #[utoipa::path(post, path = "/v1/recovery/complete", tag = "recovery",
     request_body = RecoveryCompleteRequest,
     responses(
@@ -345,7 +374,7 @@ pub async fn verify(
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used or expired reset token; `mfa_required`: give `totp_code` or `recovery_code`", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
-        (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
     ))]
 pub async fn complete(
@@ -367,67 +396,20 @@ pub async fn complete(
     if user.disabled != 0 {
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
-    let hash = account::new_password_hash(
-        &app.hasher,
-        &app.db,
-        &app.config.password,
-        Some(&user),
-        user.context(),
-        &req.new_password,
-    )
-    .await
-    .map_err(|e| e.into_api("new_password"))?;
-    if user.mfa_enabled != 0 {
-        // After the policy, so that a refused password does not use up a code.
-        let factor = match (&req.totp_code, &req.recovery_code) {
-            (Some(code), _) => Factor {
-                method: MfaMethod::Totp,
-                code,
-            },
-            (None, Some(code)) => Factor {
-                method: MfaMethod::RecoveryCode,
-                code,
-            },
-            (None, None) => return Err(ApiError::new(ErrorCode::MfaRequired).message(
-                "This account has two-factor authentication: give `totp_code` or `recovery_code`.",
-            )),
-        };
-        check_secret("code", factor.code)?;
-        mfa::verify(&app, &user.id, factor, now).await?;
+    for code in [&req.totp_code, &req.recovery_code].into_iter().flatten() {
+        check_secret("code", code)?;
     }
-    let mut tx = app.db.begin().await?;
-    if !challenge::consume(&mut tx, RESET, &req.reset_token, now).await? {
-        return Err(invalid());
-    }
-    users::set_password(&mut tx, &user, &hash, false, now).await?;
-    // Every other way into this reset is closed: links, reset tokens, pending codes.
-    sqlx::query(
-        "UPDATE challenges SET used_at = $1 WHERE user_id = $2 AND kind = $3 AND used_at IS NULL",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .bind(RESET)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE recoveries SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
-    session::revoke_all(&mut tx, &user.id, None, now).await?;
-    tx.commit().await?;
-    lockout::clear(&app.db, &user.subject()).await?;
-    activity::record(
-        &app.db,
-        Some(&user.id),
-        "password_reset",
-        "ok",
-        &Device::default(),
-        ip.as_deref(),
-        now,
-    )
-    .await?;
-    notify::notice(&app, &user, MessageKind::PasswordChanged).await;
-    tracing::info!(user = %user.id, "password reset; every session revoked");
+    let replacement = Replacement {
+        user: &user,
+        new_password: &req.new_password,
+        token: Some((RESET, &req.reset_token)),
+        totp_code: req.totp_code.as_ref(),
+        recovery_code: req.recovery_code.as_ref(),
+        keep_session: None,
+        sign_in: None,
+        activity: "password_reset",
+        ip: ip.as_deref(),
+    };
+    replacement::replace(&app, replacement, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }

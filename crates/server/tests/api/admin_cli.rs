@@ -652,6 +652,35 @@ async fn min_client_version(b: Backend) {
     let (_, meta) = srv.call(reqwest::Method::GET, "/v1/meta", None, None).await;
     assert_eq!(meta["min_client_version"], "2.0.0", "{meta}");
 
+    // A download link the app would open must be https (issue 13).
+    for bad in [
+        "http://dl.corp.cn/latchkey.exe",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "nonsense",
+    ] {
+        cli(
+            &srv,
+            &["min-client-version", "2.0.0", "--download-url", bad],
+            None,
+        )
+        .await
+        .failed()
+        .stderr_has("https://");
+    }
+    cli(
+        &srv,
+        &[
+            "min-client-version",
+            "2.0.0",
+            "--download-url",
+            "http://127.0.0.1:8080/dl",
+        ],
+        None,
+    )
+    .await
+    .ok();
+
     // Bad versions and a missing version are refused and change nothing.
     cli(&srv, &["min-client-version", "two"], None)
         .await

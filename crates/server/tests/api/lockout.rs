@@ -11,7 +11,9 @@ on_both!(
     success_resets_the_failure_count,
     unknown_identifiers_lock_like_accounts,
     admin_unlock_lifts_the_lock,
-    all_identifiers_of_an_account_share_one_lock,
+    locks_tell_nothing_about_other_identifiers,
+    the_account_wide_limit_is_silent,
+    a_remembered_device_has_its_own_budget,
     address_throttle_limits_failures_per_client,
     locks_are_forgotten_after_a_quiet_day,
 );
@@ -115,10 +117,7 @@ async fn admin_unlock_lifts_the_lock(b: Backend) {
     assert_error(s, &body, 401, "invalid_credentials");
 }
 
-async fn all_identifiers_of_an_account_share_one_lock(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
-        return;
-    };
+async fn add_multi(srv: &TestServer) {
     srv.add(
         latchkey_server::admin::AddUser {
             email: Some("multi@corp.cn".into()),
@@ -128,9 +127,101 @@ async fn all_identifiers_of_an_account_share_one_lock(b: Backend) {
         PASSWORD,
     )
     .await;
-    fail(&srv, "multi@corp.cn", 3).await;
-    let (s, body) = fail(&srv, "multi", 2).await;
+}
+
+/// The answers to `n` wrong passwords as `a`, then one as `b` (issue 13: a lock on
+/// one identifier used to show on the account's others, linking them).
+async fn answers(srv: &TestServer, a: &str, b: &str) -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    for id in [a, a, a, a, a, a, b, b] {
+        let (s, body) = srv.login_device(id, WRONG, "stranger").await;
+        out.push((s.as_u16(), body["code"].as_str().unwrap_or("").to_owned()));
+    }
+    out
+}
+
+async fn locks_tell_nothing_about_other_identifiers(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    add_multi(&srv).await;
+    let known = answers(&srv, "multi", "multi@corp.cn").await;
+    let unknown = answers(&srv, "ghost", "ghost@corp.cn").await;
+    assert_eq!(known, unknown);
+    let codes: Vec<&str> = known.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "invalid_credentials",
+            "invalid_credentials",
+            "invalid_credentials",
+            "invalid_credentials",
+            "account_locked",
+            "account_locked",
+            // The other identifier of the same account is not shown as locked.
+            "invalid_credentials",
+            "invalid_credentials",
+        ]
+    );
+}
+
+async fn the_account_wide_limit_is_silent(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    add_multi(&srv).await;
+    // Five failures spread over both identifiers: neither is locked on its own, but
+    // the account has used its five.
+    fail(&srv, "multi", 3).await;
+    let (s, body) = fail(&srv, "multi@corp.cn", 2).await;
+    assert_error(s, &body, 401, "invalid_credentials");
+    // Even the right password, from a device the account never used, is answered as
+    // a wrong one: the account's limit is kept without telling.
+    let (s, body) = srv.login_device("multi", PASSWORD, "new-pc").await;
+    assert_error(s, &body, 401, "invalid_credentials");
+    // After the lock's 15 minutes it works again.
+    srv.advance(901);
+    let (s, body) = srv.login_device("multi", PASSWORD, "new-pc").await;
+    assert_eq!(s, 200, "{body}");
+}
+
+async fn a_remembered_device_has_its_own_budget(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    add_multi(&srv).await;
+    let (s, body) = srv.login_device("multi", PASSWORD, "home-pc").await;
+    assert_eq!(s, 200, "{body}");
+    // A stranger locks both identifiers and the account.
+    for id in ["multi", "multi@corp.cn"] {
+        for _ in 0..5 {
+            srv.login_device(id, WRONG, "stranger").await;
+        }
+        let (s, body) = srv.login_device(id, PASSWORD, "stranger").await;
+        assert_error(s, &body, 423, "account_locked");
+    }
+    // The owner's familiar computer still signs in.
+    let (s, body) = srv.login_device("multi@corp.cn", PASSWORD, "home-pc").await;
+    assert_eq!(s, 200, "{body}");
+    // Its own failures lock only itself.
+    for _ in 0..4 {
+        let (s, body) = srv.login_device("multi", WRONG, "home-pc").await;
+        assert_error(s, &body, 401, "invalid_credentials");
+    }
+    let (s, body) = srv.login_device("multi", WRONG, "home-pc").await;
     assert_error(s, &body, 423, "account_locked");
+    let (s, body) = srv.login_device("multi", PASSWORD, "home-pc").await;
+    assert_error(s, &body, 423, "account_locked");
+    // An admin unlock lifts every lock of the account, the device's too.
+    latchkey_server::admin::unlock(&srv.state, "multi")
+        .await
+        .unwrap();
+    let (s, body) = srv.login_device("multi", PASSWORD, "home-pc").await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = srv
+        .login_device("multi@corp.cn", PASSWORD, "other-pc")
+        .await;
+    assert_eq!(s, 200, "{body}");
 }
 
 async fn address_throttle_limits_failures_per_client(b: Backend) {

@@ -31,7 +31,7 @@ on_both!(
 
 const EMAIL: &str = "zhang.wei@corp.cn";
 
-async fn with_smtp(b: Backend) -> Option<(TestServer, SmtpSink)> {
+pub(crate) async fn with_smtp(b: Backend) -> Option<(TestServer, SmtpSink)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let srv = TestServer::start_with(b, |c| {
@@ -42,18 +42,18 @@ async fn with_smtp(b: Backend) -> Option<(TestServer, SmtpSink)> {
     Some((srv, sink))
 }
 
-async fn start(srv: &TestServer, identifier: &str) -> (StatusCode, Value) {
+pub(crate) async fn start(srv: &TestServer, identifier: &str) -> (StatusCode, Value) {
     srv.post("/v1/recovery/start", json!({"identifier": identifier}))
         .await
 }
 
-async fn started_id(srv: &TestServer, identifier: &str) -> String {
+pub(crate) async fn started_id(srv: &TestServer, identifier: &str) -> String {
     let (s, body) = start(srv, identifier).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
     body["recovery_id"].as_str().unwrap().to_owned()
 }
 
-async fn verify(srv: &TestServer, id: &str, code: &str) -> (StatusCode, Value) {
+pub(crate) async fn verify(srv: &TestServer, id: &str, code: &str) -> (StatusCode, Value) {
     srv.post(
         "/v1/recovery/verify",
         json!({"recovery_id": id, "code": code}),
@@ -61,7 +61,7 @@ async fn verify(srv: &TestServer, id: &str, code: &str) -> (StatusCode, Value) {
     .await
 }
 
-async fn complete(srv: &TestServer, token: &str, password: &str) -> (StatusCode, Value) {
+pub(crate) async fn complete(srv: &TestServer, token: &str, password: &str) -> (StatusCode, Value) {
     srv.post(
         "/v1/recovery/complete",
         json!({"reset_token": token, "new_password": password}),
@@ -71,12 +71,16 @@ async fn complete(srv: &TestServer, token: &str, password: &str) -> (StatusCode,
 
 /// The `n`-th e-mail (from 1) that carries a code, waiting up to 10 s for it; notices
 /// (such as "new sign-in") are skipped.
-async fn code_mail(sink: &SmtpSink, n: usize) -> Received {
+pub(crate) async fn code_mail(sink: &SmtpSink, n: usize) -> Received {
     mail_where(sink, n, |m| m.code().is_some()).await
 }
 
 /// The `n`-th e-mail (from 1) that `pred` accepts, waiting up to 10 s for it.
-async fn mail_where(sink: &SmtpSink, n: usize, pred: impl Fn(&Received) -> bool) -> Received {
+pub(crate) async fn mail_where(
+    sink: &SmtpSink,
+    n: usize,
+    pred: impl Fn(&Received) -> bool,
+) -> Received {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found: Vec<Received> = sink.messages().into_iter().filter(|m| pred(m)).collect();
@@ -92,7 +96,7 @@ async fn mail_where(sink: &SmtpSink, n: usize, pred: impl Fn(&Received) -> bool)
     }
 }
 
-fn link_token(mail: &Received) -> String {
+pub(crate) fn link_token(mail: &Received) -> String {
     let text = mail.text();
     let at = text
         .find("latchkey://reset?token=")
@@ -105,7 +109,7 @@ fn link_token(mail: &Received) -> String {
 }
 
 /// A wrong code that is surely not `code`.
-fn wrong(code: &str) -> String {
+pub(crate) fn wrong(code: &str) -> String {
     let n: u32 = code.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
 }

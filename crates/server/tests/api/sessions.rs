@@ -292,10 +292,14 @@ async fn devices_are_listed_and_revocable(b: Backend) {
     assert_eq!(sessions.len(), 2);
     let me = sessions.iter().find(|x| x["current"] == true).unwrap();
     assert_eq!(me["id"], laptop.session_id.as_str());
+    // The device id skips new-device verification: the server keeps and shows only
+    // its hash (issue 13), never the id itself.
+    let stored = latchkey_server::devices::stored_id("laptop");
     assert_eq!(
         me["device"],
-        json!({"id": "laptop", "name": "laptop name", "platform": "linux"})
+        json!({"id": stored, "name": "laptop name", "platform": "linux"})
     );
+    assert!(!list.to_string().contains("\"laptop\""), "{list}");
     assert_eq!(me["ip"], "127.0.0.1");
     assert!(me["created_at"].as_str().unwrap().ends_with('Z'));
     let path = format!("/v1/me/sessions/{}", desktop.session_id);

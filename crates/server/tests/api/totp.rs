@@ -75,7 +75,12 @@ pub(crate) fn code(srv: &TestServer, secret: &[u8], offset: i64) -> String {
     totp_at(secret, (now + offset * 30) as u64, 6)
 }
 
-async fn post_auth(srv: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post_auth(
+    srv: &TestServer,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     srv.call(Method::POST, path, Some(token), Some(body)).await
 }
 
@@ -92,7 +97,13 @@ pub(crate) async fn enabled_user(srv: &TestServer, email: &str) -> Enabled {
     let user = srv.add_user(email, PASSWORD).await;
     let session = srv.login(email, PASSWORD).await;
     let token = session.access_token.expose().to_owned();
-    let (s, enrol) = post_auth(srv, "/v1/me/totp/enroll", &token, json!({})).await;
+    let (s, enrol) = post_auth(
+        srv,
+        "/v1/me/totp/enroll",
+        &token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_eq!(s, 200, "{enrol}");
     let secret = base32_decode(enrol["secret"].as_str().unwrap());
     let (s, body) = post_auth(
@@ -119,7 +130,7 @@ pub(crate) async fn enabled_user(srv: &TestServer, email: &str) -> Enabled {
 }
 
 /// Signs in with the password and expects `mfa_required`; returns the token.
-async fn mfa_token(srv: &TestServer, email: &str) -> String {
+pub(crate) async fn mfa_token(srv: &TestServer, email: &str) -> String {
     let (s, body) = srv.login_raw(email, PASSWORD).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["status"], "mfa_required", "{body}");
@@ -127,7 +138,12 @@ async fn mfa_token(srv: &TestServer, email: &str) -> String {
     body["mfa_token"].as_str().unwrap().to_owned()
 }
 
-async fn second(srv: &TestServer, token: &str, method: &str, code: &str) -> (StatusCode, Value) {
+pub(crate) async fn second(
+    srv: &TestServer,
+    token: &str,
+    method: &str,
+    code: &str,
+) -> (StatusCode, Value) {
     srv.post(
         "/v1/auth/mfa",
         json!({"mfa_token": token, "method": method, "code": code}),
@@ -177,7 +193,13 @@ async fn enrol_confirm_and_sign_in_with_totp(b: Backend) {
     srv.add_user("zhang@corp.cn", PASSWORD).await;
     let token = srv.login("zhang@corp.cn", PASSWORD).await.access_token;
     let token = token.expose();
-    let (s, body) = post_auth(&srv, "/v1/me/totp/enroll", token, json!({})).await;
+    let (s, body) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     let enrol: TotpEnrollment = serde_json::from_value(body.clone()).unwrap();
     assert_eq!(enrol.algorithm, "SHA1");
@@ -241,7 +263,8 @@ async fn enrol_confirm_and_sign_in_with_totp(b: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|x| x["current"] == true && x["device"]["id"] == "dev-1"));
+        .any(|x| x["current"] == true
+            && x["device"]["id"] == latchkey_server::devices::stored_id("dev-1")));
     let kinds = activity_kinds(&srv, access).await;
     for want in [
         ("totp_enabled", "ok"),
@@ -442,7 +465,13 @@ async fn disabling_needs_the_password_and_a_code(b: Backend) {
     );
 
     // Set up again, and turn it off with a recovery code (the phone was lost).
-    let (s, enrol) = post_auth(&srv, "/v1/me/totp/enroll", &e.token, json!({})).await;
+    let (s, enrol) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        &e.token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_eq!(s, 200, "{enrol}");
     let secret = base32_decode(enrol["secret"].as_str().unwrap());
     let (s, body) = post_auth(
@@ -575,9 +604,21 @@ async fn enrolment_is_pending_until_confirmed(b: Backend) {
     )
     .await;
     assert_error(s, &body, 409, "conflict");
-    let (_, first) = post_auth(&srv, "/v1/me/totp/enroll", token, json!({})).await;
+    let (_, first) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     let first = base32_decode(first["secret"].as_str().unwrap());
-    let (s, second_enrol) = post_auth(&srv, "/v1/me/totp/enroll", token, json!({})).await;
+    let (s, second_enrol) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_eq!(s, 200);
     let second_secret = base32_decode(second_enrol["secret"].as_str().unwrap());
     assert_ne!(first, second_secret);
@@ -598,7 +639,13 @@ async fn enrolment_is_pending_until_confirmed(b: Backend) {
     )
     .await;
     assert_eq!(s, 200);
-    let (s, body) = post_auth(&srv, "/v1/me/totp/enroll", token, json!({})).await;
+    let (s, body) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_error(s, &body, 409, "conflict");
     let (s, body) = post_auth(
         &srv,
@@ -619,7 +666,13 @@ async fn without_a_secret_key_enrolment_is_unavailable(b: Backend) {
     };
     srv.add_user("nokey@corp.cn", PASSWORD).await;
     let token = srv.login("nokey@corp.cn", PASSWORD).await.access_token;
-    let (s, body) = post_auth(&srv, "/v1/me/totp/enroll", token.expose(), json!({})).await;
+    let (s, body) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token.expose(),
+        json!({"password": PASSWORD}),
+    )
+    .await;
     assert_error(s, &body, 503, "totp_unavailable");
     assert!(body["message"].as_str().unwrap().contains("not configured"));
 }
@@ -674,7 +727,13 @@ async fn the_secret_is_encrypted_at_rest_and_never_printed(b: Backend) {
     srv.add_user("rest@corp.cn", PASSWORD).await;
     let session = srv.login("rest@corp.cn", PASSWORD).await;
     let token = session.access_token.expose();
-    let (_, body) = post_auth(&srv, "/v1/me/totp/enroll", token, json!({})).await;
+    let (_, body) = post_auth(
+        &srv,
+        "/v1/me/totp/enroll",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await;
     let enrol: TotpEnrollment = serde_json::from_value(body).unwrap();
     let b32 = enrol.secret.expose().to_owned();
     let raw = base32_decode(&b32);

@@ -1,0 +1,299 @@
+//! Limits that hold under a burst of parallel requests (issue 13): each test fires 30
+//! requests at once and counts how many were *judged* (the secret compared) or *sent*.
+//! Before the tries were reserved, 24 of 30 wrong passwords and 12 of 30 wrong TOTP
+//! codes were judged where the limit is 5. The same bursts across two real server
+//! processes on one PostgreSQL are in `multi_process.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::recovery::{code_mail, started_id, verify as verify_recovery, with_smtp, wrong};
+use super::totp::{enabled_user, mfa_token, second};
+use crate::common::smtp::SmtpSink;
+use crate::common::{Backend, TestServer, PASSWORD};
+
+/// A server that mails to a real SMTP sink and verifies new devices.
+async fn verifying(b: Backend) -> Option<(TestServer, SmtpSink)> {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let srv = TestServer::start_with(b, |c| {
+        c.delivery.smtp_url = Some(url);
+        c.devices.verify_new = true;
+    })
+    .await?;
+    Some((srv, sink))
+}
+
+on_both!(
+    parallel_wrong_passwords_get_five_judged,
+    parallel_wrong_totp_codes_across_tokens_get_five_judged,
+    live_mfa_tokens_are_bounded,
+    parallel_wrong_reset_codes_get_five_judged,
+    parallel_wrong_device_codes_get_five_judged,
+    parallel_reset_starts_send_one_code,
+    parallel_new_device_sign_ins_send_five_codes,
+    parallel_wrong_current_passwords_get_five_judged,
+);
+
+const BURST: usize = 30;
+
+/// How many answers had each `code` (`ok` for a success).
+fn tally(answers: &[(StatusCode, Value)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (status, body) in answers {
+        let code = if status.is_success() {
+            body["status"].as_str().unwrap_or("ok").to_owned()
+        } else {
+            body["code"].as_str().unwrap_or("?").to_owned()
+        };
+        *counts.entry(code).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn count(t: &BTreeMap<String, usize>, code: &str) -> usize {
+    t.get(code).copied().unwrap_or(0)
+}
+
+/// Whether every answer of a burst was a refusal the contract names.
+fn only(t: &BTreeMap<String, usize>, allowed: &[&str]) {
+    assert!(t.keys().all(|k| allowed.contains(&k.as_str())), "{t:?}");
+}
+
+async fn parallel_wrong_passwords_get_five_judged(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("burst@corp.cn", PASSWORD).await;
+    let before = srv.state.hasher.verifications();
+    let answers = join_all(
+        (0..BURST).map(|_| srv.login_device("burst@corp.cn", "Wrong-password-123456", "dev-x")),
+    )
+    .await;
+    let judged = srv.state.hasher.verifications() - before;
+    let t = tally(&answers);
+    assert_eq!(judged, 5, "{t:?}");
+    only(
+        &t,
+        &["invalid_credentials", "account_locked", "rate_limited"],
+    );
+    assert!(count(&t, "account_locked") >= 1, "{t:?}");
+    // The five judged tries locked the identifier: the right password waits too.
+    let (s, body) = srv.login_raw("burst@corp.cn", PASSWORD).await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (423, Some("account_locked"))
+    );
+}
+
+async fn parallel_wrong_totp_codes_across_tokens_get_five_judged(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, |c| {
+        c.delivery.secret_key = Some(super::totp::KEY.into());
+    })
+    .await
+    else {
+        return;
+    };
+    enabled_user(&srv, "totp-burst@corp.cn").await;
+    // Every token a right password can keep live (5), each with its 5 tries: 25 wrong
+    // codes at once, where the account's second factor takes 5.
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        tokens.push(mfa_token(&srv, "totp-burst@corp.cn").await);
+    }
+    let before = srv.state.second_factor_checks.load(Ordering::Relaxed);
+    let answers = join_all((0..25).map(|i| {
+        let (srv, token) = (&srv, &tokens[i % 5]);
+        async move { second(srv, token, "totp", &format!("{:06}", 100_000 + i)).await }
+    }))
+    .await;
+    let judged = srv.state.second_factor_checks.load(Ordering::Relaxed) - before;
+    let t = tally(&answers);
+    assert_eq!(judged, 5, "{t:?}");
+    only(
+        &t,
+        &[
+            "code_invalid",
+            "account_locked",
+            "rate_limited",
+            "too_many_attempts",
+        ],
+    );
+}
+
+async fn live_mfa_tokens_are_bounded(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, |c| {
+        c.delivery.secret_key = Some(super::totp::KEY.into());
+    })
+    .await
+    else {
+        return;
+    };
+    let e = enabled_user(&srv, "tokens@corp.cn").await;
+    let mut tokens = Vec::new();
+    for _ in 0..8 {
+        tokens.push(mfa_token(&srv, "tokens@corp.cn").await);
+    }
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM challenges WHERE user_id = $1 AND kind = 'mfa' AND used_at IS NULL",
+    )
+    .bind(&e.user_id)
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!(live, 5);
+    // The oldest are void, the newest work.
+    let c = super::totp::code(&srv, &e.secret, 0);
+    let (s, body) = second(&srv, &tokens[0], "totp", &c).await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (401, Some("token_invalid"))
+    );
+    let (s, body) = second(&srv, &tokens[7], "totp", &c).await;
+    assert_eq!(s, 200, "{body}");
+}
+
+async fn parallel_wrong_reset_codes_get_five_judged(b: Backend) {
+    let Some((srv, sink)) = with_smtp(b).await else {
+        return;
+    };
+    srv.add_user("reset-burst@corp.cn", PASSWORD).await;
+    let id = started_id(&srv, "reset-burst@corp.cn").await;
+    let code = code_mail(&sink, 1).await.code().unwrap();
+    let bad = wrong(&code);
+    let answers = join_all((0..BURST).map(|_| verify_recovery(&srv, &id, &bad))).await;
+    let t = tally(&answers);
+    assert_eq!(count(&t, "code_invalid"), 4, "{t:?}");
+    assert_eq!(count(&t, "too_many_attempts"), BURST - 4, "{t:?}");
+    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM recoveries WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 5);
+    // Used up: the right code no longer works.
+    let (s, body) = verify_recovery(&srv, &id, &code).await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+}
+
+async fn parallel_wrong_device_codes_get_five_judged(b: Backend) {
+    let Some((srv, sink)) = verifying(b).await else {
+        return;
+    };
+    srv.add_user("dev-burst@corp.cn", PASSWORD).await;
+    let (s, body) = srv
+        .login_device("dev-burst@corp.cn", PASSWORD, "new-laptop")
+        .await;
+    assert_eq!(body["status"], "device_verification_required", "{s} {body}");
+    let token = body["challenge_token"].as_str().unwrap().to_owned();
+    let code = code_mail(&sink, 1).await.code().unwrap();
+    let bad = wrong(&code);
+    let answers = join_all((0..BURST).map(|_| {
+        srv.post(
+            "/v1/auth/device/verify",
+            json!({"challenge_token": token, "code": bad}),
+        )
+    }))
+    .await;
+    let t = tally(&answers);
+    assert_eq!(count(&t, "code_invalid"), 4, "{t:?}");
+    assert_eq!(
+        count(&t, "too_many_attempts") + count(&t, "token_invalid"),
+        BURST - 4,
+        "{t:?}"
+    );
+    let (s, body) = srv
+        .post(
+            "/v1/auth/device/verify",
+            json!({"challenge_token": token, "code": code}),
+        )
+        .await;
+    assert!(s.is_client_error(), "{body}");
+}
+
+async fn parallel_reset_starts_send_one_code(b: Backend) {
+    let Some((srv, _sink)) = with_smtp(b).await else {
+        return;
+    };
+    srv.add_user("start-burst@corp.cn", PASSWORD).await;
+    let answers = join_all((0..BURST).map(|_| {
+        srv.post(
+            "/v1/recovery/start",
+            json!({"identifier": "start-burst@corp.cn"}),
+        )
+    }))
+    .await;
+    let accepted = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(accepted, 1, "{:?}", tally(&answers));
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE recipient = $1 AND kind = 'recovery_code'",
+    )
+    .bind("start-burst@corp.cn")
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
+}
+
+async fn parallel_new_device_sign_ins_send_five_codes(b: Backend) {
+    let Some((srv, _sink)) = verifying(b).await else {
+        return;
+    };
+    srv.add_user("codes-burst@corp.cn", PASSWORD).await;
+    let devices: Vec<String> = (0..BURST).map(|i| format!("laptop-{i}")).collect();
+    let answers = join_all(
+        devices
+            .iter()
+            .map(|d| srv.login_device("codes-burst@corp.cn", PASSWORD, d)),
+    )
+    .await;
+    let t = tally(&answers);
+    assert_eq!(count(&t, "device_verification_required"), 5, "{t:?}");
+    assert_eq!(count(&t, "rate_limited"), BURST - 5, "{t:?}");
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE recipient = $1 AND kind = 'device_code'",
+    )
+    .bind("codes-burst@corp.cn")
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!(queued, 5);
+}
+
+async fn parallel_wrong_current_passwords_get_five_judged(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else {
+        return;
+    };
+    srv.add_user("me-burst@corp.cn", PASSWORD).await;
+    let token = srv.login("me-burst@corp.cn", PASSWORD).await.access_token;
+    let before = srv.state.hasher.verifications();
+    let answers = join_all((0..BURST).map(|i| {
+        srv.call(
+            reqwest::Method::POST,
+            "/v1/me/password",
+            Some(token.expose()),
+            Some(json!({
+                "current_password": format!("Not-the-password-{i}"),
+                "new_password": "Another-fine-passphrase-77",
+            })),
+        )
+    }))
+    .await;
+    let judged = srv.state.hasher.verifications() - before;
+    let t = tally(&answers);
+    assert_eq!(judged, 5, "{t:?}");
+    only(
+        &t,
+        &["current_password_invalid", "account_locked", "rate_limited"],
+    );
+}
