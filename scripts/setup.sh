@@ -11,7 +11,7 @@ packages=(
   postgresql
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
   fonts-noto-cjk
-  xvfb xauth webkit2gtk-driver imagemagick
+  xvfb xauth webkit2gtk-driver imagemagick xdotool
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -10,7 +10,8 @@ use ts_rs::{Config, TS};
 
 use crate::error::AppError;
 use crate::view::{
-    AccountDetails, RecoveryCheck, RecoveryStarted, ServerInfo, Start, Step, Strength, TotpSetup,
+    AccountDetails, CodesSaved, RecoveryCheck, RecoveryStarted, ServerInfo, Start, Step, Strength,
+    TotpSetup,
 };
 
 fn export(dir: &Path) {
@@ -24,6 +25,7 @@ fn export(dir: &Path) {
     RecoveryStarted::export_all(&cfg).unwrap();
     RecoveryCheck::export_all(&cfg).unwrap();
     AccountDetails::export_all(&cfg).unwrap();
+    CodesSaved::export_all(&cfg).unwrap();
 }
 
 fn files(dir: &Path) -> BTreeMap<String, String> {

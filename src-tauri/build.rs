@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "change_password",
     "totp_disable",
     "recovery_codes_regenerate",
+    "recovery_codes_save",
     "session_revoke",
     "sign_out",
     "sign_out_everywhere",

@@ -82,6 +82,9 @@ pub fn run() -> tauri::Result<()> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        // The save dialog of the recovery codes, opened by `recovery_codes_save` (the
+        // web view is granted none of the plugin's own commands).
+        .plugin(tauri_plugin_dialog::init())
         .on_page_load(|_, payload| {
             tracing::debug!(at_ms = since_start(), event = ?payload.event(), "page load");
         })
@@ -155,6 +158,7 @@ pub fn run() -> tauri::Result<()> {
             commands::account::change_password,
             commands::account::totp_disable,
             commands::account::recovery_codes_regenerate,
+            commands::account::recovery_codes_save,
             commands::account::session_revoke,
             commands::account::sign_out,
             commands::account::sign_out_everywhere,

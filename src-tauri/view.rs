@@ -196,6 +196,15 @@ impl ServerInfo {
     }
 }
 
+/// What `recovery_codes_save` answers: the file was written (its name, for the
+/// message), or the person closed the save dialog without choosing one.
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CodesSaved {
+    Saved { file_name: String },
+    Cancelled,
+}
+
 /// What `app_start` and `server_save` answer.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct Start {

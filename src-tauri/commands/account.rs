@@ -1,11 +1,13 @@
 //! The signed-in account: profile, password, two-factor, devices, activity, sign out.
 
+use latchkey_client::codes_file;
 use latchkey_proto::Secret;
-use tauri::State;
+use tauri::{State, WebviewWindow};
+use tauri_plugin_dialog::DialogExt;
 
 use crate::error::Result;
 use crate::state::AppState;
-use crate::view::{AccountDetails, Step};
+use crate::view::{AccountDetails, CodesSaved, Step};
 
 #[tauri::command]
 pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetails> {
@@ -35,6 +37,31 @@ pub async fn totp_disable(
     code: Secret,
 ) -> Result<()> {
     Ok(state.client().await.disable_totp(password, code).await?)
+}
+
+/// Saves the recovery codes on screen (`contents`: the page's text of them) to a file
+/// the person picks in the OS save dialog (`title`: in the UI's language); "saved"
+/// only once the file is written.
+#[tauri::command]
+pub async fn recovery_codes_save(
+    window: WebviewWindow,
+    contents: Secret,
+    title: String,
+) -> Result<CodesSaved> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dialog = window.dialog().file().set_parent(&window).set_title(title);
+    let dialog = dialog
+        .set_file_name(codes_file::FILE_NAME)
+        .add_filter("Text", &["txt"]);
+    dialog.save_file(move |path| drop(tx.send(path)));
+    let Some(path) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else {
+        return Ok(CodesSaved::Cancelled);
+    };
+    codes_file::save(&path, &contents)?;
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(CodesSaved::Saved {
+        file_name: file_name.unwrap_or_default(),
+    })
 }
 
 /// New recovery codes (the old ones stop working); shown once.

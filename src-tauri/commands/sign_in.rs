@@ -75,10 +75,12 @@ pub async fn password_strength(state: State<'_, AppState>, password: Secret) -> 
 }
 
 /// TOTP setup (offered after sign-in, or from the account screen): the QR code and key.
+/// The server wants the password again: `password` from the account screen; on the
+/// offer right after a sign-in, none (the client uses the one just typed).
 #[tauri::command]
-pub async fn totp_begin(state: State<'_, AppState>) -> Result<TotpSetup> {
+pub async fn totp_begin(state: State<'_, AppState>, password: Option<Secret>) -> Result<TotpSetup> {
     let mut client = state.client().await;
-    match client.setup_totp().await? {
+    match client.setup_totp(password).await? {
         ClientStep::TotpSetup { setup } => Ok(TotpSetup::from(&setup)),
         // The server has no TOTP key configured: the client dropped the offer; say so
         // (the screen's "skip" goes on to the account).

@@ -377,6 +377,40 @@ impl App {
         .await
     }
 
+    /// Answers the OS save dialog titled `title` (GTK's file chooser, a real X window)
+    /// as a person would with the keyboard: the name field has the focus, so select
+    /// all, type the full path, press Return. xdotool sends real X key events (XTEST)
+    /// to the window it focused; Xvfb has no window manager to activate it.
+    pub async fn save_in_dialog(&self, title: &str, path: &Path) {
+        let xdotool = |args: Vec<String>| async move {
+            let out = tokio::process::Command::new("xdotool")
+                .args(&args)
+                .output()
+                .await
+                .expect("run xdotool (scripts/setup.sh installs it)");
+            assert!(out.status.success(), "xdotool {args:?}: {out:?}");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let search = vec![
+            "search".into(),
+            "--sync".into(),
+            "--onlyvisible".into(),
+            "--name".into(),
+            format!("^{title}$"),
+        ];
+        let found = tokio::time::timeout(Duration::from_secs(20), xdotool(search))
+            .await
+            .unwrap_or_else(|_| panic!("no save dialog titled {title:?}"));
+        let window = found.lines().last().expect("a window id").to_owned();
+        // GTK selects the suggested name once the dialog has settled.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        xdotool(vec!["windowfocus".into(), "--sync".into(), window]).await;
+        xdotool(vec!["key".into(), "ctrl+a".into()]).await;
+        let path = path.to_str().expect("a UTF-8 path").to_owned();
+        xdotool(vec!["type".into(), "--delay".into(), "20".into(), path]).await;
+        xdotool(vec!["key".into(), "Return".into()]).await;
+    }
+
     /// Switches the UI's language with the select of the top bar.
     pub async fn language(&self, locale: &str) {
         self.find("[data-testid=language]")

@@ -9,6 +9,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AccountDetails } from "./bindings/AccountDetails";
+import type { CodesSaved } from "./bindings/CodesSaved";
 import type { AppError } from "./bindings/AppError";
 import type { MfaMethod } from "./bindings/MfaMethod";
 import type { RecoveryCheck } from "./bindings/RecoveryCheck";
@@ -97,8 +98,12 @@ export function forcedPasswordChange(
 
 // ---- TOTP ----------------------------------------------------------------------------
 
-export function totpBegin(): Promise<TotpSetup> {
-  return invoke<TotpSetup>("totp_begin");
+/**
+ * TOTP setup: the QR code and key. `password`: the account's password, asked again on
+ * the account screen; null on the offer right after a sign-in (the app still holds it).
+ */
+export function totpBegin(password: string | null): Promise<TotpSetup> {
+  return invoke<TotpSetup>("totp_begin", { password });
 }
 
 /** Confirms the setup with a first code; resolves to the 10 recovery codes (shown once). */
@@ -162,6 +167,15 @@ export function totpDisable(password: string, code: string): Promise<null> {
 
 export function recoveryCodesRegenerate(password: string): Promise<string[]> {
   return invoke<string[]>("recovery_codes_regenerate", { password });
+}
+
+/**
+ * Saves the recovery codes file (`contents`: its text) where the person chooses in the
+ * OS save dialog (`title`: the dialog's title); resolves `cancelled` when they close it
+ * without choosing.
+ */
+export function recoveryCodesSave(contents: string, title: string): Promise<CodesSaved> {
+  return invoke<CodesSaved>("recovery_codes_save", { contents, title });
 }
 
 export function sessionRevoke(id: string): Promise<null> {

@@ -21,6 +21,7 @@ const ACCOUNT_SCREENS = new Set<View["screen"]>([
   "account",
   "account_password",
   "totp_disable",
+  "totp_enable",
   "regenerate_codes",
   "totp_setup",
   "recovery_codes",

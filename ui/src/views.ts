@@ -43,6 +43,7 @@ export type View =
   | { screen: "account"; notice: Notice | null }
   | { screen: "account_password" }
   | { screen: "totp_disable" }
+  | { screen: "totp_enable" }
   | { screen: "regenerate_codes" };
 
 export type ScreenName = View["screen"];

@@ -12,7 +12,8 @@ use latchkey_proto::{
     ForcedPasswordChangeRequest, LoginRequest, LoginResponse, LogoutRequest, Meta, MfaRequest,
     Profile, RecoveryCodes, RecoveryCodesRequest, RecoveryCompleteRequest, RecoveryStartRequest,
     RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, RefreshRequest, Secret, Session,
-    SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollment, CLIENT_VERSION_HEADER,
+    SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollRequest, TotpEnrollment,
+    CLIENT_VERSION_HEADER,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -251,9 +252,21 @@ impl Api {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn totp_enroll(&self, access_token: &Secret) -> Result<TotpEnrollment, ClientError> {
-        self.json::<TotpEnrollment, ()>(Method::POST, "v1/me/totp/enroll", Some(access_token), None)
-            .await
+    pub async fn totp_enroll(
+        &self,
+        access_token: &Secret,
+        password: &Secret,
+    ) -> Result<TotpEnrollment, ClientError> {
+        let req = TotpEnrollRequest {
+            password: password.clone(),
+        };
+        self.json(
+            Method::POST,
+            "v1/me/totp/enroll",
+            Some(access_token),
+            Some(&req),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all)]

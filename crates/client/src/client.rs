@@ -89,6 +89,10 @@ pub(crate) struct Active {
     /// Held in memory only while offline: re-validation needs it to tell a changed
     /// password from a revoked token.
     pub(crate) offline_password: Option<Secret>,
+    /// The password just typed, held in memory only while the TOTP offer that follows
+    /// the sign-in is on screen: enrolment asks for it again (`POST
+    /// /v1/me/totp/enroll`), and the person has just given it.
+    pub(crate) offer_password: Option<Secret>,
 }
 
 pub struct Client {

@@ -234,6 +234,7 @@ impl Client {
             cannot_remember: false,
             offline_reason: Some(cause.code()),
             offline_password: Some(password),
+            offer_password: None,
         });
         Ok(self.show_signed_in())
     }
@@ -397,9 +398,13 @@ impl Client {
             cannot_remember,
             offline_reason: None,
             offline_password: None,
+            offer_password: None,
         });
         tracing::info!(remembered, "signed in");
         if !user.mfa_enabled && !declined {
+            if let Some(a) = self.active.as_mut() {
+                a.offer_password = pending.password;
+            }
             self.step = Step::TotpOffer;
             return Ok(self.step.clone());
         }
@@ -420,10 +425,12 @@ impl Client {
         self.step.clone()
     }
 
-    /// TotpOffer (or the signed-in account screen) → TotpSetup. A server without TOTP
-    /// (`totp_unavailable`) skips the offer quietly.
+    /// TotpOffer (or the signed-in account screen) → TotpSetup. The server wants the
+    /// account's password again: `password`, or on the offer right after a sign-in the
+    /// password of that sign-in. A server without TOTP (`totp_unavailable`) skips the
+    /// offer quietly.
     #[tracing::instrument(skip_all)]
-    pub async fn setup_totp(&mut self) -> Result<Step, ClientError> {
+    pub async fn setup_totp(&mut self, password: Option<Secret>) -> Result<Step, ClientError> {
         self.expect_step(
             matches!(
                 self.step,
@@ -432,8 +439,17 @@ impl Client {
             "setup_totp",
         )?;
         let from_offer = self.step == Step::TotpOffer;
+        let kept = self.active.as_ref().and_then(|a| a.offer_password.clone());
+        let password = password
+            .filter(|p| !p.is_empty())
+            .or(kept.filter(|_| from_offer))
+            .ok_or(ClientError::InvalidInput("password"))?;
         let token = self.access_token().await?;
-        match self.api()?.totp_enroll(&token).await {
+        let answer = self.api()?.totp_enroll(&token, &password).await;
+        if let Some(a) = self.active.as_mut() {
+            a.offer_password = None;
+        }
+        match answer {
             Ok(enrollment) => {
                 let setup = TotpSetup::from_enrollment(&enrollment)?;
                 self.step = Step::TotpSetup { setup };
@@ -455,6 +471,9 @@ impl Client {
             ),
             "skip_totp",
         )?;
+        if let Some(a) = self.active.as_mut() {
+            a.offer_password = None;
+        }
         if let Some(a) = &self.active {
             if a.remembered {
                 let server = self.server_url()?.clone();

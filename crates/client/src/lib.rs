@@ -15,12 +15,14 @@
 //! - [`offline`]: the argon2id verifier and the offline rules.
 //! - [`strength`]: the server's own password policy for the live meter.
 //! - [`totp`]: the QR code drawn locally, the key grouped for manual entry.
+//! - [`codes_file`]: the recovery codes saved where the person chose (0600).
 //! - [`logging`]: the rolling log file; secrets are redacted by type.
 
 pub mod api;
 mod client;
 pub mod clock;
 mod code;
+pub mod codes_file;
 pub mod config;
 pub mod device;
 pub mod dirs;

@@ -62,6 +62,7 @@ impl Client {
                     cannot_remember: false,
                     offline_reason: None,
                     offline_password: None,
+                    offer_password: None,
                 });
                 tracing::info!("signed in through the remembered session");
                 self.show_signed_in();

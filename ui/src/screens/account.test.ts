@@ -146,7 +146,12 @@ describe("account", () => {
     await flush();
     byTestId(root, "totp-enable").click();
     await flush();
-    expect(calls.map((c) => c.cmd)).toContain("totp_begin");
+    // The server asks for the password again first.
+    expect(screenName(root)).toBe("totp_enable");
+    type(byAutocomplete(root, "current-password"), "my password");
+    submit(byTestId(root, "totp-enable-submit"));
+    await flush();
+    expect(calls.find((c) => c.cmd === "totp_begin")?.args).toEqual({ password: "my password" });
     expect(screenName(root)).toBe("totp_setup");
     byTestId(root, "totp-cancel").click();
     expect(screenName(root)).toBe("account");

@@ -3,7 +3,7 @@
 // this device.
 // The profile from the sign-in shows at once; the rest comes from `account_details`
 // (not while offline: then the server-side actions wait for the connection).
-import { accountDetails, forgetDevice, sessionRevoke, signOut, signOutEverywhere, totpBegin } from "../api";
+import { accountDetails, forgetDevice, sessionRevoke, signOut, signOutEverywhere } from "../api";
 import type { AccountDetails } from "../bindings/AccountDetails";
 import type { AccountSummary } from "../bindings/AccountSummary";
 import { activityList, sessionList } from "../components/accountLists";
@@ -87,18 +87,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
 
     const toggle = button(mfa ? t("account.totp_off") : t("account.totp_on"), { "data-testid": mfa ? "totp-disable" : "totp-enable", disabled: offline }, "secondary");
     toggle.addEventListener("click", () => {
-      if (mfa) {
-        ctx.go({ screen: "totp_disable" });
-        return;
-      }
-      void runBusy(security.body, toggle, async () => {
-        errors.clear();
-        try {
-          ctx.go({ screen: "totp_setup", setup: await totpBegin(), mode: "account" });
-        } catch (error) {
-          ctx.fail(error, errors);
-        }
-      });
+      ctx.go({ screen: mfa ? "totp_disable" : "totp_enable" });
     });
 
     const rows = [

@@ -19,6 +19,7 @@ import { serverSetupScreen } from "./serverSetup";
 import { signInScreen } from "./signIn";
 import { startupErrorScreen } from "./startupError";
 import { totpDisableScreen } from "./totpDisable";
+import { totpEnableScreen } from "./totpEnable";
 import { totpSetupScreen } from "./totpSetup";
 import { updateRequiredScreen } from "./updateRequired";
 
@@ -42,5 +43,6 @@ export const screens: { [S in ScreenName]: (ctx: Ctx, view: ViewOf<S>) => HTMLEl
   account: accountScreen,
   account_password: accountPasswordScreen,
   totp_disable: totpDisableScreen,
+  totp_enable: totpEnableScreen,
   regenerate_codes: regenerateCodesScreen,
 };

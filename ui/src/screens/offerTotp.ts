@@ -18,7 +18,7 @@ export function offerTotpScreen(ctx: Ctx, _view: ViewOf<"offer_totp">): HTMLElem
     void runBusy(row, setup, async () => {
       errors.clear();
       try {
-        ctx.go({ screen: "totp_setup", setup: await totpBegin(), mode: "first_time" });
+        ctx.go({ screen: "totp_setup", setup: await totpBegin(null), mode: "first_time" });
       } catch (error) {
         ctx.fail(error, errors);
       }

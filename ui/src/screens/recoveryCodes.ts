@@ -1,15 +1,13 @@
-// The 10 recovery codes, shown once: copy, save as a .txt file, print, and "I saved
-// them" to go on. After a first-time setup or enabling 2FA `totp_done` gives the next
+// The 10 recovery codes, shown once: copy, save as a .txt file (the OS save dialog,
+// through the app), print, and "I saved them" to go on. After a first-time setup or enabling 2FA `totp_done` gives the next
 // step; after regenerating, back to the account.
-import { totpDone } from "../api";
+import { recoveryCodesSave, totpDone } from "../api";
 import { errorRegion } from "../components/errors";
 import type { Ctx } from "../context";
 import { button, copyText, h, heading, runBusy } from "../dom";
 import { t } from "../i18n";
 import type { ViewOf } from "../views";
 import { card, lead } from "./common";
-
-const FILE_NAME = "latchkey-recovery-codes.txt";
 
 /** The text file: a heading line, then one code a line (CRLF, for Notepad). */
 export function codesFile(codes: readonly string[], account: string | null): string {
@@ -29,19 +27,24 @@ export function recoveryCodesScreen(ctx: Ctx, view: ViewOf<"recovery_codes">): H
       status.textContent = ok ? t("common.copied") : t("common.copy_failed");
     });
   });
+  // Through the app's own command and the OS save dialog: the web view ignores
+  // `<a download>` (tauri issue 2225). "Saved" only once the file is written.
   const save = button(t("codes.save"), { "data-testid": "codes-save" }, "secondary");
   save.addEventListener("click", () => {
-    const blob = new Blob([codesFile(view.codes, account)], { type: "text/plain;charset=utf-8" });
-    const url = URL.createObjectURL(blob);
-    const link = h("a", { href: url, download: FILE_NAME, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    status.textContent = t("codes.saved", { file: FILE_NAME });
+    errors.clear();
+    status.textContent = "";
+    void runBusy(tools, save, async () => {
+      try {
+        const answer = await recoveryCodesSave(codesFile(view.codes, account), t("codes.save_title"));
+        status.textContent = answer.result === "saved" ? t("codes.saved", { file: answer.file_name }) : t("codes.not_saved");
+      } catch (error) {
+        ctx.fail(error, errors);
+      }
+    });
   });
   const print = button(t("codes.print"), { "data-testid": "codes-print" }, "secondary");
   print.addEventListener("click", () => window.print());
+  const tools = h("div", { class: "buttons wrap" }, copy, save, print);
 
   const done = button(t("codes.done"), { "data-testid": "codes-done" });
   const doneRow = h("div", { class: "buttons" }, done);
@@ -66,7 +69,7 @@ export function recoveryCodesScreen(ctx: Ctx, view: ViewOf<"recovery_codes">): H
     lead(t("codes.lead")),
     h("p", { class: "warning-text" }, t("codes.once")),
     list,
-    h("div", { class: "buttons wrap" }, copy, save, print),
+    tools,
     status,
     errors.element,
     doneRow,

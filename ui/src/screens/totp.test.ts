@@ -28,6 +28,8 @@ describe("offer", () => {
     byTestId(other, "totp-offer-skip").click();
     await flush();
     expect(calls.map((c) => c.cmd)).toEqual(["totp_begin", "totp_skip", "account_details"]);
+    // Right after the sign-in the app still holds the password: none is sent.
+    expect(calls[0]?.args).toEqual({ password: null });
     expect(screenName(other)).toBe("account");
   });
 });
@@ -80,20 +82,14 @@ describe("setup", () => {
 });
 
 describe("recovery codes", () => {
-  it("copies, saves a .txt through a Blob link, prints, then calls totp_done", async () => {
-    const calls = ipc({ totp_done: SIGNED_IN, account_details: fail("no_network") });
+  it("copies, saves a .txt through the app's save dialog, prints, then calls totp_done", async () => {
+    const calls = ipc({
+      totp_done: SIGNED_IN,
+      account_details: fail("no_network"),
+      recovery_codes_save: { result: "saved", file_name: "my-codes.txt" },
+    });
     const writeText = vi.fn(() => Promise.resolve());
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
-    const created: Blob[] = [];
-    vi.spyOn(URL, "createObjectURL").mockImplementation((blob) => {
-      created.push(blob as Blob);
-      return "blob:codes";
-    });
-    vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => {});
-    const clicked: HTMLAnchorElement[] = [];
-    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
-      clicked.push(this);
-    });
     const print = vi.fn();
     vi.stubGlobal("print", print);
     window.print = print;
@@ -104,10 +100,10 @@ describe("recovery codes", () => {
     expect(writeText).toHaveBeenCalledWith(CODES.join("\n"));
 
     byTestId(root, "codes-save").click();
-    expect(clicked[0]?.download).toBe("latchkey-recovery-codes.txt");
-    expect(clicked[0]?.getAttribute("href")).toBe("blob:codes");
-    const text = await created[0]?.text();
-    expect(text).toContain("code-0\r\ncode-1");
+    await flush();
+    const saved = calls.find((c) => c.cmd === "recovery_codes_save");
+    expect(saved?.args.contents).toContain("code-0\r\ncode-1");
+    expect(byTestId(root, "codes-status").textContent).toBe("Saved as my-codes.txt.");
 
     byTestId(root, "codes-print").click();
     expect(print).toHaveBeenCalled();
@@ -117,6 +113,21 @@ describe("recovery codes", () => {
     expect(calls.map((c) => c.cmd)).toContain("totp_done");
     expect(screenName(root)).toBe("account");
     vi.unstubAllGlobals();
+  });
+
+  // Issue 13: the web view ignores <a download>; "saved" only when the app wrote the file.
+  it("says 'not saved' when the save dialog is closed, and shows a failed write", async () => {
+    let failing = false;
+    ipc({ recovery_codes_save: () => (failing ? fail("storage_error")() : { result: "cancelled" }) });
+    const { root } = showView({ screen: "recovery_codes", codes: CODES, mode: "first_time" }, "zh-CN");
+    byTestId(root, "codes-save").click();
+    await flush();
+    expect(byTestId(root, "codes-status").textContent).toBe("未保存：没有选择文件。");
+    failing = true;
+    byTestId(root, "codes-save").click();
+    await flush();
+    expect(byTestId(root, "codes-status").textContent).toBe("");
+    expect(byTestId(root, "error").textContent).not.toBe("");
   });
 
   it("after regenerating, goes back to the account without totp_done", async () => {

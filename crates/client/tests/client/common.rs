@@ -197,10 +197,15 @@ pub async fn signed_in(
     step
 }
 
-/// Sets up TOTP from the offer (or the signed-in screen); returns the base32 secret
+/// Sets up TOTP from the offer (`password` None: the sign-in's own is used) or the
+/// signed-in screen (the account's password typed again); returns the base32 secret
 /// and the recovery codes.
-pub async fn enrol_totp(app: &mut App, srv: &TestServer) -> (String, Vec<String>) {
-    let step = app.client.setup_totp().await.unwrap();
+pub async fn enrol_totp(
+    app: &mut App,
+    srv: &TestServer,
+    password: Option<&str>,
+) -> (String, Vec<String>) {
+    let step = app.client.setup_totp(password.map(secret)).await.unwrap();
     let Step::TotpSetup { setup } = step else {
         panic!("{step:?}")
     };

@@ -91,7 +91,7 @@ async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
         sign_in(&mut app, &srv, "xu@corp.cn", PASSWORD, false).await,
         Step::TotpOffer
     );
-    let (totp_secret, _) = enrol_totp(&mut app, &srv).await;
+    let (totp_secret, _) = enrol_totp(&mut app, &srv, None).await;
     app.client.sign_out().await.unwrap();
 
     app.client.forgot_password().unwrap();

@@ -41,7 +41,7 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
 
     // TOTP enrolment, TOTP and recovery-code sign-ins.
     let totp_code = srv.totp(&{
-        let Step::TotpSetup { setup } = app.client.setup_totp().await.unwrap() else {
+        let Step::TotpSetup { setup } = app.client.setup_totp(None).await.unwrap() else {
             panic!()
         };
         let s = setup.secret_groups.expose().replace(' ', "");

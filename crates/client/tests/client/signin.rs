@@ -191,7 +191,7 @@ async fn totp_enrolment_then_totp_and_recovery_code_sign_in(b: Backend) {
     let mut app = App::on(&srv);
     let step = sign_in(&mut app, &srv, "zhao@corp.cn", PASSWORD, false).await;
     assert_eq!(step, Step::TotpOffer);
-    let (totp_secret, codes) = enrol_totp(&mut app, &srv).await;
+    let (totp_secret, codes) = enrol_totp(&mut app, &srv, None).await;
     assert_eq!(codes.len(), 10);
 
     // TOTP sign-in (no device code: accounts with TOTP never get one).
@@ -427,8 +427,16 @@ async fn account_actions_of_the_signed_in_screen(b: Backend) {
         .change_password(secret(PASSWORD), secret(NEW_PASSWORD))
         .await
         .unwrap();
-    // Set up TOTP from the account screen, then turn it off again.
-    let (totp_secret, codes) = enrol_totp(&mut app, &srv).await;
+    // Set up TOTP from the account screen (the password again), then turn it off.
+    let e = app.client.setup_totp(None).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidInput);
+    let e = app
+        .client
+        .setup_totp(Some(secret(PASSWORD)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CurrentPasswordInvalid);
+    let (totp_secret, codes) = enrol_totp(&mut app, &srv, Some(NEW_PASSWORD)).await;
     let fresh = app
         .client
         .regenerate_recovery_codes(secret(NEW_PASSWORD))
@@ -500,7 +508,7 @@ async fn full_width_codes_from_a_chinese_ime(b: Backend) {
         .unwrap();
     assert_eq!(step, Step::TotpOffer);
 
-    let Step::TotpSetup { setup } = app.client.setup_totp().await.unwrap() else {
+    let Step::TotpSetup { setup } = app.client.setup_totp(None).await.unwrap() else {
         panic!("no TOTP setup")
     };
     let key = setup.secret_groups.expose().replace(' ', "");
