@@ -148,9 +148,8 @@ pub async fn release(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Reserves a try, asks `check` whether the secret is right, and settles: `Ok(Ok(()))`
-/// when it was, `Ok(Err(lock))` when it was wrong (with the lock's seconds if this try
-/// locked the subject), `Err(Locked)` before any check when no try was left.
+/// Reserves a try of `subject`, asks `check` whether the secret is right, and settles
+/// it (see [`Verdict`]); `check` is not run when no try is left.
 pub async fn attempt<E: From<sqlx::Error>>(
     db: &Db,
     config: &LockoutConfig,
@@ -163,13 +162,18 @@ pub async fn attempt<E: From<sqlx::Error>>(
         Reserved::Locked(wait) => return Ok(Verdict::Locked(wait)),
         Reserved::Busy => return Ok(Verdict::Busy),
     }
-    // A failed check (database, hashing) leaves the try counted: an error is no free
-    // guess.
-    if check.await? {
-        clear(db, subject).await?;
-        Ok(Verdict::Right)
-    } else {
-        Ok(Verdict::Wrong(fail(db, config, subject, now).await?))
+    match check.await {
+        Ok(true) => {
+            clear(db, subject).await?;
+            Ok(Verdict::Right)
+        }
+        Ok(false) => Ok(Verdict::Wrong(fail(db, config, subject, now).await?)),
+        // Not checked (the hashing queue is full, the database failed): the try is
+        // given back, as the caller gets an error and no verdict.
+        Err(e) => {
+            release(db, subject, now).await?;
+            Err(e)
+        }
     }
 }
 

@@ -141,10 +141,11 @@ pub async fn login(
             });
         }
     };
-    lockout::clear(&app.db, &visible).await?;
+    // The account first: a burst's next try reserves the identifier, then the account.
     if let Some(subject) = &account {
         lockout::clear(&app.db, subject).await?;
     }
+    lockout::clear(&app.db, &visible).await?;
     lockout::release_address(&app.db, cfg, &address).await?;
     if verified.needs_rehash {
         upgrade_hash(&app, &user, &password).await;
