@@ -122,7 +122,7 @@ pub async fn login(
             }
             // Answered as a wrong password when the account's own limit refused it: that
             // limit must not tell that this identifier and another are one person. The
-            // account's activity (its owner's eyes only) says what happened.
+            // account's activity (its owner's eyes only) says it was locked.
             let silently = user.is_some() && !account_open;
             return Err(match locked {
                 Some(wait) => {
@@ -131,7 +131,7 @@ pub async fn login(
                 }
                 None => {
                     record(if silently {
-                        "account_locked_silently"
+                        "account_locked"
                     } else {
                         "invalid_credentials"
                     })
@@ -286,10 +286,10 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
     responses(
         (status = 200, description = "Password changed; signed in", body = Session),
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
-        (status = 401, description = "`token_invalid`: unknown, used or expired change token; `mfa_required`: the account has two-factor authentication and no code was given", body = ErrorBody),
+        (status = 401, description = "`token_invalid`: unknown, used, expired change token, or one that took 5 refused tries; `mfa_required`: the account has two-factor authentication and no code was given", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
         (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: the change token took 5 refused tries", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
 pub async fn forced_password_change(
     State(app): State<AppState>,

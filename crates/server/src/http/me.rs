@@ -55,6 +55,7 @@ pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<P
         (status = 403, description = "`current_password_invalid`", body = ErrorBody),
         (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong current passwords", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
 pub async fn change_password(
     State(app): State<AppState>,

@@ -83,6 +83,7 @@ async fn record(
         (status = 409, description = "`conflict`: two-factor authentication is already on", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: a JSON body with `password` is required", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong passwords", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
         (status = 503, description = "`totp_unavailable`: no `LATCHKEY_SECRET_KEY` on this server", body = ErrorBody),
     ))]
 pub async fn enroll(
@@ -184,6 +185,7 @@ pub async fn confirm(
         (status = 403, description = "`current_password_invalid`", body = ErrorBody),
         (status = 409, description = "`conflict`: two-factor authentication is not on", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong passwords or codes", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
         (status = 503, description = "`totp_unavailable`: use a recovery code", body = ErrorBody),
     ))]
 pub async fn disable(
@@ -228,6 +230,7 @@ pub async fn disable(
         (status = 403, description = "`current_password_invalid`", body = ErrorBody),
         (status = 409, description = "`conflict`: two-factor authentication is not on", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong passwords", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
 pub async fn regenerate_recovery_codes(
     State(app): State<AppState>,
@@ -273,7 +276,7 @@ pub async fn regenerate_recovery_codes(
         (status = 401, description = "`token_invalid`: unknown, used or expired `mfa_token`", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong codes, `retry_after`", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: this token took 5 wrong codes", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: this token took 5 wrong codes; or `rate_limited` with `retry_after`: every try left is being checked by requests in flight", body = ErrorBody),
         (status = 503, description = "`totp_unavailable`: use a recovery code", body = ErrorBody),
     ))]
 pub async fn second_factor(

@@ -372,10 +372,11 @@ pub async fn verify(
     responses(
         (status = 204, description = "Password changed; sign in with it"),
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
-        (status = 401, description = "`token_invalid`: unknown, used or expired reset token; `mfa_required`: give `totp_code` or `recovery_code`", body = ErrorBody),
+        (status = 401, description = "`token_invalid`: unknown, used or expired reset token, or one that took 5 refused tries; `mfa_required`: give `totp_code` or `recovery_code`", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
 pub async fn complete(
     State(app): State<AppState>,
