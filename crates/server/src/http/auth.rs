@@ -91,7 +91,13 @@ pub async fn login(
             return Err(Verdict::busy());
         }
     }
-    let account = user.as_ref().filter(|_| !known).map(UserRow::subject);
+    // An identifier without an account gets a stand-in account budget of its own, so
+    // that both paths make the same database round trips (timing tells nothing).
+    let account = match (&user, known) {
+        (_, true) => None,
+        (Some(u), false) => Some(u.subject()),
+        (None, false) => Some(format!("user:none:{visible}")),
+    };
     let account_open = match &account {
         Some(subject) => lockout::reserve(&app.db, cfg, subject, now).await? == Reserved::Granted,
         None => true,
