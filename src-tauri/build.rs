@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "recovery_resend",
     "recovery_verify",
     "recovery_complete",
+    "reset_link_answer",
     "account_details",
     "change_password",
     "totp_disable",

@@ -154,6 +154,7 @@ pub fn run() -> tauri::Result<()> {
             commands::recovery::recovery_resend,
             commands::recovery::recovery_verify,
             commands::recovery::recovery_complete,
+            commands::recovery::reset_link_answer,
             commands::account::account_details,
             commands::account::change_password,
             commands::account::totp_disable,
@@ -232,8 +233,10 @@ fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {
     tauri::Error::Setup(Box::<dyn std::error::Error>::from(e.to_string()).into())
 }
 
-/// A reset link while the app runs: the new-password screen, unless someone is signed
-/// in (then the link waits until they sign out — it is not worth losing their work).
+/// A reset link while the app runs: the new-password screen (`ask: false`), or, in the
+/// middle of a sign-in or another reset, a question first (`ask: true`; the UI answers
+/// with `reset_link_answer`). Ignored while someone is signed in: it is not worth
+/// losing their work.
 async fn open_link(app: AppHandle, link: String) {
     let state = app.state::<AppState>();
     let mut client = state.client().await;
@@ -241,9 +244,9 @@ async fn open_link(app: AppHandle, link: String) {
         tracing::info!("reset link ignored while signed in");
         return;
     }
-    match client.open_reset_link(&link) {
-        Ok(_) => {
-            let _ = app.emit("deep-link-reset", json!({}));
+    match client.offer_reset_link(&link) {
+        Ok(opened) => {
+            let _ = app.emit("deep-link-reset", json!({ "ask": !opened }));
         }
         Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
     }

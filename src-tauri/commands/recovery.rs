@@ -55,3 +55,11 @@ pub async fn recovery_complete(
         .await?;
     Ok(())
 }
+
+/// The answer to a reset link that arrived in the middle of a sign-in: open it (what
+/// was under way is dropped) or keep signing in (the link is forgotten).
+#[tauri::command]
+pub async fn reset_link_answer(state: State<'_, AppState>, open: bool) -> Result<()> {
+    state.client().await.answer_reset_link(open)?;
+    Ok(())
+}

@@ -78,6 +78,7 @@ async function sent(): Promise<Map<string, string[]>> {
     api.recoveryResend(),
     api.recoveryVerify("123456"),
     api.recoveryComplete("new", null, null),
+    api.resetLinkAnswer(true),
     api.accountDetails(),
     api.changePassword("old", "new"),
     api.totpDisable("pw", "123456"),

@@ -165,6 +165,11 @@ export function totpDisable(password: string, code: string): Promise<null> {
   return invoke<null>("totp_disable", { password, code });
 }
 
+/** Opens the reset link that waited (`open`), or forgets it and keeps the sign-in. */
+export function resetLinkAnswer(open: boolean): Promise<null> {
+  return invoke<null>("reset_link_answer", { open });
+}
+
 export function recoveryCodesRegenerate(password: string): Promise<string[]> {
   return invoke<string[]>("recovery_codes_regenerate", { password });
 }
@@ -197,11 +202,12 @@ export function forgetDevice(): Promise<Step> {
 // ---- events --------------------------------------------------------------------------
 
 /**
- * `latchkey://reset?token=…` was opened while the app runs; the payload is empty (the
- * token stays in Rust, which already moved to the new-password step).
+ * `latchkey://reset?token=…` was opened while the app runs (the token stays in Rust).
+ * `ask` false: Rust already moved to the new-password step. `ask` true: a sign-in was
+ * under way; the UI asks, then answers with `resetLinkAnswer`.
  */
-export function onDeepLinkReset(handler: () => void): Promise<UnlistenFn> {
-  return listen<Record<string, never>>("deep-link-reset", () => handler());
+export function onDeepLinkReset(handler: (ask: boolean) => void): Promise<UnlistenFn> {
+  return listen<{ ask?: boolean }>("deep-link-reset", (event) => handler(event.payload?.ask === true));
 }
 
 /** An offline session was ended on re-validation (`EndReason`). */

@@ -104,6 +104,27 @@ describe("events", () => {
     expect(element.querySelector("[data-testid=reset-second-factor]")).toBeNull();
   });
 
+  // Issue 13: a link in the middle of a sign-in asks before throwing it away.
+  it("deep-link-reset with ask: a question first; keep goes back, reset opens the new password", async () => {
+    const calls = ipc({ app_start: SIGN_IN, reset_link_answer: null });
+    const element = root();
+    await mount(element, "zh-CN");
+    await emit("deep-link-reset", { ask: true });
+    await flush();
+    expect(screenName(element)).toBe("reset_link");
+    expect(element.textContent).toContain("此处已开始的登录将被取消");
+    byTestId(element, "reset-link-keep").click();
+    await flush();
+    expect(calls.at(-1)).toEqual({ cmd: "reset_link_answer", args: { open: false } });
+    expect(screenName(element)).toBe("sign_in");
+    await emit("deep-link-reset", { ask: true });
+    await flush();
+    byTestId(element, "reset-link-open").click();
+    await flush();
+    expect(calls.at(-1)).toEqual({ cmd: "reset_link_answer", args: { open: true } });
+    expect(screenName(element)).toBe("reset_password");
+  });
+
   it("session-ended goes back to sign in with the reason explained", async () => {
     ipc({
       app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: false, remembered: true, keychain_available: true } },

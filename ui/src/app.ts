@@ -66,7 +66,13 @@ export class App implements Ctx {
     mark("painted");
     void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
     await Promise.all([
-      onDeepLinkReset(() => this.go({ screen: "reset_password", methods: null, fromLink: true })),
+      onDeepLinkReset((ask) =>
+        this.go(
+          ask && this.view.screen !== "reset_link"
+            ? { screen: "reset_link", previous: this.view }
+            : { screen: "reset_password", methods: null, fromLink: true },
+        ),
+      ),
       onSessionEnded((reason) => this.sessionEnded(reason)),
       onConnectivity((online) => this.connectivity(online)),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));

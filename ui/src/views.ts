@@ -37,6 +37,8 @@ export type View =
   // `methods` null: not known yet (a link opened while the app ran); on `mfa_required`
   // the screen asks for a code with every method.
   | { screen: "reset_password"; methods: MfaMethod[] | null; fromLink: boolean }
+  // A reset link arrived in the middle of a sign-in: open it, or go back to `previous`.
+  | { screen: "reset_link"; previous: View }
   | { screen: "locked"; until: number | null }
   | { screen: "maintenance"; message: string | null; until: string | null }
   | { screen: "update_required"; minVersion: string | null; downloadUrl: string | null }

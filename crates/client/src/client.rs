@@ -111,6 +111,9 @@ pub struct Client {
     pub(crate) step: Step,
     pub(crate) pending: Pending,
     pub(crate) active: Option<Active>,
+    /// A reset link that arrived in the middle of a sign-in, until the person says
+    /// whether to open it (the whole link: it carries a secret token).
+    pub(crate) waiting_link: Option<Secret>,
     /// The UI's language (`zh-CN`, `en`), for the messages the server sends on request
     /// of this device; `None`: the account's own setting.
     pub(crate) locale: Option<String>,
@@ -148,6 +151,7 @@ impl Client {
             step: Step::Setup,
             pending: Pending::default(),
             active: None,
+            waiting_link: None,
             locale: None,
         };
         if let Some(choice) = server {

@@ -21,7 +21,7 @@ pub fn save(path: &Path, contents: &Secret) -> Result<(), ClientError> {
     let storage = |e: std::io::Error| ClientError::Storage(format!("{}: {e}", path.display()));
     let name = path
         .file_name()
-        .ok_or_else(|| ClientError::InvalidInput("path"))?
+        .ok_or(ClientError::InvalidInput("path"))?
         .to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let mut options = std::fs::OpenOptions::new();

@@ -111,18 +111,57 @@ impl Client {
         if self.active.is_some() || self.server.is_none() {
             return Err(ClientError::WrongStep("open_reset_link"));
         }
-        let url = url::Url::parse(link).map_err(|_| ClientError::InvalidInput("link"))?;
-        let token = url
-            .query_pairs()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-            .filter(|t| url.scheme() == "latchkey" && !t.is_empty())
-            .ok_or(ClientError::InvalidInput("link"))?;
-        self.pending.reset_token = Some(Secret::new(token));
+        let token = reset_token_of(link)?;
+        self.waiting_link = None;
+        self.pending = Default::default();
+        self.pending.reset_token = Some(token);
         self.step = Step::ForgotNewPassword {
             mfa_methods: Vec::new(),
         };
         Ok(self.step.clone())
+    }
+
+    /// A reset link that arrived while the app runs. In the middle of a sign-in or of a
+    /// forgot-password flow it does not replace that at once: it waits (`Ok(false)`)
+    /// until the person says so ([`Self::answer_reset_link`]); otherwise it opens
+    /// (`Ok(true)`). Signed in, it is refused (`wrong_step`).
+    pub fn offer_reset_link(&mut self, link: &str) -> Result<bool, ClientError> {
+        if self.active.is_some() || self.server.is_none() {
+            return Err(ClientError::WrongStep("open_reset_link"));
+        }
+        if !self.unfinished() {
+            self.open_reset_link(link)?;
+            return Ok(true);
+        }
+        self.waiting_link = Some(Secret::new(reset_token_of(link).map(|_| link)?));
+        Ok(false)
+    }
+
+    /// The person's answer to a waiting reset link: open it (the unfinished flow is
+    /// dropped), or keep what they were doing (the link is forgotten).
+    pub fn answer_reset_link(&mut self, open: bool) -> Result<Step, ClientError> {
+        let link = self
+            .waiting_link
+            .take()
+            .ok_or(ClientError::WrongStep("answer_reset_link"))?;
+        if open {
+            return self.open_reset_link(link.expose());
+        }
+        Ok(self.step.clone())
+    }
+
+    /// Whether a sign-in or a forgot-password flow is under way (something typed or
+    /// sent that a reset link would throw away).
+    fn unfinished(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Password { .. }
+                | Step::SecondFactor { .. }
+                | Step::DeviceCode { .. }
+                | Step::ChangePassword { .. }
+                | Step::ForgotCode { .. }
+                | Step::ForgotNewPassword { .. }
+        )
     }
 
     /// ForgotNewPassword → ForgotDone. The server signs every session out; this device
@@ -166,4 +205,14 @@ impl Client {
         self.step = Step::ForgotDone { identifier };
         Ok(self.step.clone())
     }
+}
+
+/// The token of a `latchkey://reset?token=…` link.
+fn reset_token_of(link: &str) -> Result<Secret, ClientError> {
+    let url = url::Url::parse(link).map_err(|_| ClientError::InvalidInput("link"))?;
+    url.query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| Secret::new(v.into_owned()))
+        .filter(|t| url.scheme() == "latchkey" && !t.is_empty())
+        .ok_or(ClientError::InvalidInput("link"))
 }

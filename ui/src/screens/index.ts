@@ -13,6 +13,7 @@ import { offerTotpScreen } from "./offerTotp";
 import { recoveryCodeScreen } from "./recoveryCode";
 import { recoveryCodesScreen } from "./recoveryCodes";
 import { regenerateCodesScreen } from "./regenerateCodes";
+import { resetLinkScreen } from "./resetLink";
 import { resetPasswordScreen } from "./resetPassword";
 import { secondFactorScreen } from "./secondFactor";
 import { serverSetupScreen } from "./serverSetup";
@@ -37,6 +38,7 @@ export const screens: { [S in ScreenName]: (ctx: Ctx, view: ViewOf<S>) => HTMLEl
   forgot_password: forgotPasswordScreen,
   recovery_code: recoveryCodeScreen,
   reset_password: resetPasswordScreen,
+  reset_link: resetLinkScreen,
   locked: lockedScreen,
   maintenance: maintenanceScreen,
   update_required: updateRequiredScreen,

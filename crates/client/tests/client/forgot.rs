@@ -8,7 +8,17 @@ on_both!(
     reset_with_the_code_from_the_mail,
     reset_of_a_totp_account_needs_a_totp_code,
     a_wrong_code_and_a_resend,
+    a_reset_link_asks_before_replacing_a_sign_in,
 );
+
+/// The `latchkey://reset?token=…` link of a received mail.
+fn reset_link(text: &str) -> String {
+    let start = text.find("latchkey://reset?token=").expect("a reset link");
+    text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect()
+}
 
 async fn reset_with_the_code_from_the_mail(b: Backend) {
     let Some(srv) = TestServer::start(b, |_| {}).await else {
@@ -177,5 +187,64 @@ async fn a_wrong_code_and_a_resend(b: Backend) {
         Step::Identify {
             identifier: Some("ma@corp.cn".into())
         }
+    );
+}
+
+/// Issue 13: a reset link that arrives in the middle of a sign-in waits for the person
+/// to say whether to drop what they were doing.
+async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("tang@corp.cn", PASSWORD).await;
+    // The link, asked for from another computer.
+    let mut other = App::on(&srv);
+    other.client.start().await;
+    other.client.forgot_password().unwrap();
+    other
+        .client
+        .send_reset_code("tang@corp.cn", None)
+        .await
+        .unwrap();
+    let link = reset_link(&srv.smtp.wait_for(1).await.remove(0).text());
+
+    // Here, a sign-in is waiting for its device code when the link is opened.
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("tang@corp.cn").await.unwrap();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    assert!(!app.client.offer_reset_link(&link).unwrap(), "it asks");
+    assert!(matches!(app.client.step(), Step::DeviceCode { .. }));
+    // "Keep signing in": nothing lost.
+    let step = app.client.answer_reset_link(false).unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    assert_eq!(
+        app.client.answer_reset_link(true).unwrap_err().code(),
+        Code::WrongStep,
+        "the link was forgotten"
+    );
+    // Opened again, and this time followed.
+    assert!(!app.client.offer_reset_link(&link).unwrap());
+    let step = app.client.answer_reset_link(true).unwrap();
+    assert!(matches!(step, Step::ForgotNewPassword { .. }), "{step:?}");
+    let step = app
+        .client
+        .reset_password(secret(NEW_PASSWORD), None)
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::ForgotDone { .. }), "{step:?}");
+
+    // With nothing under way, a link opens at once; a broken one is refused.
+    let mut idle = App::on(&srv);
+    idle.client.start().await;
+    assert!(idle.client.offer_reset_link(&link).unwrap());
+    assert!(matches!(idle.client.step(), Step::ForgotNewPassword { .. }));
+    assert_eq!(
+        idle.client
+            .offer_reset_link("https://evil.example/?token=x")
+            .unwrap_err()
+            .code(),
+        Code::InvalidInput
     );
 }
