@@ -284,6 +284,19 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
 
     app.screen("recovery_code").await;
     app.screenshots("recovery-code").await;
+    // The e-mail's link opened now (a second launch, as the desktop does) would drop
+    // this reset under way: the app asks first (issue 13); "keep" goes back.
+    let mail = server.smtp.wait_for(1).await.remove(0).text();
+    let start = mail.find("latchkey://reset?token=").expect("a reset link");
+    let link: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("reset_link").await;
+    app.screenshots("reset-link").await;
+    app.click("[data-testid=reset-link-keep]").await;
+    app.screen("recovery_code").await;
     // Typed into the first box, the code flows into all six and submits itself.
     let code = mailed_code(&server, 1).await;
     app.fill("[data-testid=code-box-0]", &code).await;

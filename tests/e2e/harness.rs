@@ -411,6 +411,28 @@ impl App {
         xdotool(vec!["key".into(), "Return".into()]).await;
     }
 
+    /// Opens `link` as the desktop does (`latchkey %u`): a second launch of the app in
+    /// the same home, which hands the link to the running one and ends.
+    pub async fn open_link_from_desktop(&self, home: &Home, link: &str) {
+        let home = home.0.path();
+        let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg(link)
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .status();
+        let status = tokio::time::timeout(Duration::from_secs(30), status)
+            .await
+            .expect("the second launch ends")
+            .expect("run the app a second time");
+        assert!(status.success(), "second launch: {status:?}");
+    }
+
     /// Switches the UI's language with the select of the top bar.
     pub async fn language(&self, locale: &str) {
         self.find("[data-testid=language]")
