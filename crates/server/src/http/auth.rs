@@ -60,11 +60,12 @@ pub async fn login(
     }
     let now = app.now();
     let cfg = &app.config.lockout;
+    // An empty or overlong identifier is refused before anything is counted.
+    let (user, typed) = resolve(&app, &req.identifier).await?;
     let address = ip.bucket("login");
     if let Some(wait) = lockout::reserve_address(&app.db, cfg, &address, now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
-    let (user, typed) = resolve(&app, &req.identifier).await?;
     let user_id = user.as_ref().map(|u| u.id.clone());
     let record = |result: &'static str| {
         let user_id = user_id.as_deref();
