@@ -46,6 +46,8 @@ fn main() {
         "k9#Tq2$vLm8z",
         "correct horse battery staple",
         "woaini1314Beijing",
+        "ZhangWei19900815",
+        &cycle("zhang1wei9|7", 64),
         "月亮 bicycle 苹果 thunder",
         &cycle("Velvet kites argue over 7 brass lanterns; ", 64),
     ] {

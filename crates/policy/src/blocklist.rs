@@ -58,6 +58,11 @@ pub(crate) fn is_common(lower: &str) -> bool {
         .any(|core| !core.is_empty() && list.set.contains(core))
 }
 
+/// Whether `entry` is in the list exactly (the name rule asks about numbers: `7758521`).
+pub(crate) fn contains(entry: &str) -> bool {
+    BLOCKLIST.set.contains(entry)
+}
+
 /// The user inputs to give zxcvbn for one window of the password: `context` first (the
 /// most likely guesses), then the blocklist entries that could match `window_lower`,
 /// each at its own rank.

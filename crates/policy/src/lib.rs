@@ -14,7 +14,9 @@
 //!   zxcvbn only ever sees bounded windows of the password (see the `strength` module),
 //!   so every call is cheap enough for each keystroke and for hostile input;
 //! - **common passwords**: a password that is just a blocklist entry is refused whatever
-//!   its score;
+//!   its score, and so is one that is just a Chinese name in pinyin with a year, a date or
+//!   a lucky number (`ZhangWei19900815`, `Li.Na.1988!`, `chenjie_0520`; see the `names`
+//!   module), a pattern zxcvbn rates strong;
 //! - **personal information**: identifier, name, e-mail, phone and organisation
 //!   ([`UserContext`]) must not appear in it;
 //! - **character classes**, only when an administrator turns `min_classes` on.
@@ -26,6 +28,7 @@
 mod blocklist;
 mod context;
 mod l33t;
+mod names;
 mod strength;
 
 use latchkey_proto::{PasswordPolicy, PasswordReason, PasswordSuggestion, PasswordVerdict};
@@ -96,6 +99,15 @@ pub fn evaluate(policy: &PasswordPolicy, password: &str, ctx: &UserContext) -> P
         verdict.add(
             PasswordReason::CommonPassword,
             PasswordSuggestion::AvoidCommonPasswords,
+        );
+    }
+    if names::is_name_and_number(&lower) {
+        // A pattern of common choices, like a blocklist entry: the name and the birthday
+        // are what to leave out. (A reason code of its own needs one in `proto` and a
+        // message in the UI's catalogs.)
+        verdict.add(
+            PasswordReason::CommonPassword,
+            PasswordSuggestion::AvoidPersonalInfo,
         );
     }
     if tokens.found_in(&context::compact(&lower)) {

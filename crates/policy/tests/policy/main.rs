@@ -1,0 +1,3 @@
+//! Integration tests of `latchkey-policy` through its public API, one module per area.
+
+mod pinyin_names;
