@@ -119,29 +119,6 @@ pub async fn peek_live(
     .await
 }
 
-/// Counts a wrong code against a live token; at `max` wrong codes the token is used
-/// up. Returns the count so far, or `None` if the token was no longer live.
-pub async fn record_attempt(
-    db: &Db,
-    kind: &str,
-    token: &Secret,
-    max: u32,
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE challenges SET attempts = attempts + 1, \
-           used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END \
-         WHERE token_hash = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $2 \
-         RETURNING attempts",
-    )
-    .bind(i64::from(max))
-    .bind(now)
-    .bind(hash_token(token.expose()))
-    .bind(kind)
-    .fetch_optional(db)
-    .await
-}
-
 /// Uses up all but the `keep` newest live tokens of `kind` of an account, so that the
 /// live ones stay bounded however many are asked for (a right password mints an
 /// `mfa_token` each time).
