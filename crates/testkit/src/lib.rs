@@ -1,14 +1,21 @@
 //! Test harness shared by Latchkey's integration tests: a real `latchkey-server` on
 //! `127.0.0.1:0` over a fresh SQLite file or a fresh PostgreSQL database, that can be
-//! stopped and started again on the same port (to play a server that is down); a real
-//! SMTP sink on loopback; and an independent RFC 6238 TOTP implementation.
+//! stopped and started again on the same port (to play a server that is down) and can
+//! have siblings on the same database (to play a second process); a real SMTP sink and
+//! a real SMS gateway on loopback; and an independent RFC 6238 TOTP implementation.
 //!
-//! Dev-only (`publish = false`). The server's own tests still carry their copy in
-//! `crates/server/tests/common`; they should move onto this crate.
+//! The client's tests and the end-to-end tests use [`TestServer::start`], set up as an
+//! office would run the server; the server's own tests use [`TestServer::bare`] and
+//! turn on what each of them checks, and call the API through the helpers of [`api`].
+//! Dev-only (`publish = false`).
 
 // A test harness may panic: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
+mod database;
+pub mod queue;
+pub mod sms;
 pub mod smtp;
 pub mod totp;
 
@@ -21,6 +28,7 @@ use latchkey_server::admin::{self, AddUser};
 use latchkey_server::users::UserRow;
 use latchkey_server::{AppState, Config};
 
+pub use database::{database, TestDatabase};
 pub use smtp::SmtpSink;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,96 +58,36 @@ macro_rules! on_both {
 /// A 32-byte key in hex, so that TOTP can be set up.
 pub const SECRET_KEY: &str = "4c6174636862b579207465737420736563726574206b6579202d2d2030303032";
 
-/// A database made for one test. A PostgreSQL one (`lk_test_<random>`) is dropped when
-/// this is dropped, also when the test fails.
-pub struct TestDatabase {
-    pub url: String,
-    /// The server's URL and the database's name, for PostgreSQL.
-    postgres: Option<(String, String)>,
+/// How a server is configured before the test's own tweak.
+#[derive(Clone, Copy)]
+enum Setup {
+    /// As an office runs it: mail to the SMTP sink, a secret key so that TOTP works,
+    /// new-device verification on (the default of `Config`).
+    Deployed,
+    /// Only what a test cannot do without: messages go to the test's outbox folder,
+    /// there is no secret key, and new-device verification is off so that the tests
+    /// of other flows sign in with one call (tests/api/devices.rs turns it on and
+    /// checks the default).
+    Bare,
 }
 
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop is synchronous and may run inside the test's runtime or while a failed
-        // test unwinds: a plain thread with a runtime of its own does the async work,
-        // and a failure is printed, never raised, so that it cannot hide the test's
-        // own failure (a panic here during unwinding would abort the run).
-        let dropped = std::thread::spawn(move || -> Result<(), String> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let admin = latchkey_server::db::connect(&admin_url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // FORCE ends the connections the test's pool still holds.
-                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&admin)
-                    .await;
-                admin.close().await;
-                result.map(drop).map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("note: could not drop the test database: {e}"),
-            Err(_) => eprintln!("note: dropping the test database panicked"),
-        }
-    }
-}
-
-/// A fresh database for one test, or `None` to skip (PostgreSQL not configured): a
-/// SQLite file in `dir`, or a new PostgreSQL database that is dropped with the returned
-/// value. Panics when `LATCHKEY_TEST_REQUIRE_POSTGRES` is set but no URL is.
-pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDatabase> {
-    match backend {
-        Backend::Sqlite => Some(TestDatabase {
-            url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
-            postgres: None,
-        }),
-        Backend::Postgres => {
-            let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-                assert!(
-                    std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
-                    "LATCHKEY_TEST_REQUIRE_POSTGRES is set but LATCHKEY_TEST_POSTGRES_URL is not"
-                );
-                eprintln!("skipping the PostgreSQL run: LATCHKEY_TEST_POSTGRES_URL is not set");
-                return None;
-            };
-            let name = format!("lk_test_{}", latchkey_server::tokens::new_id());
-            let admin = latchkey_server::db::connect(&url)
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let (base, _) = url.rsplit_once('/').expect("URL has a database");
-            let test_url = format!("{base}/{name}");
-            Some(TestDatabase {
-                url: test_url,
-                postgres: Some((url, name)),
-            })
-        }
-    }
-}
-
-/// A real server with a real SMTP sink for its mail.
+/// A real server with a real SMTP sink beside it.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
-    pub smtp: SmtpSink,
+    /// The sink the mail of a [`TestServer::start`] server goes to (a bare server is
+    /// not pointed at it). Shared with siblings.
+    pub smtp: Arc<SmtpSink>,
+    /// The test's folder: the SQLite file and the outbox (`outbox/`). Shared with
+    /// siblings.
     pub dir: Arc<tempfile::TempDir>,
+    /// A client for the test's own requests.
+    pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    /// Last: dropped after the server has stopped.
-    _database: TestDatabase,
+    /// Last: dropped after the server has stopped. Shared with siblings; the last one
+    /// to go drops a PostgreSQL database.
+    database: Arc<TestDatabase>,
 }
 
 impl Drop for TestServer {
@@ -157,6 +105,26 @@ impl TestServer {
     /// The defaults of `Config` (new-device verification on), mail to a real SMTP sink,
     /// a secret key so TOTP works, `tweak` last. `None` when the backend is skipped.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        Self::launch(backend, Setup::Deployed, tweak).await
+    }
+
+    /// A server with only what every test needs (see [`TestServer::bare_with`]).
+    pub async fn bare(backend: Backend) -> Option<Self> {
+        Self::bare_with(backend, |_| {}).await
+    }
+
+    /// The defaults of `Config` except that messages only go to the test's outbox
+    /// folder, there is no secret key (no TOTP) and new-device verification is off;
+    /// `tweak` last. `None` when the backend is skipped.
+    pub async fn bare_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        Self::launch(backend, Setup::Bare, tweak).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        setup: Setup,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
         let database = database(backend, &dir).await?;
         let smtp = SmtpSink::start().await;
@@ -165,10 +133,39 @@ impl TestServer {
             bind: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         };
+        // Messages without a transport go to this test's folder, not the user's data dir.
         config.delivery.outbox_dir = Some(dir.path().join("outbox"));
-        config.delivery.smtp_url = Some(smtp.url());
-        config.delivery.secret_key = Some(SECRET_KEY.into());
+        match setup {
+            Setup::Deployed => {
+                config.delivery.smtp_url = Some(smtp.url());
+                config.delivery.secret_key = Some(SECRET_KEY.into());
+            }
+            Setup::Bare => config.devices.verify_new = false,
+        }
         tweak(&mut config);
+        Some(Self::open(config, Arc::new(dir), Arc::new(smtp), Arc::new(database)).await)
+    }
+
+    /// Another server on the same database, folder and SMTP sink, as a second process
+    /// would be: its own state and pool, the configuration of this one with `tweak`.
+    pub async fn sibling(&self, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = (*self.state.config).clone();
+        tweak(&mut config);
+        Self::open(
+            config,
+            self.dir.clone(),
+            self.smtp.clone(),
+            self.database.clone(),
+        )
+        .await
+    }
+
+    async fn open(
+        config: Config,
+        dir: Arc<tempfile::TempDir>,
+        smtp: Arc<SmtpSink>,
+        database: Arc<TestDatabase>,
+    ) -> Self {
         let state = AppState::open(config).await.expect("open state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -178,13 +175,14 @@ impl TestServer {
             addr,
             state,
             smtp,
-            dir: Arc::new(dir),
+            dir,
+            http: reqwest::Client::new(),
             shutdown: None,
             task: None,
-            _database: database,
+            database,
         };
         server.serve(listener);
-        Some(server)
+        server
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
@@ -203,6 +201,11 @@ impl TestServer {
     /// `http://127.0.0.1:PORT`.
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The URL of this server's database (for the admin CLI, or a second pool).
+    pub fn database_url(&self) -> &str {
+        &self.state.config.database_url
     }
 
     /// Closes the port and every connection: the server is unreachable.
@@ -256,6 +259,18 @@ impl TestServer {
     /// Moves the server's clock forward.
     pub fn advance(&self, seconds: u64) {
         self.state.clock.advance(Duration::from_secs(seconds));
+    }
+
+    /// Moves the server's clock forward by milliseconds.
+    pub fn advance_ms(&self, ms: u64) {
+        self.state.clock.advance(Duration::from_millis(ms));
+    }
+
+    /// Lets the server's cached maintenance and version switches expire, as the
+    /// second after a change made by another process (the admin CLI) does.
+    pub fn let_settings_expire(&self) {
+        let ttl = u64::try_from(latchkey_server::settings::CACHE_TTL_MS).expect("positive");
+        self.advance_ms(ttl);
     }
 
     /// The server's clock, in Unix seconds.

@@ -22,7 +22,7 @@ pub struct Sms {
 
 impl Sms {
     pub fn code(&self) -> Option<String> {
-        super::smtp::six_digits(self.body["text"].as_str().unwrap_or_default())
+        crate::smtp::six_digits(self.body["text"].as_str().unwrap_or_default())
     }
 }
 

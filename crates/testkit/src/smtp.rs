@@ -1,5 +1,4 @@
-//! A small but real SMTP server for tests (the same as `crates/server/tests/common/smtp.rs`,
-//! which should be replaced by this crate): it speaks EHLO/HELO, MAIL, RCPT, DATA, RSET,
+//! A small but real SMTP server for tests: it speaks EHLO/HELO, MAIL, RCPT, DATA, RSET,
 //! NOOP and QUIT over TCP on 127.0.0.1, keeps every message it accepts, and can be
 //! stopped and started again on the same port (to play a mail server that is down).
 

@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::common::{assert_error, Backend, TestServer, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey-server");
 /// A third strong password, for resets.
@@ -103,7 +104,7 @@ async fn cli_env(
             cmd.env_remove(&name);
         }
     }
-    cmd.env("LATCHKEY_DATABASE_URL", &srv.database_url)
+    cmd.env("LATCHKEY_DATABASE_URL", srv.database_url())
         .env("LATCHKEY_LOG", "warn")
         .env("LATCHKEY_OUTBOX_DIR", srv.dir.path().join("outbox"))
         .envs(env.iter().copied())
@@ -182,7 +183,7 @@ async fn login_with_version(
 }
 
 async fn user_add_then_sign_in(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "li.na@corp.example";
@@ -234,7 +235,7 @@ async fn user_add_then_sign_in(b: Backend) {
 }
 
 async fn user_add_refusals(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "dup@corp.example";
@@ -326,7 +327,7 @@ async fn user_add_refusals(b: Backend) {
 }
 
 async fn user_add_requires_password_stdin(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "argv@corp.example";
@@ -360,7 +361,7 @@ async fn user_add_requires_password_stdin(b: Backend) {
 }
 
 async fn disable_and_enable(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "disable.me@corp.example";
@@ -414,7 +415,7 @@ async fn disable_and_enable(b: Backend) {
 }
 
 async fn lock_and_unlock(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "locked.out@corp.example";
@@ -462,7 +463,7 @@ async fn lock_and_unlock(b: Backend) {
 }
 
 async fn reset_password_is_temporary(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "forgetful@corp.example";
@@ -550,7 +551,7 @@ async fn reset_password_is_temporary(b: Backend) {
 }
 
 async fn maintenance_on_and_off(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "maint@corp.example";
@@ -625,7 +626,7 @@ async fn maintenance_on_and_off(b: Backend) {
 }
 
 async fn min_client_version(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let email = "old.client@corp.example";
@@ -709,7 +710,7 @@ async fn min_client_version(b: Backend) {
 }
 
 async fn migrate_and_demo(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     cli(&srv, &["migrate"], None).await.ok();

@@ -9,9 +9,10 @@ use latchkey_proto::Secret;
 use latchkey_server::delivery::{self, Channel, MessageKind, Outgoing};
 use serde_json::json;
 
-use crate::common::sms::SmsGateway;
-use crate::common::smtp::SmtpSink;
-use crate::common::{Backend, TestServer};
+use latchkey_testkit::queue::MessageRow;
+use latchkey_testkit::sms::SmsGateway;
+use latchkey_testkit::smtp::SmtpSink;
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     email_arrives_in_both_languages,
@@ -50,7 +51,7 @@ fn device_sms(to: &str, code: &str) -> Outgoing {
 }
 
 /// Waits until the dispatcher has recorded the message as `status` (at most 10 s).
-async fn wait_status(srv: &TestServer, id: &str, status: &str) -> crate::common::MessageRow {
+async fn wait_status(srv: &TestServer, id: &str, status: &str) -> MessageRow {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let row = srv.message(id).await;
@@ -67,7 +68,7 @@ async fn wait_status(srv: &TestServer, id: &str, status: &str) -> crate::common:
 async fn email_arrives_in_both_languages(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| c.delivery.smtp_url = Some(url)).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.delivery.smtp_url = Some(url)).await else {
         return;
     };
     let zh = delivery::enqueue(
@@ -131,7 +132,7 @@ async fn email_arrives_in_both_languages(b: Backend) {
 async fn sms_arrives_at_the_webhook(b: Backend) {
     let gw = SmsGateway::start().await;
     let url = gw.url.clone();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.sms_webhook_url = Some(url);
         c.delivery.dispatcher = false;
     })
@@ -166,7 +167,7 @@ async fn smtp_down_then_back_arrives_once(b: Backend) {
     let mut sink = SmtpSink::start().await;
     sink.stop();
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.dispatcher = false;
     })
@@ -222,7 +223,7 @@ async fn enqueue_never_waits_for_a_hanging_server(b: Backend) {
             keep.lock().unwrap().push(s);
         }
     });
-    let Some(srv) = TestServer::start_with(b, |c| c.delivery.smtp_url = Some(url)).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.delivery.smtp_url = Some(url)).await else {
         accept.abort();
         return;
     };
@@ -249,7 +250,7 @@ async fn webhook_errors_are_retried(b: Backend) {
     let gw = SmsGateway::start().await;
     gw.answer(500);
     let url = gw.url.clone();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.sms_webhook_url = Some(url);
         c.delivery.dispatcher = false;
     })
@@ -304,7 +305,7 @@ impl std::io::Write for Log {
 /// With no SMTP server and no webhook, messages become files in the outbox (0600) and
 /// a log line names the file; neither the line nor the file name holds the code.
 async fn outbox_writes_a_file_but_logs_no_code(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.delivery.dispatcher = false).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.delivery.dispatcher = false).await else {
         return;
     };
     let log = Log::default();
@@ -372,7 +373,7 @@ async fn codes_are_given_up_when_they_expire(b: Backend) {
     let mut sink = SmtpSink::start().await;
     sink.stop();
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.dispatcher = false;
     })
@@ -419,7 +420,7 @@ async fn codes_are_given_up_when_they_expire(b: Backend) {
 async fn two_dispatchers_never_send_twice(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let Some(a) = TestServer::start_with(b, |c| {
+    let Some(a) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.dispatcher = false;
     })

@@ -10,9 +10,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::totp::{base32_decode, code as totp_code, KEY};
-use crate::common::sms::SmsGateway;
-use crate::common::smtp::{Received, SmtpSink};
-use crate::common::{assert_error, Backend, TestServer, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::sms::SmsGateway;
+use latchkey_testkit::smtp::{Received, SmtpSink};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     a_new_device_needs_an_emailed_code_once,
@@ -34,7 +35,7 @@ fn verification_is_on_by_default() {
 async fn with_smtp(b: Backend) -> Option<(TestServer, SmtpSink)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let srv = TestServer::start_with(b, |c| {
+    let srv = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.secret_key = Some(KEY.into());
         c.devices.verify_new = true;
@@ -154,7 +155,7 @@ async fn a_new_device_needs_an_emailed_code_once(b: Backend) {
 async fn a_phone_only_account_gets_the_code_by_sms(b: Backend) {
     let gateway = SmsGateway::start().await;
     let hook = gateway.url.clone();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.sms_webhook_url = Some(hook);
         c.devices.verify_new = true;
     })
@@ -317,7 +318,7 @@ async fn totp_accounts_skip_the_code_but_get_the_notice(b: Backend) {
 async fn switched_off_signs_in_but_still_tells_the_user(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.devices.verify_new = false;
     })
@@ -351,7 +352,7 @@ async fn switched_off_signs_in_but_still_tells_the_user(b: Backend) {
 async fn a_forced_change_from_a_new_device_verifies_the_device_first(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.secret_key = Some(KEY.into());
         c.devices.verify_new = true;

@@ -5,7 +5,8 @@ use latchkey_proto::{Secret, Session};
 use latchkey_server::admin;
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     temporary_password_must_be_changed_at_sign_in,
@@ -26,7 +27,7 @@ async fn change(
 }
 
 async fn temporary_password_must_be_changed_at_sign_in(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("temp@corp.cn", PASSWORD).await;
@@ -94,7 +95,7 @@ async fn temporary_password_must_be_changed_at_sign_in(b: Backend) {
 }
 
 async fn expired_password_must_be_changed(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.password.expiry_days = 90).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.password.expiry_days = 90).await else {
         return;
     };
     srv.add_user("aged@corp.cn", PASSWORD).await;
@@ -112,7 +113,7 @@ async fn expired_password_must_be_changed(b: Backend) {
 }
 
 async fn history_refuses_recent_passwords(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.password.history = 3).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.password.history = 3).await else {
         return;
     };
     srv.add_user("hist@corp.cn", PASSWORD).await;

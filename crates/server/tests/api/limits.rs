@@ -13,14 +13,15 @@ use serde_json::{json, Value};
 
 use super::recovery::{code_mail, started_id, verify as verify_recovery, with_smtp, wrong};
 use super::totp::{enabled_user, mfa_token, second};
-use crate::common::smtp::SmtpSink;
-use crate::common::{Backend, TestServer, PASSWORD};
+use latchkey_testkit::api::PASSWORD;
+use latchkey_testkit::smtp::SmtpSink;
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 /// A server that mails to a real SMTP sink and verifies new devices.
 async fn verifying(b: Backend) -> Option<(TestServer, SmtpSink)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let srv = TestServer::start_with(b, |c| {
+    let srv = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.devices.verify_new = true;
     })
@@ -65,7 +66,7 @@ fn only(t: &BTreeMap<String, usize>, allowed: &[&str]) {
 }
 
 async fn parallel_wrong_passwords_get_five_judged(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("burst@corp.cn", PASSWORD).await;
@@ -91,7 +92,7 @@ async fn parallel_wrong_passwords_get_five_judged(b: Backend) {
 }
 
 async fn parallel_wrong_totp_codes_across_tokens_get_five_judged(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.secret_key = Some(super::totp::KEY.into());
     })
     .await
@@ -126,7 +127,7 @@ async fn parallel_wrong_totp_codes_across_tokens_get_five_judged(b: Backend) {
 }
 
 async fn live_mfa_tokens_are_bounded(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.secret_key = Some(super::totp::KEY.into());
     })
     .await
@@ -250,7 +251,7 @@ async fn parallel_new_device_sign_ins_send_five_codes(b: Backend) {
     let url = sink.url();
     // Every password is judged here (a burst of 30 right passwords is more than the
     // sign-in lockout lets through at once): what is counted is the codes sent.
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.devices.verify_new = true;
         c.lockout.threshold = 100;
@@ -281,7 +282,7 @@ async fn parallel_new_device_sign_ins_send_five_codes(b: Backend) {
 }
 
 async fn parallel_wrong_current_passwords_get_five_judged(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("me-burst@corp.cn", PASSWORD).await;

@@ -3,7 +3,8 @@
 
 use latchkey_server::admin;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     five_failures_lock_for_fifteen_minutes_then_lift,
@@ -33,7 +34,7 @@ async fn fail(
 }
 
 async fn five_failures_lock_for_fifteen_minutes_then_lift(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("lock@corp.cn", PASSWORD).await;
@@ -56,7 +57,7 @@ async fn five_failures_lock_for_fifteen_minutes_then_lift(b: Backend) {
 }
 
 async fn further_locks_double_up_to_a_day(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("double@corp.cn", PASSWORD).await;
@@ -74,7 +75,7 @@ async fn further_locks_double_up_to_a_day(b: Backend) {
 }
 
 async fn success_resets_the_failure_count(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("reset@corp.cn", PASSWORD).await;
@@ -86,7 +87,7 @@ async fn success_resets_the_failure_count(b: Backend) {
 }
 
 async fn unknown_identifiers_lock_like_accounts(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("real@corp.cn", PASSWORD).await;
@@ -101,7 +102,7 @@ async fn unknown_identifiers_lock_like_accounts(b: Backend) {
 }
 
 async fn admin_unlock_lifts_the_lock(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("unlock@corp.cn", PASSWORD).await;
@@ -141,7 +142,7 @@ async fn answers(srv: &TestServer, a: &str, b: &str) -> Vec<(u16, String)> {
 }
 
 async fn locks_tell_nothing_about_other_identifiers(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     add_multi(&srv).await;
@@ -166,7 +167,7 @@ async fn locks_tell_nothing_about_other_identifiers(b: Backend) {
 }
 
 async fn the_account_wide_limit_is_silent(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     add_multi(&srv).await;
@@ -186,7 +187,7 @@ async fn the_account_wide_limit_is_silent(b: Backend) {
 }
 
 async fn a_remembered_device_has_its_own_budget(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     add_multi(&srv).await;
@@ -225,7 +226,7 @@ async fn a_remembered_device_has_its_own_budget(b: Backend) {
 }
 
 async fn address_throttle_limits_failures_per_client(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.lockout.address_limit = 3;
         c.lockout.address_window_seconds = 600;
     })
@@ -247,7 +248,7 @@ async fn address_throttle_limits_failures_per_client(b: Backend) {
 }
 
 async fn locks_are_forgotten_after_a_quiet_day(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("quiet@corp.cn", PASSWORD).await;

@@ -5,7 +5,8 @@ use latchkey_server::admin::{self, AddUser};
 use latchkey_server::config::Argon2Config;
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     signs_in_by_email_phone_and_username,
@@ -15,7 +16,7 @@ on_both!(
 );
 
 async fn signs_in_by_email_phone_and_username(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let user = srv
@@ -63,7 +64,7 @@ async fn signs_in_by_email_phone_and_username(b: Backend) {
 }
 
 async fn unknown_identifier_and_wrong_password_answer_identically(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("known@corp.cn", PASSWORD).await;
@@ -99,7 +100,7 @@ async fn unknown_identifier_and_wrong_password_answer_identically(b: Backend) {
 }
 
 async fn disabled_account_is_refused_only_with_the_right_password(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("off@corp.cn", PASSWORD).await;
@@ -122,7 +123,7 @@ async fn disabled_account_is_refused_only_with_the_right_password(b: Backend) {
 
 async fn old_hash_parameters_are_upgraded_at_sign_in(b: Backend) {
     // A server with weaker (older) parameters creates the account ...
-    let Some(old) = TestServer::start_with(b, |c| {
+    let Some(old) = TestServer::bare_with(b, |c| {
         c.argon2 = Argon2Config {
             memory_kib: 8192,
             iterations: 1,

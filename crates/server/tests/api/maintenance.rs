@@ -4,7 +4,8 @@ use latchkey_proto::{Maintenance, CLIENT_VERSION_HEADER};
 use latchkey_server::admin;
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     maintenance_blocks_sign_in_but_not_meta,
@@ -12,7 +13,7 @@ on_both!(
 );
 
 async fn maintenance_blocks_sign_in_but_not_meta(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("m@corp.cn", PASSWORD).await;
@@ -68,7 +69,7 @@ async fn maintenance_blocks_sign_in_but_not_meta(b: Backend) {
 }
 
 async fn outdated_clients_are_told_to_update(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("v@corp.cn", PASSWORD).await;

@@ -3,7 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     profile_needs_a_valid_token,
@@ -13,7 +14,7 @@ on_both!(
 );
 
 async fn profile_needs_a_valid_token(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("me@corp.cn", PASSWORD).await;
@@ -33,7 +34,7 @@ async fn profile_needs_a_valid_token(b: Backend) {
 }
 
 async fn change_password_checks_current_and_policy(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("chg@corp.cn", PASSWORD).await;
@@ -79,7 +80,7 @@ async fn change_password_checks_current_and_policy(b: Backend) {
 }
 
 async fn wrong_current_passwords_lock_the_account(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("oracle@corp.cn", PASSWORD).await;
@@ -111,7 +112,7 @@ async fn wrong_current_passwords_lock_the_account(b: Backend) {
 }
 
 async fn activity_lists_attempts_newest_first(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("act@corp.cn", PASSWORD).await;

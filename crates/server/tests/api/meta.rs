@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use latchkey_proto::ErrorCode;
 use reqwest::Method;
 
-use crate::common::*;
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(meta_describes_the_server, openapi_lists_every_route);
 
 async fn meta_describes_the_server(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.server_name = "Corp Sign-in".into();
         c.support.phone = Some("+86 10 8888 0000".into());
         c.password.min_length = 14;
@@ -63,7 +63,7 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 async fn openapi_lists_every_route(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let (status, doc) = srv.call(Method::GET, "/v1/openapi.json", None, None).await;

@@ -15,7 +15,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{self, Backend, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::api::{OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::Backend;
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey-server");
 
@@ -215,7 +216,7 @@ fn code(body: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_postgres() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(database) = common::database(Backend::Postgres, &dir).await else {
+    let Some(database) = latchkey_testkit::database(Backend::Postgres, &dir).await else {
         return;
     };
     let url = database.url.clone();
@@ -469,7 +470,7 @@ async fn two_processes_share_one_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_hold_across_two_processes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(database) = common::database(Backend::Postgres, &dir).await else {
+    let Some(database) = latchkey_testkit::database(Backend::Postgres, &dir).await else {
         return;
     };
     let url = database.url.clone();

@@ -2,12 +2,13 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::assert_error;
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(check_gives_verdicts_reasons_and_suggestions);
 
 async fn check_gives_verdicts_reasons_and_suggestions(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let check = |body: serde_json::Value| srv.post("/v1/password/check", body);

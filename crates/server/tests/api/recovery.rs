@@ -9,9 +9,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::totp::{code as totp_code, enabled_user, KEY};
-use crate::common::sms::SmsGateway;
-use crate::common::smtp::{Received, SmtpSink};
-use crate::common::{assert_error, Backend, TestServer, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::sms::SmsGateway;
+use latchkey_testkit::smtp::{Received, SmtpSink};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     an_emailed_code_resets_the_password_and_ends_every_session,
@@ -34,7 +35,7 @@ const EMAIL: &str = "zhang.wei@corp.cn";
 pub(crate) async fn with_smtp(b: Backend) -> Option<(TestServer, SmtpSink)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let srv = TestServer::start_with(b, |c| {
+    let srv = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.secret_key = Some(KEY.into());
     })
@@ -226,7 +227,7 @@ async fn sms_is_used_when_asked_for(b: Backend) {
     let gateway = SmsGateway::start().await;
     let sink = SmtpSink::start().await;
     let (hook, smtp) = (gateway.url.clone(), sink.url());
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.sms_webhook_url = Some(hook);
         c.delivery.smtp_url = Some(smtp);
     })
@@ -401,7 +402,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 async fn start_takes_the_same_time_for_unknown_and_known(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.delivery.dispatcher = false;
     })

@@ -12,7 +12,8 @@ use tokio::io::AsyncWriteExt;
 
 use super::recovery::{code_mail, complete, link_token, started_id, verify, with_smtp, wrong};
 use super::totp::{code as totp_code, enabled_user, post_auth, KEY};
-use crate::common::{assert_error, Backend, TestServer, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     a_reset_asks_for_the_second_factor_before_judging_the_password,
@@ -98,7 +99,7 @@ async fn refused_resets_use_up_the_token(b: Backend) {
 }
 
 async fn a_forced_change_is_no_oracle_either(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
+    let Some(srv) = TestServer::bare_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
     else {
         return;
     };
@@ -207,7 +208,7 @@ async fn a_newer_reset_and_a_password_change_void_older_links(b: Backend) {
 async fn the_device_code_cap_survives_the_janitor(b: Backend) {
     let sink = latchkey_testkit::smtp::SmtpSink::start().await;
     let url = sink.url();
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.smtp_url = Some(url);
         c.devices.verify_new = true;
     })
@@ -236,7 +237,7 @@ async fn the_device_code_cap_survives_the_janitor(b: Backend) {
 }
 
 async fn totp_setup_needs_the_password_and_signs_out_other_devices(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
+    let Some(srv) = TestServer::bare_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
     else {
         return;
     };
@@ -283,7 +284,7 @@ async fn totp_setup_needs_the_password_and_signs_out_other_devices(b: Backend) {
 }
 
 async fn device_ids_are_stored_hashed(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let user = srv.add_user("hashed@corp.cn", PASSWORD).await;
@@ -331,7 +332,7 @@ async fn device_ids_are_stored_hashed(b: Backend) {
 }
 
 async fn sessions_end_ninety_days_after_sign_in(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("long@corp.cn", PASSWORD).await;
@@ -410,11 +411,11 @@ async fn retention_prunes_what_strangers_can_grow(b: Backend) {
 }
 
 async fn half_sent_connections_do_not_stop_sign_in(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| c.limits.header_timeout_ms = 2_000).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.limits.header_timeout_ms = 2_000).await else {
         return;
     };
     srv.add_user("slow@corp.cn", PASSWORD).await;
-    let addr = srv.base.trim_start_matches("http://").to_owned();
+    let addr = srv.addr;
     let mut idle = Vec::new();
     for _ in 0..500 {
         let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();

@@ -5,7 +5,8 @@ use latchkey_proto::Session;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     refresh_rotates_both_tokens,
@@ -56,7 +57,7 @@ async fn rotate(srv: &TestServer, s: &Session) -> Session {
 }
 
 async fn refresh_rotates_both_tokens(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("rot@corp.cn", PASSWORD).await;
@@ -81,7 +82,7 @@ async fn refresh_rotates_both_tokens(b: Backend) {
 }
 
 async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("reuse@corp.cn", PASSWORD).await;
@@ -115,7 +116,7 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
 /// exactly one gets new tokens; the others present a token that is by then used,
 /// which is a reuse and ends the session (the winner's new tokens included).
 async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("race@corp.cn", PASSWORD).await;
@@ -158,7 +159,7 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
 /// a token of the first round presented again in the second is a reuse that ends only
 /// its own session.
 async fn concurrent_refreshes_of_many_sessions_each_get_their_own(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     let mut sessions = Vec::new();
@@ -201,7 +202,7 @@ async fn concurrent_refreshes_of_many_sessions_each_get_their_own(b: Backend) {
 }
 
 async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("exp@corp.cn", PASSWORD).await;
@@ -218,7 +219,7 @@ async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {
 }
 
 async fn refresh_tokens_expire_after_thirty_days(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("old@corp.cn", PASSWORD).await;
@@ -234,7 +235,7 @@ async fn refresh_tokens_expire_after_thirty_days(b: Backend) {
 }
 
 async fn logout_ends_this_or_every_session(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("bye@corp.cn", PASSWORD).await;
@@ -276,7 +277,7 @@ async fn logout_ends_this_or_every_session(b: Backend) {
 }
 
 async fn devices_are_listed_and_revocable(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("dev@corp.cn", PASSWORD).await;
@@ -345,7 +346,7 @@ async fn devices_are_listed_and_revocable(b: Backend) {
 }
 
 async fn only_token_hashes_are_stored(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("hash@corp.cn", PASSWORD).await;
@@ -389,13 +390,13 @@ async fn only_token_hashes_are_stored(b: Backend) {
 /// checkpoint periods, long before the 10,000-page automatic checkpoint would run.
 #[tokio::test]
 async fn sqlite_wal_is_checkpointed_in_the_background() {
-    let srv = TestServer::start(Backend::Sqlite)
+    let srv = TestServer::bare(Backend::Sqlite)
         .await
         .expect("a SQLite server");
     srv.add_user("wal@corp.cn", PASSWORD).await;
     srv.login("wal@corp.cn", PASSWORD).await;
     let main = srv
-        .database_url
+        .database_url()
         .strip_prefix("sqlite://")
         .expect("a SQLite URL")
         .to_owned();

@@ -8,7 +8,8 @@ use latchkey_proto::{MfaRequest, RecoveryCodes, TotpEnrollment};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::*;
+use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
+use latchkey_testkit::{on_both, Backend, TestServer};
 
 on_both!(
     enrol_confirm_and_sign_in_with_totp,
@@ -56,7 +57,7 @@ fn independent_totp_matches_rfc6238_appendix_b() {
 // ---- helpers -----------------------------------------------------------------------
 
 pub(crate) async fn start(b: Backend) -> Option<TestServer> {
-    TestServer::start_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
+    TestServer::bare_with(b, |c| c.delivery.secret_key = Some(KEY.into())).await
 }
 
 /// The server's current time in seconds, moved out of the last seconds of a 30 s step
@@ -182,7 +183,7 @@ async fn activity_kinds(srv: &TestServer, token: &str) -> Vec<(String, String)> 
 // ---- tests ---------------------------------------------------------------------------
 
 async fn enrol_confirm_and_sign_in_with_totp(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.secret_key = Some(KEY.into());
         c.server_name = "Corp: Sign-in".into();
     })
@@ -556,7 +557,7 @@ async fn code_failures_lock_the_second_factor_not_the_password(b: Backend) {
 }
 
 async fn an_mfa_token_takes_five_wrong_codes_and_expires(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, |c| {
+    let Some(srv) = TestServer::bare_with(b, |c| {
         c.delivery.secret_key = Some(KEY.into());
         c.lockout.threshold = 20;
     })
@@ -661,7 +662,7 @@ async fn enrolment_is_pending_until_confirmed(b: Backend) {
 }
 
 async fn without_a_secret_key_enrolment_is_unavailable(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else {
+    let Some(srv) = TestServer::bare(b).await else {
         return;
     };
     srv.add_user("nokey@corp.cn", PASSWORD).await;
