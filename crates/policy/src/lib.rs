@@ -103,10 +103,9 @@ pub fn evaluate(policy: &PasswordPolicy, password: &str, ctx: &UserContext) -> P
     }
     if names::is_name_and_number(&lower) {
         // A pattern of common choices, like a blocklist entry: the name and the birthday
-        // are what to leave out. (A reason code of its own needs one in `proto` and a
-        // message in the UI's catalogs.)
+        // are what to leave out.
         verdict.add(
-            PasswordReason::CommonPassword,
+            PasswordReason::CommonNameAndNumber,
             PasswordSuggestion::AvoidPersonalInfo,
         );
     }

@@ -22,6 +22,10 @@ pub struct Meta {
     pub offline: OfflinePolicy,
     /// Channels the server can send recovery codes through (`email`, `sms`).
     pub recovery_channels: Vec<Channel>,
+    /// Country of phone numbers typed without `+` (ISO 3166 alpha-2, such as `CN`), so
+    /// that a client reads identifiers as the server does. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_region: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +99,7 @@ mod tests {
             password_policy: PasswordPolicy::default(),
             offline: OfflinePolicy::default(),
             recovery_channels: vec![Channel::Email, Channel::Sms],
+            default_region: Some("CN".into()),
         };
         let v = serde_json::to_value(&meta).unwrap();
         assert_eq!(

@@ -48,6 +48,9 @@ pub enum PasswordReason {
     TooLong,
     TooWeak,
     CommonPassword,
+    /// A common name in pinyin with a year, a date or a lucky number
+    /// (`zhangwei1990`, `liuyang1314`).
+    CommonNameAndNumber,
     ContainsPersonalInfo,
     MissingCharacterClasses,
     ReusedPassword,

@@ -60,6 +60,29 @@ pub struct RecoveryVerified {
     pub mfa_methods: Vec<MfaMethod>,
 }
 
+/// `POST /v1/recovery/link` body: the token of an e-mail's `latchkey://reset?token=…`
+/// link, to learn which account it resets before asking the user anything. The token
+/// is not used up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryLinkRequest {
+    pub reset_token: Secret,
+}
+
+/// `POST /v1/recovery/link` answer: the account the link resets, as the mail hides it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryLink {
+    /// The account, masked as in messages (`z***@corp.cn`, `138****8000`).
+    pub account_hint: String,
+    /// Seconds the link still works.
+    pub expires_in: u64,
+    /// As in [`RecoveryVerified`]: `complete` also needs a second factor.
+    pub second_factor_required: bool,
+    #[serde(default)]
+    pub mfa_methods: Vec<MfaMethod>,
+}
+
 /// `POST /v1/recovery/complete` body. Answers 204; every session of the account is
 /// then signed out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

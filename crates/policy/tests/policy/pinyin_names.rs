@@ -64,7 +64,7 @@ fn issue_13_the_examples_are_refused_as_common() {
         let v = check(pw);
         assert!(!v.accepted, "{pw:?} accepted: {v:?}");
         assert!(
-            v.reasons.contains(&PasswordReason::CommonPassword),
+            v.reasons.contains(&PasswordReason::CommonNameAndNumber),
             "{pw:?}: {v:?}"
         );
     }

@@ -32,6 +32,7 @@ pub async fn meta(State(app): State<AppState>) -> ApiResult<Json<Meta>> {
         password_policy: c.password.clone(),
         offline: c.offline.clone(),
         recovery_channels: channels,
+        default_region: Some(app.config.default_region.clone()),
     }))
 }
 

@@ -80,6 +80,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(device::verify))
         .routes(routes!(recovery::start))
         .routes(routes!(recovery::verify))
+        .routes(routes!(recovery::link))
         .routes(routes!(recovery::complete))
         .routes(routes!(me::me))
         .routes(routes!(me::change_password))

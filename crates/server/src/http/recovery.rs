@@ -25,8 +25,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    Device, ErrorBody, ErrorCode, RecoveryCompleteRequest, RecoveryStartRequest, RecoveryStarted,
-    RecoveryVerified, RecoveryVerifyRequest, Secret,
+    Device, ErrorBody, ErrorCode, RecoveryCompleteRequest, RecoveryLink, RecoveryLinkRequest,
+    RecoveryStartRequest, RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, Secret,
 };
 
 use super::auth::resolve;
@@ -354,6 +354,58 @@ pub async fn verify(
     Ok(Json(RecoveryVerified {
         reset_token,
         expires_in: ttl,
+        second_factor_required: mfa_on,
+        mfa_methods: if mfa_on {
+            mfa::METHODS.to_vec()
+        } else {
+            vec![]
+        },
+    }))
+}
+
+/// Which account an e-mail's reset link resets, masked as the mail is, so that the app
+/// can name it before it asks the user anything. The token is not used up (whoever
+/// holds it already has the mailbox).
+#[utoipa::path(post, path = "/v1/recovery/link", tag = "recovery",
+    request_body = RecoveryLinkRequest,
+    responses(
+        (status = 200, description = "The account the link resets", body = RecoveryLink),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`token_invalid`: unknown, used or expired link", body = ErrorBody),
+    ))]
+pub async fn link(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<RecoveryLinkRequest>,
+) -> ApiResult<Json<RecoveryLink>> {
+    check_secret("reset_token", &req.reset_token)?;
+    let now = app.now();
+    let invalid = || {
+        ApiError::new(ErrorCode::TokenInvalid)
+            .message("This password reset is no longer valid. Ask for a new code.")
+    };
+    let live: Option<(String, i64)> = sqlx::query_as(
+        "SELECT user_id, expires_at FROM challenges WHERE token_hash = $1 AND kind = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_token(req.reset_token.expose()))
+    .bind(RESET)
+    .bind(now)
+    .fetch_optional(&app.db)
+    .await?;
+    let (user_id, expires_at) = live.ok_or_else(invalid)?;
+    let user = users::by_id(&app.db, &user_id)
+        .await?
+        .filter(|u| u.disabled == 0)
+        .ok_or_else(invalid)?;
+    let account_hint = match (&user.email, &user.phone) {
+        (Some(email), _) => notify::hint(delivery::Channel::Email, email),
+        (None, Some(phone)) => notify::hint(delivery::Channel::Sms, phone),
+        (None, None) => user.username.clone().unwrap_or_default(),
+    };
+    let mfa_on = user.mfa_enabled != 0;
+    Ok(Json(RecoveryLink {
+        account_hint,
+        expires_in: crate::db::seconds_until(expires_at, now),
         second_factor_required: mfa_on,
         mfa_methods: if mfa_on {
             mfa::METHODS.to_vec()

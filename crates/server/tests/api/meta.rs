@@ -50,6 +50,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/auth/device/verify"),
     ("post", "/v1/recovery/start"),
     ("post", "/v1/recovery/verify"),
+    ("post", "/v1/recovery/link"),
     ("post", "/v1/recovery/complete"),
     ("get", "/v1/me"),
     ("post", "/v1/me/password"),

@@ -27,6 +27,7 @@ on_both!(
     sessions_end_ninety_days_after_sign_in,
     retention_prunes_what_strangers_can_grow,
     half_sent_connections_do_not_stop_sign_in,
+    a_reset_link_names_its_account_without_being_used_up,
 );
 
 /// A reset token of the TOTP account `email`, from the mailed code (`n`-th mail).
@@ -441,4 +442,33 @@ async fn half_sent_connections_do_not_stop_sign_in(b: Backend) {
         }
     }
     assert_eq!(closed, 500);
+}
+
+async fn a_reset_link_names_its_account_without_being_used_up(b: Backend) {
+    let Some((srv, sink)) = with_smtp(b).await else {
+        return;
+    };
+    srv.add_user("named@corp.cn", PASSWORD).await;
+    started_id(&srv, "named@corp.cn").await;
+    let token = link_token(&code_mail(&sink, 1).await);
+    for _ in 0..2 {
+        let (s, body) = srv
+            .post("/v1/recovery/link", json!({"reset_token": token}))
+            .await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["account_hint"], "n***@corp.cn");
+        assert_eq!(body["second_factor_required"], false);
+        assert!(body["expires_in"].as_u64().unwrap() > 1_700);
+        assert!(!body.to_string().contains("named@"), "{body}");
+    }
+    let (s, body) = complete(&srv, &token, OTHER_PASSWORD).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, body) = srv
+        .post("/v1/recovery/link", json!({"reset_token": token}))
+        .await;
+    assert_error(s, &body, 401, "token_invalid");
+    let (s, body) = srv
+        .post("/v1/recovery/link", json!({"reset_token": "lkc_made-up"}))
+        .await;
+    assert_error(s, &body, 401, "token_invalid");
 }
