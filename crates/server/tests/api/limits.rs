@@ -38,6 +38,7 @@ on_both!(
     parallel_reset_starts_send_one_code,
     parallel_new_device_sign_ins_send_five_codes,
     parallel_wrong_current_passwords_get_five_judged,
+    parallel_refused_resets_get_five_tries,
 );
 
 const BURST: usize = 30;
@@ -100,14 +101,15 @@ async fn parallel_wrong_totp_codes_across_tokens_get_five_judged(b: Backend) {
         return;
     };
     enabled_user(&srv, "totp-burst@corp.cn").await;
-    // Every token a right password can keep live (5), each with its 5 tries: 25 wrong
-    // codes at once, where the account's second factor takes 5.
+    // Every token a right password can keep live (5), each with its 5 tries: 30 wrong
+    // codes at once (25 within the tokens' tries), where the account's second factor
+    // takes 5.
     let mut tokens = Vec::new();
     for _ in 0..5 {
         tokens.push(mfa_token(&srv, "totp-burst@corp.cn").await);
     }
     let before = srv.state.second_factor_checks.load(Ordering::Relaxed);
-    let answers = join_all((0..25).map(|i| {
+    let answers = join_all((0..BURST).map(|i| {
         let (srv, token) = (&srv, &tokens[i % 5]);
         async move { second(srv, token, "totp", &format!("{:06}", 100_000 + i)).await }
     }))
@@ -306,5 +308,52 @@ async fn parallel_wrong_current_passwords_get_five_judged(b: Backend) {
     only(
         &t,
         &["current_password_invalid", "account_locked", "rate_limited"],
+    );
+}
+
+async fn parallel_refused_resets_get_five_tries(b: Backend) {
+    let Some((srv, sink)) = with_smtp(b).await else {
+        return;
+    };
+    let e = enabled_user(&srv, "reset-tries@corp.cn").await;
+    let id = started_id(&srv, "reset-tries@corp.cn").await;
+    let code = code_mail(&sink, 1).await.code().unwrap();
+    let (_, body) = verify_recovery(&srv, &id, &code).await;
+    let token = body["reset_token"].as_str().unwrap().to_owned();
+    let bad = wrong(&super::totp::code(&srv, &e.secret, 0));
+    let before = srv.state.second_factor_checks.load(Ordering::Relaxed);
+    let answers = join_all((0..BURST).map(|_| {
+        srv.post(
+            "/v1/recovery/complete",
+            json!({"reset_token": token, "new_password": "Brand-new-passphrase-62",
+                   "totp_code": bad}),
+        )
+    }))
+    .await;
+    let judged = srv.state.second_factor_checks.load(Ordering::Relaxed) - before;
+    let t = tally(&answers);
+    assert!(judged <= 5, "{judged} judged: {t:?}");
+    only(
+        &t,
+        &[
+            "code_invalid",
+            "account_locked",
+            "rate_limited",
+            "token_invalid",
+        ],
+    );
+    // The token took its five tries: the right code no longer helps.
+    let good = super::totp::code(&srv, &e.secret, 0);
+    let (s, body) = srv
+        .post(
+            "/v1/recovery/complete",
+            json!({"reset_token": token, "new_password": "Brand-new-passphrase-62",
+                   "totp_code": good}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (401, Some("token_invalid")),
+        "{body}"
     );
 }
