@@ -10,8 +10,8 @@ use ts_rs::{Config, TS};
 
 use crate::error::AppError;
 use crate::view::{
-    AccountDetails, CodesSaved, RecoveryCheck, RecoveryStarted, ServerInfo, Start, Step, Strength,
-    TotpSetup,
+    AccountDetails, CodesSaved, RecoveryCheck, RecoveryStarted, ResetLinkEvent, ServerInfo, Start,
+    Step, Strength, TotpSetup,
 };
 
 fn export(dir: &Path) {
@@ -26,6 +26,7 @@ fn export(dir: &Path) {
     RecoveryCheck::export_all(&cfg).unwrap();
     AccountDetails::export_all(&cfg).unwrap();
     CodesSaved::export_all(&cfg).unwrap();
+    ResetLinkEvent::export_all(&cfg).unwrap();
 }
 
 fn files(dir: &Path) -> BTreeMap<String, String> {

@@ -19,7 +19,7 @@ mod view;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use latchkey_client::{Client, Options, Revalidation, Step as ClientStep};
+use latchkey_client::{Client, Code, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -109,9 +109,13 @@ pub fn run() -> tauri::Result<()> {
             let first = match done {
                 Ok(Ok(step)) => {
                     let mut client = tauri::async_runtime::block_on(state.client());
-                    commands::app::start_view(&mut client, step, link)
-                        .map_err(|e| tracing::warn!(code = ?e.code(), "no first screen"))
-                        .ok()
+                    tauri::async_runtime::block_on(commands::app::start_view(
+                        &mut client,
+                        step,
+                        link,
+                    ))
+                    .map_err(|e| tracing::warn!(code = ?e.code(), "no first screen"))
+                    .ok()
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "the client's start failed; app_start starts again");
@@ -233,9 +237,10 @@ fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {
     tauri::Error::Setup(Box::<dyn std::error::Error>::from(e.to_string()).into())
 }
 
-/// A reset link while the app runs: the new-password screen (`ask: false`), or, in the
-/// middle of a sign-in or another reset, a question first (`ask: true`; the UI answers
-/// with `reset_link_answer`). Ignored while someone is signed in: it is not worth
+/// A reset link while the app runs: the new-password screen, or, in the middle of a
+/// sign-in or another reset, a question first (the UI answers with
+/// `reset_link_answer`); a link that no longer works is said so at once
+/// ([`view::ResetLinkEvent`]). Ignored while someone is signed in: it is not worth
 /// losing their work.
 async fn open_link(app: AppHandle, link: String) {
     let state = app.state::<AppState>();
@@ -244,12 +249,14 @@ async fn open_link(app: AppHandle, link: String) {
         tracing::info!("reset link ignored while signed in");
         return;
     }
-    match client.offer_reset_link(&link) {
-        Ok(opened) => {
-            let _ = app.emit("deep-link-reset", json!({ "ask": !opened }));
+    let outcome = client.offer_reset_link(&link).await;
+    if let Err(e) = &outcome {
+        tracing::info!(code = ?e.code(), "reset link refused");
+        if e.code() == Code::WrongStep || e.code() == Code::InvalidInput {
+            return; // not a link of ours, or no server yet: nothing to tell
         }
-        Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
     }
+    let _ = app.emit("deep-link-reset", view::ResetLinkEvent::of(outcome));
 }
 
 /// While signed in offline: is the server back, and does it still accept this device?

@@ -10,6 +10,8 @@ use latchkey_proto::{
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::error::AppError;
+
 /// The screen to show, tagged by `step`.
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -36,9 +38,11 @@ pub enum Step {
     },
     OfferTotp,
     /// Forgot password, opened from the e-mail's `latchkey://reset?token=…` link: the
-    /// new password (with a second factor when `methods` is not empty).
+    /// new password (with a second factor when `methods` is not empty) of the account
+    /// `account_hint` names, masked.
     ResetPassword {
         methods: Vec<MfaMethod>,
+        account_hint: Option<String>,
     },
     SignedIn {
         account: AccountSummary,
@@ -86,8 +90,12 @@ impl Step {
                 methods: mfa_methods.clone(),
             },
             client::Step::TotpOffer => Self::OfferTotp,
-            client::Step::ForgotNewPassword { mfa_methods } => Self::ResetPassword {
+            client::Step::ForgotNewPassword {
+                mfa_methods,
+                account_hint,
+            } => Self::ResetPassword {
                 methods: mfa_methods.clone(),
+                account_hint: account_hint.clone(),
             },
             client::Step::SignedIn {
                 user,
@@ -280,6 +288,43 @@ impl RecoveryStarted {
     }
 }
 
+/// The `deep-link-reset` event: a `latchkey://reset?token=…` link opened while the app
+/// runs, as the server described it (the token stays in Rust).
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ResetLinkEvent {
+    /// Rust moved to the new password of `account_hint` (masked).
+    Opened {
+        account_hint: String,
+        methods: Vec<MfaMethod>,
+    },
+    /// A sign-in or another reset was under way: the UI asks, then answers with
+    /// `reset_link_answer`.
+    Ask {
+        account_hint: String,
+        methods: Vec<MfaMethod>,
+    },
+    /// The link cannot be used: expired or used (`session_expired`), or the server
+    /// out of reach. Nothing changed.
+    Refused { error: AppError },
+}
+
+impl ResetLinkEvent {
+    pub fn of(outcome: Result<client::ResetLink, ClientError>) -> Self {
+        match outcome {
+            Ok(link) if link.waiting => Self::Ask {
+                account_hint: link.account_hint,
+                methods: link.mfa_methods,
+            },
+            Ok(link) => Self::Opened {
+                account_hint: link.account_hint,
+                methods: link.mfa_methods,
+            },
+            Err(e) => Self::Refused { error: e.into() },
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct RecoveryCheck {
     pub second_factor_required: bool,
@@ -289,7 +334,7 @@ pub struct RecoveryCheck {
 impl RecoveryCheck {
     pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         match step {
-            client::Step::ForgotNewPassword { mfa_methods } => Ok(Self {
+            client::Step::ForgotNewPassword { mfa_methods, .. } => Ok(Self {
                 second_factor_required: !mfa_methods.is_empty(),
                 methods: mfa_methods.clone(),
             }),

@@ -285,7 +285,8 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
     app.screen("recovery_code").await;
     app.screenshots("recovery-code").await;
     // The e-mail's link opened now (a second launch, as the desktop does) would drop
-    // this reset under way: the app asks first (issue 13); "keep" goes back.
+    // this reset under way: the app asks first, naming the account the link resets
+    // (issue 13); "keep" goes back.
     let mail = server.smtp.wait_for(1).await.remove(0).text();
     let start = mail.find("latchkey://reset?token=").expect("a reset link");
     let link: String = mail[start..]
@@ -294,6 +295,8 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
         .collect();
     app.open_link_from_desktop(&home, &link).await;
     app.screen("reset_link").await;
+    let question = app.text("[data-screen=reset_link]").await;
+    assert!(question.contains("d***@corp.example"), "{question}");
     app.screenshots("reset-link").await;
     app.click("[data-testid=reset-link-keep]").await;
     app.screen("recovery_code").await;
@@ -306,12 +309,28 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
     app.wait_text("[data-testid=strength-reasons]", |t| !t.trim().is_empty())
         .await;
     app.screenshots("reset-password-weak").await;
+    // The link again, followed this time: its new-password screen names the account.
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("reset_link").await;
+    app.click("[data-testid=reset-link-open]").await;
+    app.screen("reset_password").await;
+    let hint = app.text("[data-testid=reset-account]").await;
+    assert_eq!(hint, "Resetting the password of d***@corp.example.");
+    app.screenshots("reset-password-link").await;
     app.fill("input[name=new_password]", NEW_PASSWORD).await;
     app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
     app.click("[data-testid=reset-submit]").await;
 
     sign_in(&app, "di@corp.example", NEW_PASSWORD).await;
     // A reset from a new device still confirms the device.
+    app.screen("device_code").await;
+    // The used link: said so at once, nothing asked; "back" keeps the sign-in.
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("reset_link").await;
+    let refused = app.text("[data-testid=error]").await;
+    assert!(refused.contains("expired or was already used"), "{refused}");
+    app.screenshots("reset-link-invalid").await;
+    app.click("[data-testid=reset-link-back]").await;
     app.screen("device_code").await;
     app.close().await;
 }

@@ -31,19 +31,20 @@ pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
         Some(step) => step,
         None => client.start().await,
     };
-    Ok(start_view(&mut client, step, link)?)
+    Ok(start_view(&mut client, step, link).await?)
 }
 
 /// What `app_start` answers for `step`, or for the new password of a reset `link` that
-/// launched the app.
-pub fn start_view(
+/// launched the app (the server names the account first; a used or expired link
+/// leaves `step` as it is).
+pub async fn start_view(
     client: &mut Client,
     mut step: ClientStep,
     link: Option<String>,
 ) -> std::result::Result<Start, ClientError> {
     if let Some(link) = link {
         // A broken or foreign link must not keep the user from signing in.
-        match client.open_reset_link(&link) {
+        match client.open_reset_link(&link).await {
             Ok(reset) => step = reset,
             Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
         }

@@ -14,6 +14,7 @@ import type { AppError } from "./bindings/AppError";
 import type { MfaMethod } from "./bindings/MfaMethod";
 import type { RecoveryCheck } from "./bindings/RecoveryCheck";
 import type { RecoveryStarted } from "./bindings/RecoveryStarted";
+import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Start } from "./bindings/Start";
 import type { Step } from "./bindings/Step";
@@ -202,12 +203,13 @@ export function forgetDevice(): Promise<Step> {
 // ---- events --------------------------------------------------------------------------
 
 /**
- * `latchkey://reset?token=…` was opened while the app runs (the token stays in Rust).
- * `ask` false: Rust already moved to the new-password step. `ask` true: a sign-in was
- * under way; the UI asks, then answers with `resetLinkAnswer`.
+ * `latchkey://reset?token=…` was opened while the app runs (the token stays in Rust),
+ * with the account it resets as the server names it. `opened`: Rust already moved to
+ * the new-password step. `ask`: a sign-in was under way; the UI asks, then answers
+ * with `resetLinkAnswer`. `refused`: expired, used, or the server out of reach.
  */
-export function onDeepLinkReset(handler: (ask: boolean) => void): Promise<UnlistenFn> {
-  return listen<{ ask?: boolean }>("deep-link-reset", (event) => handler(event.payload?.ask === true));
+export function onDeepLinkReset(handler: (event: ResetLinkEvent) => void): Promise<UnlistenFn> {
+  return listen<ResetLinkEvent>("deep-link-reset", (event) => handler(event.payload));
 }
 
 /** An offline session was ended on re-validation (`EndReason`). */

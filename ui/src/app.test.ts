@@ -66,15 +66,16 @@ describe("start", () => {
   });
 
   it("opens the new password of a reset link that launched the app, with the code field when the account has 2FA", async () => {
-    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: ["totp", "recovery_code"] } } });
+    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: ["totp", "recovery_code"], account_hint: "z***@corp.cn" } } });
     const first = root();
     await mount(first, "en");
     expect(screenName(first)).toBe("reset_password");
     expect(first.textContent).toContain("You opened a password reset link.");
+    expect(byTestId(first, "reset-account").textContent).toBe("Resetting the password of z***@corp.cn.");
     expect(byTestId<HTMLInputElement>(first, "reset-second-factor").autocomplete).toBe("one-time-code");
     expect(byTestId(first, "switch-method")).toBeTruthy();
 
-    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: [] } } });
+    ipc({ app_start: { server: SERVER, step: { step: "reset_password", methods: [], account_hint: "z***@corp.cn" } } });
     const second = root();
     await mount(second, "en");
     expect(screenName(second)).toBe("reset_password");
@@ -93,36 +94,62 @@ describe("start", () => {
 });
 
 describe("events", () => {
-  it("deep-link-reset (empty payload) opens the new-password screen, second factor not known yet", async () => {
+  it("deep-link-reset opened: the new password of the account the link resets, with the code field when it has 2FA", async () => {
     ipc({ app_start: SIGN_IN });
     const element = root();
     await mount(element, "en");
-    await emit("deep-link-reset", {});
+    await emit("deep-link-reset", { outcome: "opened", account_hint: "z***@corp.cn", methods: [] });
     await flush();
     expect(screenName(element)).toBe("reset_password");
     expect(element.textContent).toContain("You opened a password reset link.");
+    expect(byTestId(element, "reset-account").textContent).toBe("Resetting the password of z***@corp.cn.");
     expect(element.querySelector("[data-testid=reset-second-factor]")).toBeNull();
+    await emit("deep-link-reset", { outcome: "opened", account_hint: "138****8000", methods: ["totp", "recovery_code"] });
+    await flush();
+    expect(byTestId(element, "reset-account").textContent).toBe("Resetting the password of 138****8000.");
+    expect(byTestId(element, "reset-second-factor")).toBeTruthy();
   });
 
-  // Issue 13: a link in the middle of a sign-in asks before throwing it away.
-  it("deep-link-reset with ask: a question first; keep goes back, reset opens the new password", async () => {
+  // Issue 13: a link in the middle of a sign-in names its account and asks before
+  // throwing the sign-in away.
+  it("deep-link-reset ask: a question naming the account; keep goes back, reset opens its new password", async () => {
     const calls = ipc({ app_start: SIGN_IN, reset_link_answer: null });
     const element = root();
     await mount(element, "zh-CN");
-    await emit("deep-link-reset", { ask: true });
+    const ask = { outcome: "ask", account_hint: "z***@corp.cn", methods: ["totp"] };
+    await emit("deep-link-reset", ask);
     await flush();
     expect(screenName(element)).toBe("reset_link");
-    expect(element.textContent).toContain("此处已开始的登录将被取消");
+    expect(element.textContent).toContain("您打开了邮件中重置 z***@corp.cn 密码的链接。此处已开始的登录将被取消");
     byTestId(element, "reset-link-keep").click();
     await flush();
     expect(calls.at(-1)).toEqual({ cmd: "reset_link_answer", args: { open: false } });
     expect(screenName(element)).toBe("sign_in");
-    await emit("deep-link-reset", { ask: true });
+    await emit("deep-link-reset", ask);
     await flush();
     byTestId(element, "reset-link-open").click();
     await flush();
     expect(calls.at(-1)).toEqual({ cmd: "reset_link_answer", args: { open: true } });
     expect(screenName(element)).toBe("reset_password");
+    expect(byTestId(element, "reset-account").textContent).toBe("正在重置 z***@corp.cn 的密码。");
+    expect(byTestId(element, "reset-second-factor")).toBeTruthy();
+  });
+
+  it("deep-link-reset refused: an expired or used link is said so at once; back keeps the sign-in", async () => {
+    const calls = ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    const error = { code: "session_expired", next_step: "start_over", retry_after: null, message: null, until: null, min_version: null, download_url: null, reasons: [], suggestions: [], attempts_left: null };
+    await emit("deep-link-reset", { outcome: "refused", error });
+    await flush();
+    expect(screenName(element)).toBe("reset_link");
+    expect(byTestId(element, "error").dataset.code).toBe("session_expired");
+    expect(element.textContent).toContain("This link or session has expired or was already used.");
+    expect(element.querySelector("[data-testid=reset-link-open]")).toBeNull();
+    byTestId(element, "reset-link-back").click();
+    await flush();
+    expect(screenName(element)).toBe("sign_in");
+    expect(calls.some((c) => c.cmd === "reset_link_answer")).toBe(false);
   });
 
   it("session-ended goes back to sign in with the reason explained", async () => {
@@ -317,7 +344,7 @@ describe("errors that end the session", () => {
 
   it("session_expired on the reset screen (a used or expired link) is shown in place, with start over", async () => {
     ipc({ password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] }, recovery_complete: fail("session_expired") });
-    const { root: element } = showView({ screen: "reset_password", methods: [], fromLink: true });
+    const { root: element } = showView({ screen: "reset_password", methods: [], fromLink: true, account: null });
     type(byAutocomplete(element, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(element, "new-password", 1), "plum river lantern 42");
     await flush();

@@ -2,6 +2,7 @@
 // and the current screen. It turns the Rust side's `Step`s into screens, handles the
 // errors that change the screen, and listens to the Rust side's events.
 import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded, uiReady } from "./api";
+import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
 import type { EndReason, UiError } from "./codes";
@@ -66,13 +67,7 @@ export class App implements Ctx {
     mark("painted");
     void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
     await Promise.all([
-      onDeepLinkReset((ask) =>
-        this.go(
-          ask && this.view.screen !== "reset_link"
-            ? { screen: "reset_link", previous: this.view }
-            : { screen: "reset_password", methods: null, fromLink: true },
-        ),
-      ),
+      onDeepLinkReset((event) => this.resetLink(event)),
       onSessionEnded((reason) => this.sessionEnded(reason)),
       onConnectivity((online) => this.connectivity(online)),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
@@ -133,7 +128,7 @@ export class App implements Ctx {
         break;
       case "reset_password":
         // Launched by a reset link: Rust holds its token and knows the second factors.
-        this.go({ screen: "reset_password", methods: step.methods, fromLink: true });
+        this.go({ screen: "reset_password", methods: step.methods, fromLink: true, account: step.account_hint });
         break;
       case "signed_in":
         this.signedIn = {
@@ -144,6 +139,24 @@ export class App implements Ctx {
         };
         if (!step.offline) this.online = true;
         this.go({ screen: "account", notice: null });
+        break;
+    }
+  }
+
+  /** A reset link opened while the app runs (see `onDeepLinkReset`). */
+  private resetLink(event: ResetLinkEvent): void {
+    // A second link while the first one's question is up: "back" still means the
+    // sign-in that was under way.
+    const previous = this.view.screen === "reset_link" ? this.view.previous : this.view;
+    switch (event.outcome) {
+      case "opened":
+        this.go({ screen: "reset_password", methods: event.methods, fromLink: true, account: event.account_hint });
+        break;
+      case "ask":
+        this.go({ screen: "reset_link", previous, account: event.account_hint, methods: event.methods, error: null });
+        break;
+      case "refused":
+        this.go({ screen: "reset_link", previous, account: null, methods: [], error: asAppError(event.error) });
         break;
     }
   }

@@ -36,9 +36,12 @@ export type View =
   | { screen: "recovery_code"; identifier: string; channel: string | null; resendAt: number; expiresAt: number }
   // `methods` null: not known yet (a link opened while the app ran); on `mfa_required`
   // the screen asks for a code with every method.
-  | { screen: "reset_password"; methods: MfaMethod[] | null; fromLink: boolean }
-  // A reset link arrived in the middle of a sign-in: open it, or go back to `previous`.
-  | { screen: "reset_link"; previous: View }
+  // `account`: the account a link resets, masked (`z***@corp.cn`); null after a code.
+  | { screen: "reset_password"; methods: MfaMethod[] | null; fromLink: boolean; account: string | null }
+  // A reset link arrived in the middle of a sign-in: open it (the new password of
+  // `account`, with `methods`), or go back to `previous`. With `error`, the link could
+  // not be used (expired, used, no server): said so, then back to `previous`.
+  | { screen: "reset_link"; previous: View; account: string | null; methods: MfaMethod[]; error: UiError | null }
   | { screen: "locked"; until: number | null }
   | { screen: "maintenance"; message: string | null; until: string | null }
   | { screen: "update_required"; minVersion: string | null; downloadUrl: string | null }

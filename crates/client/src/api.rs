@@ -10,10 +10,10 @@ use std::time::Duration;
 use latchkey_proto::{
     ActivityList, ChangePasswordRequest, DeviceVerifyRequest, ErrorBody, ErrorCode,
     ForcedPasswordChangeRequest, LoginRequest, LoginResponse, LogoutRequest, Meta, MfaRequest,
-    Profile, RecoveryCodes, RecoveryCodesRequest, RecoveryCompleteRequest, RecoveryStartRequest,
-    RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, RefreshRequest, Secret, Session,
-    SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollRequest, TotpEnrollment,
-    CLIENT_VERSION_HEADER,
+    Profile, RecoveryCodes, RecoveryCodesRequest, RecoveryCompleteRequest, RecoveryLink,
+    RecoveryLinkRequest, RecoveryStartRequest, RecoveryStarted, RecoveryVerified,
+    RecoveryVerifyRequest, RefreshRequest, Secret, Session, SessionList, TotpConfirmRequest,
+    TotpDisableRequest, TotpEnrollRequest, TotpEnrollment, CLIENT_VERSION_HEADER,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -218,6 +218,17 @@ impl Api {
         req: &RecoveryVerifyRequest,
     ) -> Result<RecoveryVerified, ClientError> {
         self.json(Method::POST, "v1/recovery/verify", None, Some(req))
+            .await
+    }
+
+    /// Which account a reset link's token resets (masked), without using it up;
+    /// `token_invalid` when the link is unknown, used or expired.
+    #[tracing::instrument(skip_all)]
+    pub async fn recovery_link(
+        &self,
+        req: &RecoveryLinkRequest,
+    ) -> Result<RecoveryLink, ClientError> {
+        self.json(Method::POST, "v1/recovery/link", None, Some(req))
             .await
     }
 

@@ -16,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
+use crate::forgot::ResetLink;
 use crate::net::ServerUrl;
 use crate::offline;
 use crate::step::Step;
@@ -112,8 +113,8 @@ pub struct Client {
     pub(crate) pending: Pending,
     pub(crate) active: Option<Active>,
     /// A reset link that arrived in the middle of a sign-in, until the person says
-    /// whether to open it (the whole link: it carries a secret token).
-    pub(crate) waiting_link: Option<Secret>,
+    /// whether to open it: its token and what the server said about it.
+    pub(crate) waiting_link: Option<(Secret, ResetLink)>,
     /// The UI's language (`zh-CN`, `en`), for the messages the server sends on request
     /// of this device; `None`: the account's own setting.
     pub(crate) locale: Option<String>,
@@ -239,10 +240,12 @@ impl Client {
     }
 
     /// The region of phone numbers typed without `+country`, for finding a remembered
-    /// account as the server would. `/v1/meta` does not announce the server's
-    /// `default_region` (yet), so this is the server's default.
-    pub(crate) fn region(&self) -> &'static str {
-        vault::DEFAULT_REGION
+    /// account as the server would: the one the cached `/v1/meta` announces, else the
+    /// server's default (a server older than `default_region`).
+    pub(crate) fn region(&self) -> &str {
+        self.meta()
+            .and_then(|m| m.default_region.as_deref())
+            .unwrap_or(vault::DEFAULT_REGION)
     }
 
     pub(crate) fn password_policy(&self) -> PasswordPolicy {

@@ -3,9 +3,14 @@
 //!
 //! The server answers `start` the same for unknown accounts, so the client cannot tell
 //! and does not try: it always moves on to the code screen.
+//!
+//! The e-mail's `latchkey://reset?token=…` link skips to the new password. Before
+//! anything is shown, `/v1/recovery/link` says which account it resets (masked) and
+//! whether a second factor is needed, or that the link no longer works.
 
 use latchkey_proto::{
-    Channel, RecoveryCompleteRequest, RecoveryStartRequest, RecoveryVerifyRequest, Secret,
+    Channel, MfaMethod, RecoveryCompleteRequest, RecoveryLinkRequest, RecoveryStartRequest,
+    RecoveryVerifyRequest, Secret,
 };
 
 use crate::client::Client;
@@ -100,54 +105,88 @@ impl Client {
         self.pending.reset_token = Some(verified.reset_token);
         self.step = Step::ForgotNewPassword {
             mfa_methods: verified.mfa_methods,
+            account_hint: None,
         };
         Ok(self.step.clone())
     }
 
     /// The e-mail's `latchkey://reset?token=…` link, opened by the app: straight to the
-    /// new password. Whether a second factor is needed is not known yet; the server
-    /// says `code_invalid` if it is and none was given.
-    pub fn open_reset_link(&mut self, link: &str) -> Result<Step, ClientError> {
-        if self.active.is_some() || self.server.is_none() {
-            return Err(ClientError::WrongStep("open_reset_link"));
-        }
-        let token = reset_token_of(link)?;
-        self.waiting_link = None;
-        self.pending = Default::default();
-        self.pending.reset_token = Some(token);
-        self.step = Step::ForgotNewPassword {
-            mfa_methods: Vec::new(),
-        };
-        Ok(self.step.clone())
+    /// new password, naming the account and asking for a second factor when the server
+    /// says one is needed. A link that no longer works is refused (`session_expired`).
+    pub async fn open_reset_link(&mut self, link: &str) -> Result<Step, ClientError> {
+        self.check_reset_link_allowed()?;
+        let (token, about) = self.look_up_reset_link(link).await?;
+        Ok(self.open_checked_link(token, about))
     }
 
-    /// A reset link that arrived while the app runs. In the middle of a sign-in or of a
-    /// forgot-password flow it does not replace that at once: it waits (`Ok(false)`)
-    /// until the person says so ([`Self::answer_reset_link`]); otherwise it opens
-    /// (`Ok(true)`). Signed in, it is refused (`wrong_step`).
-    pub fn offer_reset_link(&mut self, link: &str) -> Result<bool, ClientError> {
-        if self.active.is_some() || self.server.is_none() {
-            return Err(ClientError::WrongStep("open_reset_link"));
+    /// A reset link that arrived while the app runs, once the server has said which
+    /// account it resets. In the middle of a sign-in or of a forgot-password flow it
+    /// does not replace that at once: it waits (`waiting: true`) until the person says
+    /// so ([`Self::answer_reset_link`]); otherwise it opens. Signed in, it is refused
+    /// (`wrong_step`); a link that no longer works too (`session_expired`), before
+    /// anything is asked.
+    pub async fn offer_reset_link(&mut self, link: &str) -> Result<ResetLink, ClientError> {
+        self.check_reset_link_allowed()?;
+        let (token, mut about) = self.look_up_reset_link(link).await?;
+        if self.unfinished() {
+            about.waiting = true;
+            self.waiting_link = Some((token, about.clone()));
+        } else {
+            self.open_checked_link(token, about.clone());
         }
-        if !self.unfinished() {
-            self.open_reset_link(link)?;
-            return Ok(true);
-        }
-        self.waiting_link = Some(Secret::new(reset_token_of(link).map(|_| link)?));
-        Ok(false)
+        Ok(about)
     }
 
     /// The person's answer to a waiting reset link: open it (the unfinished flow is
     /// dropped), or keep what they were doing (the link is forgotten).
     pub fn answer_reset_link(&mut self, open: bool) -> Result<Step, ClientError> {
-        let link = self
+        let (token, about) = self
             .waiting_link
             .take()
             .ok_or(ClientError::WrongStep("answer_reset_link"))?;
         if open {
-            return self.open_reset_link(link.expose());
+            return Ok(self.open_checked_link(token, about));
         }
         Ok(self.step.clone())
+    }
+
+    fn check_reset_link_allowed(&self) -> Result<(), ClientError> {
+        if self.active.is_some() || self.server.is_none() {
+            return Err(ClientError::WrongStep("open_reset_link"));
+        }
+        Ok(())
+    }
+
+    /// The link's token and what the server says about it (the token is not used up).
+    async fn look_up_reset_link(&self, link: &str) -> Result<(Secret, ResetLink), ClientError> {
+        let token = reset_token_of(link)?;
+        let req = RecoveryLinkRequest {
+            reset_token: token.clone(),
+        };
+        let answer = self.api()?.recovery_link(&req).await?;
+        let mfa_methods = if answer.second_factor_required {
+            answer.mfa_methods
+        } else {
+            Vec::new()
+        };
+        let about = ResetLink {
+            account_hint: answer.account_hint,
+            mfa_methods,
+            waiting: false,
+        };
+        Ok((token, about))
+    }
+
+    /// → ForgotNewPassword with the link's token; whatever was under way is dropped.
+    fn open_checked_link(&mut self, token: Secret, about: ResetLink) -> Step {
+        self.waiting_link = None;
+        self.pending = Default::default();
+        self.pending.reset_token = Some(token);
+        self.step = Step::ForgotNewPassword {
+            mfa_methods: about.mfa_methods,
+            account_hint: Some(about.account_hint),
+        };
+        self.step.clone()
     }
 
     /// Whether a sign-in or a forgot-password flow is under way (something typed or
@@ -205,6 +244,18 @@ impl Client {
         self.step = Step::ForgotDone { identifier };
         Ok(self.step.clone())
     }
+}
+
+/// A reset link as the server describes it (`/v1/recovery/link`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetLink {
+    /// The account it resets, masked as in the mail (`z***@corp.cn`, `138****8000`).
+    pub account_hint: String,
+    /// The second factors the reset also needs; empty without two-factor authentication.
+    pub mfa_methods: Vec<MfaMethod>,
+    /// A sign-in or another reset was under way: the link waits for
+    /// [`Client::answer_reset_link`].
+    pub waiting: bool,
 }
 
 /// The token of a `latchkey://reset?token=…` link.

@@ -41,5 +41,6 @@ pub mod vault;
 pub use client::{Client, Options};
 pub use error::{ClientError, Code, EndReason, NextStep, UiError};
 pub use flow::SecondFactor;
+pub use forgot::ResetLink;
 pub use session::Revalidation;
 pub use step::Step;

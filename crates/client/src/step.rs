@@ -59,7 +59,12 @@ pub enum Step {
     /// Forgot password: type the code that was sent.
     ForgotCode { resend_after: u64, expires_in: u64 },
     /// Forgot password: the new password, and a second factor if the account has one.
-    ForgotNewPassword { mfa_methods: Vec<MfaMethod> },
+    /// `account_hint`: the account a reset link resets, masked (`z***@corp.cn`); `None`
+    /// after a code, where the person typed the identifier themselves.
+    ForgotNewPassword {
+        mfa_methods: Vec<MfaMethod>,
+        account_hint: Option<String>,
+    },
     /// The password was reset: sign in with the new one.
     ForgotDone { identifier: String },
     /// Signed in. `offline`: opened with the cached verifier, the server unreachable

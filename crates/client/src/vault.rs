@@ -206,8 +206,8 @@ impl Index {
     }
 }
 
-/// The region of phone numbers typed without `+country` while the server does not
-/// announce its own (`/v1/meta` has no `default_region` yet); the server's default too.
+/// The region of phone numbers typed without `+country` when the cached `/v1/meta`
+/// does not announce the server's `default_region`; the server's default too.
 pub const DEFAULT_REGION: &str = "CN";
 
 /// An identifier as the vault keys it: the server's canonical form

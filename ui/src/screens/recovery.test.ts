@@ -145,7 +145,7 @@ describe("new password after a reset", () => {
       password_strength: (args: Record<string, unknown>) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer_password"] }),
       recovery_complete: null,
     });
-    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false });
+    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false, account: null });
     const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
     const button = byTestId<HTMLButtonElement>(root, "reset-submit");
     expect(button.disabled).toBe(true);
@@ -183,7 +183,7 @@ describe("new password after a reset", () => {
         return attempt === 1 ? fail("mfa_required")() : null;
       },
     });
-    const { root } = showView({ screen: "reset_password", methods: null, fromLink: true });
+    const { root } = showView({ screen: "reset_password", methods: null, fromLink: true, account: null });
     type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
     await flush();
@@ -211,7 +211,7 @@ describe("new password after a reset", () => {
   it("keeps only the latest strength answer", async () => {
     const pending: Array<(value: unknown) => void> = [];
     ipc({ password_strength: () => new Promise((resolve) => pending.push(resolve)) });
-    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false });
+    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false, account: null });
     const password = byAutocomplete(root, "new-password", 0);
     type(password, "a");
     type(password, "ab");
@@ -227,7 +227,7 @@ describe("new password after a reset", () => {
 
   it("translates unknown reason codes to a generic message, never the raw key", async () => {
     ipc({ password_strength: { score: 2, accepted: false, too_long: true, reasons: ["brand_new_rule"], suggestions: ["brand_new_hint"] } });
-    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false }, "zh-CN");
+    const { root } = showView({ screen: "reset_password", methods: null, fromLink: false, account: null }, "zh-CN");
     type(byAutocomplete(root, "new-password", 0), "x".repeat(200));
     await flush();
     const text = byTestId(root, "strength").textContent ?? "";

@@ -29,7 +29,12 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
     }
     try {
       const check = await recoveryVerify(code);
-      ctx.go({ screen: "reset_password", methods: check.second_factor_required ? check.methods : null, fromLink: false });
+      ctx.go({
+        screen: "reset_password",
+        methods: check.second_factor_required ? check.methods : null,
+        fromLink: false,
+        account: null,
+      });
     } catch (error) {
       boxes.clear();
       ctx.fail(error, errors);

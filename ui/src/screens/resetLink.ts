@@ -1,6 +1,6 @@
 // A password reset link opened in the middle of a sign-in (or of another reset): the
-// app asks before it throws that away. Which account the link resets cannot be shown:
-// the server has no way yet to tell it from the link's token.
+// app names the account the link resets (masked, as the server tells it) and asks
+// before it throws that away. A link that cannot be used is said so here, at once.
 import { resetLinkAnswer } from "../api";
 import { errorRegion } from "../components/errors";
 import type { Ctx } from "../context";
@@ -11,6 +11,14 @@ import { card, lead } from "./common";
 
 export function resetLinkScreen(ctx: Ctx, view: ViewOf<"reset_link">): HTMLElement {
   const errors = errorRegion();
+  if (view.error !== null || view.account === null) {
+    const back = button(t("reset_link.back"), { "data-testid": "reset-link-back" });
+    back.addEventListener("click", () => ctx.go(view.previous));
+    const screen = card("reset_link", false, heading(t("reset_link.invalid_title")), errors.element, h("div", { class: "buttons" }, back));
+    if (view.error !== null) errors.show(view.error);
+    return screen;
+  }
+  const account = view.account;
   const open = button(t("reset_link.open"), { "data-testid": "reset-link-open" });
   const keep = button(t("reset_link.keep"), { "data-testid": "reset-link-keep" }, "secondary");
   const row = h("div", { class: "buttons" }, open, keep);
@@ -19,12 +27,19 @@ export function resetLinkScreen(ctx: Ctx, view: ViewOf<"reset_link">): HTMLEleme
       errors.clear();
       try {
         await resetLinkAnswer(yes);
-        ctx.go(yes ? { screen: "reset_password", methods: null, fromLink: true } : view.previous);
+        ctx.go(yes ? { screen: "reset_password", methods: view.methods, fromLink: true, account } : view.previous);
       } catch (error) {
         ctx.fail(error, errors);
       }
     });
   open.addEventListener("click", () => answer(true, open));
   keep.addEventListener("click", () => answer(false, keep));
-  return card("reset_link", false, heading(t("reset_link.title")), lead(t("reset_link.lead")), errors.element, row);
+  return card(
+    "reset_link",
+    false,
+    heading(t("reset_link.title")),
+    lead(t("reset_link.lead", { account: view.account })),
+    errors.element,
+    row,
+  );
 }

@@ -1,9 +1,9 @@
 // Forgot password, last step (also where the e-mailed link lands): the new password with
 // its strength meter and confirmation, plus a TOTP or recovery code when the account has
-// two-step verification — a reset never bypasses it. After the code by e-mail/SMS, and
-// when a link launched the app (`app_start`), the methods are known; a link opened while
-// the app ran does not say, so the field appears when `recovery_complete` answers
-// `mfa_required`.
+// two-step verification — a reset never bypasses it. The methods are known in advance
+// (from the code's check, or from the server's description of a link), and the screen
+// names the account a link resets; should the server still answer `mfa_required`, the
+// field appears then.
 import { recoveryComplete } from "../api";
 import type { MfaMethod } from "../bindings/MfaMethod";
 import { errorRegion } from "../components/errors";
@@ -82,6 +82,7 @@ export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): H
     "reset_password",
     false,
     heading(t("reset.title")),
+    view.account === null ? null : h("p", { class: "account-hint", "data-testid": "reset-account" }, t("reset.account", { account: view.account })),
     lead(view.fromLink ? t("reset.lead_link") : t("reset.lead")),
     formElement,
     actions(backToSignIn(ctx)),

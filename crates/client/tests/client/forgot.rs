@@ -1,4 +1,4 @@
-use latchkey_client::{Code, SecondFactor, Step};
+use latchkey_client::{Code, ResetLink, SecondFactor, Step};
 use latchkey_proto::MfaMethod;
 use latchkey_testkit::{on_both, Backend, TestServer};
 
@@ -9,6 +9,8 @@ on_both!(
     reset_of_a_totp_account_needs_a_totp_code,
     a_wrong_code_and_a_resend,
     a_reset_link_asks_before_replacing_a_sign_in,
+    a_used_reset_link_is_refused_before_anything_is_asked,
+    a_reset_link_of_a_totp_account_asks_for_the_code_up_front,
 );
 
 /// The `latchkey://reset?token=…` link of a received mail.
@@ -55,7 +57,8 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
     assert_eq!(
         step,
         Step::ForgotNewPassword {
-            mfa_methods: vec![]
+            mfa_methods: vec![],
+            account_hint: None
         }
     );
     let e = app
@@ -113,7 +116,7 @@ async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
     // The TOTP-enabled notice may arrive too, before or after: take the mail with a code.
     let code = mailed_code(&srv, before).await;
     let step = app.client.verify_reset_code(secret(&code)).await.unwrap();
-    let Step::ForgotNewPassword { mfa_methods } = step else {
+    let Step::ForgotNewPassword { mfa_methods, .. } = step else {
         panic!("{step:?}")
     };
     assert!(mfa_methods.contains(&MfaMethod::Totp));
@@ -214,7 +217,16 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
     app.client.identify("tang@corp.cn").await.unwrap();
     let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
     assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
-    assert!(!app.client.offer_reset_link(&link).unwrap(), "it asks");
+    let offer = app.client.offer_reset_link(&link).await.unwrap();
+    assert_eq!(
+        offer,
+        ResetLink {
+            account_hint: "t***@corp.cn".into(),
+            mfa_methods: vec![],
+            waiting: true
+        },
+        "it asks, naming the account"
+    );
     assert!(matches!(app.client.step(), Step::DeviceCode { .. }));
     // "Keep signing in": nothing lost.
     let step = app.client.answer_reset_link(false).unwrap();
@@ -224,27 +236,133 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
         Code::WrongStep,
         "the link was forgotten"
     );
-    // Opened again, and this time followed.
-    assert!(!app.client.offer_reset_link(&link).unwrap());
+    // With nothing under way, a link opens at once (the token is not used up by
+    // looking); a broken one is refused.
+    let mut idle = App::on(&srv);
+    idle.client.start().await;
+    assert!(!idle.client.offer_reset_link(&link).await.unwrap().waiting);
+    assert!(matches!(
+        idle.client.step(),
+        Step::ForgotNewPassword { account_hint: Some(hint), .. } if hint == "t***@corp.cn"
+    ));
+    assert_eq!(
+        idle.client
+            .offer_reset_link("https://evil.example/?token=x")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidInput
+    );
+
+    // Opened again here, and this time followed: the new password names the account.
+    assert!(app.client.offer_reset_link(&link).await.unwrap().waiting);
     let step = app.client.answer_reset_link(true).unwrap();
-    assert!(matches!(step, Step::ForgotNewPassword { .. }), "{step:?}");
+    assert_eq!(
+        step,
+        Step::ForgotNewPassword {
+            mfa_methods: vec![],
+            account_hint: Some("t***@corp.cn".into())
+        }
+    );
     let step = app
         .client
         .reset_password(secret(NEW_PASSWORD), None)
         .await
         .unwrap();
     assert!(matches!(step, Step::ForgotDone { .. }), "{step:?}");
+}
 
-    // With nothing under way, a link opens at once; a broken one is refused.
+/// Issue 13: a link that was used (or expired) is refused at once, before the person
+/// is asked to drop their sign-in; what was under way stays.
+async fn a_used_reset_link_is_refused_before_anything_is_asked(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("qian@corp.cn", PASSWORD).await;
+    let mut other = App::on(&srv);
+    other.client.start().await;
+    other.client.forgot_password().unwrap();
+    other
+        .client
+        .send_reset_code("qian@corp.cn", None)
+        .await
+        .unwrap();
+    let link = reset_link(&srv.smtp.wait_for(1).await.remove(0).text());
+    other.client.open_reset_link(&link).await.unwrap();
+    other
+        .client
+        .reset_password(secret(NEW_PASSWORD), None)
+        .await
+        .unwrap();
+
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("qian@corp.cn").await.unwrap();
+    let e = app.client.offer_reset_link(&link).await.unwrap_err();
+    assert_eq!(e.code(), Code::SessionExpired, "{e:?}");
+    assert!(matches!(app.client.step(), Step::Password { .. }));
+    assert_eq!(
+        app.client.answer_reset_link(true).unwrap_err().code(),
+        Code::WrongStep,
+        "nothing waits"
+    );
     let mut idle = App::on(&srv);
     idle.client.start().await;
-    assert!(idle.client.offer_reset_link(&link).unwrap());
-    assert!(matches!(idle.client.step(), Step::ForgotNewPassword { .. }));
-    assert_eq!(
-        idle.client
-            .offer_reset_link("https://evil.example/?token=x")
-            .unwrap_err()
-            .code(),
-        Code::InvalidInput
-    );
+    let e = idle.client.open_reset_link(&link).await.unwrap_err();
+    assert_eq!(e.code(), Code::SessionExpired, "{e:?}");
+    assert!(matches!(idle.client.step(), Step::Identify { .. }));
+}
+
+/// Issue 13: the link says in advance that the account has two-step verification, so
+/// the new password is asked together with a code (no failed try first).
+async fn a_reset_link_of_a_totp_account_asks_for_the_code_up_front(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("he@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    sign_in(&mut app, &srv, "he@corp.cn", PASSWORD, false).await;
+    let (totp_secret, _) = enrol_totp(&mut app, &srv, None).await;
+    app.client.sign_out().await.unwrap();
+
+    app.client.forgot_password().unwrap();
+    let before = srv.smtp.messages().len();
+    app.client
+        .send_reset_code("he@corp.cn", None)
+        .await
+        .unwrap();
+    // The TOTP-enabled notice may arrive too: wait for the mail with the code and link.
+    mailed_code(&srv, before).await;
+    let mail = srv
+        .smtp
+        .messages()
+        .into_iter()
+        .skip(before)
+        .find(|m| m.text().contains("latchkey://reset?token="))
+        .expect("the reset mail");
+    let link = reset_link(&mail.text());
+    let mut fresh = App::on(&srv);
+    fresh.client.start().await;
+    let step = fresh.client.open_reset_link(&link).await.unwrap();
+    let Step::ForgotNewPassword {
+        mfa_methods,
+        account_hint,
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(account_hint.as_deref(), Some("h***@corp.cn"));
+    assert!(mfa_methods.contains(&MfaMethod::Totp), "{mfa_methods:?}");
+    let step = fresh
+        .client
+        .reset_password(
+            secret(NEW_PASSWORD),
+            Some(SecondFactor {
+                method: MfaMethod::Totp,
+                code: secret(&srv.totp(&totp_secret)),
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::ForgotDone { .. }), "{step:?}");
 }

@@ -14,6 +14,7 @@ on_both!(
     a_disabled_account_ends_the_offline_session,
     signed_out_everywhere_ends_the_offline_session,
     a_phone_typed_nationally_finds_the_account_offline,
+    a_national_number_is_read_in_the_servers_region,
     editing_the_cached_meta_does_not_lift_the_limits,
     a_clock_set_back_does_not_reopen_the_window,
 );
@@ -309,6 +310,48 @@ async fn a_phone_typed_nationally_finds_the_account_offline(b: Backend) {
     let step = app.client.sign_in(secret(PASSWORD), true).await.unwrap();
     assert!(
         matches!(&step, Step::SignedIn { offline: true, user, .. } if user.phone.as_deref() == Some("+8613800138000")),
+        "{step:?}"
+    );
+}
+
+/// Issue 13: a server whose `default_region` is not CN (here US) announces it in
+/// `/v1/meta`; offline, `(201) 555-0123` is read as that server would read it and finds
+/// the account remembered as `+12015550123`.
+async fn a_national_number_is_read_in_the_servers_region(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |c| c.default_region = "US".into()).await else {
+        return;
+    };
+    srv.add(
+        AddUser {
+            email: Some("lee@corp.example".into()),
+            phone: Some("+12015550123".into()),
+            ..AddUser::default()
+        },
+        PASSWORD,
+    )
+    .await;
+    let mut app = App::on(&srv);
+    signed_in(&mut app, &srv, "+12015550123", PASSWORD, true).await;
+    app.client.sign_out().await.unwrap();
+    srv.stop().await;
+    app.relaunch();
+    app.client.start().await;
+    assert_eq!(
+        app.client.meta().and_then(|m| m.default_region.as_deref()),
+        Some("US"),
+        "cached"
+    );
+    let step = app.client.identify("(201) 555-0123").await.unwrap();
+    assert_eq!(
+        step,
+        Step::Password {
+            identifier: "(201) 555-0123".into(),
+            offline_possible: true
+        }
+    );
+    let step = app.client.sign_in(secret(PASSWORD), true).await.unwrap();
+    assert!(
+        matches!(&step, Step::SignedIn { offline: true, user, .. } if user.phone.as_deref() == Some("+12015550123")),
         "{step:?}"
     );
 }
