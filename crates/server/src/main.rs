@@ -227,11 +227,11 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
             );
             for l in admin::list_users(app).await? {
                 let u = &l.user;
-                let status = if u.disabled != 0 {
+                let status = if u.is_disabled() {
                     "disabled".to_owned()
                 } else if let Some(s) = l.locked_for {
                     format!("locked {s}s")
-                } else if u.must_change_password != 0 {
+                } else if u.must_change() {
                     "temp-pass".to_owned()
                 } else {
                     "active".to_owned()

@@ -76,7 +76,7 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
         }
         Err::<Option<Issued>, _>(e)
     };
-    if r.token.is_some() && r.user.mfa_enabled != 0 {
+    if r.token.is_some() && r.user.mfa_on() {
         let factor = match (r.totp_code, r.recovery_code) {
             (Some(code), _) => Factor {
                 method: MfaMethod::Totp,

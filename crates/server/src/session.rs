@@ -136,58 +136,24 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// together.
 const MAX_BATCH: usize = 32;
 
-/// Parameters of one rotation in a batch.
-const PARAMS: usize = 7;
+/// SQLite: a batch is one transaction on the pool's one connection, with each
+/// rotation's statements run in turn as prepared statements (sqlx caches them per
+/// connection), and one COMMIT — one WAL write — for all of them, which is most of what
+/// a rotation used to cost. Within a rotation each statement after the claim runs only
+/// if the one before changed its row, so a failed claim changes nothing, and the
+/// rotations of a batch do not depend on each other: a token claimed twice in one batch
+/// is claimed by the first and refused to the second, as if they came one after the
+/// other.
+static CLAIM_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} RETURNING session_id", claim("$1", "$2")));
 
-/// SQLite: `n` rotations in one transaction, as ONE call to the connection's worker
-/// thread. sqlx runs a SQLite connection on a thread of its own, and each call is a
-/// hand-off between threads (two context switches on a busy core); one call per batch
-/// instead of four per rotation (begin, claim, rest, commit), and one commit — one WAL
-/// write — for all of them, is most of what a rotation used to cost. SQLite runs the
-/// statements of one query in turn, binding `$n` across them: rotation `k` uses
-/// `$(7k+1)` … `$(7k+7)` (now, old hash, access hash, access expiry, refresh expiry,
-/// address, refresh hash).
-///
-/// Within a rotation each statement after the claim goes on only if the one before
-/// changed exactly one row (`changes()` is the count of the last INSERT, UPDATE or
-/// DELETE), so a failed claim changes nothing and returns no row, and the rotations
-/// of a batch do not depend on each other: a token claimed twice in one batch is
-/// claimed by the first and refused to the second, as if they came one after the other.
-/// The new access hash (256 random bits) finds the session again. Each returned row
-/// carries `k`, the rotation it answers.
-///
-/// sqlx 0.8 marks several statements in one query as deprecated for SQLite (its issue
-/// 3108) but runs them; a version that stops would fail every rotation, and the
-/// session tests with it.
-fn rotate_sqlite_sql(n: usize) -> String {
-    let mut sql = String::from("BEGIN IMMEDIATE; ");
-    for k in 0..n {
-        let p = |i: usize| format!("${}", PARAMS * k + i);
-        let (now, hash, access, access_exp, refresh_exp, ip, fresh) =
-            (p(1), p(2), p(3), p(4), p(5), p(6), p(7));
-        sql.push_str(&format!(
-            "{claim}; \
-             UPDATE sessions SET access_hash = {access}, access_expires_at = {access_exp}, \
-               refresh_expires_at = {refresh_exp}, last_used_at = {now}, ip = {ip} \
-               WHERE changes() = 1 \
-               AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = {hash}); \
-             INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
-               SELECT {fresh}, id, {refresh_exp} FROM sessions \
-               WHERE changes() = 1 AND access_hash = {access}; \
-             SELECT {k} AS k, s.id AS session_id, {user} \
-               FROM sessions s JOIN users u ON u.id = s.user_id \
-               WHERE changes() = 1 AND s.access_hash = {access}; ",
-            claim = claim(&now, &hash),
-            user = user_columns("u."),
-        ));
-    }
-    sql.push_str("COMMIT");
-    sql
-}
+/// SQLite: moves the claimed session to its new access token.
+const MOVE_SESSION_SQLITE: &str = "UPDATE sessions SET access_hash = $1, access_expires_at = $2, \
+     refresh_expires_at = $3, last_used_at = $4, ip = $5 WHERE id = $6 RETURNING user_id";
 
-/// [`rotate_sqlite_sql`] for 1 ..= [`MAX_BATCH`] rotations (index `n - 1`).
-static ROTATE_SQLITE: std::sync::LazyLock<Vec<String>> =
-    std::sync::LazyLock::new(|| (1..=MAX_BATCH).map(rotate_sqlite_sql).collect());
+/// SQLite: the new refresh token of the session.
+const INSERT_REFRESH_SQLITE: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)";
 
 fn user_columns(prefix: &str) -> String {
     users::COLUMNS
@@ -202,14 +168,6 @@ struct RotatedRow {
     session_id: String,
     #[sqlx(flatten)]
     user: UserRow,
-}
-
-/// A row of a SQLite batch: rotation `k`'s session and account.
-#[derive(sqlx::FromRow)]
-struct BatchRow {
-    k: i64,
-    #[sqlx(flatten)]
-    rotated: RotatedRow,
 }
 
 /// One rotation waiting for its SQLite batch.
@@ -359,47 +317,66 @@ pub async fn refresh(
 }
 
 /// The batch's rotations on `conn` in one transaction: for each, in order, its session
-/// and account if its claim succeeded.
+/// and account if its claim succeeded. Nothing is committed if a statement fails.
 async fn rotate_sqlite(
     conn: &mut AnyConnection,
     batch: &[Job],
 ) -> Result<Vec<Option<RotatedRow>>, sqlx::Error> {
-    let sql = ROTATE_SQLITE
-        .get(batch.len().saturating_sub(1))
-        .ok_or_else(|| sqlx::Error::Protocol("rotation batch too large".into()))?;
-    let mut query = sqlx::query_as::<_, BatchRow>(sql);
+    // IMMEDIATE: the write lock first, so another process's writer makes this wait
+    // (busy_timeout) rather than fail half way.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut out = Vec::with_capacity(batch.len());
     for job in batch {
-        let [hash, access_hash, refresh_hash] = &job.hashes;
-        let (now, access_expires, refresh_expires) = job.times;
-        query = query
-            .bind(now)
-            .bind(hash.as_str())
-            .bind(access_hash.as_str())
-            .bind(access_expires)
-            .bind(refresh_expires)
-            .bind(job.ip.as_deref())
-            .bind(refresh_hash.as_str());
+        out.push(rotate_one_sqlite(&mut tx, job).await?);
     }
-    // `fetch_all` drains the results, so the answer waits for the COMMIT.
-    match query.fetch_all(&mut *conn).await {
-        Ok(rows) => {
-            let mut out: Vec<Option<RotatedRow>> = batch.iter().map(|_| None).collect();
-            for row in rows {
-                if let Some(slot) = usize::try_from(row.k).ok().and_then(|k| out.get_mut(k)) {
-                    *slot = Some(row.rotated);
-                }
-            }
-            Ok(out)
-        }
-        Err(e) => {
-            // A statement failed after BEGIN: the rest, COMMIT included, did not
-            // run. End the transaction here, or the connection would carry it into
-            // the next request. (With none open this fails, harmlessly.)
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            Err(e)
-        }
-    }
+    // The answers wait for the COMMIT.
+    tx.commit().await?;
+    Ok(out)
 }
+
+/// One rotation inside the batch's transaction: claim, move the session, store the new
+/// refresh token, read the account.
+async fn rotate_one_sqlite(
+    conn: &mut AnyConnection,
+    job: &Job,
+) -> Result<Option<RotatedRow>, sqlx::Error> {
+    let [hash, access_hash, refresh_hash] = &job.hashes;
+    let (now, access_expires, refresh_expires) = job.times;
+    let claimed: Option<String> = sqlx::query_scalar(&CLAIM_SQLITE)
+        .bind(now)
+        .bind(hash.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(session_id) = claimed else {
+        return Ok(None);
+    };
+    let user_id: Option<String> = sqlx::query_scalar(MOVE_SESSION_SQLITE)
+        .bind(access_hash.as_str())
+        .bind(access_expires)
+        .bind(refresh_expires)
+        .bind(now)
+        .bind(job.ip.as_deref())
+        .bind(&session_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    sqlx::query(INSERT_REFRESH_SQLITE)
+        .bind(refresh_hash.as_str())
+        .bind(&session_id)
+        .bind(refresh_expires)
+        .execute(&mut *conn)
+        .await?;
+    let user: Option<UserRow> = sqlx::query_as(&USER_BY_ID)
+        .bind(&user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(user.map(|user| RotatedRow { session_id, user }))
+}
+
+static USER_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE id = $1", users::COLUMNS));
 
 /// After a failed claim: a token that was already used means it was copied, so its
 /// session — the whole token family — is revoked. Anything else is just invalid.

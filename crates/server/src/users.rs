@@ -51,8 +51,24 @@ impl UserRow {
             name: self.name.clone(),
             organisation: self.organisation.clone(),
             locale: self.locale.clone(),
-            mfa_enabled: self.mfa_enabled != 0,
+            mfa_enabled: self.mfa_on(),
         }
+    }
+
+    /// Two-factor authentication is on. (The flags are BIGINT 0/1 in both databases,
+    /// as sqlx's `Any` driver decodes no booleans; these read them.)
+    pub fn mfa_on(&self) -> bool {
+        self.mfa_enabled != 0
+    }
+
+    /// An admin disabled the account.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled != 0
+    }
+
+    /// The password is temporary: it must be changed at the next sign-in.
+    pub fn must_change(&self) -> bool {
+        self.must_change_password != 0
     }
 
     /// The lockout subject of an existing account: all its identifiers share it.

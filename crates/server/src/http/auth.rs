@@ -157,7 +157,7 @@ pub async fn login(
     if verified.needs_rehash {
         upgrade_hash(&app, &user, &password).await;
     }
-    if user.disabled != 0 {
+    if user.is_disabled() {
         record("account_disabled").await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
@@ -169,7 +169,7 @@ pub async fn login(
         record("device_verification_required").await?;
         return Ok(Json(answer));
     }
-    let mfa_on = user.mfa_enabled != 0;
+    let mfa_on = user.mfa_on();
     if let Some(reason) = change_reason(&app, &user, now) {
         // With two-factor on, the change itself asks for a code (see
         // `forced_password_change`), so a temporary password does not bypass it.
@@ -215,7 +215,7 @@ pub(super) fn change_reason(
     user: &UserRow,
     now: i64,
 ) -> Option<PasswordChangeReason> {
-    if user.must_change_password != 0 {
+    if user.must_change() {
         Some(PasswordChangeReason::Temporary)
     } else if password_expires_at(&app.config.password, user).is_some_and(|t| t <= now) {
         Some(PasswordChangeReason::Expired)
@@ -233,7 +233,7 @@ pub(super) async fn change_challenge(
 ) -> ApiResult<(Secret, Vec<MfaMethod>)> {
     let ttl = app.config.sessions.change_token_ttl_seconds;
     let token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
-    let methods = if user.mfa_enabled != 0 {
+    let methods = if user.mfa_on() {
         mfa::METHODS.to_vec()
     } else {
         vec![]

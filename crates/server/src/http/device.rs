@@ -61,7 +61,7 @@ pub(super) async fn check(
     now: i64,
 ) -> ApiResult<Option<LoginResponse>> {
     let cfg = &app.config.devices;
-    if !cfg.verify_new || user.mfa_enabled != 0 {
+    if !cfg.verify_new || user.mfa_on() {
         return Ok(None);
     }
     if devices::is_known(&app.db, Some(&user.id), &device.id).await? {
@@ -167,7 +167,7 @@ pub async fn verify(
         let (db, device, ip, id) = (&app.db, &pending.device, ip.as_deref(), &user.id);
         async move { activity::record(db, Some(id), "device_verify", result, device, ip, now).await }
     };
-    if user.disabled != 0 {
+    if user.is_disabled() {
         record("account_disabled").await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }

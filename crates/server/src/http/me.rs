@@ -34,7 +34,7 @@ async fn current_user(app: &AppState, authed: &Authed) -> ApiResult<UserRow> {
     ))]
 pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<Profile>> {
     let user = current_user(&app, &authed).await?;
-    let recovery_codes_left = if user.mfa_enabled != 0 {
+    let recovery_codes_left = if user.mfa_on() {
         Some(crate::recovery_codes::left(&app.db, &user.id).await?)
     } else {
         None

@@ -97,7 +97,7 @@ pub async fn enroll(
         .secret_key
         .as_ref()
         .ok_or_else(|| ApiError::new(ErrorCode::TotpUnavailable))?;
-    if user.mfa_enabled != 0 {
+    if user.mfa_on() {
         return Err(already_on());
     }
     account::confirm_password(&app, &user, &req.password, "password", app.now()).await?;
@@ -133,7 +133,7 @@ pub async fn confirm(
 ) -> ApiResult<Json<RecoveryCodes>> {
     check_secret("code", &req.code)?;
     let user = current_user(&app, &authed).await?;
-    if user.mfa_enabled != 0 {
+    if user.mfa_on() {
         return Err(already_on());
     }
     let now = app.now();
@@ -197,7 +197,7 @@ pub async fn disable(
     check_secret("password", &req.password)?;
     check_secret("code", &req.code)?;
     let user = current_user(&app, &authed).await?;
-    if user.mfa_enabled == 0 {
+    if !user.mfa_on() {
         return Err(not_on());
     }
     let now = app.now();
@@ -240,7 +240,7 @@ pub async fn regenerate_recovery_codes(
 ) -> ApiResult<Json<RecoveryCodes>> {
     check_secret("password", &req.password)?;
     let user = current_user(&app, &authed).await?;
-    if user.mfa_enabled == 0 {
+    if !user.mfa_on() {
         return Err(not_on());
     }
     let now = app.now();
@@ -294,7 +294,7 @@ pub async fn second_factor(
     let user = users::by_id(&app.db, &live.user_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-    if user.disabled != 0 {
+    if user.is_disabled() {
         record(&app, &user.id, "mfa", "account_disabled", &device, &ip, now).await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }

@@ -107,7 +107,7 @@ pub async fn start(
     let code = notify::six_digits();
     let mut target = user
         .as_ref()
-        .filter(|u| u.disabled == 0)
+        .filter(|u| !u.is_disabled())
         .and_then(|u| notify::destination(u, req.channel.map(channel_of)).map(|d| (u, d)));
     // The account's own cap, across all its identifiers, is kept silently: 202 as
     // always, nothing sent.
@@ -350,7 +350,7 @@ pub async fn verify(
         now,
     )
     .await?;
-    let mfa_on = user.mfa_enabled != 0;
+    let mfa_on = user.mfa_on();
     Ok(Json(RecoveryVerified {
         reset_token,
         expires_in: ttl,
@@ -395,14 +395,14 @@ pub async fn link(
     let (user_id, expires_at) = live.ok_or_else(invalid)?;
     let user = users::by_id(&app.db, &user_id)
         .await?
-        .filter(|u| u.disabled == 0)
+        .filter(|u| !u.is_disabled())
         .ok_or_else(invalid)?;
     let account_hint = match (&user.email, &user.phone) {
         (Some(email), _) => notify::hint(delivery::Channel::Email, email),
         (None, Some(phone)) => notify::hint(delivery::Channel::Sms, phone),
         (None, None) => user.username.clone().unwrap_or_default(),
     };
-    let mfa_on = user.mfa_enabled != 0;
+    let mfa_on = user.mfa_on();
     Ok(Json(RecoveryLink {
         account_hint,
         expires_in: crate::db::seconds_until(expires_at, now),
@@ -446,7 +446,7 @@ pub async fn complete(
         .await?
         .ok_or_else(invalid)?;
     let user = users::by_id(&app.db, &user_id).await?.ok_or_else(invalid)?;
-    if user.disabled != 0 {
+    if user.is_disabled() {
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
     for code in [&req.totp_code, &req.recovery_code].into_iter().flatten() {
