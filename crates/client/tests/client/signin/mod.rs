@@ -1,0 +1,6 @@
+//! Sign-in through the client, one file per part of the flow.
+
+mod account;
+mod password;
+mod refusals;
+mod second_factor;
