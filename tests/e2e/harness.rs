@@ -61,8 +61,23 @@ fn stop_driver(driver: &mut Child) {
 }
 
 /// An element that was replaced after it was found.
-fn is_stale(error: &str) -> bool {
-    error.contains("was not found") || error.contains("stale element")
+/// Whether an operation on an element failed because a re-render replaced or was
+/// still laying out the element: by its message, or by the WebDriver error kind (Debug
+/// form), since WebKitWebDriver sometimes sends a kind with an empty message (CI:
+/// "cannot click [data-testid=totp-disable]: webdriver returned error: ").
+fn is_stale(error: &CmdError) -> bool {
+    let text = error.to_string();
+    let kind = format!("{error:?}");
+    text.contains("was not found")
+        || text.contains("stale element")
+        || [
+            "StaleElementReference",
+            "NoSuchElement",
+            "ElementNotInteractable",
+            "ElementClickIntercepted",
+        ]
+        .iter()
+        .any(|k| kind.contains(k))
 }
 
 fn tauri_driver() -> Option<PathBuf> {
@@ -238,11 +253,11 @@ impl App {
         loop {
             match op().await {
                 Ok(value) => return value,
-                Err(e) if attempts < 5 && is_stale(&e.to_string()) => {
+                Err(e) if attempts < 5 && is_stale(&e) => {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(e) => panic!("cannot {what}: {e}"),
+                Err(e) => panic!("cannot {what}: {e} ({e:?})"),
             }
         }
     }
