@@ -4,7 +4,12 @@
 //! [`NextStep`] that says what the person can do about it (check the network, ask IT,
 //! update the app, wait). The UI gets [`UiError`]: codes and numbers, never an English
 //! sentence — the one free text is the maintenance message the server's operators wrote.
+//!
+//! The codes, and the next step each usually carries, are declared once in
+//! `latchkey_proto` (its `code.rs`, with the server's codes and the app code each is
+//! shown as); this file only says which failure is which code.
 
+pub use latchkey_proto::{Code, NextStep};
 use latchkey_proto::{ErrorCode, PasswordReason, PasswordSuggestion};
 use serde::{Deserialize, Serialize};
 
@@ -108,84 +113,6 @@ pub enum ClientError {
     InvalidInput(&'static str),
 }
 
-/// The stable codes the UI translates. Server codes keep their wire names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub enum Code {
-    NotConfigured,
-    InvalidServerUrl,
-    InsecureServerUrl,
-    NoNetwork,
-    DnsFailed,
-    ConnectionRefused,
-    TlsError,
-    CertificateInvalid,
-    Timeout,
-    ProxyError,
-    ServerUnavailable,
-    ServerError,
-    UnexpectedResponse,
-    NetworkError,
-    Maintenance,
-    ClientOutdated,
-    RateLimited,
-    AccountLocked,
-    PasswordRejected,
-    InvalidCredentials,
-    /// A second factor is needed too (a reset link on an account with TOTP).
-    MfaRequired,
-    AccountDisabled,
-    CodeInvalid,
-    CodeExpired,
-    TooManyAttempts,
-    SessionExpired,
-    CurrentPasswordInvalid,
-    TotpUnavailable,
-    Conflict,
-    ServerRejected,
-    OfflineUnavailable,
-    OfflineDisabled,
-    OfflineExpired,
-    OfflineAttemptsExhausted,
-    RefreshRevoked,
-    PasswordChanged,
-    KeychainUnavailable,
-    KeychainError,
-    StorageError,
-    WrongStep,
-    InvalidInput,
-}
-
-/// What the person can do next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub enum NextStep {
-    /// Check Wi-Fi / cable / VPN.
-    CheckNetwork,
-    /// The server address may be wrong: check it or ask IT for it.
-    CheckServerAddress,
-    /// Something only IT can fix (certificate, proxy, server failure, disabled account).
-    ContactIt,
-    /// Install the newer version (`download_url` when known).
-    UpdateApp,
-    /// Wait `retry_after` seconds (or until `until`), then try again.
-    Wait,
-    /// Try again in a moment.
-    RetryLater,
-    /// Correct what was typed and try again.
-    CorrectInput,
-    /// Start the sign-in again from the identifier.
-    StartOver,
-    /// Connect to the company network and sign in online.
-    SignInOnline,
-    /// Use "forgot password".
-    ResetPassword,
-    /// Choose another password (see `reasons`/`suggestions`).
-    ChooseAnotherPassword,
-}
-
 /// The error as the UI receives it: codes, numbers and the server's maintenance text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UiError {
@@ -238,8 +165,8 @@ impl ClientError {
             Self::RateLimited { .. } => Code::RateLimited,
             Self::AccountLocked { .. } => Code::AccountLocked,
             Self::PasswordRejected { .. } => Code::PasswordRejected,
-            Self::Server(code) => server_code(*code),
-            Self::PasswordChangeRequired { .. } => server_code(ErrorCode::PasswordChangeRequired),
+            Self::Server(code) => code.app_code(),
+            Self::PasswordChangeRequired { .. } => ErrorCode::PasswordChangeRequired.app_code(),
             Self::OfflinePasswordInvalid { .. } => Code::InvalidCredentials,
             Self::OfflineUnavailable => Code::OfflineUnavailable,
             Self::OfflineDisabled => Code::OfflineDisabled,
@@ -261,43 +188,7 @@ impl ClientError {
         if let Self::OfflinePasswordInvalid { .. } = self {
             return NextStep::CorrectInput;
         }
-        match self.code() {
-            Code::NotConfigured | Code::InvalidServerUrl | Code::InsecureServerUrl => {
-                NextStep::CheckServerAddress
-            }
-            Code::NoNetwork | Code::Timeout | Code::NetworkError => NextStep::CheckNetwork,
-            Code::DnsFailed | Code::ConnectionRefused | Code::UnexpectedResponse => {
-                NextStep::CheckServerAddress
-            }
-            Code::TlsError
-            | Code::CertificateInvalid
-            | Code::ProxyError
-            | Code::ServerError
-            | Code::AccountDisabled
-            | Code::TotpUnavailable
-            | Code::KeychainUnavailable
-            | Code::KeychainError
-            | Code::StorageError => NextStep::ContactIt,
-            Code::ServerUnavailable | Code::Conflict | Code::ServerRejected => NextStep::RetryLater,
-            Code::Maintenance | Code::RateLimited | Code::AccountLocked => NextStep::Wait,
-            Code::ClientOutdated => NextStep::UpdateApp,
-            Code::PasswordRejected => NextStep::ChooseAnotherPassword,
-            Code::InvalidCredentials => NextStep::ResetPassword,
-            Code::CodeInvalid
-            | Code::CurrentPasswordInvalid
-            | Code::InvalidInput
-            | Code::MfaRequired => NextStep::CorrectInput,
-            Code::CodeExpired
-            | Code::TooManyAttempts
-            | Code::SessionExpired
-            | Code::WrongStep
-            | Code::RefreshRevoked
-            | Code::PasswordChanged => NextStep::StartOver,
-            Code::OfflineUnavailable
-            | Code::OfflineDisabled
-            | Code::OfflineExpired
-            | Code::OfflineAttemptsExhausted => NextStep::SignInOnline,
-        }
+        self.code().next_step()
     }
 
     /// The server could not be reached (or cannot serve): the cases in which an offline
@@ -372,42 +263,258 @@ impl Serialize for ClientError {
     }
 }
 
-/// The client's code for a server error code that reached the generic arm.
-fn server_code(code: ErrorCode) -> Code {
-    match code {
-        ErrorCode::InvalidCredentials => Code::InvalidCredentials,
-        ErrorCode::AccountDisabled => Code::AccountDisabled,
-        ErrorCode::CodeInvalid => Code::CodeInvalid,
-        ErrorCode::CodeExpired => Code::CodeExpired,
-        ErrorCode::TooManyAttempts => Code::TooManyAttempts,
-        ErrorCode::TokenInvalid
-        | ErrorCode::TokenExpired
-        | ErrorCode::Unauthenticated
-        | ErrorCode::RefreshTokenReused => Code::SessionExpired,
-        ErrorCode::CurrentPasswordInvalid => Code::CurrentPasswordInvalid,
-        ErrorCode::TotpUnavailable => Code::TotpUnavailable,
-        ErrorCode::Conflict => Code::Conflict,
-        ErrorCode::Maintenance => Code::Maintenance,
-        ErrorCode::ClientOutdated => Code::ClientOutdated,
-        ErrorCode::RateLimited => Code::RateLimited,
-        ErrorCode::AccountLocked => Code::AccountLocked,
-        ErrorCode::PasswordRejected => Code::PasswordRejected,
-        ErrorCode::Internal => Code::ServerError,
-        ErrorCode::InvalidRequest
-        | ErrorCode::PayloadTooLarge
-        | ErrorCode::UnsupportedMediaType
-        | ErrorCode::NotFound
-        | ErrorCode::MethodNotAllowed
-        | ErrorCode::ResourceNotFound
-        | ErrorCode::PasswordChangeRequired => Code::ServerRejected,
-        ErrorCode::MfaRequired => Code::MfaRequired,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// What the app shows for every wire code: (server code, app code, next step),
+    /// written out. A snapshot taken before issue 14 moved the tables to proto; it must
+    /// not change.
+    const SERVER_CODES: [(&str, &str, &str); 26] = [
+        ("invalid_request", "server_rejected", "retry_later"),
+        ("payload_too_large", "server_rejected", "retry_later"),
+        ("unsupported_media_type", "server_rejected", "retry_later"),
+        ("not_found", "server_rejected", "retry_later"),
+        ("method_not_allowed", "server_rejected", "retry_later"),
+        (
+            "invalid_credentials",
+            "invalid_credentials",
+            "reset_password",
+        ),
+        ("account_locked", "account_locked", "wait"),
+        ("account_disabled", "account_disabled", "contact_it"),
+        ("mfa_required", "mfa_required", "correct_input"),
+        ("password_change_required", "server_rejected", "retry_later"),
+        ("code_invalid", "code_invalid", "correct_input"),
+        ("code_expired", "code_expired", "start_over"),
+        ("too_many_attempts", "too_many_attempts", "start_over"),
+        (
+            "password_rejected",
+            "password_rejected",
+            "choose_another_password",
+        ),
+        ("maintenance", "maintenance", "wait"),
+        ("client_outdated", "client_outdated", "update_app"),
+        ("rate_limited", "rate_limited", "wait"),
+        ("unauthenticated", "session_expired", "start_over"),
+        ("token_expired", "session_expired", "start_over"),
+        ("token_invalid", "session_expired", "start_over"),
+        ("refresh_token_reused", "session_expired", "start_over"),
+        (
+            "current_password_invalid",
+            "current_password_invalid",
+            "correct_input",
+        ),
+        ("resource_not_found", "server_rejected", "retry_later"),
+        ("conflict", "conflict", "retry_later"),
+        ("totp_unavailable", "totp_unavailable", "contact_it"),
+        ("internal", "server_error", "contact_it"),
+    ];
+
+    /// The (code, next step) of every other failure, written out (same snapshot).
+    fn client_failures() -> Vec<(ClientError, &'static str, &'static str)> {
+        let s = String::new;
+        vec![
+            (
+                ClientError::NotConfigured,
+                "not_configured",
+                "check_server_address",
+            ),
+            (
+                ClientError::InvalidServerUrl,
+                "invalid_server_url",
+                "check_server_address",
+            ),
+            (
+                ClientError::InsecureServerUrl,
+                "insecure_server_url",
+                "check_server_address",
+            ),
+            (ClientError::NoNetwork, "no_network", "check_network"),
+            (ClientError::Dns, "dns_failed", "check_server_address"),
+            (
+                ClientError::ConnectionRefused,
+                "connection_refused",
+                "check_server_address",
+            ),
+            (
+                ClientError::Tls {
+                    certificate: false,
+                    detail: s(),
+                },
+                "tls_error",
+                "contact_it",
+            ),
+            (
+                ClientError::Tls {
+                    certificate: true,
+                    detail: s(),
+                },
+                "certificate_invalid",
+                "contact_it",
+            ),
+            (ClientError::Timeout, "timeout", "check_network"),
+            (
+                ClientError::Proxy { detail: s() },
+                "proxy_error",
+                "contact_it",
+            ),
+            (
+                ClientError::ServerUnavailable { status: 502 },
+                "server_unavailable",
+                "retry_later",
+            ),
+            (
+                ClientError::ServerError { status: 500 },
+                "server_error",
+                "contact_it",
+            ),
+            (
+                ClientError::UnexpectedResponse { status: 200 },
+                "unexpected_response",
+                "check_server_address",
+            ),
+            (
+                ClientError::Network { detail: s() },
+                "network_error",
+                "check_network",
+            ),
+            (
+                ClientError::Maintenance {
+                    message: s(),
+                    until: None,
+                },
+                "maintenance",
+                "wait",
+            ),
+            (
+                ClientError::ClientOutdated {
+                    min_version: None,
+                    download_url: None,
+                },
+                "client_outdated",
+                "update_app",
+            ),
+            (
+                ClientError::RateLimited { retry_after: None },
+                "rate_limited",
+                "wait",
+            ),
+            (
+                ClientError::AccountLocked { retry_after: None },
+                "account_locked",
+                "wait",
+            ),
+            (
+                ClientError::PasswordRejected {
+                    reasons: vec![],
+                    suggestions: vec![],
+                },
+                "password_rejected",
+                "choose_another_password",
+            ),
+            (
+                ClientError::PasswordChangeRequired {
+                    change_token: latchkey_proto::Secret::new("t"),
+                    reason: latchkey_proto::PasswordChangeReason::Expired,
+                    mfa_methods: vec![],
+                },
+                "server_rejected",
+                "retry_later",
+            ),
+            (
+                ClientError::OfflinePasswordInvalid { attempts_left: 2 },
+                "invalid_credentials",
+                "correct_input",
+            ),
+            (
+                ClientError::OfflineUnavailable,
+                "offline_unavailable",
+                "sign_in_online",
+            ),
+            (
+                ClientError::OfflineDisabled,
+                "offline_disabled",
+                "sign_in_online",
+            ),
+            (
+                ClientError::OfflineExpired,
+                "offline_expired",
+                "sign_in_online",
+            ),
+            (
+                ClientError::OfflineAttemptsExhausted,
+                "offline_attempts_exhausted",
+                "sign_in_online",
+            ),
+            (
+                ClientError::SessionEnded(EndReason::RefreshRevoked),
+                "refresh_revoked",
+                "start_over",
+            ),
+            (
+                ClientError::SessionEnded(EndReason::PasswordChanged),
+                "password_changed",
+                "start_over",
+            ),
+            (
+                ClientError::SessionEnded(EndReason::AccountDisabled),
+                "account_disabled",
+                "contact_it",
+            ),
+            (
+                ClientError::KeychainUnavailable(s()),
+                "keychain_unavailable",
+                "contact_it",
+            ),
+            (ClientError::Keychain(s()), "keychain_error", "contact_it"),
+            (ClientError::Storage(s()), "storage_error", "contact_it"),
+            (ClientError::WrongStep("x"), "wrong_step", "start_over"),
+            (
+                ClientError::InvalidInput("x"),
+                "invalid_input",
+                "correct_input",
+            ),
+        ]
+    }
+
+    /// `(code, next_step)` as the UI receives them.
+    fn shown(e: &ClientError) -> (String, String) {
+        let v = serde_json::to_value(e).unwrap();
+        (
+            v["code"].as_str().unwrap().to_owned(),
+            v["next_step"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    #[test]
+    fn every_code_keeps_its_app_code_and_next_step() {
+        let actual: Vec<(&str, String, String)> = ErrorCode::ALL
+            .iter()
+            .map(|&code| {
+                let (c, n) = shown(&ClientError::Server(code));
+                (code.as_str(), c, n)
+            })
+            .collect();
+        let expected: Vec<(&str, String, String)> = SERVER_CODES
+            .iter()
+            .map(|&(w, c, n)| (w, c.to_owned(), n.to_owned()))
+            .collect();
+        assert_eq!(actual, expected);
+        let mut codes = std::collections::BTreeSet::new();
+        for (e, code, next) in client_failures() {
+            assert_eq!(shown(&e), (code.to_owned(), next.to_owned()), "{e:?}");
+            codes.insert(code);
+        }
+        for (_, code, _) in SERVER_CODES {
+            codes.insert(code);
+        }
+        // Every app code is reached by one of the two lists.
+        assert_eq!(codes.len(), 41);
+        let all: std::collections::BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(codes, all);
+    }
 
     #[test]
     fn ui_form_is_codes_and_numbers() {

@@ -9,6 +9,7 @@
 //! (e-mail, phone, username → one canonical form).
 
 mod auth;
+mod code;
 mod error;
 pub mod identifier;
 mod me;
@@ -19,6 +20,7 @@ mod recovery;
 mod secret;
 
 pub use auth::*;
+pub use code::*;
 pub use error::*;
 pub use me::*;
 pub use meta::*;

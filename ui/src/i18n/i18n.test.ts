@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { CODES as RUST_CODES } from "../bindings/codes";
 import { END_REASONS, UI_ONLY_CODES } from "../codes";
 import { catalogs, detectLocale, formatClock, hasKey, initialLocale, setLocale, t, tCode, type Locale } from ".";
 
@@ -13,8 +14,9 @@ afterEach(() => {
 
 const LOCALES = Object.keys(catalogs) as Locale[];
 
-// The unions Rust generates (ts-rs) are read from the files' text at test time, so a
-// code added on the Rust side without a translation fails here.
+// The codes come from the list Rust generates (bindings/codes.ts, from latchkey_proto's
+// `Code`), the other unions from the files' text (ts-rs) at test time, so a code added
+// on the Rust side without a message in either language fails here.
 // Vitest runs in ui/ (`npm --prefix ui test`), like strings.test.ts.
 const BINDINGS = join(process.cwd(), "src", "bindings");
 
@@ -41,7 +43,7 @@ function rustEnum(file: string, name: string): string[] {
   );
 }
 
-const CODES = unionMembers("Code");
+const CODES: readonly string[] = RUST_CODES;
 const NEXT_STEPS = unionMembers("NextStep");
 const REASONS = unionMembers("PasswordReason");
 const SUGGESTIONS = unionMembers("PasswordSuggestion");
@@ -89,6 +91,7 @@ describe("catalogs", () => {
 
   it("reads the generated unions (sanity check of the parser)", () => {
     expect(CODES.length).toBeGreaterThan(30);
+    expect([...CODES].sort()).toEqual(unionMembers("Code").sort());
     expect(CODES).toContain("session_expired");
     expect(NEXT_STEPS).toContain("choose_another_password");
     expect(REASONS).toContain("same_as_current");

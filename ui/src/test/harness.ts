@@ -6,7 +6,7 @@ import { App } from "../app";
 import type { AccountDetails } from "../bindings/AccountDetails";
 import type { AppError } from "../bindings/AppError";
 import type { Code } from "../bindings/Code";
-import type { NextStep } from "../bindings/NextStep";
+import { NEXT_STEP } from "../bindings/codes";
 import type { ServerInfo } from "../bindings/ServerInfo";
 import { setLocale, type Locale } from "../i18n";
 import type { View } from "../views";
@@ -34,61 +34,15 @@ export function ipc(answers: Record<string, Answer>): Call[] {
   return calls;
 }
 
-/**
- * The `next_step` Rust sends with each code (`ClientError::next_step` in
- * crates/client/src/error.rs), so that fixtures carry the advice the app really gets.
- * A `Record` over `Code`: a new code fails to compile here until it is added.
- */
-export const NEXT_STEP: Record<Code, NextStep> = {
-  not_configured: "check_server_address",
-  invalid_server_url: "check_server_address",
-  insecure_server_url: "check_server_address",
-  no_network: "check_network",
-  timeout: "check_network",
-  network_error: "check_network",
-  dns_failed: "check_server_address",
-  connection_refused: "check_server_address",
-  unexpected_response: "check_server_address",
-  tls_error: "contact_it",
-  certificate_invalid: "contact_it",
-  proxy_error: "contact_it",
-  server_error: "contact_it",
-  account_disabled: "contact_it",
-  totp_unavailable: "contact_it",
-  keychain_unavailable: "contact_it",
-  keychain_error: "contact_it",
-  storage_error: "contact_it",
-  server_unavailable: "retry_later",
-  conflict: "retry_later",
-  server_rejected: "retry_later",
-  maintenance: "wait",
-  rate_limited: "wait",
-  account_locked: "wait",
-  client_outdated: "update_app",
-  password_rejected: "choose_another_password",
-  invalid_credentials: "reset_password",
-  code_invalid: "correct_input",
-  current_password_invalid: "correct_input",
-  invalid_input: "correct_input",
-  mfa_required: "correct_input",
-  code_expired: "start_over",
-  too_many_attempts: "start_over",
-  session_expired: "start_over",
-  wrong_step: "start_over",
-  refresh_revoked: "start_over",
-  password_changed: "start_over",
-  offline_unavailable: "sign_in_online",
-  offline_disabled: "sign_in_online",
-  offline_expired: "sign_in_online",
-  offline_attempts_exhausted: "sign_in_online",
-};
-
 /** An `AppError` rejection for a mocked command. */
 export function fail(code: Code, extra: Partial<AppError> = {}): () => Promise<never> {
   return () => Promise.reject(appError(code, extra));
 }
 
-/** An `AppError` as Rust sends it: `code`, its usual `next_step`, the rest empty. */
+/**
+ * An `AppError` as Rust sends it: `code`, its usual `next_step` (generated from
+ * `latchkey_proto::Code`, so fixtures carry the advice the app really gets), the rest empty.
+ */
 export function appError(code: Code, extra: Partial<AppError> = {}): AppError {
   return {
     code,
