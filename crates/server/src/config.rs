@@ -1,5 +1,5 @@
 //! Server configuration: built-in defaults, then an optional TOML file, then the
-//! `LATCHKEY_*` environment variables that deployments and tests rely on.
+//! `LATCHKEY_*` environment variables (every key has one: see `config/layers.rs`).
 //!
 //! Every admin command reads the same configuration as `serve`, so a script that sets
 //! `LATCHKEY_DATABASE_URL` once talks to the same database with every command.
@@ -8,21 +8,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use latchkey_proto::{OfflinePolicy, PasswordPolicy, Support};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// Environment variables read on top of the file. Public contract: keep the names.
-pub const ENV_VARS: &[&str] = &[
-    "LATCHKEY_DATABASE_URL",
-    "LATCHKEY_BIND",
-    "LATCHKEY_SMTP_URL",
-    "LATCHKEY_MAIL_FROM",
-    "LATCHKEY_SMS_WEBHOOK_URL",
-    "LATCHKEY_OUTBOX_DIR",
-    "LATCHKEY_SECRET_KEY",
-    "LATCHKEY_SERVER_NAME",
-    "LATCHKEY_WORKER_THREADS",
-    "LATCHKEY_VERIFY_NEW_DEVICES",
-];
+mod layers;
+mod redact;
+
+pub use layers::{Layered, Source, LEGACY_VARS};
+pub use redact::redact_url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,14 +25,33 @@ pub enum ConfigError {
     },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("invalid value in {var}: {message}")]
-    Env { var: &'static str, message: String },
+    /// A key that does not exist, in the file or in a `LATCHKEY_*__*` variable.
+    #[error("unknown setting {key} ({origin}){}", did_you_mean(.suggestion))]
+    Unknown {
+        key: String,
+        origin: Source,
+        suggestion: Option<String>,
+    },
+    /// A value of the wrong kind; the value itself is not repeated (it may be secret).
+    #[error("invalid value for {key} ({origin}): {message}")]
+    Value {
+        key: String,
+        origin: Source,
+        message: String,
+    },
     #[error("no data directory for the default SQLite database; set LATCHKEY_DATABASE_URL")]
     NoDataDir,
 }
 
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(key) => format!("; did you mean {key}?"),
+        None => String::new(),
+    }
+}
+
 /// The whole configuration. `Debug` is hand-written so that secrets never print.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
@@ -73,7 +84,7 @@ pub struct Config {
 }
 
 /// Connections: how many at once, and how long a client may take to send its headers.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Open connections at once; further ones wait in the kernel's backlog.
@@ -93,7 +104,7 @@ impl Default for LimitsConfig {
 }
 
 /// Forgot password (`/v1/recovery/*`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecoveryConfig {
     /// How long the 6-digit code is valid.
@@ -124,7 +135,7 @@ impl Default for RecoveryConfig {
 }
 
 /// New-device verification.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeviceConfig {
     /// A right password from a device the account never used (and no TOTP) asks for a
@@ -152,7 +163,7 @@ impl Default for DeviceConfig {
 }
 
 /// argon2id cost and how many hashes may run or wait at once.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Argon2Config {
     pub memory_kib: u32,
@@ -179,7 +190,7 @@ impl Default for Argon2Config {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LockoutConfig {
     /// Failed sign-ins that lock an account (or identifier).
@@ -208,7 +219,7 @@ impl Default for LockoutConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
     pub access_ttl_seconds: u64,
@@ -232,7 +243,7 @@ impl Default for SessionConfig {
 
 /// Message delivery (used by the recovery and new-device flows); see
 /// [`crate::delivery`] for which transport a channel uses.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS), `smtps://host`.
@@ -295,86 +306,63 @@ impl Default for Config {
 impl Config {
     /// Defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut config = match file {
-            Some(path) => Self::from_file(path)?,
-            None => Self::default(),
-        };
-        config.apply_env(|name| std::env::var(name).ok())?;
-        if config.database_url.is_empty() {
-            config.database_url = default_database_url()?;
-        }
-        Ok(config)
+        Ok(Self::load_with_sources(file)?.config)
     }
 
+    /// [`Config::load`], with the source of every key.
+    pub fn load_with_sources(file: Option<&Path>) -> Result<Layered, ConfigError> {
+        Self::layered(file, process_env())
+    }
+
+    /// Like [`Config::load`] with the environment given as `(name, value)` pairs, and
+    /// the source of every key (`config check`).
+    pub fn layered(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Layered, ConfigError> {
+        let file = match file {
+            Some(path) => Some((path, layers::read_file(path)?)),
+            None => None,
+        };
+        let mut layered = layers::layer(&Self::default(), file, env)?;
+        if layered.config.database_url.is_empty() {
+            layered.config.database_url = default_database_url()?;
+        }
+        Ok(layered)
+    }
+
+    /// Defaults, then the file; an unknown key is refused with the nearest valid one.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.message().to_owned(),
-        })
+        let dict = layers::read_file(path)?;
+        Ok(layers::layer(&Self::default(), Some((path, dict)), [])?.config)
     }
 
     /// Overrides from `LATCHKEY_*` variables; `get` is the environment (injectable).
+    /// Every key's variable is asked for; to refuse unknown keys too, use
+    /// [`Config::apply_env_vars`], which sees every variable.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        if let Some(v) = nonempty("LATCHKEY_DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = nonempty("LATCHKEY_BIND") {
-            self.bind = v.trim().parse().map_err(|_| ConfigError::Env {
-                var: "LATCHKEY_BIND",
-                message: "expected ADDRESS:PORT, such as 127.0.0.1:8433".to_owned(),
-            })?;
-        }
-        if let Some(v) = nonempty("LATCHKEY_SERVER_NAME") {
-            self.server_name = v;
-        }
-        if let Some(v) = nonempty("LATCHKEY_WORKER_THREADS") {
-            self.worker_threads = v.trim().parse().map_err(|_| ConfigError::Env {
-                var: "LATCHKEY_WORKER_THREADS",
-                message: "expected a number".to_owned(),
-            })?;
-        }
-        if let Some(v) = nonempty("LATCHKEY_VERIFY_NEW_DEVICES") {
-            self.devices.verify_new = match v.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(ConfigError::Env {
-                        var: "LATCHKEY_VERIFY_NEW_DEVICES",
-                        message: "expected true or false".to_owned(),
-                    })
-                }
-            };
-        }
-        let d = &mut self.delivery;
-        if let Some(v) = nonempty("LATCHKEY_SMTP_URL") {
-            d.smtp_url = Some(v);
-        }
-        if let Some(v) = nonempty("LATCHKEY_MAIL_FROM") {
-            d.mail_from = Some(v);
-        }
-        if let Some(v) = nonempty("LATCHKEY_SMS_WEBHOOK_URL") {
-            d.sms_webhook_url = Some(v);
-        }
-        if let Some(v) = nonempty("LATCHKEY_OUTBOX_DIR") {
-            d.outbox_dir = Some(PathBuf::from(v));
-        }
-        if let Some(v) = nonempty("LATCHKEY_SECRET_KEY") {
-            let v = v.trim().to_owned();
-            if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ConfigError::Env {
-                    var: "LATCHKEY_SECRET_KEY",
-                    message: "expected 64 hex characters (32 bytes)".to_owned(),
-                });
-            }
-            d.secret_key = Some(v);
-        }
+        let vars = layers::env_from_getter(get)?;
+        self.apply_env_vars(vars)
+    }
+
+    /// Overrides from the configuration variables among `vars`; other variables are
+    /// ignored, an unknown key in the nested form is an error.
+    pub fn apply_env_vars(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        *self = layers::layer(self, None, vars)?.config;
         Ok(())
     }
+}
+
+/// The process environment as UTF-8 pairs (a value that is not UTF-8 is kept lossily,
+/// and then refused by its key's type or ignored if it is not configuration).
+fn process_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(name, value)| {
+        let name = name.into_string().ok()?;
+        Some((name, value.to_string_lossy().into_owned()))
+    })
 }
 
 /// `sqlite://<data dir>/latchkey.db`, creating the directory.
@@ -387,92 +375,6 @@ fn default_database_url() -> Result<String, ConfigError> {
         source,
     })?;
     Ok(format!("sqlite://{}", dir.join("latchkey.db").display()))
-}
-
-/// A URL for display: the password of `scheme://user:pass@host` and the value of
-/// every query parameter (an SMS gateway's `?key=…`, PostgreSQL's `?password=…`) are
-/// replaced, except parameters known to hold no secret (`tls`, `sslmode`, `mode`).
-pub fn redact_url(url: &str) -> String {
-    let (url, fragment) = match url.split_once('#') {
-        Some((u, _)) => (u, "#<redacted>"),
-        None => (url, ""),
-    };
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let base = match base.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split(':').next().unwrap_or_default();
-                    format!("{scheme}://{user}:<redacted>@{host}{path}")
-                }
-                None => base.to_owned(),
-            }
-        }
-        None => base.to_owned(),
-    };
-    let Some(query) = query else {
-        return format!("{base}{fragment}");
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if matches!(k, "tls" | "sslmode" | "mode") => format!("{k}={v}"),
-            Some((k, _)) => format!("{k}=<redacted>"),
-            None => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}{fragment}", params.join("&"))
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("server_name", &self.server_name)
-            .field("default_region", &self.default_region)
-            .field("worker_threads", &self.worker_threads)
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("password", &self.password)
-            .field("argon2", &self.argon2)
-            .field("lockout", &self.lockout)
-            .field("sessions", &self.sessions)
-            .field("offline", &self.offline)
-            .field("delivery", &self.delivery)
-            .field("recovery", &self.recovery)
-            .field("devices", &self.devices)
-            .field("retention", &self.retention)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for DeliveryConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeliveryConfig")
-            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
-            .field("mail_from", &self.mail_from)
-            .field(
-                "sms_webhook_url",
-                &self.sms_webhook_url.as_deref().map(redact_url),
-            )
-            .field("outbox_dir", &self.outbox_dir)
-            .field("dispatcher", &self.dispatcher)
-            .field("allow_insecure", &self.allow_insecure)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
 }
 
 #[cfg(test)]
@@ -520,44 +422,6 @@ mod tests {
         c.apply_env(|n| (n == "LATCHKEY_VERIFY_NEW_DEVICES").then(|| "off".into()))
             .unwrap();
         assert!(!c.devices.verify_new);
-    }
-
-    #[test]
-    fn debug_never_prints_secrets() {
-        let mut c = Config {
-            database_url: "postgres://lk:hunter2@db/latchkey".into(),
-            ..Config::default()
-        };
-        c.delivery.smtp_url = Some("smtp://mail:pw123@relay:25".into());
-        c.delivery.secret_key = Some("ab".repeat(32));
-        let s = format!("{c:?}");
-        assert!(!s.contains("hunter2") && !s.contains("pw123") && !s.contains("abab"));
-        assert!(s.contains("postgres://lk:<redacted>@db/latchkey"));
-    }
-
-    #[test]
-    fn query_values_of_urls_are_redacted() {
-        let mut c = Config {
-            database_url: "postgres://db/latchkey?user=lk&password=hunter2&sslmode=require".into(),
-            ..Config::default()
-        };
-        c.delivery.sms_webhook_url = Some("https://sms.corp.cn/send?key=s3cr3t#tok=x1".into());
-        c.delivery.smtp_url = Some("smtp://relay:587?tls=required".into());
-        let s = format!("{c:?}");
-        assert!(
-            !s.contains("hunter2") && !s.contains("s3cr3t") && !s.contains("x1"),
-            "{s}"
-        );
-        assert!(
-            s.contains("password=<redacted>") && s.contains("sslmode=require"),
-            "{s}"
-        );
-        assert!(
-            s.contains("key=<redacted>") && s.contains("tls=required"),
-            "{s}"
-        );
-        assert_eq!(redact_url("smtp://relay:25"), "smtp://relay:25");
-        assert_eq!(redact_url("not a url?x"), "not a url?x");
     }
 
     #[test]

@@ -54,6 +54,16 @@ enum Command {
         #[arg(long, conflicts_with = "version")]
         clear: bool,
     },
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every effective setting and where it came from (secrets redacted); fails
+    /// on an invalid configuration.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +136,9 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .init();
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        return config_check(cli.config.as_deref());
+    }
     let config = Config::load(cli.config.as_deref())?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -135,10 +148,28 @@ fn main() -> anyhow::Result<()> {
     runtime.build()?.block_on(run(cli.command, config))
 }
 
+/// `config check`: one `key = value  # source` line per setting; opens no database.
+fn config_check(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let layered = Config::load_with_sources(file)?;
+    let entries = layered.entries()?;
+    let width = entries
+        .iter()
+        .map(|(key, value, _)| key.len() + value.len())
+        .max()
+        .unwrap_or(0);
+    for (key, value, source) in entries {
+        let pad = width - key.len() - value.len();
+        println!("{key} = {value}{:pad$}  # {source}", "");
+    }
+    Ok(())
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let app = AppState::open(config).await?;
     match command {
+        // Handled in `main`, before a database is opened.
+        Command::Config(ConfigCommand::Check) => {}
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await

@@ -8,7 +8,7 @@ use crate::db::{secs, Db};
 use crate::state::AppState;
 
 /// How long the janitor keeps rows that only history needs.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
     /// Sign-ins and security events shown under "recent activity".

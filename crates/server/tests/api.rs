@@ -10,6 +10,7 @@
 mod api {
     mod admin_cli;
     mod bad_input;
+    mod config;
     mod delivery;
     mod devices;
     mod forced_change;
