@@ -83,11 +83,21 @@ impl Layered {
     }
 }
 
+/// Whether a key holds a secret by its name (`secret_key`, and any later `*password*`,
+/// `*secret*` or `*token*` key, such as a directory's bind password): printed redacted
+/// without a list to keep in step.
+fn is_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    ["secret", "password", "token"]
+        .iter()
+        .any(|w| last.contains(w))
+}
+
 /// A value as `config check` prints it: never a secret.
 fn display(key: &str, value: &Value) -> String {
     match value {
         Value::Empty(..) => "(not set)".to_owned(),
-        Value::String(_, _) if key.ends_with("secret_key") => "\"<redacted>\"".to_owned(),
+        Value::String(_, _) if is_secret(key) => "\"<redacted>\"".to_owned(),
         Value::String(_, s) if key.ends_with("url") => format!("{:?}", redact_url(s)),
         Value::String(_, s) => format!("{s:?}"),
         Value::Bool(_, b) => b.to_string(),
@@ -366,6 +376,22 @@ pub(super) fn layer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_known_by_their_names() {
+        for key in [
+            "delivery.secret_key",
+            "directory.bind_password",
+            "x.api_token",
+        ] {
+            assert!(is_secret(key), "{key}");
+            let shown = display(key, &Value::from("hunter2"));
+            assert!(!shown.contains("hunter2"), "{key}: {shown}");
+        }
+        for key in ["server_name", "delivery.mail_from", "lockout.threshold"] {
+            assert!(!is_secret(key), "{key}");
+        }
+    }
 
     #[test]
     fn near_names_are_suggested() {
