@@ -190,37 +190,50 @@ impl Client {
         password: Secret,
         cause: ClientError,
     ) -> Result<Step, ClientError> {
-        let Some(mut record) = self.pending.record.clone() else {
+        if self.pending.record.is_none() {
+            return Err(cause);
+        }
+        let server = self.server_url()?.clone();
+        // Read afresh: another process on this keychain may have counted tries since
+        // the identifier was typed.
+        let Some(mut record) = self.vault.load(&server, &self.pending.key)? else {
             return Err(cause);
         };
         let Some(verifier) = record.verifier.clone() else {
             return Err(cause);
         };
-        let server = self.server_url()?.clone();
         let now = self.now();
         let policy = self.offline_policy_for(&record);
-        // The time is noted first, refused or not: a clock set back later gains nothing.
+        // The time is noted, refused or not: a clock set back later gains nothing.
         let last_seen = record.last_seen_at;
         offline::seen(&mut record, now);
-        if record.last_seen_at != last_seen {
-            self.vault.update(&server, &self.pending.key, &record)?;
-            self.pending.record = Some(record.clone());
+        if let Err(refused) = offline::allowed(&record, &policy, now) {
+            if record.last_seen_at != last_seen {
+                self.vault.update(&server, &self.pending.key, &record)?;
+            }
+            return Err(refused);
         }
-        offline::allowed(&record, &policy, now)?;
+        // The try is counted and written before the password is checked, as the
+        // server's limits are: a check that is interrupted, or whose result cannot be
+        // written, has used its try. A right password gives it back.
+        record.offline_failures = record.offline_failures.saturating_add(1);
+        self.vault.update(&server, &self.pending.key, &record)?;
+        self.pending.record = Some(record.clone());
         let check_password = password.clone();
         let matches =
             tokio::task::spawn_blocking(move || offline::check(&verifier, &check_password))
                 .await
                 .map_err(|e| ClientError::Storage(format!("verifier task: {e}")))??;
         if !matches {
-            record.offline_failures = record.offline_failures.saturating_add(1);
             let left = policy.max_attempts.saturating_sub(record.offline_failures);
-            self.vault.update(&server, &self.pending.key, &record)?;
-            self.pending.record = Some(record);
             tracing::info!(attempts_left = left, "wrong password offline");
             return Err(ClientError::OfflinePasswordInvalid {
                 attempts_left: left,
             });
+        }
+        record.offline_failures = record.offline_failures.saturating_sub(1);
+        if let Err(e) = self.vault.update(&server, &self.pending.key, &record) {
+            tracing::warn!(error = %e, "cannot give back the offline try of a right password");
         }
         tracing::info!(cause = ?cause.code(), "signed in offline");
         let pending = std::mem::take(&mut self.pending);
@@ -446,8 +459,20 @@ impl Client {
             .ok_or(ClientError::InvalidInput("password"))?;
         let token = self.access_token().await?;
         let answer = self.api()?.totp_enroll(&token, &password).await;
-        if let Some(a) = self.active.as_mut() {
-            a.offer_password = None;
+        // Kept for another press of "set up" after a failure such as no network or a
+        // timeout (the offer has no password field); dropped once the server has
+        // answered for good.
+        let settled = match &answer {
+            Ok(_) => true,
+            Err(e) => matches!(
+                e.code(),
+                Code::TotpUnavailable | Code::CurrentPasswordInvalid | Code::AccountLocked
+            ),
+        };
+        if settled {
+            if let Some(a) = self.active.as_mut() {
+                a.offer_password = None;
+            }
         }
         match answer {
             Ok(enrollment) => {

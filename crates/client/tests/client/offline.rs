@@ -10,6 +10,7 @@ on_both!(
     offline_expires_after_the_servers_days,
     offline_disabled_by_the_server,
     the_attempt_limit_needs_the_server,
+    two_windows_on_one_keychain_share_the_attempts,
     password_changed_elsewhere_ends_the_offline_session,
     a_disabled_account_ends_the_offline_session,
     signed_out_everywhere_ends_the_offline_session,
@@ -178,6 +179,43 @@ async fn the_attempt_limit_needs_the_server(b: Backend) {
         app.client.sign_in(secret(PASSWORD), true).await.unwrap(),
         Step::SignedIn { offline: true, .. }
     ));
+}
+
+/// Two clients on one keychain (a second process of the app, or the library used by
+/// another program): the offline tries are counted in the keychain before the password
+/// is checked, so together they get the limit, not each of them.
+async fn two_windows_on_one_keychain_share_the_attempts(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |c| c.offline.max_attempts = 3).await else {
+        return;
+    };
+    let mut app = remembered_then_down(&mut srv, "two@corp.cn").await;
+    let mut other = build(
+        &app.server,
+        &app.dir,
+        &app.clock,
+        &app.store,
+        latchkey_client::api::Timeouts::default(),
+    );
+    app.client.start().await;
+    other.start().await;
+    let wrong = || secret("Wrong-password-000");
+    let e = app.client.sign_in(wrong(), true).await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::OfflinePasswordInvalid { attempts_left: 2 }),
+        "{e:?}"
+    );
+    let e = other.sign_in(wrong(), true).await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::OfflinePasswordInvalid { attempts_left: 1 }),
+        "{e:?}"
+    );
+    let e = app.client.sign_in(wrong(), true).await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::OfflinePasswordInvalid { attempts_left: 0 }),
+        "{e:?}"
+    );
+    let e = other.sign_in(secret(PASSWORD), true).await.unwrap_err();
+    assert!(matches!(e, ClientError::OfflineAttemptsExhausted), "{e:?}");
 }
 
 /// Opens an offline session on `app`, then brings the server back.

@@ -9,7 +9,26 @@ use crate::client::common::*;
 on_both!(
     totp_enrolment_then_totp_and_recovery_code_sign_in,
     full_width_codes_from_a_chinese_ime,
+    the_offer_can_be_taken_after_the_server_was_away,
 );
+
+/// The offer right after sign-in enrols with the password just typed (it has no field
+/// of its own): a failure such as the server being away must not lose it.
+async fn the_offer_can_be_taken_after_the_server_was_away(b: Backend) {
+    let Some(mut srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("away@corp.cn", PASSWORD).await;
+    let mut app = App::on(&srv);
+    let step = sign_in(&mut app, &srv, "away@corp.cn", PASSWORD, false).await;
+    assert_eq!(step, Step::TotpOffer);
+    srv.stop().await;
+    let e = app.client.setup_totp(None).await.unwrap_err();
+    assert_ne!(e.code(), Code::InvalidInput, "{e:?}");
+    srv.restart().await;
+    let step = app.client.setup_totp(None).await.unwrap();
+    assert!(matches!(step, Step::TotpSetup { .. }), "{step:?}");
+}
 
 async fn totp_enrolment_then_totp_and_recovery_code_sign_in(b: Backend) {
     let Some(srv) = TestServer::start(b, |_| {}).await else {
