@@ -144,7 +144,9 @@ impl Client {
             .waiting_link
             .take()
             .ok_or(ClientError::WrongStep("answer_reset_link"))?;
+        // Signed in meanwhile (the question was left up): the link no longer applies.
         if open {
+            self.check_reset_link_allowed()?;
             return Ok(self.open_checked_link(token, about));
         }
         Ok(self.step.clone())

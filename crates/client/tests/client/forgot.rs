@@ -11,7 +11,43 @@ on_both!(
     a_reset_link_asks_before_replacing_a_sign_in,
     a_used_reset_link_is_refused_before_anything_is_asked,
     a_reset_link_of_a_totp_account_asks_for_the_code_up_front,
+    a_waiting_link_does_not_open_once_signed_in,
 );
+
+/// A link that waited for an answer while the sign-in under way finished: saying
+/// "reset" then is refused, and the person stays signed in.
+async fn a_waiting_link_does_not_open_once_signed_in(b: Backend) {
+    let Some(srv) = TestServer::start(b, |_| {}).await else {
+        return;
+    };
+    srv.add_user("wait@corp.cn", PASSWORD).await;
+    let mut other = App::on(&srv);
+    other.client.start().await;
+    other.client.forgot_password().unwrap();
+    other
+        .client
+        .send_reset_code("wait@corp.cn", None)
+        .await
+        .unwrap();
+    let link = reset_link(&srv.smtp.wait_for(1).await.remove(0).text());
+    let mut app = App::on(&srv);
+    app.client.start().await;
+    app.client.identify("wait@corp.cn").await.unwrap();
+    let before = srv.smtp.messages().len();
+    let step = app.client.sign_in(secret(PASSWORD), false).await.unwrap();
+    assert!(matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    assert!(app.client.offer_reset_link(&link).await.unwrap().waiting);
+    let code = mailed_code(&srv, before).await;
+    let step = app.client.verify_device(secret(&code)).await.unwrap();
+    assert!(!matches!(step, Step::DeviceCode { .. }), "{step:?}");
+    let e = app.client.answer_reset_link(true).unwrap_err();
+    assert_eq!(e.code(), Code::WrongStep, "{e:?}");
+    assert!(
+        !matches!(app.client.step(), Step::ForgotNewPassword { .. }),
+        "{:?}",
+        app.client.step()
+    );
+}
 
 /// The `latchkey://reset?token=…` link of a received mail.
 fn reset_link(text: &str) -> String {
