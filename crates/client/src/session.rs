@@ -295,7 +295,8 @@ impl Client {
         Ok(self.step.clone())
     }
 
-    /// "Forget this device": signs out and removes every keychain item of this server.
+    /// "Forget this device": signs out and removes every keychain item of this server,
+    /// and the device id.
     #[tracing::instrument(skip_all)]
     pub async fn forget_device(&mut self) -> Result<Step, ClientError> {
         if let Some(active) = self.active.take() {
@@ -307,6 +308,12 @@ impl Client {
         }
         let server = self.server_url()?.clone();
         self.vault.forget(&server)?;
+        // The device id too: it is what lets this computer skip the device code, so a
+        // forgotten device is a new one at its next sign-in.
+        if let Err(e) = self.vault.store().delete(crate::device::KEYCHAIN_ITEM) {
+            tracing::warn!(error = %e, "cannot remove the device id from the keychain");
+        }
+        self.device = None;
         self.index = self.vault.load_index(&server).ok();
         self.pending = Default::default();
         self.step = Step::Identify { identifier: None };

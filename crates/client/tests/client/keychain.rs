@@ -185,9 +185,21 @@ async fn remember_me_signs_in_at_launch_and_forget_removes_everything(b: Backend
 
     // Remember again, then forget this device: nothing left.
     signed_in(&mut app, &srv, "liang@corp.cn", PASSWORD, true).await;
+    let device_id = app
+        .store
+        .get(latchkey_client::device::KEYCHAIN_ITEM)
+        .unwrap();
+    assert!(device_id.is_some());
     let step = app.client.forget_device().await.unwrap();
     assert_eq!(step, Step::Identify { identifier: None });
     assert!(vault.load_index(&server).unwrap().accounts.is_empty());
+    // The device id goes too: this computer is a new device at its next sign-in.
+    assert_eq!(
+        app.store
+            .get(latchkey_client::device::KEYCHAIN_ITEM)
+            .unwrap(),
+        None
+    );
     assert!(vault
         .load(&server, &account_key("liang@corp.cn", "CN"))
         .unwrap()
