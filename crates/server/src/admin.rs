@@ -104,7 +104,7 @@ pub async fn add_user(
         name: clean(add.name),
         organisation: clean(add.organisation),
         locale: add.locale,
-        must_change_password: add.temporary,
+        temporary_password: add.temporary,
     };
     let context = UserContext {
         identifier: new.username.clone(),
@@ -206,7 +206,7 @@ pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminErr
 
 /// Sets a temporary password: the user must change it at the next sign-in. Every
 /// session ends and any lock is lifted.
-pub async fn reset_password(
+pub async fn set_temporary_password(
     app: &AppState,
     identifier: &str,
     password: &Secret,

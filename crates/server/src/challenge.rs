@@ -7,7 +7,8 @@ use sqlx::AnyConnection;
 use crate::db::{secs, Db};
 use crate::tokens::{hash_token, new_token};
 
-pub const PASSWORD_CHANGE: &str = "password_change";
+/// The forced change's `change_token` (the stored kind keeps its first name).
+pub const FORCED_CHANGE: &str = "password_change";
 
 pub async fn create(
     db: &Db,

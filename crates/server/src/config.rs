@@ -224,7 +224,7 @@ impl Default for LockoutConfig {
 pub struct SessionConfig {
     pub access_ttl_seconds: u64,
     pub refresh_ttl_seconds: u64,
-    /// Lifetime of the token that a forced password change is made with.
+    /// Lifetime of the token that the forced change is made with.
     pub change_token_ttl_seconds: u64,
     /// A session ends this long after its sign-in, refreshed or not (0 = never).
     pub absolute_ttl_seconds: u64,

@@ -6,7 +6,7 @@
 //! someone who has stolen the password cannot lock the owner out of password sign-in
 //! by guessing codes, and the owner's password step keeps working while the second
 //! factor is locked. Every place that takes a code — the sign-in step, disabling TOTP,
-//! a forced password change (and later a password reset) — goes through [`verify`].
+//! the forced change and a password reset — goes through [`verify`].
 
 use latchkey_proto::{ErrorCode, MfaMethod, Secret};
 

@@ -19,6 +19,7 @@ pub struct UserRow {
     pub locale: Option<String>,
     pub password_hash: String,
     pub password_changed_at: i64,
+    /// 1: a temporary password (see [`Self::has_temporary_password`]).
     pub must_change_password: i64,
     pub disabled: i64,
     pub mfa_enabled: i64,
@@ -66,8 +67,9 @@ impl UserRow {
         self.disabled != 0
     }
 
-    /// The password is temporary: it must be changed at the next sign-in.
-    pub fn must_change(&self) -> bool {
+    /// The password is temporary (set by an administrator): the forced change comes
+    /// at the next sign-in.
+    pub fn has_temporary_password(&self) -> bool {
         self.must_change_password != 0
     }
 
@@ -151,7 +153,8 @@ pub struct NewUser {
     pub name: Option<String>,
     pub organisation: Option<String>,
     pub locale: Option<String>,
-    pub must_change_password: bool,
+    /// A temporary password: the forced change comes at the first sign-in.
+    pub temporary_password: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +186,7 @@ pub async fn insert(
     .bind(&user.locale)
     .bind(password_hash)
     .bind(now)
-    .bind(i64::from(user.must_change_password))
+    .bind(i64::from(user.temporary_password))
     .bind(now)
     .execute(db)
     .await;
@@ -199,7 +202,7 @@ pub async fn set_password(
     conn: &mut AnyConnection,
     user: &UserRow,
     new_hash: &str,
-    must_change: bool,
+    temporary: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -216,7 +219,7 @@ pub async fn set_password(
     )
     .bind(new_hash)
     .bind(now)
-    .bind(i64::from(must_change))
+    .bind(i64::from(temporary))
     .bind(&user.id)
     .execute(&mut *conn)
     .await?;

@@ -1,4 +1,4 @@
-//! `/v1/auth/*`: sign-in, the forced password change, refresh and sign-out.
+//! `/v1/auth/*`: sign-in, the forced change, refresh and sign-out.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ClientIp, OptionalJson};
 use super::{check_device, check_secret, guard};
 use crate::account::{hash_error, password_expires_at, session_body};
 use crate::activity;
-use crate::challenge::{self, MFA, PASSWORD_CHANGE};
+use crate::challenge::{self, FORCED_CHANGE, MFA};
 use crate::devices;
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::{Identifier, IdentifierError};
@@ -170,10 +170,10 @@ pub async fn login(
         return Ok(Json(answer));
     }
     let mfa_on = user.mfa_on();
-    if let Some(reason) = change_reason(&app, &user, now) {
+    if let Some(reason) = forced_change_reason(&app, &user, now) {
         // With two-factor on, the change itself asks for a code (see
-        // `forced_password_change`), so a temporary password does not bypass it.
-        let (change_token, mfa_methods) = change_challenge(&app, &user, now).await?;
+        // `forced_change`), so a temporary password does not bypass it.
+        let (change_token, mfa_methods) = forced_change_challenge(&app, &user, now).await?;
         record("password_change_required").await?;
         return Ok(Json(LoginResponse::PasswordChangeRequired {
             change_token,
@@ -210,12 +210,12 @@ pub async fn login(
 }
 
 /// Why `user` must change the password before signing in, if they must.
-pub(super) fn change_reason(
+pub(super) fn forced_change_reason(
     app: &AppState,
     user: &UserRow,
     now: i64,
 ) -> Option<PasswordChangeReason> {
-    if user.must_change() {
+    if user.has_temporary_password() {
         Some(PasswordChangeReason::Temporary)
     } else if password_expires_at(&app.config.password, user).is_some_and(|t| t <= now) {
         Some(PasswordChangeReason::Expired)
@@ -226,13 +226,13 @@ pub(super) fn change_reason(
 
 /// A `change_token` for `POST /v1/auth/password`, and the second factors the change
 /// must carry one of (none without two-factor authentication).
-pub(super) async fn change_challenge(
+pub(super) async fn forced_change_challenge(
     app: &AppState,
     user: &UserRow,
     now: i64,
 ) -> ApiResult<(Secret, Vec<MfaMethod>)> {
     let ttl = app.config.sessions.change_token_ttl_seconds;
-    let token = challenge::create(&app.db, PASSWORD_CHANGE, &user.id, ttl, now).await?;
+    let token = challenge::create(&app.db, FORCED_CHANGE, &user.id, ttl, now).await?;
     let methods = if user.mfa_on() {
         mfa::METHODS.to_vec()
     } else {
@@ -289,6 +289,8 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
 /// `totp_code` or a `recovery_code` (else `mfa_required`), so that a temporary
 /// password set by an administrator does not bypass the second factor.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth",
+    // The published operation id keeps its first name.
+    operation_id = "forced_password_change",
     request_body = ForcedPasswordChangeRequest,
     responses(
         (status = 200, description = "Password changed; signed in", body = Session),
@@ -298,7 +300,7 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
         (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
-pub async fn forced_password_change(
+pub async fn forced_change(
     State(app): State<AppState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<ForcedPasswordChangeRequest>,
@@ -306,7 +308,7 @@ pub async fn forced_password_change(
     check_secret("change_token", &req.change_token)?;
     check_secret("new_password", &req.new_password)?;
     let now = app.now();
-    let user_id = challenge::peek(&app.db, PASSWORD_CHANGE, &req.change_token, now)
+    let user_id = challenge::peek(&app.db, FORCED_CHANGE, &req.change_token, now)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
     let user = users::by_id(&app.db, &user_id)
@@ -321,7 +323,7 @@ pub async fn forced_password_change(
     let replacement = Replacement {
         user: &user,
         new_password: &req.new_password,
-        token: Some((PASSWORD_CHANGE, &req.change_token)),
+        token: Some((FORCED_CHANGE, &req.change_token)),
         totp_code: req.totp_code.as_ref(),
         recovery_code: req.recovery_code.as_ref(),
         keep_session: None,

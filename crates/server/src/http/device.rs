@@ -190,7 +190,7 @@ pub async fn verify(
         record("code_invalid").await?;
         return Err(ApiError::new(ErrorCode::CodeInvalid).field("code"));
     }
-    if let Some(reason) = super::auth::change_reason(&app, &user, now) {
+    if let Some(reason) = super::auth::forced_change_reason(&app, &user, now) {
         // The code proved the device; the password still has to change before any
         // session (the sign-in came here from `password_change_required`).
         signin::verify_device_only(
@@ -202,7 +202,8 @@ pub async fn verify(
             (DEVICE, &req.challenge_token),
         )
         .await?;
-        let (change_token, mfa_methods) = super::auth::change_challenge(&app, &user, now).await?;
+        let (change_token, mfa_methods) =
+            super::auth::forced_change_challenge(&app, &user, now).await?;
         record("password_change_required").await?;
         tracing::info!(user = %user.id, "new device verified; the password must be changed");
         return Err(ApiError::change_required(change_token, reason, mfa_methods));

@@ -73,7 +73,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(password::check));
     let guarded = OpenApiRouter::new()
         .routes(routes!(auth::login))
-        .routes(routes!(auth::forced_password_change))
+        .routes(routes!(auth::forced_change))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(mfa::second_factor))

@@ -11,7 +11,7 @@ on_both!(
     one_step_of_drift_is_accepted_two_are_not,
     code_failures_lock_the_second_factor_not_the_password,
     an_mfa_token_takes_five_wrong_codes_and_expires,
-    a_forced_password_change_still_needs_the_second_factor,
+    a_forced_change_still_needs_the_second_factor,
 );
 
 async fn a_code_is_accepted_once(b: Backend) {
@@ -137,10 +137,10 @@ async fn an_mfa_token_takes_five_wrong_codes_and_expires(b: Backend) {
     }
 }
 
-async fn a_forced_password_change_still_needs_the_second_factor(b: Backend) {
+async fn a_forced_change_still_needs_the_second_factor(b: Backend) {
     let Some(srv) = start(b).await else { return };
     let e = enabled_user(&srv, "forced@corp.cn").await;
-    latchkey_server::admin::reset_password(
+    latchkey_server::admin::set_temporary_password(
         &srv.state,
         "forced@corp.cn",
         &latchkey_proto::Secret::from(OTHER_PASSWORD),
