@@ -204,9 +204,10 @@ pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminErr
     Ok(label)
 }
 
-/// Sets a temporary password: the user must change it at the next sign-in. Every
-/// session ends and any lock is lifted.
-pub async fn set_temporary_password(
+/// `user reset-password` (named after the CLI verb; not the user's own password
+/// reset): sets a temporary password, so the forced change comes at the next
+/// sign-in. Every session ends and any lock is lifted.
+pub async fn reset_password(
     app: &AppState,
     identifier: &str,
     password: &Secret,

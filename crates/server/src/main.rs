@@ -295,7 +295,7 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
             password_stdin: _,
         } => {
             let password = read_password()?;
-            let u = admin::set_temporary_password(app, &identifier, &password).await?;
+            let u = admin::reset_password(app, &identifier, &password).await?;
             println!(
                 "set a temporary password for {}; it must be changed at the next sign-in",
                 u.label()

@@ -412,7 +412,7 @@ async fn a_forced_change_from_a_new_device_verifies_the_device_first(b: Backend)
     assert_eq!(body["status"], "ok", "{body}");
 
     // A temporary password from IT, on yet another new device: the same order.
-    admin::set_temporary_password(&srv.state, EMAIL, &Secret::from("Temporary-lantern-2931"))
+    admin::reset_password(&srv.state, EMAIL, &Secret::from("Temporary-lantern-2931"))
         .await
         .unwrap();
     let (_, body) = srv

@@ -33,7 +33,7 @@ async fn temporary_password_must_be_changed_at_sign_in(b: Backend) {
     srv.add_user("temp@corp.cn", PASSWORD).await;
     let old = srv.login("temp@corp.cn", PASSWORD).await;
     let temporary = "Saffron-glacier-willow-61";
-    admin::set_temporary_password(&srv.state, "temp@corp.cn", &Secret::from(temporary))
+    admin::reset_password(&srv.state, "temp@corp.cn", &Secret::from(temporary))
         .await
         .unwrap();
     // The reset ended existing sessions.
@@ -84,7 +84,7 @@ async fn temporary_password_must_be_changed_at_sign_in(b: Backend) {
     // Forged and expired tokens.
     let (s, body) = change(&srv, "lkc_forged", OTHER_PASSWORD).await;
     assert_error(s, &body, 401, "token_invalid");
-    admin::set_temporary_password(&srv.state, "temp@corp.cn", &Secret::from(temporary))
+    admin::reset_password(&srv.state, "temp@corp.cn", &Secret::from(temporary))
         .await
         .unwrap();
     let (_, body) = srv.login_raw("temp@corp.cn", temporary).await;

@@ -105,7 +105,7 @@ async fn a_forced_change_is_no_oracle_either(b: Backend) {
         return;
     };
     let e = enabled_user(&srv, "forced@corp.cn").await;
-    latchkey_server::admin::set_temporary_password(
+    latchkey_server::admin::reset_password(
         &srv.state,
         "forced@corp.cn",
         &latchkey_proto::Secret::from("Temporary-pass-2026-x"),

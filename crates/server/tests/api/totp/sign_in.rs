@@ -140,7 +140,7 @@ async fn an_mfa_token_takes_five_wrong_codes_and_expires(b: Backend) {
 async fn a_forced_change_still_needs_the_second_factor(b: Backend) {
     let Some(srv) = start(b).await else { return };
     let e = enabled_user(&srv, "forced@corp.cn").await;
-    latchkey_server::admin::set_temporary_password(
+    latchkey_server::admin::reset_password(
         &srv.state,
         "forced@corp.cn",
         &latchkey_proto::Secret::from(OTHER_PASSWORD),
