@@ -1,4 +1,4 @@
-//! Outbound messages: recovery and device codes, and security notices, by e-mail or
+//! Outbound messages: reset and device codes, and security notices, by e-mail or
 //! SMS, through a durable queue in the database.
 //!
 //! A flow calls [`enqueue`] (or [`insert`] inside its own transaction, then [`wake`]);
@@ -86,8 +86,10 @@ impl Channel {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MessageKind {
-    /// A password-recovery code; e-mails also carry the `latchkey://reset?token=…` link.
-    RecoveryCode {
+    /// A reset code; e-mails also carry the reset link (`latchkey://reset?token=…`).
+    /// Stored, queued and sent to the SMS webhook as `recovery_code` (its first name).
+    #[serde(rename = "recovery_code")]
+    ResetCode {
         code: Secret,
         link: Option<Secret>,
         /// How long the code is valid.
@@ -115,7 +117,7 @@ impl MessageKind {
     /// The stable name stored in the `kind` column and used in outbox file names.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::RecoveryCode { .. } => "recovery_code",
+            Self::ResetCode { .. } => "recovery_code",
             Self::DeviceCode { .. } => "device_code",
             Self::PasswordChanged => "password_changed",
             Self::NewDeviceSignIn { .. } => "new_device_sign_in",
@@ -127,7 +129,7 @@ impl MessageKind {
     /// How long the message is worth sending: a code is useless once it expires.
     fn lifetime_ms(&self) -> i64 {
         match self {
-            Self::RecoveryCode { minutes, .. } | Self::DeviceCode { minutes, .. } => {
+            Self::ResetCode { minutes, .. } | Self::DeviceCode { minutes, .. } => {
                 secs(u64::from(*minutes) * 60).min(MAX_AGE_MS)
             }
             _ => MAX_AGE_MS,
@@ -234,7 +236,7 @@ mod tests {
             channel: Channel::Email,
             recipient: "zhang.wei@corp.cn".into(),
             locale: "zh-CN".into(),
-            kind: MessageKind::RecoveryCode {
+            kind: MessageKind::ResetCode {
                 code: Secret::from("493817"),
                 link: Some(Secret::from("latchkey://reset?token=lkr_abc")),
                 minutes: 10,
@@ -266,6 +268,17 @@ mod tests {
         let json = serde_json::to_value(&kind).unwrap();
         assert_eq!(json["kind"], kind.name());
         assert_eq!(serde_json::from_value::<MessageKind>(json).unwrap(), kind);
+        // Queued rows and the SMS webhook keep the reset code's first name.
+        let reset = MessageKind::ResetCode {
+            code: Secret::from("1"),
+            link: None,
+            minutes: 10,
+        };
+        assert_eq!(reset.name(), "recovery_code");
+        assert_eq!(
+            serde_json::to_value(&reset).unwrap()["kind"],
+            "recovery_code"
+        );
         let code = MessageKind::DeviceCode {
             code: Secret::from("1"),
             minutes: 10,

@@ -9,6 +9,9 @@
 //! { "to": "+8613800138000", "text": "...", "locale": "zh-CN", "kind": "recovery_code" }
 //! ```
 //!
+//! (`kind` is the message's stable name: `recovery_code` is a password reset code,
+//! `device_code` a device code.)
+//!
 //! Any 2xx answer means sent; anything else (or no answer within 10 s) is retried
 //! later. The same message keeps its `Idempotency-Key` across retries, so a gateway
 //! that remembers keys can drop a repeat.

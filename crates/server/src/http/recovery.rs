@@ -175,7 +175,7 @@ pub async fn start(
             channel: *channel,
             recipient: recipient.clone(),
             locale: notify::locale(&app, user, req.locale.as_deref()),
-            kind: MessageKind::RecoveryCode {
+            kind: MessageKind::ResetCode {
                 code: Secret::new(code),
                 link,
                 minutes: u32::try_from(code_ttl / 60).unwrap_or(u32::MAX).max(1),

@@ -25,12 +25,13 @@ on_both!(
     two_dispatchers_never_send_twice,
 );
 
-fn recovery(to: &str, locale: &str, code: &str) -> Outgoing {
+/// A reset code (with its reset link) to `to`.
+fn reset_code(to: &str, locale: &str, code: &str) -> Outgoing {
     Outgoing {
         channel: Channel::Email,
         recipient: to.into(),
         locale: locale.into(),
-        kind: MessageKind::RecoveryCode {
+        kind: MessageKind::ResetCode {
             code: Secret::from(code),
             link: Some(Secret::from("latchkey://reset?token=lkr_AbC-123")),
             minutes: 10,
@@ -73,7 +74,7 @@ async fn email_arrives_in_both_languages(b: Backend) {
     };
     let zh = delivery::enqueue(
         &srv.state,
-        &recovery("zhang.wei@corp.cn", "zh-CN", "493817"),
+        &reset_code("zhang.wei@corp.cn", "zh-CN", "493817"),
     )
     .await
     .unwrap();
@@ -177,7 +178,7 @@ async fn smtp_down_then_back_arrives_once(b: Backend) {
     };
     let d = srv.dispatcher();
     let started = Instant::now();
-    let id = delivery::enqueue(&srv.state, &recovery("wang@corp.cn", "en", "161803"))
+    let id = delivery::enqueue(&srv.state, &reset_code("wang@corp.cn", "en", "161803"))
         .await
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -229,7 +230,7 @@ async fn enqueue_never_waits_for_a_hanging_server(b: Backend) {
     };
     for i in 0..3 {
         let started = Instant::now();
-        let id = delivery::enqueue(&srv.state, &recovery("a@corp.cn", "en", "000111"))
+        let id = delivery::enqueue(&srv.state, &reset_code("a@corp.cn", "en", "000111"))
             .await
             .unwrap();
         assert!(
@@ -316,7 +317,7 @@ async fn outbox_writes_a_file_but_logs_no_code(b: Backend) {
         .with_max_level(tracing::Level::INFO)
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
-    let mail = delivery::enqueue(&srv.state, &recovery("zhao@corp.cn", "zh-CN", "577215"))
+    let mail = delivery::enqueue(&srv.state, &reset_code("zhao@corp.cn", "zh-CN", "577215"))
         .await
         .unwrap();
     let sms = delivery::enqueue(&srv.state, &device_sms("+8613700137000", "141421"))
@@ -382,10 +383,10 @@ async fn codes_are_given_up_when_they_expire(b: Backend) {
         return;
     };
     let d = srv.dispatcher();
-    let late = delivery::enqueue(&srv.state, &recovery("x@corp.cn", "en", "123456"))
+    let late = delivery::enqueue(&srv.state, &reset_code("x@corp.cn", "en", "123456"))
         .await
         .unwrap();
-    let bad = delivery::enqueue(&srv.state, &recovery("not an address", "en", "654321"))
+    let bad = delivery::enqueue(&srv.state, &reset_code("not an address", "en", "654321"))
         .await
         .unwrap();
     assert_eq!(d.run_once().await, 2);
@@ -434,7 +435,7 @@ async fn two_dispatchers_never_send_twice(b: Backend) {
         let srv = if i % 2 == 0 { &a } else { &b2 };
         delivery::enqueue(
             &srv.state,
-            &recovery(&format!("u{i}@corp.cn"), "en", "999000"),
+            &reset_code(&format!("u{i}@corp.cn"), "en", "999000"),
         )
         .await
         .unwrap();

@@ -8,7 +8,7 @@ pub(super) fn texts(kind: &MessageKind) -> Texts {
     let footer = "This message was sent automatically; please do not reply. \
                   If you have questions, contact your IT administrator.";
     match kind {
-        MessageKind::RecoveryCode {
+        MessageKind::ResetCode {
             code,
             link,
             minutes,

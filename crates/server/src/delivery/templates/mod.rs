@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn both_languages_carry_the_code() {
-        let kind = MessageKind::RecoveryCode {
+        let kind = MessageKind::ResetCode {
             code: Secret::from("493817"),
             link: Some(Secret::from("latchkey://reset?token=lkr_x")),
             minutes: 10,

@@ -7,7 +7,7 @@ use crate::delivery::MessageKind;
 pub(super) fn texts(kind: &MessageKind) -> Texts {
     let footer = "这是系统自动发送的邮件，请勿回复。如有疑问，请联系您的 IT 管理员。";
     match kind {
-        MessageKind::RecoveryCode {
+        MessageKind::ResetCode {
             code,
             link,
             minutes,
