@@ -77,7 +77,9 @@ pub struct Config {
     pub offline: OfflinePolicy,
     pub support: Support,
     pub delivery: DeliveryConfig,
-    pub recovery: RecoveryConfig,
+    /// The password reset; its section keeps the name `[recovery]`, like its paths.
+    #[serde(rename = "recovery")]
+    pub password_reset: PasswordResetConfig,
     pub devices: DeviceConfig,
     pub retention: crate::retention::RetentionConfig,
     pub limits: LimitsConfig,
@@ -103,10 +105,10 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Forgot password (`/v1/recovery/*`).
+/// Password reset, the forgot-password flow (`/v1/recovery/*`, section `[recovery]`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RecoveryConfig {
+pub struct PasswordResetConfig {
     /// How long the 6-digit code is valid.
     pub code_ttl_seconds: u64,
     /// Wrong codes before the attempt is used up.
@@ -121,7 +123,7 @@ pub struct RecoveryConfig {
     pub reset_token_ttl_seconds: u64,
 }
 
-impl Default for RecoveryConfig {
+impl Default for PasswordResetConfig {
     fn default() -> Self {
         Self {
             code_ttl_seconds: 10 * 60,
@@ -241,7 +243,7 @@ impl Default for SessionConfig {
     }
 }
 
-/// Message delivery (used by the recovery and new-device flows); see
+/// Message delivery (used by the password reset and the device code); see
 /// [`crate::delivery`] for which transport a channel uses.
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -295,7 +297,7 @@ impl Default for Config {
             offline: OfflinePolicy::default(),
             support: Support::default(),
             delivery: DeliveryConfig::default(),
-            recovery: RecoveryConfig::default(),
+            password_reset: PasswordResetConfig::default(),
             devices: DeviceConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
             limits: LimitsConfig::default(),
@@ -411,14 +413,22 @@ mod tests {
     }
 
     #[test]
+    fn the_password_reset_keeps_its_section_name() {
+        let mut c = Config::default();
+        c.apply_env(|n| (n == "LATCHKEY_RECOVERY__MAX_ATTEMPTS").then(|| "7".into()))
+            .unwrap();
+        assert_eq!(c.password_reset.max_attempts, 7);
+    }
+
+    #[test]
     fn new_devices_are_verified_by_default_and_can_be_switched_off() {
         let mut c = Config::default();
         assert!(c.devices.verify_new);
-        assert_eq!(c.recovery.code_ttl_seconds, 600);
-        assert_eq!(c.recovery.max_attempts, 5);
-        assert_eq!(c.recovery.resend_after_seconds, 60);
-        assert_eq!(c.recovery.max_sends_per_hour, 5);
-        assert_eq!(c.recovery.link_ttl_seconds, 1800);
+        assert_eq!(c.password_reset.code_ttl_seconds, 600);
+        assert_eq!(c.password_reset.max_attempts, 5);
+        assert_eq!(c.password_reset.resend_after_seconds, 60);
+        assert_eq!(c.password_reset.max_sends_per_hour, 5);
+        assert_eq!(c.password_reset.link_ttl_seconds, 1800);
         c.apply_env(|n| (n == "LATCHKEY_VERIFY_NEW_DEVICES").then(|| "off".into()))
             .unwrap();
         assert!(!c.devices.verify_new);

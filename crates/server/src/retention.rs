@@ -53,7 +53,7 @@ pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
     .await?;
     deleted += run(db, "DELETE FROM sends WHERE sent_at < $1", &[ago(3600)]).await?;
     let longest_resend = c
-        .recovery
+        .password_reset
         .resend_after_seconds
         .max(c.devices.resend_after_seconds)
         .max(3600);

@@ -61,7 +61,7 @@ impl std::fmt::Debug for Config {
             .field("sessions", &self.sessions)
             .field("offline", &self.offline)
             .field("delivery", &self.delivery)
-            .field("recovery", &self.recovery)
+            .field("recovery", &self.password_reset)
             .field("devices", &self.devices)
             .field("retention", &self.retention)
             .field("limits", &self.limits)

@@ -78,7 +78,7 @@ pub async fn start(
             return Err(ApiError::invalid("locale", "The locale is too long."));
         }
     }
-    let cfg = &app.config.recovery;
+    let cfg = &app.config.password_reset;
     let now = app.now();
     let lock_cfg = &app.config.lockout;
     if let Some(wait) =
@@ -263,7 +263,7 @@ pub async fn verify(
             "The recovery id is empty or too long.",
         ));
     }
-    let cfg = &app.config.recovery;
+    let cfg = &app.config.password_reset;
     let now = app.now();
     let gone = || {
         ApiError::new(ErrorCode::TokenInvalid)
