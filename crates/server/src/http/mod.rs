@@ -10,7 +10,7 @@ mod me;
 mod meta;
 mod mfa;
 mod password;
-mod recovery;
+mod reset;
 
 use std::sync::Arc;
 
@@ -78,10 +78,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(mfa::second_factor))
         .routes(routes!(device::verify))
-        .routes(routes!(recovery::start))
-        .routes(routes!(recovery::verify))
-        .routes(routes!(recovery::link))
-        .routes(routes!(recovery::complete))
+        .routes(routes!(reset::start))
+        .routes(routes!(reset::verify))
+        .routes(routes!(reset::link))
+        .routes(routes!(reset::complete))
         .routes(routes!(me::me))
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))

@@ -1,4 +1,7 @@
-//! Forgot password: `POST /v1/recovery/start`, `/verify` and `/complete`.
+//! Password reset, the forgot-password flow: `POST /v1/recovery/start`, `/verify`,
+//! `/link` and `/complete`. The paths, their OpenAPI tag, the `recovery_id` field, the
+//! `recoveries` table and the names stored by this flow ([`KEY`], the activity kinds)
+//! keep the flow's first name, "recovery"; the code says *reset code* and *reset link*.
 //!
 //! How it behaves, and why:
 //! - `start` writes a `recoveries` row for every identifier, known or not, and answers
@@ -45,8 +48,14 @@ use crate::{activity, lockout, notify, sends};
 
 pub use crate::replacement::RESET;
 
-fn code_hash(recovery_id: &str, code: &str) -> String {
-    hash_token(&format!("recovery:{recovery_id}:{code}"))
+/// The flow's stored name: the prefix of its send-limit keys and of its code hashes,
+/// and its per-address bucket. Kept from its first name, so that an upgrade neither
+/// resets the counts nor voids the codes in flight.
+const KEY: &str = "recovery";
+
+/// What the `recoveries` row of reset `reset_id` stores for `code`.
+fn code_hash(reset_id: &str, code: &str) -> String {
+    hash_token(&format!("{KEY}:{reset_id}:{code}"))
 }
 
 fn channel_of(c: latchkey_proto::Channel) -> delivery::Channel {
@@ -81,9 +90,7 @@ pub async fn start(
     let cfg = &app.config.password_reset;
     let now = app.now();
     let lock_cfg = &app.config.lockout;
-    if let Some(wait) =
-        lockout::reserve_address(&app.db, lock_cfg, &ip.bucket("recovery"), now).await?
-    {
+    if let Some(wait) = lockout::reserve_address(&app.db, lock_cfg, &ip.bucket(KEY), now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
     let (user, subject) = resolve(&app, &req.identifier).await?;
@@ -94,8 +101,7 @@ pub async fn start(
     let mut tx = app.db.begin().await?;
     // The limits the answer shows count the identifier as typed, whether or not it has
     // an account, so they tell nothing about which identifiers are one account.
-    if let Err(refused) = sends::reserve(&mut tx, &format!("recovery:{subject}"), caps, now).await?
-    {
+    if let Err(refused) = sends::reserve(&mut tx, &format!("{KEY}:{subject}"), caps, now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited)
             .message(match refused.cap {
                 sends::Cap::Resend => "A code was just sent. Wait before asking for another one.",
@@ -112,8 +118,8 @@ pub async fn start(
     // The account's own cap, across all its identifiers, is kept silently: 202 as
     // always, nothing sent.
     let account_subject = match &target {
-        Some((u, _)) => format!("recovery:{}", u.subject()),
-        None => format!("recovery:decoy:{}", new_id()),
+        Some((u, _)) => format!("{KEY}:{}", u.subject()),
+        None => format!("{KEY}:decoy:{}", new_id()),
     };
     // Its hourly cap only: a resend wait across identifiers would silently drop the
     // SMS someone asks for right after an e-mail that did not come.
@@ -191,7 +197,8 @@ pub async fn start(
         decoy(&mut tx, "messages", "id").await?;
     }
     tx.commit().await?;
-    // Both paths write one activity row, so timing tells nothing.
+    // Both paths write one activity row, so timing tells nothing. (The activity kinds
+    // `recovery_start` and `recovery_verify` are shown by `GET /v1/me/activity`.)
     let (user_id, result) = match &target {
         Some((user, _)) => (Some(user.id.as_str()), "code_sent"),
         None => (None, "no_account"),
@@ -233,8 +240,9 @@ async fn decoy(conn: &mut sqlx::AnyConnection, table: &str, column: &str) -> Api
     Ok(())
 }
 
+/// A `recoveries` row: one reset code.
 #[derive(sqlx::FromRow)]
-struct RecoveryRow {
+struct ResetCodeRow {
     user_id: Option<String>,
     code_hash: String,
     attempts: i64,
@@ -248,7 +256,7 @@ struct RecoveryRow {
     responses(
         (status = 200, description = "The code is right", body = RecoveryVerified),
         (status = 400, description = "`code_invalid` or `code_expired` (ask for a new code)", body = ErrorBody),
-        (status = 401, description = "`token_invalid`: unknown or already used recovery (start again)", body = ErrorBody),
+        (status = 401, description = "`token_invalid`: unknown or already used password reset (start again)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: 5 wrong codes; start again", body = ErrorBody),
     ))]
 pub async fn verify(
@@ -269,7 +277,7 @@ pub async fn verify(
         ApiError::new(ErrorCode::TokenInvalid)
             .message("This password reset is no longer valid. Ask for a new code.")
     };
-    let row: RecoveryRow = sqlx::query_as(
+    let row: ResetCodeRow = sqlx::query_as(
         "SELECT user_id, code_hash, attempts, expires_at, used_at FROM recoveries WHERE id = $1",
     )
     .bind(&req.recovery_id)
