@@ -1,35 +1,175 @@
 //! The UI's TypeScript types are generated from the Rust types of [`crate::view`] and
 //! [`crate::error`] (ts-rs), and `codes.ts`, the app's error codes with their next step,
-//! from `latchkey_proto::Code` (the UI's tests and fixtures read it): this test fails
-//! when `ui/src/bindings/` differs from what the Rust side says.
+//! from `latchkey_proto::Code` (the UI's tests and fixtures read it), and `commands.ts`,
+//! the IPC contract of `src-tauri/command_list.rs` (each command's arguments and answer,
+//! with the types they use): this test fails when `ui/src/bindings/` differs from what
+//! the Rust side says.
 //! `LATCHKEY_UPDATE_BINDINGS=1 cargo test -p latchkey --lib bindings` rewrites the folder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use latchkey_proto::Code;
-use ts_rs::{Config, TS};
+use ts_rs::{Config, ExportError, TypeVisitor, TS};
 
 use crate::error::AppError;
-use crate::view::{
-    AccountDetails, CodesSaved, RecoveryCheck, RecoveryStarted, ResetLinkEvent, ServerInfo, Start,
-    Step, Strength, TotpSetup,
-};
+use crate::view::ResetLinkEvent;
 
+/// Writes every binding: the types the commands take and answer (found through
+/// [`crate::ipc::contract`]), the error every command rejects with, the events' types.
 fn export(dir: &Path) {
     let cfg = Config::new().with_out_dir(dir);
     AppError::export_all(&cfg).unwrap();
-    Start::export_all(&cfg).unwrap();
-    Step::export_all(&cfg).unwrap();
-    ServerInfo::export_all(&cfg).unwrap();
-    Strength::export_all(&cfg).unwrap();
-    TotpSetup::export_all(&cfg).unwrap();
-    RecoveryStarted::export_all(&cfg).unwrap();
-    RecoveryCheck::export_all(&cfg).unwrap();
-    AccountDetails::export_all(&cfg).unwrap();
-    CodesSaved::export_all(&cfg).unwrap();
     ResetLinkEvent::export_all(&cfg).unwrap();
+    let commands = crate::ipc::contract();
+    for command in &commands {
+        for ty in command.types() {
+            (ty.export)(&cfg).unwrap();
+        }
+    }
     std::fs::write(dir.join("codes.ts"), codes_ts()).unwrap();
+    std::fs::write(dir.join("commands.ts"), commands_ts(&commands)).unwrap();
+}
+
+/// A type the UI imports from its own file of `ui/src/bindings/`.
+#[derive(Clone)]
+pub(crate) struct Named {
+    name: String,
+    file: String,
+    export: fn(&Config) -> Result<(), ExportError>,
+}
+
+/// The named types inside a type: itself if it has a file, otherwise those it is made
+/// of, its generic parameters included (`Option<Channel>` is `Channel`; `String` is
+/// none).
+struct Find<'a>(&'a Config, Vec<Named>);
+
+impl TypeVisitor for Find<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        match T::output_path() {
+            Some(path) => self.1.push(Named {
+                name: T::ident(self.0),
+                file: path.with_extension("").to_string_lossy().into_owned(),
+                export: T::export_all,
+            }),
+            None => {
+                T::visit_dependencies(self);
+                T::visit_generics(self);
+            }
+        }
+    }
+}
+
+/// A TypeScript type, and the named types it mentions.
+pub(crate) struct Ts {
+    text: String,
+    uses: Vec<Named>,
+}
+
+impl Ts {
+    fn of<T: TS + 'static>() -> Self {
+        let cfg = Config::new();
+        let mut find = Find(&cfg, Vec::new());
+        find.visit::<T>();
+        Self {
+            text: T::name(&cfg),
+            uses: find.1,
+        }
+    }
+}
+
+/// One command of `command_list.rs`, as the UI sees it.
+pub(crate) struct Command {
+    name: &'static str,
+    /// The arguments, by their IPC name (camelCase, as Tauri expects them).
+    args: Vec<(String, Ts)>,
+    answer: Ts,
+}
+
+impl Command {
+    pub(crate) fn new<A: TS + 'static>(name: &'static str, args: Vec<(String, Ts)>) -> Self {
+        Self {
+            name,
+            args,
+            answer: Ts::of::<A>(),
+        }
+    }
+
+    pub(crate) fn arg<T: TS + 'static>(rust_name: &str) -> (String, Ts) {
+        let mut ipc = String::new();
+        let mut upper = false;
+        for c in rust_name.chars() {
+            match c {
+                '_' => upper = true,
+                c if upper => {
+                    ipc.extend(c.to_uppercase());
+                    upper = false;
+                }
+                c => ipc.push(c),
+            }
+        }
+        (ipc, Ts::of::<T>())
+    }
+
+    fn types(&self) -> impl Iterator<Item = &Named> {
+        self.args
+            .iter()
+            .flat_map(|(_, ts)| &ts.uses)
+            .chain(&self.answer.uses)
+    }
+}
+
+/// `commands.ts`: the `Commands` type (each command's arguments and answer) that
+/// `ui/src/api.ts` calls `invoke` through, and `COMMAND_ARGS`, the argument names the
+/// UI's contract test checks what it sends against.
+fn commands_ts(commands: &[Command]) -> String {
+    let mut imports = BTreeMap::new();
+    for named in commands.iter().flat_map(Command::types) {
+        imports.insert(named.name.clone(), named.file.clone());
+    }
+    let mut out = String::from(
+        "// This file was generated from src-tauri/command_list.rs by src-tauri/bindings.rs. \
+         Do not edit this file manually.\n\n",
+    );
+    for (name, file) in &imports {
+        out.push_str(&format!("import type {{ {name} }} from \"./{file}\";\n"));
+    }
+    out.push_str(
+        "\n/**\n * Every command of the app: the arguments the UI sends (`null`: none) and what \
+         it\n * answers. Every command rejects with an `AppError`.\n */\n\
+         export type Commands = {\n",
+    );
+    for command in commands {
+        let args = if command.args.is_empty() {
+            "null".to_owned()
+        } else {
+            let fields: Vec<String> = command
+                .args
+                .iter()
+                .map(|(name, ts)| format!("{name}: {}", ts.text))
+                .collect();
+            format!("{{ {} }}", fields.join("; "))
+        };
+        out.push_str(&format!(
+            "  {}: {{ args: {args}; answer: {} }};\n",
+            command.name, command.answer.text
+        ));
+    }
+    out.push_str(
+        "};\n\n\
+         /** Each command's argument names, in the order Rust declares them. */\n\
+         export const COMMAND_ARGS: { readonly [C in keyof Commands]: readonly string[] } = {\n",
+    );
+    for command in commands {
+        let names: Vec<String> = command
+            .args
+            .iter()
+            .map(|(name, _)| format!("\"{name}\""))
+            .collect();
+        out.push_str(&format!("  {}: [{}],\n", command.name, names.join(", ")));
+    }
+    out.push_str("};\n");
+    out
 }
 
 /// `codes.ts`: every `Code` in order, and the next step each carries (what

@@ -2,9 +2,12 @@
 //!
 //! This crate is glue. Commands (in [`commands`]) stay a few lines each and hand the work
 //! to `latchkey-client`, so that the logic is tested without a window. Every command the
-//! UI may call is listed three times, and the lists must agree: in [`run`]'s
-//! `generate_handler!`, in `src-tauri/build.rs` (which generates its `allow-…`
-//! permission) and in `src-tauri/capabilities/` (which grants it).
+//! UI may call is declared once, in `src-tauri/command_list.rs`: the handler ([`ipc`]),
+//! its permission and the capability's grant (`src-tauri/build.rs`), and the UI's typed
+//! contract (`ui/src/bindings/commands.ts`) are generated from it.
+//!
+//! The app's state is Tauri's managed state ([`AppState`], [`LogFile`]), reached by
+//! commands through `State<'_, AppState>`; nothing is global.
 //!
 //! Besides the commands the shell does two things on its own: it hands a
 //! `latchkey://reset?token=…` link (the recovery e-mail) to the client, and while the
@@ -13,29 +16,19 @@
 
 mod commands;
 mod error;
+mod ipc;
 mod state;
 mod view;
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use latchkey_client::{Client, Code, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-use crate::state::AppState;
-
-/// When [`run`] was called: the start of the start-up the UI reports (`ui_ready`), on
-/// the monotonic clock and on the wall clock (the UI's marks are wall-clock times).
-static STARTED: OnceLock<(Instant, SystemTime)> = OnceLock::new();
-
-/// Milliseconds since [`run`] was called (0 before).
-pub(crate) fn since_start() -> u64 {
-    STARTED.get().map_or(0, |(t, _)| {
-        u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
-    })
-}
+use crate::state::{AppState, Started};
 
 /// How long the window waits for the client's start before it opens on the loading
 /// screen (the start takes some 30 ms and began long before; this is for a server
@@ -52,27 +45,28 @@ const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
 /// When the web view or the window cannot be created (for example no display, or
 /// WebKitGTK missing on Linux), or the app's folders cannot be determined.
 pub fn run() -> tauri::Result<()> {
-    let _ = STARTED.set((Instant::now(), SystemTime::now()));
+    let started = Started::now();
     let options = Options::platform().map_err(setup_error)?;
     // The log file is the IT person's first stop; without it the app still runs.
+    let log = LogFile::default();
     if let Ok(guard) = latchkey_client::logging::init(&options.dirs.logs, None)
         .map_err(|e| eprintln!("latchkey: no log file: {e}"))
     {
-        set_log_guard(Some(Box::new(guard)));
+        log.keep(Box::new(guard));
     }
-    log_panics();
-    tracing::debug!(at_ms = since_start(), "log open");
+    log_panics(log.clone());
+    tracing::debug!(at_ms = started.ms(), "log open");
     let client = Client::new(options).map_err(setup_error)?;
-    tracing::debug!(at_ms = since_start(), "client ready");
+    tracing::debug!(at_ms = started.ms(), "client ready");
     // The client's start (server meta, keychain, automatic sign-in) runs while GTK and
     // the web view start up; its answer is handed to the page with the page itself
     // (see `setup`), so the first screen waits for no round trip.
     let client = Arc::new(tokio::sync::Mutex::new(client));
     let starting_client = client.clone();
-    let mut starting =
+    let starting =
         tauri::async_runtime::spawn(async move { starting_client.lock().await.start().await });
 
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default()
         // First, so that a second launch (how Linux and Windows deliver a link) is
         // handed to this instance before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -85,12 +79,14 @@ pub fn run() -> tauri::Result<()> {
         // The save dialog of the recovery codes, opened by `recovery_codes_save` (the
         // web view is granted none of the plugin's own commands).
         .plugin(tauri_plugin_dialog::init())
-        .on_page_load(|_, payload| {
-            tracing::debug!(at_ms = since_start(), event = ?payload.event(), "page load");
+        .on_page_load(|webview, payload| {
+            let at_ms = webview.state::<AppState>().started().ms();
+            tracing::debug!(at_ms, event = ?payload.event(), "page load");
         })
-        .manage(AppState::new(client))
+        .manage(AppState::new(client, started))
+        .manage(log.clone())
         .setup(move |app| {
-            tracing::info!(at_ms = since_start(), "window setup");
+            tracing::info!(at_ms = started.ms(), "window setup");
             // A link that launched the app opens its new-password screen.
             let link = app
                 .deep_link()
@@ -99,34 +95,7 @@ pub fn run() -> tauri::Result<()> {
                 .flatten()
                 .and_then(|urls| urls.into_iter().next())
                 .map(|url| url.to_string());
-            // Usually the start is over by now. A server that is slow to answer (or
-            // silent: up to the connect timeout) must not keep the window away: after
-            // START_WAIT it opens on the loading screen, and `app_start` waits.
-            let state = app.state::<AppState>();
-            let done = tauri::async_runtime::block_on(async {
-                tokio::time::timeout(START_WAIT, &mut starting).await
-            });
-            let first = match done {
-                Ok(Ok(step)) => {
-                    let mut client = tauri::async_runtime::block_on(state.client());
-                    tauri::async_runtime::block_on(commands::app::start_view(
-                        &mut client,
-                        step,
-                        link,
-                    ))
-                    .map_err(|e| tracing::warn!(code = ?e.code(), "no first screen"))
-                    .ok()
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "the client's start failed; app_start starts again");
-                    None
-                }
-                Err(_) => {
-                    tracing::info!("the client's start is slow; the window opens first");
-                    state.set_starting(starting, link);
-                    None
-                }
-            };
+            let first = first_screen(app, starting, link);
             main_window(app, first.as_ref())?;
             let handle = app.handle().clone();
             let on_link = handle.clone();
@@ -138,59 +107,82 @@ pub fn run() -> tauri::Result<()> {
             tauri::async_runtime::spawn(revalidate_offline(handle));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app::app_version,
-            commands::app::app_start,
-            commands::app::ui_ready,
-            commands::app::open_link,
-            commands::server::server_test,
-            commands::server::server_save,
-            commands::sign_in::sign_in,
-            commands::sign_in::second_factor,
-            commands::sign_in::device_code,
-            commands::sign_in::forced_password_change,
-            commands::sign_in::password_strength,
-            commands::sign_in::totp_begin,
-            commands::sign_in::totp_confirm,
-            commands::sign_in::totp_skip,
-            commands::sign_in::totp_done,
-            commands::recovery::recovery_start,
-            commands::recovery::recovery_resend,
-            commands::recovery::recovery_verify,
-            commands::recovery::recovery_complete,
-            commands::recovery::reset_link_answer,
-            commands::account::account_details,
-            commands::account::change_password,
-            commands::account::totp_disable,
-            commands::account::recovery_codes_regenerate,
-            commands::account::recovery_codes_save,
-            commands::account::session_revoke,
-            commands::account::sign_out,
-            commands::account::sign_out_everywhere,
-            commands::account::forget_device,
-        ])
-        .run(tauri::generate_context!());
-    // Writes out what the log still holds.
-    set_log_guard(None);
-    result
+        .invoke_handler(ipc::handler())
+        .build(tauri::generate_context!())?;
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            // Writes out what the log still holds.
+            app.state::<LogFile>().close();
+        }
+    });
+    log.close();
+    Ok(())
 }
 
-/// The log writer's guard: dropping it writes out the lines not yet in the file.
-static LOG_GUARD: Mutex<Option<Box<dyn Send>>> = Mutex::new(None);
+/// The first screen, put in the page with the page itself, so that it waits for no
+/// round trip — or `None`, and the window opens on the loading screen while the
+/// `app_start` command (on the async runtime) finishes what is left: a client start
+/// slower than [`START_WAIT`], and a reset link that launched the app (opening it asks
+/// the server, which has no place on the setup thread).
+fn first_screen(
+    app: &tauri::App,
+    mut starting: tauri::async_runtime::JoinHandle<ClientStep>,
+    link: Option<String>,
+) -> Option<view::Start> {
+    let state = app.state::<AppState>();
+    if link.is_some() {
+        state.set_starting(starting, link);
+        return None;
+    }
+    // Usually the start is over by now. A server that is slow to answer (or silent: up
+    // to the connect timeout) must not keep the window away.
+    let done = tauri::async_runtime::block_on(async {
+        tokio::time::timeout(START_WAIT, &mut starting).await
+    });
+    match done {
+        Ok(Ok(step)) => {
+            let client = tauri::async_runtime::block_on(state.client());
+            commands::app::start_view(&client, &step)
+                .map_err(|e| tracing::warn!(code = ?e.code(), "no first screen"))
+                .ok()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the client's start failed; app_start starts again");
+            None
+        }
+        Err(_) => {
+            tracing::info!("the client's start is slow; the window opens first");
+            state.set_starting(starting, None);
+            None
+        }
+    }
+}
 
-fn set_log_guard(guard: Option<Box<dyn Send>>) {
-    let old = LOG_GUARD
-        .lock()
-        .map(|mut slot| std::mem::replace(&mut *slot, guard));
-    drop(old);
+/// The log writer's guard: dropping it writes out the lines not yet in the file. Managed
+/// state, closed when the app exits; the panic hook holds it too.
+#[derive(Clone, Default)]
+pub struct LogFile(Arc<Mutex<Option<Box<dyn Send>>>>);
+
+impl LogFile {
+    fn keep(&self, guard: Box<dyn Send>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(guard);
+        }
+    }
+
+    /// Writes out the log (later lines go nowhere).
+    fn close(&self) {
+        let guard = self.0.lock().ok().and_then(|mut slot| slot.take());
+        drop(guard);
+    }
 }
 
 /// The shipped app is built with `panic = "abort"` (Cargo profile `desktop`), so a
 /// panic ends the process at once: say where in the log and on stderr first, and (when
 /// the process is about to end) write out the log. Only the location, and the message when it is a fixed text: a formatted
 /// panic message could carry what the user typed.
-fn log_panics() {
-    std::panic::set_hook(Box::new(|info| {
+fn log_panics(log: LogFile) {
+    std::panic::set_hook(Box::new(move |info| {
         let at = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -199,7 +191,7 @@ fn log_panics() {
         tracing::error!(at, message, "the app stopped on a bug (panic)");
         eprintln!("latchkey: stopped on a bug at {at} {message}");
         if cfg!(panic = "abort") {
-            set_log_guard(None);
+            log.close();
         }
     }));
 }

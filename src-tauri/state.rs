@@ -1,6 +1,7 @@
 //! The app's state, reached by commands through `State<'_, AppState>`.
 
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use latchkey_client::{Client, Step};
 use tauri::async_runtime::JoinHandle;
@@ -17,15 +18,48 @@ pub struct AppState {
     /// A `latchkey://reset?token=…` link that launched the app, kept for that
     /// `app_start` in the same case.
     pending_link: std::sync::Mutex<Option<String>>,
+    started: Started,
+}
+
+/// When the app was launched: the start of the start-up the UI reports (`ui_ready`), on
+/// the monotonic clock and on the wall clock (the UI's marks are wall-clock times).
+#[derive(Clone, Copy, Debug)]
+pub struct Started {
+    at: Instant,
+    wall: SystemTime,
+}
+
+impl Started {
+    pub fn now() -> Self {
+        Self {
+            at: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    /// Milliseconds since the launch.
+    pub fn ms(&self) -> u64 {
+        u64::try_from(self.at.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The launch on the wall clock.
+    pub fn wall(&self) -> SystemTime {
+        self.wall
+    }
 }
 
 impl AppState {
-    pub fn new(client: Arc<Mutex<Client>>) -> Self {
+    pub fn new(client: Arc<Mutex<Client>>, started: Started) -> Self {
         Self {
             client,
             starting: std::sync::Mutex::new(None),
             pending_link: std::sync::Mutex::new(None),
+            started,
         }
+    }
+
+    pub fn started(&self) -> Started {
+        self.started
     }
 
     pub async fn client(&self) -> MutexGuard<'_, Client> {

@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::state::AppState;
 use crate::view::{AccountDetails, CodesSaved, Step};
 
-#[tauri::command]
 pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetails> {
     let mut client = state.client().await;
     let profile = client.profile().await?;
@@ -18,7 +17,6 @@ pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetail
     Ok(AccountDetails::of(profile, sessions, activity))
 }
 
-#[tauri::command]
 pub async fn change_password(
     state: State<'_, AppState>,
     current_password: Secret,
@@ -30,7 +28,6 @@ pub async fn change_password(
         .await?)
 }
 
-#[tauri::command]
 pub async fn totp_disable(
     state: State<'_, AppState>,
     password: Secret,
@@ -42,7 +39,6 @@ pub async fn totp_disable(
 /// Saves the recovery codes on screen (`contents`: the page's text of them) to a file
 /// the person picks in the OS save dialog (`title`: in the UI's language); "saved"
 /// only once the file is written.
-#[tauri::command]
 pub async fn recovery_codes_save(
     window: WebviewWindow,
     contents: Secret,
@@ -65,7 +61,6 @@ pub async fn recovery_codes_save(
 }
 
 /// New recovery codes (the old ones stop working); shown once.
-#[tauri::command]
 pub async fn recovery_codes_regenerate(
     state: State<'_, AppState>,
     password: Secret,
@@ -78,20 +73,17 @@ pub async fn recovery_codes_regenerate(
     Ok(codes.iter().map(|c| c.expose().to_owned()).collect())
 }
 
-#[tauri::command]
 pub async fn session_revoke(state: State<'_, AppState>, id: String) -> Result<()> {
     Ok(state.client().await.revoke_session(&id).await?)
 }
 
 /// Signs out; "remember me" stays (the next launch asks for the password again only
 /// if the account was not remembered).
-#[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(&state.client().await.sign_out().await?)?)
 }
 
 /// Signs out on every device, this one too; the server must confirm.
-#[tauri::command]
 pub async fn sign_out_everywhere(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(
         &state.client().await.sign_out_everywhere().await?,
@@ -99,7 +91,6 @@ pub async fn sign_out_everywhere(state: State<'_, AppState>) -> Result<Step> {
 }
 
 /// Signs out and removes everything this device keeps for the server.
-#[tauri::command]
 pub async fn forget_device(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(&state.client().await.forget_device().await?)?)
 }

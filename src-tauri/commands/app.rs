@@ -13,35 +13,25 @@ use crate::view::{ServerInfo, Start, Step};
 
 /// The version of the desktop app, as in `Cargo.toml` (shown on screen and sent to the
 /// server, which may require a newer one).
-#[tauri::command]
-pub fn app_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+pub async fn app_version() -> Result<String> {
+    Ok(env!("CARGO_PKG_VERSION").to_owned())
 }
 
 /// Where the UI starts: server setup, the sign-in form, the account (signed in through
 /// the keychain's refresh token). The first answer is usually in the page already (the
 /// shell starts the client while the window opens); this is for a start the window did
 /// not wait for, and for starting over after maintenance or an update.
-#[tauri::command]
+///
+/// A reset link that launched the app opens its new password here (the server names
+/// the account first; a used or expired link leaves the step as it is).
 pub async fn app_start(state: State<'_, AppState>) -> Result<Start> {
     // The first time, if the window did not wait for it: the start already running.
     let (started, link) = state.take_start().await;
     let mut client = state.client().await;
-    let step = match started {
+    let mut step = match started {
         Some(step) => step,
         None => client.start().await,
     };
-    Ok(start_view(&mut client, step, link).await?)
-}
-
-/// What `app_start` answers for `step`, or for the new password of a reset `link` that
-/// launched the app (the server names the account first; a used or expired link
-/// leaves `step` as it is).
-pub async fn start_view(
-    client: &mut Client,
-    mut step: ClientStep,
-    link: Option<String>,
-) -> std::result::Result<Start, ClientError> {
     if let Some(link) = link {
         // A broken or foreign link must not keep the user from signing in.
         match client.open_reset_link(&link).await {
@@ -49,9 +39,14 @@ pub async fn start_view(
             Err(e) => tracing::info!(code = ?e.code(), "reset link refused"),
         }
     }
+    Ok(start_view(&client, &step)?)
+}
+
+/// What `app_start` answers for `step`.
+pub fn start_view(client: &Client, step: &ClientStep) -> std::result::Result<Start, ClientError> {
     Ok(Start {
         server: ServerInfo::current(client),
-        step: Step::of(&step)?,
+        step: Step::of(step)?,
     })
 }
 
@@ -59,14 +54,15 @@ pub async fn start_view(
 /// started and the UI's start-up phases (`marks`: a name and the wall-clock time in
 /// milliseconds since the Unix epoch), and, with `LATCHKEY_REPORT_READY=1`, printed as
 /// `ready <screen>` on stdout (how `cargo bench --bench startup` times the start-up).
-#[tauri::command]
-pub fn ui_ready(screen: String, marks: Option<Vec<(String, f64)>>) {
+pub async fn ui_ready(
+    state: State<'_, AppState>,
+    screen: String,
+    marks: Option<Vec<(String, f64)>>,
+) -> Result<()> {
     let screen = printable(&screen);
-    let started = crate::STARTED.get();
-    let ms = crate::since_start();
-    let phases = started.map_or_else(String::new, |(_, wall)| {
-        phases(&marks.unwrap_or_default(), *wall)
-    });
+    let started = state.started();
+    let ms = started.ms();
+    let phases = phases(&marks.unwrap_or_default(), started.wall());
     tracing::info!(screen, ms, phases, "first screen ready");
     if std::env::var_os("LATCHKEY_REPORT_READY").is_some() {
         let mut out = std::io::stdout().lock();
@@ -76,6 +72,7 @@ pub fn ui_ready(screen: String, marks: Option<Vec<(String, f64)>>) {
         }
         let _ = out.flush();
     }
+    Ok(())
 }
 
 /// At most 40 printable ASCII characters of a name the UI sent.
@@ -103,7 +100,6 @@ fn phases(marks: &[(String, f64)], started: SystemTime) -> String {
 
 /// Opens `url` in the system browser — only a link the server published, and only
 /// https (plain http to this machine): [`Client::may_open`].
-#[tauri::command]
 pub async fn open_link(app: AppHandle, state: State<'_, AppState>, url: String) -> Result<()> {
     if !state.client().await.may_open(&url).await {
         tracing::info!("refused to open a link: not published by the server, or not https");

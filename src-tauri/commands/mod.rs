@@ -1,9 +1,9 @@
-//! The Tauri commands, the UI's only way into Rust. Each is named as the UI invokes it
-//! (see `ui/src/api.ts`), takes `State<'_, AppState>`, and only translates between the
-//! UI and `latchkey-client`.
-//!
-//! `generate_handler!` names a command by its full path (`commands::app::app_version`):
-//! a `pub use` re-export would not carry the helper items `#[tauri::command]` generates.
+//! What the Tauri commands do, the UI's only way into Rust. Each function is named as
+//! the UI invokes it, takes the parameters its declaration in `src-tauri/command_list.rs`
+//! gives (in that order: `State<'_, AppState>` and the other injected ones first, then
+//! the UI's arguments), answers `Result<T, AppError>`, and only translates between the
+//! UI and `latchkey-client`. The `#[tauri::command]` around each is generated
+//! (`src-tauri/ipc.rs`).
 
 pub mod account;
 pub mod app;

@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::state::AppState;
 use crate::view::{RecoveryCheck, RecoveryStarted};
 
-#[tauri::command]
 pub async fn recovery_start(
     state: State<'_, AppState>,
     identifier: String,
@@ -25,14 +24,12 @@ pub async fn recovery_start(
     Ok(RecoveryStarted::of(&step)?)
 }
 
-#[tauri::command]
 pub async fn recovery_resend(state: State<'_, AppState>) -> Result<RecoveryStarted> {
     Ok(RecoveryStarted::of(
         &state.client().await.resend_reset_code().await?,
     )?)
 }
 
-#[tauri::command]
 pub async fn recovery_verify(state: State<'_, AppState>, code: Secret) -> Result<RecoveryCheck> {
     Ok(RecoveryCheck::of(
         &state.client().await.verify_reset_code(code).await?,
@@ -40,7 +37,6 @@ pub async fn recovery_verify(state: State<'_, AppState>, code: Secret) -> Result
 }
 
 /// Sets the new password; every session of the account is signed out by the server.
-#[tauri::command]
 pub async fn recovery_complete(
     state: State<'_, AppState>,
     new_password: Secret,
@@ -58,7 +54,6 @@ pub async fn recovery_complete(
 
 /// The answer to a reset link that arrived in the middle of a sign-in: open it (what
 /// was under way is dropped) or keep signing in (the link is forgotten).
-#[tauri::command]
 pub async fn reset_link_answer(state: State<'_, AppState>, open: bool) -> Result<()> {
     state.client().await.answer_reset_link(open)?;
     Ok(())

@@ -8,7 +8,6 @@ use crate::state::AppState;
 use crate::view::{ServerInfo, Start, Step};
 
 /// The connection test: is there a Latchkey server at `url`? Saves nothing.
-#[tauri::command]
 pub async fn server_test(state: State<'_, AppState>, url: String) -> Result<ServerInfo> {
     let parsed = ServerUrl::parse(&url)?;
     let meta = state.client().await.test_server(&url).await?;
@@ -16,7 +15,6 @@ pub async fn server_test(state: State<'_, AppState>, url: String) -> Result<Serv
 }
 
 /// Tests and saves the server, then shows the sign-in form.
-#[tauri::command]
 pub async fn server_save(state: State<'_, AppState>, url: String) -> Result<Start> {
     let mut client = state.client().await;
     let step = client.setup_server(&url).await?;

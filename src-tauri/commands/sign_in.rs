@@ -12,7 +12,6 @@ use crate::view::{Step, Strength, TotpSetup};
 
 /// Identifier and password together (one form). Offline when the server cannot be
 /// reached and this device may sign the account in offline.
-#[tauri::command]
 pub async fn sign_in(
     state: State<'_, AppState>,
     identifier: String,
@@ -30,7 +29,6 @@ pub async fn sign_in(
     Ok(Step::of(&client.sign_in(password, remember).await?)?)
 }
 
-#[tauri::command]
 pub async fn second_factor(
     state: State<'_, AppState>,
     method: MfaMethod,
@@ -42,14 +40,12 @@ pub async fn second_factor(
 }
 
 /// The code sent by e-mail or SMS to confirm a device new to the account.
-#[tauri::command]
 pub async fn device_code(state: State<'_, AppState>, code: Secret) -> Result<Step> {
     Ok(Step::of(&state.client().await.verify_device(code).await?)?)
 }
 
 /// The forced change of a temporary or expired password; with a TOTP or a recovery code
 /// when the account has two-factor authentication.
-#[tauri::command]
 pub async fn forced_password_change(
     state: State<'_, AppState>,
     new_password: Secret,
@@ -65,7 +61,6 @@ pub async fn forced_password_change(
 
 /// The live strength meter, on every keystroke, with the server's policy and the
 /// account's own details as context.
-#[tauri::command]
 pub async fn password_strength(state: State<'_, AppState>, password: Secret) -> Result<Strength> {
     Ok(state
         .client()
@@ -77,7 +72,6 @@ pub async fn password_strength(state: State<'_, AppState>, password: Secret) -> 
 /// TOTP setup (offered after sign-in, or from the account screen): the QR code and key.
 /// The server wants the password again: `password` from the account screen; on the
 /// offer right after a sign-in, none (the client uses the one just typed).
-#[tauri::command]
 pub async fn totp_begin(state: State<'_, AppState>, password: Option<Secret>) -> Result<TotpSetup> {
     let mut client = state.client().await;
     match client.setup_totp(password).await? {
@@ -89,7 +83,6 @@ pub async fn totp_begin(state: State<'_, AppState>, password: Option<Secret>) ->
 }
 
 /// The first code from the authenticator app; answers the 10 recovery codes, shown once.
-#[tauri::command]
 pub async fn totp_confirm(state: State<'_, AppState>, code: Secret) -> Result<Vec<String>> {
     match state.client().await.confirm_totp(code).await? {
         ClientStep::RecoveryCodes { codes } => {
@@ -99,13 +92,11 @@ pub async fn totp_confirm(state: State<'_, AppState>, code: Secret) -> Result<Ve
     }
 }
 
-#[tauri::command]
 pub async fn totp_skip(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(&state.client().await.skip_totp()?)?)
 }
 
 /// The recovery codes were saved: on to the account.
-#[tauri::command]
 pub async fn totp_done(state: State<'_, AppState>) -> Result<Step> {
     Ok(Step::of(&state.client().await.recovery_codes_saved()?)?)
 }

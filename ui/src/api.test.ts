@@ -1,65 +1,20 @@
-// The IPC contract the compiler cannot check: command names and argument keys. Every
-// function of api.ts is called once; what it sends must be a command the Rust side
-// registers, with exactly its parameters (snake_case in Rust, camelCase over IPC —
-// Tauri's default). The Rust side is read from src-tauri/ at test time.
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+// The IPC contract at run time: every function of api.ts is called once; what it sends
+// must be a command of the generated contract (ui/src/bindings/commands.ts, from
+// src-tauri/command_list.rs) with exactly its arguments, and every command of the
+// contract must be called. The types of the arguments and answers are checked by the
+// compiler (`call` in api.ts is typed by the same contract).
 import { afterEach, describe, expect, it } from "vitest";
 import * as api from "./api";
+import { COMMAND_ARGS } from "./bindings/commands";
 import { ipc, reset } from "./test/harness";
 
 afterEach(reset);
 
-// Vitest runs in ui/ (`npm --prefix ui test`).
-const SRC_TAURI = join(process.cwd(), "..", "src-tauri");
-
-/** Parameters Tauri injects (not sent by the UI). */
-const INJECTED = /^(State|AppHandle|Window|WebviewWindow|tauri::)/;
-
-/** `command → its IPC argument keys`, from the `#[tauri::command]` functions of src-tauri/commands/. */
-function rustCommands(): Map<string, string[]> {
-  const commands = new Map<string, string[]>();
-  const dir = join(SRC_TAURI, "commands");
-  for (const file of readdirSync(dir).filter((name) => name.endsWith(".rs"))) {
-    const text = readFileSync(join(dir, file), "utf8");
-    for (const match of text.matchAll(/#\[tauri::command\][^]*?pub (?:async )?fn (\w+)\s*\(([^)]*)\)/g)) {
-      const params: string[] = [];
-      let depth = 0;
-      let current = "";
-      for (const char of match[2] ?? "") {
-        if (char === "<") depth += 1;
-        if (char === ">") depth -= 1;
-        if (char === "," && depth === 0) {
-          params.push(current);
-          current = "";
-        } else current += char;
-      }
-      params.push(current);
-      const keys = params
-        .map((param) => param.trim())
-        .filter((param) => param !== "")
-        .map((param) => {
-          const [name = "", type = ""] = param.split(/:(.*)/s).map((part) => part.trim());
-          return { name, type };
-        })
-        .filter(({ type }) => !INJECTED.test(type))
-        .map(({ name }) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
-      commands.set(match[1] ?? "", keys.sort());
-    }
-  }
-  return commands;
-}
-
-/** The commands `generate_handler!` registers in src-tauri/lib.rs. */
-function registered(): string[] {
-  const text = readFileSync(join(SRC_TAURI, "lib.rs"), "utf8");
-  const list = /generate_handler!\[([^\]]*)\]/.exec(text)?.[1] ?? "";
-  return Array.from(list.matchAll(/commands::\w+::(\w+)/g), (m) => m[1] ?? "").sort();
-}
+const DECLARED = Object.keys(COMMAND_ARGS).sort();
 
 /** Calls every command function of api.ts once; answers the commands they sent. */
 async function sent(): Promise<Map<string, string[]>> {
-  const calls = ipc(Object.fromEntries(registered().map((cmd) => [cmd, null])));
+  const calls = ipc(Object.fromEntries(DECLARED.map((cmd) => [cmd, null])));
   await Promise.all([
     api.appVersion(),
     api.appStart(),
@@ -95,23 +50,22 @@ async function sent(): Promise<Map<string, string[]>> {
 }
 
 describe("IPC contract", () => {
-  it("reads the Rust commands (sanity check of the parser)", () => {
-    const commands = rustCommands();
-    expect(commands.get("recovery_complete")).toEqual(["newPassword", "recoveryCode", "totpCode"]);
-    expect(commands.get("app_start")).toEqual([]);
-    expect(registered()).toContain("forced_password_change");
+  it("reads the generated contract (sanity check)", () => {
+    expect(COMMAND_ARGS.recovery_complete).toEqual(["newPassword", "totpCode", "recoveryCode"]);
+    expect(COMMAND_ARGS.app_start).toEqual([]);
+    expect(DECLARED).toContain("forced_password_change");
   });
 
-  it("calls every registered command, and only those", async () => {
+  it("calls every declared command, and only those", async () => {
     const ui = await sent();
-    expect([...ui.keys()].sort()).toEqual(registered());
-    expect(registered()).toEqual([...rustCommands().keys()].sort());
+    expect([...ui.keys()].sort()).toEqual(DECLARED);
   });
 
-  it("sends exactly each command's parameters, in camelCase", async () => {
+  it("sends exactly each command's arguments, in camelCase", async () => {
     const ui = await sent();
-    const rust = rustCommands();
-    for (const [cmd, keys] of ui) expect(keys, cmd).toEqual(rust.get(cmd));
+    for (const [cmd, keys] of ui) {
+      expect(keys, cmd).toEqual([...(COMMAND_ARGS[cmd as keyof typeof COMMAND_ARGS] ?? [])].sort());
+    }
   });
 });
 

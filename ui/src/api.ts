@@ -2,15 +2,19 @@
 // named after it, and one subscription function per event. Screens import these and
 // never call `invoke` or `listen` themselves.
 //
-// Arguments go to `invoke` as one object with camelCase keys; Tauri hands them to the
-// Rust command as its snake_case parameters (the names below are checked against
-// src-tauri/commands/*.rs). Every command rejects with an `AppError`; `asAppError` turns
-// anything else (an IPC failure, a bug) into a `UiError` with the UI's code `internal`.
-import { invoke } from "@tauri-apps/api/core";
+// Every command goes through `call`, typed by `Commands` (ui/src/bindings/commands.ts,
+// generated from src-tauri/command_list.rs): a command name, an argument or an answer
+// the Rust side does not declare does not compile. Arguments go as one object with
+// camelCase keys; Tauri hands them to the Rust command as its snake_case parameters.
+// Every command rejects with an `AppError`; `asAppError` turns anything else (an IPC
+// failure, a bug) into a `UiError` with the UI's code `internal`.
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AccountDetails } from "./bindings/AccountDetails";
+import type { Channel } from "./bindings/Channel";
 import type { CodesSaved } from "./bindings/CodesSaved";
 import type { AppError } from "./bindings/AppError";
+import type { Commands } from "./bindings/commands";
 import type { MfaMethod } from "./bindings/MfaMethod";
 import type { RecoveryCheck } from "./bindings/RecoveryCheck";
 import type { RecoveryStarted } from "./bindings/RecoveryStarted";
@@ -22,11 +26,22 @@ import type { Strength } from "./bindings/Strength";
 import type { TotpSetup } from "./bindings/TotpSetup";
 import type { EndReason, UiError } from "./codes";
 
+type Command = keyof Commands;
+type Args<C extends Command> = Commands[C]["args"];
+
+/** Invokes `cmd` with its arguments (none when the contract says `null`). */
+function call<C extends Command>(
+  cmd: C,
+  ...args: Args<C> extends null ? [] : [Args<C>]
+): Promise<Commands[C]["answer"]> {
+  return invoke<Commands[C]["answer"]>(cmd, args[0] as InvokeArgs | undefined);
+}
+
 // ---- start and server ----------------------------------------------------------------
 
 /** The version of the desktop app (the Cargo package version). */
 export function appVersion(): Promise<string> {
-  return invoke<string>("app_version");
+  return call("app_version");
 }
 
 declare global {
@@ -48,44 +63,44 @@ export function appStart(): Promise<Start> {
     delete window.__LATCHKEY_START__;
     return Promise.resolve(injected);
   }
-  return invoke<Start>("app_start");
+  return call("app_start");
 }
 
 /**
  * The first screen is on display (logged by the app; timed by the start-up benchmark),
  * with the start-up's phases as `[name, epoch milliseconds]`.
  */
-export function uiReady(screen: string, marks: Array<[string, number]>): Promise<void> {
-  return invoke<void>("ui_ready", { screen, marks });
+export function uiReady(screen: string, marks: Array<[string, number]>): Promise<null> {
+  return call("ui_ready", { screen, marks });
 }
 
 /** Opens a link the server published (download, support) in the system browser. */
-export function openLink(url: string): Promise<void> {
-  return invoke<void>("open_link", { url });
+export function openLink(url: string): Promise<null> {
+  return call("open_link", { url });
 }
 
 /** Tests a server address without saving it. */
 export function serverTest(url: string): Promise<ServerInfo> {
-  return invoke<ServerInfo>("server_test", { url });
+  return call("server_test", { url });
 }
 
 /** Saves a server address and starts over with it. */
 export function serverSave(url: string): Promise<Start> {
-  return invoke<Start>("server_save", { url });
+  return call("server_save", { url });
 }
 
 // ---- sign-in flow --------------------------------------------------------------------
 
 export function signIn(identifier: string, password: string, remember: boolean): Promise<Step> {
-  return invoke<Step>("sign_in", { identifier, password, remember });
+  return call("sign_in", { identifier, password, remember });
 }
 
 export function secondFactor(method: MfaMethod, code: string): Promise<Step> {
-  return invoke<Step>("second_factor", { method, code });
+  return call("second_factor", { method, code });
 }
 
 export function deviceCode(code: string): Promise<Step> {
-  return invoke<Step>("device_code", { code });
+  return call("device_code", { code });
 }
 
 /** `totpCode` when the account has two-step verification (the server answers `mfa_required` otherwise). */
@@ -94,7 +109,7 @@ export function forcedPasswordChange(
   totpCode: string | null,
   recoveryCode: string | null = null,
 ): Promise<Step> {
-  return invoke<Step>("forced_password_change", { newPassword, totpCode, recoveryCode });
+  return call("forced_password_change", { newPassword, totpCode, recoveryCode });
 }
 
 // ---- TOTP ----------------------------------------------------------------------------
@@ -104,44 +119,44 @@ export function forcedPasswordChange(
  * the account screen; null on the offer right after a sign-in (the app still holds it).
  */
 export function totpBegin(password: string | null): Promise<TotpSetup> {
-  return invoke<TotpSetup>("totp_begin", { password });
+  return call("totp_begin", { password });
 }
 
 /** Confirms the setup with a first code; resolves to the 10 recovery codes (shown once). */
 export function totpConfirm(code: string): Promise<string[]> {
-  return invoke<string[]>("totp_confirm", { code });
+  return call("totp_confirm", { code });
 }
 
 export function totpSkip(): Promise<Step> {
-  return invoke<Step>("totp_skip");
+  return call("totp_skip");
 }
 
 /** After the recovery codes were shown: the next step. */
 export function totpDone(): Promise<Step> {
-  return invoke<Step>("totp_done");
+  return call("totp_done");
 }
 
 // ---- passwords and recovery ----------------------------------------------------------
 
 /** The policy verdict for `password` (the Rust side knows the user context). */
 export function passwordStrength(password: string): Promise<Strength> {
-  return invoke<Strength>("password_strength", { password });
+  return call("password_strength", { password });
 }
 
 export function recoveryStart(
   identifier: string,
-  channel: string | null,
+  channel: Channel | null,
   locale: string,
 ): Promise<RecoveryStarted> {
-  return invoke<RecoveryStarted>("recovery_start", { identifier, channel, locale });
+  return call("recovery_start", { identifier, channel, locale });
 }
 
 export function recoveryResend(): Promise<RecoveryStarted> {
-  return invoke<RecoveryStarted>("recovery_resend");
+  return call("recovery_resend");
 }
 
 export function recoveryVerify(code: string): Promise<RecoveryCheck> {
-  return invoke<RecoveryCheck>("recovery_verify", { code });
+  return call("recovery_verify", { code });
 }
 
 export function recoveryComplete(
@@ -149,30 +164,30 @@ export function recoveryComplete(
   totpCode: string | null,
   recoveryCode: string | null,
 ): Promise<null> {
-  return invoke<null>("recovery_complete", { newPassword, totpCode, recoveryCode });
+  return call("recovery_complete", { newPassword, totpCode, recoveryCode });
 }
 
 // ---- account -------------------------------------------------------------------------
 
 export function accountDetails(): Promise<AccountDetails> {
-  return invoke<AccountDetails>("account_details");
+  return call("account_details");
 }
 
 export function changePassword(currentPassword: string, newPassword: string): Promise<null> {
-  return invoke<null>("change_password", { currentPassword, newPassword });
+  return call("change_password", { currentPassword, newPassword });
 }
 
 export function totpDisable(password: string, code: string): Promise<null> {
-  return invoke<null>("totp_disable", { password, code });
+  return call("totp_disable", { password, code });
 }
 
 /** Opens the reset link that waited (`open`), or forgets it and keeps the sign-in. */
 export function resetLinkAnswer(open: boolean): Promise<null> {
-  return invoke<null>("reset_link_answer", { open });
+  return call("reset_link_answer", { open });
 }
 
 export function recoveryCodesRegenerate(password: string): Promise<string[]> {
-  return invoke<string[]>("recovery_codes_regenerate", { password });
+  return call("recovery_codes_regenerate", { password });
 }
 
 /**
@@ -181,23 +196,23 @@ export function recoveryCodesRegenerate(password: string): Promise<string[]> {
  * without choosing.
  */
 export function recoveryCodesSave(contents: string, title: string): Promise<CodesSaved> {
-  return invoke<CodesSaved>("recovery_codes_save", { contents, title });
+  return call("recovery_codes_save", { contents, title });
 }
 
 export function sessionRevoke(id: string): Promise<null> {
-  return invoke<null>("session_revoke", { id });
+  return call("session_revoke", { id });
 }
 
 export function signOut(): Promise<Step> {
-  return invoke<Step>("sign_out");
+  return call("sign_out");
 }
 
 export function signOutEverywhere(): Promise<Step> {
-  return invoke<Step>("sign_out_everywhere");
+  return call("sign_out_everywhere");
 }
 
 export function forgetDevice(): Promise<Step> {
-  return invoke<Step>("forget_device");
+  return call("forget_device");
 }
 
 // ---- events --------------------------------------------------------------------------

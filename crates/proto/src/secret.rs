@@ -41,6 +41,21 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A plain string in the UI's TypeScript: the UI sends what the person typed.
+#[cfg(feature = "ts")]
+impl ts_rs::TS for Secret {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+
+    fn name(_: &ts_rs::Config) -> String {
+        "string".to_owned()
+    }
+
+    fn inline(cfg: &ts_rs::Config) -> String {
+        Self::name(cfg)
+    }
+}
+
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Secret {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {

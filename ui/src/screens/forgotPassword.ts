@@ -2,6 +2,7 @@
 // server offers both e-mail and SMS). The answer is the same whether or not the account
 // exists, so the next screen words it carefully.
 import { recoveryStart } from "../api";
+import type { Channel } from "../bindings/Channel";
 import { errorRegion } from "../components/errors";
 import type { Ctx } from "../context";
 import { field, form, h, heading, uid } from "../dom";
@@ -42,7 +43,9 @@ export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">):
     const chosen =
       channelChoice?.querySelector<HTMLInputElement>("input[name=channel]:checked")?.value ?? (channels.length === 1 ? (channels[0] ?? null) : null);
     try {
-      const started = await recoveryStart(id, chosen, currentLocale());
+      // A channel this app does not know: the server picks one.
+      const channel: Channel | null = chosen === "email" || chosen === "sms" ? chosen : null;
+      const started = await recoveryStart(id, channel, currentLocale());
       ctx.identifier = id;
       const now = Date.now();
       ctx.go({
