@@ -1,4 +1,4 @@
-//! Send caps of the messages that carry a code (reset codes, new-device codes): at
+//! Send caps of the messages that carry a code (reset codes, device codes): at
 //! most one per resend window and `max_per_hour` per subject, whatever arrives at once.
 //!
 //! [`reserve`] runs inside the transaction that queues the message. Its first statement

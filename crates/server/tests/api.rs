@@ -22,7 +22,7 @@ mod api {
     mod meta;
     mod multi_process;
     mod password;
-    mod recovery;
+    mod reset;
     mod review;
     mod sessions;
     mod totp;

@@ -1,6 +1,6 @@
 //! New-device verification: a right password from a device id the account never
 //! completed a sign-in from (on an account without TOTP) answers
-//! `device_verification_required` and sends a 6-digit code by e-mail or SMS;
+//! `device_verification_required` and sends a 6-digit device code by e-mail or SMS;
 //! `POST /v1/auth/device/verify` takes the code and opens the session.
 //!
 //! Decisions:

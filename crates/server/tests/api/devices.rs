@@ -347,7 +347,7 @@ async fn switched_off_signs_in_but_still_tells_the_user(b: Backend) {
 }
 
 /// A password that must change (expired, or a temporary one from IT) does not skip the
-/// new-device code: the code comes first, and its right answer is
+/// device code: the code comes first, and its right answer is
 /// `password_change_required` with the change token, never a session.
 async fn a_forced_change_from_a_new_device_verifies_the_device_first(b: Backend) {
     let sink = SmtpSink::start().await;

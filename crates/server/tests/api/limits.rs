@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::recovery::{code_mail, started_id, verify as verify_recovery, with_smtp, wrong};
+use super::reset::{code_mail, started_id, verify as verify_reset, with_smtp, wrong};
 use super::totp::{enabled_user, mfa_token, second};
 use latchkey_testkit::api::PASSWORD;
 use latchkey_testkit::smtp::SmtpSink;
@@ -168,7 +168,7 @@ async fn parallel_wrong_reset_codes_get_five_judged(b: Backend) {
     let id = started_id(&srv, "reset-burst@corp.cn").await;
     let code = code_mail(&sink, 1).await.code().unwrap();
     let bad = wrong(&code);
-    let answers = join_all((0..BURST).map(|_| verify_recovery(&srv, &id, &bad))).await;
+    let answers = join_all((0..BURST).map(|_| verify_reset(&srv, &id, &bad))).await;
     let t = tally(&answers);
     assert_eq!(count(&t, "code_invalid"), 4, "{t:?}");
     assert_eq!(count(&t, "too_many_attempts"), BURST - 4, "{t:?}");
@@ -179,7 +179,7 @@ async fn parallel_wrong_reset_codes_get_five_judged(b: Backend) {
         .unwrap();
     assert_eq!(attempts, 5);
     // Used up: the right code no longer works.
-    let (s, body) = verify_recovery(&srv, &id, &code).await;
+    let (s, body) = verify_reset(&srv, &id, &code).await;
     assert_eq!(
         (s.as_u16(), body["code"].as_str()),
         (429, Some("too_many_attempts"))
@@ -318,7 +318,7 @@ async fn parallel_refused_resets_get_five_tries(b: Backend) {
     let e = enabled_user(&srv, "reset-tries@corp.cn").await;
     let id = started_id(&srv, "reset-tries@corp.cn").await;
     let code = code_mail(&sink, 1).await.code().unwrap();
-    let (_, body) = verify_recovery(&srv, &id, &code).await;
+    let (_, body) = verify_reset(&srv, &id, &code).await;
     let token = body["reset_token"].as_str().unwrap().to_owned();
     let bad = wrong(&super::totp::code(&srv, &e.secret, 0));
     let before = srv.state.second_factor_checks.load(Ordering::Relaxed);

@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::recovery::{code_mail, complete, link_token, started_id, verify, with_smtp, wrong};
+use super::reset::{code_mail, complete, link_token, started_id, verify, with_smtp, wrong};
 use super::totp::{code as totp_code, enabled_user, post_auth, KEY};
 use latchkey_testkit::api::{assert_error, OTHER_PASSWORD, PASSWORD};
 use latchkey_testkit::{on_both, Backend, TestServer};

@@ -20,7 +20,7 @@ async fn two_processes_share_one_postgres() {
     std::fs::write(
         &config,
         "trust_forwarded_for = true\n\n[lockout]\naddress_limit = 3\n\n\
-         # New-device codes are tested in devices.rs; here the password is enough.\n\
+         # Device codes are tested in devices.rs; here the password is enough.\n\
          [devices]\nverify_new = false\n",
     )
     .expect("config");

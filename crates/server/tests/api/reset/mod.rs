@@ -1,4 +1,4 @@
-//! Forgot password (`/v1/recovery/*`) over real HTTP, with the codes read from the
+//! Password reset (`/v1/recovery/*`) over real HTTP, with the codes read from the
 //! e-mails a real SMTP server on loopback received (or the SMS a real webhook
 //! received), never from the database.
 //!
