@@ -1,6 +1,7 @@
 //! The one path by which a user replaces their password: the forced change
-//! (`POST /v1/auth/password`), the reset (`POST /v1/recovery/complete`) and the account
-//! page's change (`POST /v1/me/password`) all call [`replace`], so a fix lands once.
+//! (`POST /v1/auth/password`), the password reset (`POST /v1/recovery/complete`) and the
+//! account page's change (`POST /v1/me/password`) all call [`replace`], so a fix lands
+//! once.
 //!
 //! The order is what keeps a single-use token from becoming an oracle:
 //! 1. the policy **without** the account's context (length, strength, blocklist): it
