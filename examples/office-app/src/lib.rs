@@ -147,3 +147,19 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_home_page_is_beside_the_callback() {
+        assert_eq!(
+            home_of("http://127.0.0.1:8090/callback?x=1")
+                .ok()
+                .as_deref(),
+            Some("http://127.0.0.1:8090/")
+        );
+        assert!(home_of("not a url").is_err());
+    }
+}

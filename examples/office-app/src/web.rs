@@ -151,3 +151,22 @@ fn set_cookie(app: &App, name: &str, value: &str, max_age: u32) -> String {
     let secure = if app.secure_cookies { "; Secure" } else { "" };
     format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn a_cookie_is_found_by_its_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("x_office_login=no; office_login=abc"),
+        );
+        headers.append(COOKIE, HeaderValue::from_static("office_session=s1"));
+        assert_eq!(cookie(&headers, LOGIN_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("s1"));
+        assert_eq!(cookie(&headers, LOGOUT_COOKIE), None);
+    }
+}
