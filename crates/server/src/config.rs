@@ -83,6 +83,7 @@ pub struct Config {
     pub devices: DeviceConfig,
     pub retention: crate::retention::RetentionConfig,
     pub limits: LimitsConfig,
+    pub oidc: crate::oidc::OidcConfig,
 }
 
 /// Connections: how many at once, and how long a client may take to send its headers.
@@ -301,6 +302,7 @@ impl Default for Config {
             devices: DeviceConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
             limits: LimitsConfig::default(),
+            oidc: crate::oidc::OidcConfig::default(),
         }
     }
 }

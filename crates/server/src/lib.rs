@@ -23,6 +23,7 @@ mod listen;
 pub mod lockout;
 pub mod mfa;
 pub mod notify;
+pub mod oidc;
 pub mod recovery_codes;
 pub mod replacement;
 pub mod retention;

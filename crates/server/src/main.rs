@@ -57,6 +57,68 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Applications that sign people in with Latchkey (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The OpenID Connect ID-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register an application; a confidential one's secret is printed once.
+    Add {
+        /// The client_id the application is configured with (letters, digits, - _ .).
+        #[arg(long)]
+        id: String,
+        /// The name people see on the sign-in and consent pages.
+        #[arg(long)]
+        name: String,
+        /// Where the application receives the sign-in (exact; any port for
+        /// http://127.0.0.1/… and http://[::1]/…). Repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A native or single-page application: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// The company's own application: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Only sign-ins with a second factor (TOTP or a recovery code).
+        #[arg(long = "require-2fa")]
+        require_2fa: bool,
+        /// RS256 (default) or EdDSA.
+        #[arg(long)]
+        id_token_alg: Option<String>,
+    },
+    /// List the registered applications.
+    List,
+    /// Show one application.
+    Show {
+        #[arg(long)]
+        id: String,
+    },
+    /// Remove an application and revoke everything issued to it.
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+    /// Give a confidential application a new secret (printed once); the old one stops
+    /// working at once.
+    RotateSecret {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// A new signing key for each algorithm; the old ones stay published until the
+    /// ID tokens they signed expire.
+    Rotate,
+    /// List the signing keys.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -200,6 +262,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Start the server:  latchkey-server serve   (listening on http://{bind})");
         }
         Command::User(cmd) => user(&app, cmd).await?,
+        Command::Client(cmd) => client(&app, cmd).await?,
+        Command::Keys(KeysCommand::Rotate) => {
+            for (alg, kid) in latchkey_server::oidc::keys::rotate(&app).await? {
+                println!("{} key {kid} signs from now on", alg.name());
+            }
+        }
+        Command::Keys(KeysCommand::List) => {
+            println!("{:<16}  {:<6}  {:<20}  retired", "kid", "alg", "made");
+            for (kid, alg, made, retired) in latchkey_server::oidc::keys::list(&app.db).await? {
+                let retired = retired.map(rfc3339).unwrap_or_else(|| "-".into());
+                println!("{kid:<16}  {alg:<6}  {:<20}  {retired}", rfc3339(made));
+            }
+        }
         Command::Maintenance(MaintenanceCommand::On { message, until }) => {
             admin::maintenance(&app, Some(Maintenance { message, until })).await?;
             println!("maintenance mode is on");
@@ -221,6 +296,107 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 Some(v) => println!("minimum client version is {v}"),
                 None => println!("no minimum client version"),
             }
+        }
+    }
+    Ok(())
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn print_client(c: &latchkey_server::oidc::clients::Client) {
+    println!("client_id: {}", c.id);
+    println!("name: {}", c.name);
+    println!(
+        "type: {}",
+        if c.is_public() {
+            "public"
+        } else {
+            "confidential"
+        }
+    );
+    for uri in &c.redirect_uris {
+        println!("redirect_uri: {uri}");
+    }
+    println!("first_party: {}", c.first_party);
+    println!("require_2fa: {}", c.require_2fa);
+    println!("id_token_alg: {}", c.id_token_alg.name());
+}
+
+async fn client(app: &AppState, cmd: ClientCommand) -> anyhow::Result<()> {
+    use latchkey_server::oidc::clients::{self, NewClient};
+    use latchkey_server::oidc::keys::Alg;
+    let now = app.now();
+    match cmd {
+        ClientCommand::Add {
+            id,
+            name,
+            redirect_uris,
+            public,
+            first_party,
+            require_2fa,
+            id_token_alg,
+        } => {
+            let id_token_alg = match id_token_alg.as_deref() {
+                None => None,
+                Some(a) => Some(
+                    Alg::parse(a)
+                        .ok_or_else(|| anyhow::anyhow!("--id-token-alg is RS256 or EdDSA"))?,
+                ),
+            };
+            let new = NewClient {
+                id,
+                name,
+                redirect_uris,
+                public,
+                first_party,
+                require_2fa,
+                id_token_alg,
+            };
+            let secret = clients::add(&app.db, &new, now).await?;
+            let c = clients::get(&app.db, &new.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the application was not saved"))?;
+            print_client(&c);
+            if let Some(s) = secret {
+                println!("client_secret: {}", s.expose());
+                eprintln!("The secret is shown only this once; Latchkey keeps only its hash.");
+            }
+        }
+        ClientCommand::List => {
+            println!("{:<24}  {:<12}  {:<5}  name", "client_id", "type", "2fa");
+            for c in clients::list(&app.db).await? {
+                let kind = if c.is_public() {
+                    "public"
+                } else {
+                    "confidential"
+                };
+                let mfa = if c.require_2fa { "yes" } else { "no" };
+                println!("{:<24}  {kind:<12}  {mfa:<5}  {}", c.id, c.name);
+            }
+        }
+        ClientCommand::Show { id } => {
+            let c = clients::get(&app.db, &id)
+                .await?
+                .ok_or(clients::ClientError::NotFound(id))?;
+            print_client(&c);
+        }
+        ClientCommand::Remove { id } => {
+            clients::remove(&app.db, &id, now).await?;
+            println!("removed {id}; what it was issued is revoked");
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = clients::rotate_secret(&app.db, &id).await?;
+            println!("client_id: {id}");
+            println!("client_secret: {}", secret.expose());
+            eprintln!("The secret is shown only this once; the old one no longer works.");
         }
     }
     Ok(())

@@ -81,6 +81,9 @@ pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
         &[ago(c.retention.messages_days.saturating_mul(DAY))],
     )
     .await?;
+    deleted += crate::oidc::grants::prune(db, now).await?;
+    deleted += crate::oidc::sso::prune(db, now).await?;
+    deleted += crate::oidc::keys::prune(app, now).await?;
     Ok(deleted)
 }
 

@@ -25,6 +25,8 @@ pub struct AppState {
     pub rotations: Arc<session::Rotations>,
     /// Second-factor codes compared (TOTP and recovery codes), for figures and tests.
     pub second_factor_checks: Arc<std::sync::atomic::AtomicU64>,
+    /// The OpenID Connect signing keys as last read (see [`crate::oidc::keys`]).
+    pub oidc_keys: Arc<crate::oidc::keys::Cache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,7 @@ impl AppState {
             switches: Arc::new(settings::Cache::default()),
             rotations: Arc::new(session::Rotations::default()),
             second_factor_checks: Arc::default(),
+            oidc_keys: Arc::default(),
         })
     }
 

@@ -9,6 +9,7 @@ mod guard;
 mod me;
 mod meta;
 mod mfa;
+pub mod oidc;
 mod password;
 mod reset;
 
@@ -105,6 +106,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = api().split_for_parts();
     routes
+        .merge(oidc::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,
