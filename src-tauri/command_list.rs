@@ -23,7 +23,7 @@ app_commands! {
         sign_in(state; identifier: String, password: Secret, remember: bool) -> Step;
         second_factor(state; method: MfaMethod, code: Secret) -> Step;
         device_code(state; code: Secret) -> Step;
-        forced_password_change(
+        forced_change(
             state;
             new_password: Secret,
             totp_code: Option<Secret>,
@@ -35,16 +35,16 @@ app_commands! {
         totp_skip(state) -> Step;
         totp_done(state) -> Step;
     }
-    recovery {
-        recovery_start(
+    reset {
+        reset_start(
             state;
             identifier: String,
             channel: Option<Channel>,
             locale: Option<String>,
-        ) -> RecoveryStarted;
-        recovery_resend(state) -> RecoveryStarted;
-        recovery_verify(state; code: Secret) -> RecoveryCheck;
-        recovery_complete(
+        ) -> ResetStarted;
+        reset_resend(state) -> ResetStarted;
+        reset_verify(state; code: Secret) -> ResetCheck;
+        reset_complete(
             state;
             new_password: Secret,
             totp_code: Option<Secret>,

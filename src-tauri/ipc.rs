@@ -15,7 +15,7 @@ use crate::commands;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::view::{
-    AccountDetails, CodesSaved, RecoveryCheck, RecoveryStarted, ServerInfo, Start, Step, Strength,
+    AccountDetails, CodesSaved, ResetCheck, ResetStarted, ServerInfo, Start, Step, Strength,
     TotpSetup,
 };
 

@@ -10,7 +10,7 @@
 //! commands through `State<'_, AppState>`; nothing is global.
 //!
 //! Besides the commands the shell does two things on its own: it hands a
-//! `latchkey://reset?token=…` link (the recovery e-mail) to the client, and while the
+//! `latchkey://reset?token=…` link (the reset e-mail) to the client, and while the
 //! user is signed in offline it asks the client every [`REVALIDATE_EVERY`] whether the
 //! server is back, telling the UI through the `connectivity` and `session-ended` events.
 

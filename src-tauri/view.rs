@@ -32,12 +32,12 @@ pub enum Step {
         expires_in: u32,
     },
     /// `methods`: the second factors the change also needs (none without 2FA).
-    ChangePassword {
+    ForcedChange {
         reason: String,
         methods: Vec<MfaMethod>,
     },
     OfferTotp,
-    /// Forgot password, opened from the e-mail's `latchkey://reset?token=…` link: the
+    /// Password reset, opened from the e-mail's `latchkey://reset?token=…` link: the
     /// new password (with a second factor when `methods` is not empty) of the account
     /// `account_hint` names, masked.
     ResetPassword {
@@ -54,7 +54,7 @@ pub enum Step {
 
 impl Step {
     /// The screen for the client's step. Steps that only a dedicated command returns
-    /// (TOTP setup, recovery codes, forgot password) are not screens of their own here.
+    /// (TOTP setup, recovery codes, password reset) are not screens of their own here.
     pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         Ok(match step {
             client::Step::Setup => Self::ServerSetup {
@@ -64,7 +64,7 @@ impl Step {
                 identifier: identifier.clone(),
                 remember: true,
             },
-            client::Step::Password { identifier, .. } | client::Step::ForgotDone { identifier } => {
+            client::Step::Password { identifier, .. } | client::Step::ResetDone { identifier } => {
                 Self::SignIn {
                     identifier: Some(identifier.clone()),
                     remember: true,
@@ -82,15 +82,15 @@ impl Step {
                 channel: name(channel),
                 expires_in: clamp(*expires_in),
             },
-            client::Step::ChangePassword {
+            client::Step::ForcedChange {
                 reason,
                 mfa_methods,
-            } => Self::ChangePassword {
+            } => Self::ForcedChange {
                 reason: name(reason),
                 methods: mfa_methods.clone(),
             },
             client::Step::TotpOffer => Self::OfferTotp,
-            client::Step::ForgotNewPassword {
+            client::Step::ResetPassword {
                 mfa_methods,
                 account_hint,
             } => Self::ResetPassword {
@@ -268,15 +268,15 @@ impl From<&totp::TotpSetup> for TotpSetup {
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
-pub struct RecoveryStarted {
+pub struct ResetStarted {
     pub resend_after: u32,
     pub expires_in: u32,
 }
 
-impl RecoveryStarted {
+impl ResetStarted {
     pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         match step {
-            client::Step::ForgotCode {
+            client::Step::ResetCode {
                 resend_after,
                 expires_in,
             } => Ok(Self {
@@ -326,15 +326,15 @@ impl ResetLinkEvent {
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
-pub struct RecoveryCheck {
+pub struct ResetCheck {
     pub second_factor_required: bool,
     pub methods: Vec<MfaMethod>,
 }
 
-impl RecoveryCheck {
+impl ResetCheck {
     pub fn of(step: &client::Step) -> Result<Self, ClientError> {
         match step {
-            client::Step::ForgotNewPassword { mfa_methods, .. } => Ok(Self {
+            client::Step::ResetPassword { mfa_methods, .. } => Ok(Self {
                 second_factor_required: !mfa_methods.is_empty(),
                 methods: mfa_methods.clone(),
             }),

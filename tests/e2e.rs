@@ -263,10 +263,10 @@ async fn remember_me_signs_in_at_the_next_launch() {
     app.close().await;
 }
 
-/// Forgot password: the code from the received e-mail, typed into the six boxes →
+/// Password reset: the reset code from the received e-mail, typed into the six boxes →
 /// a new password with the live strength meter → sign in with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forgot_password_with_the_mailed_code_then_sign_in() {
+async fn password_reset_with_the_mailed_code_then_sign_in() {
     let server = server().await;
     server.add_user("di@corp.example", PASSWORD).await;
     let home = Home::new();
@@ -275,14 +275,14 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
         return;
     };
     app.screen("sign_in").await;
-    app.click("[data-testid=forgot-password]").await;
-    app.screen("forgot_password").await;
+    app.click("[data-testid=reset-start-link]").await;
+    app.screen("reset_start").await;
     app.screenshots("forgot-password").await;
     app.fill("input[autocomplete=username]", "di@corp.example")
         .await;
-    app.click("[data-testid=recovery-start-submit]").await;
+    app.click("[data-testid=reset-start-submit]").await;
 
-    app.screen("recovery_code").await;
+    app.screen("reset_code").await;
     app.screenshots("recovery-code").await;
     // The e-mail's link opened now (a second launch, as the desktop does) would drop
     // this reset under way: the app asks first, naming the account the link resets
@@ -299,7 +299,7 @@ async fn forgot_password_with_the_mailed_code_then_sign_in() {
     assert!(question.contains("d***@corp.example"), "{question}");
     app.screenshots("reset-link").await;
     app.click("[data-testid=reset-link-keep]").await;
-    app.screen("recovery_code").await;
+    app.screen("reset_code").await;
     // Typed into the first box, the code flows into all six and submits itself.
     let code = mailed_code(&server, 1).await;
     app.fill("[data-testid=code-box-0]", &code).await;
@@ -412,7 +412,7 @@ async fn maintenance_then_update_required() {
 /// code, then leads to the forced change (with the live strength meter), then into the
 /// account; the new password alone works the next time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forced_password_change_after_an_admin_reset() {
+async fn forced_change_after_an_admin_reset() {
     let server = server().await;
     server.add_user("gu@corp.example", PASSWORD).await;
     let temporary = "Temporary-lantern-2931";
@@ -431,17 +431,17 @@ async fn forced_password_change_after_an_admin_reset() {
     sign_in(&app, "gu@corp.example", temporary).await;
     // A new device is verified before the password can change.
     enter_mailed_device_code(&app, &server, 1).await;
-    app.screen("change_password").await;
+    app.screen("forced_change").await;
     app.fill("input[name=new_password]", temporary).await;
     app.fill("input[name=confirm_password]", temporary).await;
-    app.click("[data-testid=change-password-submit]").await;
+    app.click("[data-testid=forced-change-submit]").await;
     // The same password again is refused, with the reason on screen.
     app.wait_text("[data-testid=error]", |t| !t.trim().is_empty())
         .await;
     app.screenshots("change-password").await;
     app.fill("input[name=new_password]", NEW_PASSWORD).await;
     app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
-    app.click("[data-testid=change-password-submit]").await;
+    app.click("[data-testid=forced-change-submit]").await;
     app.screen("offer_totp").await;
     app.click("[data-testid=totp-offer-skip]").await;
     app.screen("account").await;

@@ -7,6 +7,6 @@
 
 pub mod account;
 pub mod app;
-pub mod recovery;
+pub mod reset;
 pub mod server;
 pub mod sign_in;

@@ -21,7 +21,7 @@ pub async fn sign_in(
     let mut client = state.client().await;
     if !matches!(
         client.step(),
-        ClientStep::Identify { .. } | ClientStep::Password { .. } | ClientStep::ForgotDone { .. }
+        ClientStep::Identify { .. } | ClientStep::Password { .. } | ClientStep::ResetDone { .. }
     ) {
         client.back()?;
     }
@@ -46,7 +46,7 @@ pub async fn device_code(state: State<'_, AppState>, code: Secret) -> Result<Ste
 
 /// The forced change of a temporary or expired password; with a TOTP or a recovery code
 /// when the account has two-factor authentication.
-pub async fn forced_password_change(
+pub async fn forced_change(
     state: State<'_, AppState>,
     new_password: Secret,
     totp_code: Option<Secret>,
@@ -55,7 +55,7 @@ pub async fn forced_password_change(
     let second = SecondFactor::either(totp_code, recovery_code);
     let mut client = state.client().await;
     Ok(Step::of(
-        &client.change_expired_password(new_password, second).await?,
+        &client.forced_change(new_password, second).await?,
     )?)
 }
 

@@ -23,16 +23,16 @@ async function sent(): Promise<Map<string, string[]>> {
     api.signIn("id", "pw", true),
     api.secondFactor("totp", "123456"),
     api.deviceCode("123456"),
-    api.forcedPasswordChange("new", null),
+    api.forcedChange("new", null),
     api.totpBegin(null),
     api.totpConfirm("123456"),
     api.totpSkip(),
     api.totpDone(),
     api.passwordStrength("pw"),
-    api.recoveryStart("id", null, "en"),
-    api.recoveryResend(),
-    api.recoveryVerify("123456"),
-    api.recoveryComplete("new", null, null),
+    api.resetStart("id", null, "en"),
+    api.resetResend(),
+    api.resetVerify("123456"),
+    api.resetComplete("new", null, null),
     api.resetLinkAnswer(true),
     api.accountDetails(),
     api.changePassword("old", "new"),
@@ -51,9 +51,9 @@ async function sent(): Promise<Map<string, string[]>> {
 
 describe("IPC contract", () => {
   it("reads the generated contract (sanity check)", () => {
-    expect(COMMAND_ARGS.recovery_complete).toEqual(["newPassword", "totpCode", "recoveryCode"]);
+    expect(COMMAND_ARGS.reset_complete).toEqual(["newPassword", "totpCode", "recoveryCode"]);
     expect(COMMAND_ARGS.app_start).toEqual([]);
-    expect(DECLARED).toContain("forced_password_change");
+    expect(DECLARED).toContain("forced_change");
   });
 
   it("calls every declared command, and only those", async () => {

@@ -16,8 +16,8 @@ import type { CodesSaved } from "./bindings/CodesSaved";
 import type { AppError } from "./bindings/AppError";
 import type { Commands } from "./bindings/commands";
 import type { MfaMethod } from "./bindings/MfaMethod";
-import type { RecoveryCheck } from "./bindings/RecoveryCheck";
-import type { RecoveryStarted } from "./bindings/RecoveryStarted";
+import type { ResetCheck } from "./bindings/ResetCheck";
+import type { ResetStarted } from "./bindings/ResetStarted";
 import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Start } from "./bindings/Start";
@@ -104,12 +104,12 @@ export function deviceCode(code: string): Promise<Step> {
 }
 
 /** `totpCode` when the account has two-step verification (the server answers `mfa_required` otherwise). */
-export function forcedPasswordChange(
+export function forcedChange(
   newPassword: string,
   totpCode: string | null,
   recoveryCode: string | null = null,
 ): Promise<Step> {
-  return call("forced_password_change", { newPassword, totpCode, recoveryCode });
+  return call("forced_change", { newPassword, totpCode, recoveryCode });
 }
 
 // ---- TOTP ----------------------------------------------------------------------------
@@ -136,35 +136,35 @@ export function totpDone(): Promise<Step> {
   return call("totp_done");
 }
 
-// ---- passwords and recovery ----------------------------------------------------------
+// ---- passwords and password reset ----------------------------------------------------
 
 /** The policy verdict for `password` (the Rust side knows the user context). */
 export function passwordStrength(password: string): Promise<Strength> {
   return call("password_strength", { password });
 }
 
-export function recoveryStart(
+export function resetStart(
   identifier: string,
   channel: Channel | null,
   locale: string,
-): Promise<RecoveryStarted> {
-  return call("recovery_start", { identifier, channel, locale });
+): Promise<ResetStarted> {
+  return call("reset_start", { identifier, channel, locale });
 }
 
-export function recoveryResend(): Promise<RecoveryStarted> {
-  return call("recovery_resend");
+export function resetResend(): Promise<ResetStarted> {
+  return call("reset_resend");
 }
 
-export function recoveryVerify(code: string): Promise<RecoveryCheck> {
-  return call("recovery_verify", { code });
+export function resetVerify(code: string): Promise<ResetCheck> {
+  return call("reset_verify", { code });
 }
 
-export function recoveryComplete(
+export function resetComplete(
   newPassword: string,
   totpCode: string | null,
   recoveryCode: string | null,
 ): Promise<null> {
-  return call("recovery_complete", { newPassword, totpCode, recoveryCode });
+  return call("reset_complete", { newPassword, totpCode, recoveryCode });
 }
 
 // ---- account -------------------------------------------------------------------------

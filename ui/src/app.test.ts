@@ -343,7 +343,7 @@ describe("errors that end the session", () => {
   });
 
   it("session_expired on the reset screen (a used or expired link) is shown in place, with start over", async () => {
-    ipc({ password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] }, recovery_complete: fail("session_expired") });
+    ipc({ password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] }, reset_complete: fail("session_expired") });
     const { root: element } = showView({ screen: "reset_password", methods: [], fromLink: true, account: null });
     type(byAutocomplete(element, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(element, "new-password", 1), "plum river lantern 42");

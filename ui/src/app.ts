@@ -120,8 +120,8 @@ export class App implements Ctx {
           expiresAt: Date.now() + step.expires_in * 1000,
         });
         break;
-      case "change_password":
-        this.go({ screen: "change_password", reason: step.reason, totp: step.methods.length > 0 });
+      case "forced_change":
+        this.go({ screen: "forced_change", reason: step.reason, totp: step.methods.length > 0 });
         break;
       case "offer_totp":
         this.go({ screen: "offer_totp" });

@@ -28,12 +28,12 @@ export type View =
   | { screen: "second_factor"; methods: MfaMethod[]; method: MfaMethod }
   | { screen: "device_code"; destination: string; channel: string; expiresAt: number }
   // `totp`: the server asked for a code too (`mfa_required`); the field is then shown.
-  | { screen: "change_password"; reason: string; totp: boolean }
+  | { screen: "forced_change"; reason: string; totp: boolean }
   | { screen: "offer_totp" }
   | { screen: "totp_setup"; setup: TotpSetup; mode: "first_time" | "account" }
   | { screen: "recovery_codes"; codes: string[]; mode: "first_time" | "account" | "regenerate" }
-  | { screen: "forgot_password"; identifier: string }
-  | { screen: "recovery_code"; identifier: string; channel: string | null; resendAt: number; expiresAt: number }
+  | { screen: "reset_start"; identifier: string }
+  | { screen: "reset_code"; identifier: string; channel: string | null; resendAt: number; expiresAt: number }
   // `methods` null: not known yet (a link opened while the app ran); on `mfa_required`
   // the screen asks for a code with every method.
   // `account`: the account a link resets, masked (`z***@corp.cn`); null after a code.

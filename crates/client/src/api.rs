@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use latchkey_proto::{
     ActivityList, ChangePasswordRequest, DeviceVerifyRequest, ErrorBody, ErrorCode,
-    ForcedPasswordChangeRequest, LoginRequest, LoginResponse, LogoutRequest, Meta, MfaRequest,
-    Profile, RecoveryCodes, RecoveryCodesRequest, RecoveryCompleteRequest, RecoveryLink,
-    RecoveryLinkRequest, RecoveryStartRequest, RecoveryStarted, RecoveryVerified,
-    RecoveryVerifyRequest, RefreshRequest, Secret, Session, SessionList, TotpConfirmRequest,
-    TotpDisableRequest, TotpEnrollRequest, TotpEnrollment, CLIENT_VERSION_HEADER,
+    ForcedChangeRequest, LoginRequest, LoginResponse, LogoutRequest, Meta, MfaRequest, Profile,
+    RecoveryCodes, RecoveryCodesRequest, RefreshRequest, ResetCompleteRequest, ResetLinkAccount,
+    ResetLinkRequest, ResetStartRequest, ResetStarted, ResetVerified, ResetVerifyRequest, Secret,
+    Session, SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollRequest,
+    TotpEnrollment, CLIENT_VERSION_HEADER,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -175,10 +175,7 @@ impl Api {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn forced_password_change(
-        &self,
-        req: &ForcedPasswordChangeRequest,
-    ) -> Result<Session, ClientError> {
+    pub async fn forced_change(&self, req: &ForcedChangeRequest) -> Result<Session, ClientError> {
         self.json(Method::POST, "v1/auth/password", None, Some(req))
             .await
     }
@@ -204,19 +201,16 @@ impl Api {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn recovery_start(
-        &self,
-        req: &RecoveryStartRequest,
-    ) -> Result<RecoveryStarted, ClientError> {
+    pub async fn reset_start(&self, req: &ResetStartRequest) -> Result<ResetStarted, ClientError> {
         self.json(Method::POST, "v1/recovery/start", None, Some(req))
             .await
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn recovery_verify(
+    pub async fn reset_verify(
         &self,
-        req: &RecoveryVerifyRequest,
-    ) -> Result<RecoveryVerified, ClientError> {
+        req: &ResetVerifyRequest,
+    ) -> Result<ResetVerified, ClientError> {
         self.json(Method::POST, "v1/recovery/verify", None, Some(req))
             .await
     }
@@ -224,19 +218,16 @@ impl Api {
     /// Which account a reset link's token resets (masked), without using it up;
     /// `token_invalid` when the link is unknown, used or expired.
     #[tracing::instrument(skip_all)]
-    pub async fn recovery_link(
+    pub async fn reset_link(
         &self,
-        req: &RecoveryLinkRequest,
-    ) -> Result<RecoveryLink, ClientError> {
+        req: &ResetLinkRequest,
+    ) -> Result<ResetLinkAccount, ClientError> {
         self.json(Method::POST, "v1/recovery/link", None, Some(req))
             .await
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn recovery_complete(
-        &self,
-        req: &RecoveryCompleteRequest,
-    ) -> Result<(), ClientError> {
+    pub async fn reset_complete(&self, req: &ResetCompleteRequest) -> Result<(), ClientError> {
         self.empty(Method::POST, "v1/recovery/complete", None, Some(req))
             .await
     }

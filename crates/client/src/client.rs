@@ -1,6 +1,6 @@
 //! [`Client`]: the one object the desktop shell holds. It owns the server choice, the
 //! API client, the cached meta, the vault, the sign-in state machine and the session.
-//! Its transitions live in `flow.rs` (sign-in), `forgot.rs` (forgot password) and
+//! Its transitions live in `flow.rs` (sign-in), `reset.rs` (password reset) and
 //! `session.rs` (the signed-in session, re-validation, account actions); this file
 //! builds it and holds the shared parts.
 
@@ -16,9 +16,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
-use crate::forgot::ResetLink;
 use crate::net::ServerUrl;
 use crate::offline;
+use crate::reset::ResetLink;
 use crate::step::Step;
 use crate::strength::{self, Strength};
 use crate::vault::{self, Index, KeyringStore, Record, SecretStore, Vault};
@@ -68,8 +68,8 @@ pub(crate) struct Pending {
     pub(crate) mfa_token: Option<Secret>,
     pub(crate) challenge_token: Option<Secret>,
     pub(crate) change_token: Option<Secret>,
-    pub(crate) recovery_id: Option<String>,
-    pub(crate) recovery_channel: Option<latchkey_proto::Channel>,
+    pub(crate) reset_id: Option<String>,
+    pub(crate) reset_channel: Option<latchkey_proto::Channel>,
     pub(crate) reset_token: Option<Secret>,
 }
 
@@ -174,7 +174,7 @@ impl Client {
     }
 
     /// The language of the messages the server sends on this device's request (the
-    /// forgot-password code); the UI's own language.
+    /// reset code); the UI's own language.
     pub fn set_locale(&mut self, locale: Option<String>) {
         self.locale = locale.filter(|l| matches!(l.as_str(), "zh-CN" | "en"));
     }

@@ -21,7 +21,7 @@ pub(crate) enum Kind {
     Digits,
     /// A recovery code of two-factor authentication: spaces go, dashes stay.
     Recovery,
-    /// The reset code of the forgot-password flow: only letters and digits stay.
+    /// The reset code of the password reset: only letters and digits stay.
     Reset,
 }
 

@@ -4,8 +4,8 @@
 //! (`wrong_step` otherwise) and returns the next [`Step`].
 
 use latchkey_proto::{
-    DeviceVerifyRequest, ForcedPasswordChangeRequest, LoginRequest, LoginResponse, MfaMethod,
-    MfaRequest, Secret, Session,
+    DeviceVerifyRequest, ForcedChangeRequest, LoginRequest, LoginResponse, MfaMethod, MfaRequest,
+    Secret, Session,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +82,7 @@ impl Client {
         self.expect_step(
             matches!(
                 self.step,
-                Step::Identify { .. } | Step::Password { .. } | Step::ForgotDone { .. }
+                Step::Identify { .. } | Step::Password { .. } | Step::ResetDone { .. }
             ),
             "identify",
         )?;
@@ -174,7 +174,7 @@ impl Client {
                 mfa_methods,
             } => {
                 self.pending.change_token = Some(change_token);
-                self.step = Step::ChangePassword {
+                self.step = Step::ForcedChange {
                     reason,
                     mfa_methods,
                 };
@@ -277,7 +277,7 @@ impl Client {
         self.signed_in(session)
     }
 
-    /// DeviceCode → signed in, or ChangePassword when the password must change first.
+    /// DeviceCode → signed in, or ForcedChange when the password must change first.
     #[tracing::instrument(skip_all)]
     pub async fn verify_device(&mut self, code: Secret) -> Result<Step, ClientError> {
         self.expect_step(
@@ -309,32 +309,32 @@ impl Client {
         }
     }
 
-    /// ChangePassword → signed in with the new password.
+    /// ForcedChange → signed in with the new password.
     #[tracing::instrument(skip_all)]
-    pub async fn change_expired_password(
+    pub async fn forced_change(
         &mut self,
         new_password: Secret,
         second: Option<SecondFactor>,
     ) -> Result<Step, ClientError> {
         self.expect_step(
-            matches!(self.step, Step::ChangePassword { .. }),
-            "change_expired_password",
+            matches!(self.step, Step::ForcedChange { .. }),
+            "forced_change",
         )?;
         let change_token = self
             .pending
             .change_token
             .clone()
-            .ok_or(ClientError::WrongStep("change_expired_password"))?;
+            .ok_or(ClientError::WrongStep("forced_change"))?;
         self.refuse_too_long(&new_password)?;
         let (totp_code, recovery_code) = SecondFactor::split(second)?;
-        let req = ForcedPasswordChangeRequest {
+        let req = ForcedChangeRequest {
             change_token,
             new_password: new_password.clone(),
             totp_code,
             recovery_code,
             device: Some(self.device()),
         };
-        let session = self.api()?.forced_password_change(&req).await?;
+        let session = self.api()?.forced_change(&req).await?;
         self.pending.password = Some(new_password);
         self.signed_in(session)
     }

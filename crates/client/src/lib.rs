@@ -7,8 +7,8 @@
 //! - [`config`]: which server (first-run setup, `latchkey.toml` beside the executable,
 //!   `LATCHKEY_SERVER`), the server's meta cached for offline use.
 //! - [`device`]: this device's id, a secret kept in the keychain.
-//! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, forgot
-//!   password, the offline path.
+//! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, password
+//!   reset, the offline path.
 //! - [`vault`]: the OS keychain (refresh token, offline verifier, profile); no keychain
 //!   means nothing is remembered, never a plain file.
 //! - `code`: one-time codes as typed (NFKC, so full-width IME digits count).
@@ -28,10 +28,10 @@ pub mod device;
 pub mod dirs;
 pub mod error;
 mod flow;
-mod forgot;
 pub mod logging;
 pub mod net;
 pub mod offline;
+mod reset;
 mod session;
 mod step;
 pub mod strength;
@@ -41,6 +41,6 @@ pub mod vault;
 pub use client::{Client, Options};
 pub use error::{ClientError, Code, EndReason, NextStep, UiError};
 pub use flow::SecondFactor;
-pub use forgot::ResetLink;
+pub use reset::ResetLink;
 pub use session::Revalidation;
 pub use step::Step;

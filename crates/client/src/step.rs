@@ -3,10 +3,10 @@
 //! ```text
 //! Setup ─► Identify ─► Password ─┬─► SecondFactor ─┐
 //!             ▲          │       ├─► DeviceCode ───┤
-//!             │          │       ├─► ChangePassword┤
+//!             │          │       ├─► ForcedChange ─┤
 //!             │          │       └─────────────────┴─► (TotpOffer ─► TotpSetup ─► RecoveryCodes) ─► SignedIn
 //!             │          └─(server unreachable, remembered)──► SignedIn { offline }
-//!             └── ForgotIdentify ─► ForgotCode ─► ForgotNewPassword ─► ForgotDone
+//!             └── ResetIdentify ─► ResetCode ─► ResetPassword ─► ResetDone  (password reset)
 //! ```
 //!
 //! Errors do not change the step (except where the flow must start over); the UI shows
@@ -39,9 +39,9 @@ pub enum Step {
         channel: Channel,
         expires_in: u64,
     },
-    /// The password must be changed now (temporary or expired); with a second factor
-    /// when `mfa_methods` is not empty.
-    ChangePassword {
+    /// The forced change: the password must be changed now (temporary or expired);
+    /// with a second factor when `mfa_methods` is not empty.
+    ForcedChange {
         reason: PasswordChangeReason,
         mfa_methods: Vec<MfaMethod>,
     },
@@ -51,22 +51,22 @@ pub enum Step {
     TotpSetup { setup: TotpSetup },
     /// The recovery codes, shown once: save or print them.
     RecoveryCodes { codes: Vec<Secret> },
-    /// Forgot password: who, and where to send the code.
-    ForgotIdentify {
+    /// Password reset: who, and where to send the reset code.
+    ResetIdentify {
         identifier: Option<String>,
         channels: Vec<Channel>,
     },
-    /// Forgot password: type the code that was sent.
-    ForgotCode { resend_after: u64, expires_in: u64 },
-    /// Forgot password: the new password, and a second factor if the account has one.
+    /// Password reset: type the reset code that was sent.
+    ResetCode { resend_after: u64, expires_in: u64 },
+    /// Password reset: the new password, and a second factor if the account has one.
     /// `account_hint`: the account a reset link resets, masked (`z***@corp.cn`); `None`
     /// after a code, where the person typed the identifier themselves.
-    ForgotNewPassword {
+    ResetPassword {
         mfa_methods: Vec<MfaMethod>,
         account_hint: Option<String>,
     },
     /// The password was reset: sign in with the new one.
-    ForgotDone { identifier: String },
+    ResetDone { identifier: String },
     /// Signed in. `offline`: opened with the cached verifier, the server unreachable
     /// (`offline_reason` says why). `cannot_remember`: "remember me" was asked for but
     /// there is no keychain to keep it in.
@@ -88,14 +88,14 @@ impl Step {
             Self::Password { .. } => "password",
             Self::SecondFactor { .. } => "second_factor",
             Self::DeviceCode { .. } => "device_code",
-            Self::ChangePassword { .. } => "change_password",
+            Self::ForcedChange { .. } => "forced_change",
             Self::TotpOffer => "totp_offer",
             Self::TotpSetup { .. } => "totp_setup",
             Self::RecoveryCodes { .. } => "recovery_codes",
-            Self::ForgotIdentify { .. } => "forgot_identify",
-            Self::ForgotCode { .. } => "forgot_code",
-            Self::ForgotNewPassword { .. } => "forgot_new_password",
-            Self::ForgotDone { .. } => "forgot_done",
+            Self::ResetIdentify { .. } => "reset_identify",
+            Self::ResetCode { .. } => "reset_code",
+            Self::ResetPassword { .. } => "reset_password",
+            Self::ResetDone { .. } => "reset_done",
             Self::SignedIn { .. } => "signed_in",
         }
     }

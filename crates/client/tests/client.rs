@@ -10,8 +10,6 @@
 mod client {
     /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
     pub mod common;
-    /// Forgot password with the code from a real SMTP sink, with and without TOTP.
-    mod forgot;
     /// The keychain: a real Secret Service, remember me, forget this device.
     mod keychain;
     /// No password, code or token in the log or the app's folders.
@@ -20,6 +18,8 @@ mod client {
     mod network;
     /// Offline sign-in, its limits, and re-validation when the server is back.
     mod offline;
+    /// Forgot password with the code from a real SMTP sink, with and without TOTP.
+    mod reset;
     /// Server address, connection test, provisioning.
     mod setup;
     /// Sign-in: password, new-device code, forced change, TOTP, recovery codes,

@@ -84,8 +84,13 @@ pub enum PasswordChangeReason {
 
 /// `POST /v1/auth/password` body: the forced change after `password_change_required`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ForcedPasswordChangeRequest {
+/// (`ForcedPasswordChangeRequest` in the OpenAPI document, whose names are a contract.)
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = ForcedPasswordChangeRequest)
+)]
+pub struct ForcedChangeRequest {
     pub change_token: Secret,
     pub new_password: Secret,
     /// Required (this or `recovery_code`) when the account has two-factor
@@ -254,7 +259,7 @@ mod tests {
 
     #[test]
     fn token_requests_json() {
-        let f: ForcedPasswordChangeRequest =
+        let f: ForcedChangeRequest =
             serde_json::from_value(json!({"change_token": "c", "new_password": "n"})).unwrap();
         assert_eq!(
             serde_json::to_value(&f).unwrap(),
@@ -268,7 +273,7 @@ mod tests {
             json!({"refresh_token": "r"})
         );
         assert_eq!(format!("{f:?}{r:?}").matches("<redacted>").count(), 3);
-        let with_code: ForcedPasswordChangeRequest = serde_json::from_value(
+        let with_code: ForcedChangeRequest = serde_json::from_value(
             json!({"change_token": "c", "new_password": "n", "totp_code": "123456"}),
         )
         .unwrap();
@@ -277,7 +282,7 @@ mod tests {
             Some("123456")
         );
         assert!(!format!("{with_code:?}").contains("123456"));
-        let with_device: ForcedPasswordChangeRequest = serde_json::from_value(json!({
+        let with_device: ForcedChangeRequest = serde_json::from_value(json!({
             "change_token": "c", "new_password": "n",
             "device": {"id": "i", "name": "n", "platform": "p"}
         }))

@@ -16,7 +16,7 @@ mod me;
 mod meta;
 mod mfa;
 mod password;
-mod recovery;
+mod reset;
 mod secret;
 
 pub use auth::*;
@@ -26,7 +26,7 @@ pub use me::*;
 pub use meta::*;
 pub use mfa::*;
 pub use password::*;
-pub use recovery::*;
+pub use reset::*;
 pub use secret::Secret;
 
 /// The API version this crate describes; `/v1/meta` reports it.

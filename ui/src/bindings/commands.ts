@@ -4,8 +4,8 @@ import type { AccountDetails } from "./AccountDetails";
 import type { Channel } from "./Channel";
 import type { CodesSaved } from "./CodesSaved";
 import type { MfaMethod } from "./MfaMethod";
-import type { RecoveryCheck } from "./RecoveryCheck";
-import type { RecoveryStarted } from "./RecoveryStarted";
+import type { ResetCheck } from "./ResetCheck";
+import type { ResetStarted } from "./ResetStarted";
 import type { ServerInfo } from "./ServerInfo";
 import type { Start } from "./Start";
 import type { Step } from "./Step";
@@ -26,16 +26,16 @@ export type Commands = {
   sign_in: { args: { identifier: string; password: string; remember: boolean }; answer: Step };
   second_factor: { args: { method: MfaMethod; code: string }; answer: Step };
   device_code: { args: { code: string }; answer: Step };
-  forced_password_change: { args: { newPassword: string; totpCode: string | null; recoveryCode: string | null }; answer: Step };
+  forced_change: { args: { newPassword: string; totpCode: string | null; recoveryCode: string | null }; answer: Step };
   password_strength: { args: { password: string }; answer: Strength };
   totp_begin: { args: { password: string | null }; answer: TotpSetup };
   totp_confirm: { args: { code: string }; answer: Array<string> };
   totp_skip: { args: null; answer: Step };
   totp_done: { args: null; answer: Step };
-  recovery_start: { args: { identifier: string; channel: Channel | null; locale: string | null }; answer: RecoveryStarted };
-  recovery_resend: { args: null; answer: RecoveryStarted };
-  recovery_verify: { args: { code: string }; answer: RecoveryCheck };
-  recovery_complete: { args: { newPassword: string; totpCode: string | null; recoveryCode: string | null }; answer: null };
+  reset_start: { args: { identifier: string; channel: Channel | null; locale: string | null }; answer: ResetStarted };
+  reset_resend: { args: null; answer: ResetStarted };
+  reset_verify: { args: { code: string }; answer: ResetCheck };
+  reset_complete: { args: { newPassword: string; totpCode: string | null; recoveryCode: string | null }; answer: null };
   reset_link_answer: { args: { open: boolean }; answer: null };
   account_details: { args: null; answer: AccountDetails };
   change_password: { args: { currentPassword: string; newPassword: string }; answer: null };
@@ -59,16 +59,16 @@ export const COMMAND_ARGS: { readonly [C in keyof Commands]: readonly string[] }
   sign_in: ["identifier", "password", "remember"],
   second_factor: ["method", "code"],
   device_code: ["code"],
-  forced_password_change: ["newPassword", "totpCode", "recoveryCode"],
+  forced_change: ["newPassword", "totpCode", "recoveryCode"],
   password_strength: ["password"],
   totp_begin: ["password"],
   totp_confirm: ["code"],
   totp_skip: [],
   totp_done: [],
-  recovery_start: ["identifier", "channel", "locale"],
-  recovery_resend: [],
-  recovery_verify: ["code"],
-  recovery_complete: ["newPassword", "totpCode", "recoveryCode"],
+  reset_start: ["identifier", "channel", "locale"],
+  reset_resend: [],
+  reset_verify: ["code"],
+  reset_complete: ["newPassword", "totpCode", "recoveryCode"],
   reset_link_answer: ["open"],
   account_details: [],
   change_password: ["currentPassword", "newPassword"],

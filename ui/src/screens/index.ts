@@ -3,14 +3,14 @@ import type { Ctx } from "../context";
 import type { ScreenName, ViewOf } from "../views";
 import { accountScreen } from "./account";
 import { accountPasswordScreen } from "./accountPassword";
-import { changePasswordScreen } from "./changePassword";
+import { forcedChangeScreen } from "./forcedChange";
 import { deviceCodeScreen } from "./deviceCode";
-import { forgotPasswordScreen } from "./forgotPassword";
+import { resetStartScreen } from "./resetStart";
 import { loadingScreen } from "./loading";
 import { lockedScreen } from "./locked";
 import { maintenanceScreen } from "./maintenance";
 import { offerTotpScreen } from "./offerTotp";
-import { recoveryCodeScreen } from "./recoveryCode";
+import { resetCodeScreen } from "./resetCode";
 import { recoveryCodesScreen } from "./recoveryCodes";
 import { regenerateCodesScreen } from "./regenerateCodes";
 import { resetLinkScreen } from "./resetLink";
@@ -31,12 +31,12 @@ export const screens: { [S in ScreenName]: (ctx: Ctx, view: ViewOf<S>) => HTMLEl
   sign_in: signInScreen,
   second_factor: secondFactorScreen,
   device_code: deviceCodeScreen,
-  change_password: changePasswordScreen,
+  forced_change: forcedChangeScreen,
   offer_totp: offerTotpScreen,
   totp_setup: totpSetupScreen,
   recovery_codes: recoveryCodesScreen,
-  forgot_password: forgotPasswordScreen,
-  recovery_code: recoveryCodeScreen,
+  reset_start: resetStartScreen,
+  reset_code: resetCodeScreen,
   reset_password: resetPasswordScreen,
   reset_link: resetLinkScreen,
   locked: lockedScreen,

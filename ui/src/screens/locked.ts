@@ -39,8 +39,8 @@ export function lockedScreen(ctx: Ctx, view: ViewOf<"locked">): HTMLElement {
     );
   }
 
-  const forgot = linkButton(t("signin.forgot"), { "data-testid": "forgot-password" });
-  forgot.addEventListener("click", () => ctx.go({ screen: "forgot_password", identifier: ctx.identifier ?? "" }));
+  const resetLink = linkButton(t("signin.forgot"), { "data-testid": "reset-start-link" });
+  resetLink.addEventListener("click", () => ctx.go({ screen: "reset_start", identifier: ctx.identifier ?? "" }));
 
   return card(
     "locked",
@@ -51,7 +51,7 @@ export function lockedScreen(ctx: Ctx, view: ViewOf<"locked">): HTMLElement {
     status,
     h("div", { class: "buttons" }, retry),
     // The lock is on this identifier only: someone else may still sign in here.
-    actions(forgot, backToSignIn(ctx)),
+    actions(resetLink, backToSignIn(ctx)),
     supportBlock(ctx.server),
   );
 }

@@ -1,10 +1,10 @@
-// Forgot password, last step (also where the e-mailed link lands): the new password with
+// Password reset, last step (also where the e-mailed link lands): the new password with
 // its strength meter and confirmation, plus a TOTP or recovery code when the account has
 // two-step verification — a reset never bypasses it. The methods are known in advance
 // (from the code's check, or from the server's description of a link), and the screen
 // names the account a link resets; should the server still answer `mfa_required`, the
 // field appears then.
-import { recoveryComplete } from "../api";
+import { resetComplete } from "../api";
 import type { MfaMethod } from "../bindings/MfaMethod";
 import { errorRegion } from "../components/errors";
 import { newPassword } from "../components/newPassword";
@@ -58,7 +58,7 @@ export function resetPasswordScreen(ctx: Ctx, view: ViewOf<"reset_password">): H
       return;
     }
     try {
-      await recoveryComplete(
+      await resetComplete(
         fields.password.value,
         method === "totp" ? code : null,
         method === "recovery_code" ? code : null,

@@ -176,8 +176,8 @@ describe("sign in", () => {
     ipc({});
     const { root } = showView(signInView);
     type(byAutocomplete(root, "username"), "zwei");
-    byTestId(root, "forgot-password").click();
-    expect(screenName(root)).toBe("forgot_password");
+    byTestId(root, "reset-start-link").click();
+    expect(screenName(root)).toBe("reset_start");
     expect(byAutocomplete(root, "username").value).toBe("zwei");
 
     const other = showView(signInView).root;

@@ -61,11 +61,11 @@ export function signInScreen(ctx: Ctx, view: ViewOf<"sign_in">): HTMLElement {
 
   const links = h("div", { class: "form-links" });
   if (!server || server.recovery_channels.length > 0) {
-    const forgot = linkButton(t("signin.forgot"), { "data-testid": "forgot-password" });
-    forgot.addEventListener("click", () =>
-      ctx.go({ screen: "forgot_password", identifier: identifier.input.value.trim() || (ctx.identifier ?? "") }),
+    const resetLink = linkButton(t("signin.forgot"), { "data-testid": "reset-start-link" });
+    resetLink.addEventListener("click", () =>
+      ctx.go({ screen: "reset_start", identifier: identifier.input.value.trim() || (ctx.identifier ?? "") }),
     );
-    links.append(forgot);
+    links.append(resetLink);
   }
   formElement.append(identifier.wrapper, password.wrapper, links, remember.wrapper, errors.element, submit);
 

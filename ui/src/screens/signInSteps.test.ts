@@ -84,12 +84,12 @@ describe("new device code", () => {
   });
 
   it("goes on to the forced change when the password must change after the code", async () => {
-    ipc({ device_code: { step: "change_password", reason: "expired", methods: [] } });
+    ipc({ device_code: { step: "forced_change", reason: "expired", methods: [] } });
     const { root } = showView({ screen: "device_code", destination: "z***@corp.cn", channel: "email", expiresAt: Date.now() + 600_000 });
     type(byAutocomplete(root, "one-time-code"), "482913");
     submit(byTestId(root, "device-code-submit"));
     await flush();
-    expect(screenName(root)).toBe("change_password");
+    expect(screenName(root)).toBe("forced_change");
     expect(document.activeElement).toBe(byAutocomplete(root, "new-password"));
   });
 
@@ -107,19 +107,19 @@ describe("forced password change", () => {
   it("explains the reason, checks strength and sends the new password", async () => {
     const calls = ipc({
       password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] },
-      forced_password_change: SIGNED_IN,
+      forced_change: SIGNED_IN,
       account_details: fail("no_network"),
     });
-    const { root } = showView({ screen: "change_password", reason: "temporary", totp: false });
+    const { root } = showView({ screen: "forced_change", reason: "temporary", totp: false });
     expect(root.textContent).toContain("temporary password");
     const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
     expect(document.activeElement).toBe(password);
     type(password, "plum river lantern 42");
     type(confirm, "plum river lantern 42");
     await flush();
-    submit(byTestId(root, "change-password-submit"));
+    submit(byTestId(root, "forced-change-submit"));
     await flush();
-    expect(calls.find((c) => c.cmd === "forced_password_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null });
+    expect(calls.find((c) => c.cmd === "forced_change")?.args).toEqual({ newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null });
     expect(screenName(root)).toBe("account");
   });
 
@@ -127,20 +127,20 @@ describe("forced password change", () => {
     let attempt = 0;
     const calls = ipc({
       password_strength: { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] },
-      forced_password_change: () => {
+      forced_change: () => {
         attempt += 1;
         return attempt === 1 ? fail("mfa_required")() : SIGNED_IN;
       },
       account_details: fail("no_network"),
     });
-    const { root } = showView({ screen: "change_password", reason: "expired", totp: false });
-    expect(root.querySelector("[data-testid=change-password-totp]")).toBeNull();
+    const { root } = showView({ screen: "forced_change", reason: "expired", totp: false });
+    expect(root.querySelector("[data-testid=forced-change-totp]")).toBeNull();
     type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
     await flush();
-    submit(byTestId(root, "change-password-submit"));
+    submit(byTestId(root, "forced-change-submit"));
     await flush();
-    const code = byTestId<HTMLInputElement>(root, "change-password-totp");
+    const code = byTestId<HTMLInputElement>(root, "forced-change-totp");
     expect(code.autocomplete).toBe("one-time-code");
     expect(document.activeElement).toBe(code);
     expect(byTestId(root, "error").dataset.code).toBe("mfa_required");
@@ -151,7 +151,7 @@ describe("forced password change", () => {
     type(code, "123 456");
     submit(code);
     await flush();
-    expect(calls.filter((c) => c.cmd === "forced_password_change").map((c) => c.args)).toEqual([
+    expect(calls.filter((c) => c.cmd === "forced_change").map((c) => c.args)).toEqual([
       { newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null },
       { newPassword: "plum river lantern 42", totpCode: "123456", recoveryCode: null },
     ]);
@@ -161,14 +161,14 @@ describe("forced password change", () => {
   it("lists the server's reasons when it rejects the password, and keeps a generic reason text for unknown reasons", async () => {
     ipc({
       password_strength: { score: 3, accepted: true, too_long: false, reasons: [], suggestions: [] },
-      forced_password_change: fail("password_rejected", { reasons: ["reused_password"], suggestions: ["choose_new_password"] }),
+      forced_change: fail("password_rejected", { reasons: ["reused_password"], suggestions: ["choose_new_password"] }),
     });
-    const { root } = showView({ screen: "change_password", reason: "something_new", totp: false });
+    const { root } = showView({ screen: "forced_change", reason: "something_new", totp: false });
     expect(root.textContent).toContain("You need to choose a new password to continue.");
     type(byAutocomplete(root, "new-password", 0), "plum river lantern 42");
     type(byAutocomplete(root, "new-password", 1), "plum river lantern 42");
     await flush();
-    submit(byTestId(root, "change-password-submit"));
+    submit(byTestId(root, "forced-change-submit"));
     await flush();
     const error = byTestId(root, "error");
     expect(error.textContent).toContain("The server did not accept this password:");
@@ -177,6 +177,6 @@ describe("forced password change", () => {
     expect(error.textContent).toContain("Choose another password.");
     expect(document.activeElement).toBe(error);
     // After the command the button reflects the fields again (not stuck disabled).
-    expect(byTestId<HTMLButtonElement>(root, "change-password-submit").disabled).toBe(false);
+    expect(byTestId<HTMLButtonElement>(root, "forced-change-submit").disabled).toBe(false);
   });
 });

@@ -100,7 +100,7 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
 
     // Forgot password, with the code from the mail and a TOTP code.
     app.client.sign_out().await.unwrap();
-    app.client.forgot_password().unwrap();
+    app.client.begin_reset().unwrap();
     let before = srv.smtp.messages().len();
     app.client.send_reset_code(email, None).await.unwrap();
     let reset_code = srv.smtp.code_after(before).await;
@@ -150,7 +150,7 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
         .await
         .unwrap();
     app.client
-        .change_expired_password(secret("Changed-temporary-8841"), None)
+        .forced_change(secret("Changed-temporary-8841"), None)
         .await
         .unwrap();
     app.client.forget_device().await.unwrap();

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    Device, ErrorBody, ErrorCode, ForcedPasswordChangeRequest, LoginRequest, LoginResponse,
-    LogoutRequest, MfaMethod, PasswordChangeReason, RefreshRequest, Secret, Session,
+    Device, ErrorBody, ErrorCode, ForcedChangeRequest, LoginRequest, LoginResponse, LogoutRequest,
+    MfaMethod, PasswordChangeReason, RefreshRequest, Secret, Session,
 };
 
 use super::extract::{ApiJson, ClientIp, OptionalJson};
@@ -291,7 +291,7 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth",
     // The published operation id keeps its first name.
     operation_id = "forced_password_change",
-    request_body = ForcedPasswordChangeRequest,
+    request_body = ForcedChangeRequest,
     responses(
         (status = 200, description = "Password changed; signed in", body = Session),
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
@@ -303,7 +303,7 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
 pub async fn forced_change(
     State(app): State<AppState>,
     ip: ClientIp,
-    ApiJson(req): ApiJson<ForcedPasswordChangeRequest>,
+    ApiJson(req): ApiJson<ForcedChangeRequest>,
 ) -> ApiResult<Json<Session>> {
     check_secret("change_token", &req.change_token)?;
     check_secret("new_password", &req.new_password)?;

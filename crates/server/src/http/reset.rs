@@ -28,8 +28,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    Device, ErrorBody, ErrorCode, RecoveryCompleteRequest, RecoveryLink, RecoveryLinkRequest,
-    RecoveryStartRequest, RecoveryStarted, RecoveryVerified, RecoveryVerifyRequest, Secret,
+    Device, ErrorBody, ErrorCode, ResetCompleteRequest, ResetLinkAccount, ResetLinkRequest,
+    ResetStartRequest, ResetStarted, ResetVerified, ResetVerifyRequest, Secret,
 };
 
 use super::auth::resolve;
@@ -70,9 +70,9 @@ fn channel_of(c: latchkey_proto::Channel) -> delivery::Channel {
 /// Answers the same, in the same time, whether or not the identifier belongs to an
 /// account and whether or not the message is later delivered.
 #[utoipa::path(post, path = "/v1/recovery/start", tag = "recovery",
-    request_body = RecoveryStartRequest,
+    request_body = ResetStartRequest,
     responses(
-        (status = 202, description = "If the account exists, a code is on its way", body = RecoveryStarted),
+        (status = 202, description = "If the account exists, a code is on its way", body = ResetStarted),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`: wait before asking for another code", body = ErrorBody),
         (status = 503, description = "`maintenance`", body = ErrorBody),
@@ -80,8 +80,8 @@ fn channel_of(c: latchkey_proto::Channel) -> delivery::Channel {
 pub async fn start(
     State(app): State<AppState>,
     ip: ClientIp,
-    ApiJson(req): ApiJson<RecoveryStartRequest>,
-) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
+    ApiJson(req): ApiJson<ResetStartRequest>,
+) -> ApiResult<(StatusCode, Json<ResetStarted>)> {
     if let Some(l) = &req.locale {
         if l.chars().count() > 35 {
             return Err(ApiError::invalid("locale", "The locale is too long."));
@@ -220,7 +220,7 @@ pub async fn start(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(RecoveryStarted {
+        Json(ResetStarted {
             recovery_id: id,
             resend_after: cfg.resend_after_seconds,
             expires_in: code_ttl,
@@ -252,9 +252,9 @@ struct ResetCodeRow {
 
 /// Checks the code sent by `start`; a right code answers a `reset_token`.
 #[utoipa::path(post, path = "/v1/recovery/verify", tag = "recovery",
-    request_body = RecoveryVerifyRequest,
+    request_body = ResetVerifyRequest,
     responses(
-        (status = 200, description = "The code is right", body = RecoveryVerified),
+        (status = 200, description = "The code is right", body = ResetVerified),
         (status = 400, description = "`code_invalid` or `code_expired` (ask for a new code)", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown or already used password reset (start again)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: 5 wrong codes; start again", body = ErrorBody),
@@ -262,8 +262,8 @@ struct ResetCodeRow {
 pub async fn verify(
     State(app): State<AppState>,
     ip: ClientIp,
-    ApiJson(req): ApiJson<RecoveryVerifyRequest>,
-) -> ApiResult<Json<RecoveryVerified>> {
+    ApiJson(req): ApiJson<ResetVerifyRequest>,
+) -> ApiResult<Json<ResetVerified>> {
     check_secret("code", &req.code)?;
     if req.recovery_id.is_empty() || req.recovery_id.len() > 64 {
         return Err(ApiError::invalid(
@@ -359,7 +359,7 @@ pub async fn verify(
     )
     .await?;
     let mfa_on = user.mfa_on();
-    Ok(Json(RecoveryVerified {
+    Ok(Json(ResetVerified {
         reset_token,
         expires_in: ttl,
         second_factor_required: mfa_on,
@@ -375,16 +375,16 @@ pub async fn verify(
 /// can name it before it asks the user anything. The token is not used up (whoever
 /// holds it already has the mailbox).
 #[utoipa::path(post, path = "/v1/recovery/link", tag = "recovery",
-    request_body = RecoveryLinkRequest,
+    request_body = ResetLinkRequest,
     responses(
-        (status = 200, description = "The account the link resets", body = RecoveryLink),
+        (status = 200, description = "The account the link resets", body = ResetLinkAccount),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used or expired link", body = ErrorBody),
     ))]
 pub async fn link(
     State(app): State<AppState>,
-    ApiJson(req): ApiJson<RecoveryLinkRequest>,
-) -> ApiResult<Json<RecoveryLink>> {
+    ApiJson(req): ApiJson<ResetLinkRequest>,
+) -> ApiResult<Json<ResetLinkAccount>> {
     check_secret("reset_token", &req.reset_token)?;
     let now = app.now();
     let invalid = || {
@@ -411,7 +411,7 @@ pub async fn link(
         (None, None) => user.username.clone().unwrap_or_default(),
     };
     let mfa_on = user.mfa_on();
-    Ok(Json(RecoveryLink {
+    Ok(Json(ResetLinkAccount {
         account_hint,
         expires_in: crate::db::seconds_until(expires_at, now),
         second_factor_required: mfa_on,
@@ -428,7 +428,7 @@ pub async fn link(
 /// cleared, and a "your password was changed" notice goes out. A reset token takes 5
 /// refused tries.
 #[utoipa::path(post, path = "/v1/recovery/complete", tag = "recovery",
-    request_body = RecoveryCompleteRequest,
+    request_body = ResetCompleteRequest,
     responses(
         (status = 204, description = "Password changed; sign in with it"),
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
@@ -441,7 +441,7 @@ pub async fn link(
 pub async fn complete(
     State(app): State<AppState>,
     ip: ClientIp,
-    ApiJson(req): ApiJson<RecoveryCompleteRequest>,
+    ApiJson(req): ApiJson<ResetCompleteRequest>,
 ) -> ApiResult<StatusCode> {
     check_secret("reset_token", &req.reset_token)?;
     check_secret("new_password", &req.new_password)?;

@@ -119,7 +119,7 @@ async fn forced_change_of_a_temporary_password(b: Backend) {
     let step = app.client.verify_device(secret(&code)).await.unwrap();
     assert_eq!(
         step,
-        Step::ChangePassword {
+        Step::ForcedChange {
             reason: PasswordChangeReason::Temporary,
             mfa_methods: vec![]
         }
@@ -129,7 +129,7 @@ async fn forced_change_of_a_temporary_password(b: Backend) {
     assert!(!weak.verdict.accepted);
     let e = app
         .client
-        .change_expired_password(secret("password1234"), None)
+        .forced_change(secret("password1234"), None)
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PasswordRejected);
@@ -139,7 +139,7 @@ async fn forced_change_of_a_temporary_password(b: Backend) {
     let long = "Quartz-meadow-lantern-19!".repeat(6);
     let e = app
         .client
-        .change_expired_password(secret(&long), None)
+        .forced_change(secret(&long), None)
         .await
         .unwrap_err();
     assert!(
@@ -148,7 +148,7 @@ async fn forced_change_of_a_temporary_password(b: Backend) {
     assert!(app.client.password_strength(NEW_PASSWORD).verdict.accepted);
     let step = app
         .client
-        .change_expired_password(secret(NEW_PASSWORD), None)
+        .forced_change(secret(NEW_PASSWORD), None)
         .await
         .unwrap();
     assert_eq!(step, Step::TotpOffer);

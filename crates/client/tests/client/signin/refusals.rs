@@ -110,7 +110,7 @@ async fn outdated_client_says_where_to_update(b: Backend) {
         Some("https://it.corp.cn/latchkey")
     );
     // The forgot-password route is guarded the same way.
-    app.client.forgot_password().unwrap();
+    app.client.begin_reset().unwrap();
     let e = app
         .client
         .send_reset_code("zhou@corp.cn", None)

@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey_proto::{
-    Channel, Device, DeviceVerifyRequest, ErrorCode, ForcedPasswordChangeRequest, LoginRequest,
+    Channel, Device, DeviceVerifyRequest, ErrorCode, ForcedChangeRequest, LoginRequest,
     LoginResponse, MfaMethod, MfaRequest, PasswordChangeReason, Secret, Session,
 };
 use serde::{Deserialize, Serialize};
@@ -954,7 +954,7 @@ async fn signin_post(
             }
             let code = Some(field("code")).filter(|c| *needs_code && !c.is_empty());
             let totp = code.is_some();
-            let req = ForcedPasswordChangeRequest {
+            let req = ForcedChangeRequest {
                 change_token: token.clone(),
                 new_password: Secret::new(new),
                 totp_code: code.map(Secret::new),

@@ -1,4 +1,7 @@
-//! Forgot password: `/v1/recovery/start`, `/verify` and `/complete`.
+//! Password reset: `/v1/recovery/start`, `/verify` and `/complete`.
+//!
+//! The paths keep their v1 name, and so do the schemas of the OpenAPI document
+//! (`Recovery…`): both are a public contract. The Rust types use the glossary's name.
 //!
 //! `start` answers the same for every identifier, known or not, so the answer says
 //! nothing about whether an account exists or where the code went. The code (6 digits)
@@ -11,8 +14,12 @@ use crate::{Channel, MfaMethod, Secret};
 
 /// `POST /v1/recovery/start` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryStartRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryStartRequest)
+)]
+pub struct ResetStartRequest {
     /// E-mail address, phone number or username.
     pub identifier: String,
     /// Where to send the code when the account has both; the other one otherwise.
@@ -25,8 +32,12 @@ pub struct RecoveryStartRequest {
 
 /// `POST /v1/recovery/start` answer (202), identical in shape for unknown identifiers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryStarted {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryStarted)
+)]
+pub struct ResetStarted {
     /// Names this attempt in `POST /v1/recovery/verify`.
     pub recovery_id: String,
     /// Seconds before another code may be asked for.
@@ -37,8 +48,12 @@ pub struct RecoveryStarted {
 
 /// `POST /v1/recovery/verify` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryVerifyRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryVerifyRequest)
+)]
+pub struct ResetVerifyRequest {
     pub recovery_id: String,
     /// The six digits from the message.
     pub code: Secret,
@@ -46,8 +61,12 @@ pub struct RecoveryVerifyRequest {
 
 /// `POST /v1/recovery/verify` answer: the code was right.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryVerified {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryVerified)
+)]
+pub struct ResetVerified {
     /// Single use, for `POST /v1/recovery/complete`.
     pub reset_token: Secret,
     /// Seconds the reset token stays valid.
@@ -64,20 +83,28 @@ pub struct RecoveryVerified {
 /// link, to learn which account it resets before asking the user anything. The token
 /// is not used up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryLinkRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryLinkRequest)
+)]
+pub struct ResetLinkRequest {
     pub reset_token: Secret,
 }
 
 /// `POST /v1/recovery/link` answer: the account the link resets, as the mail hides it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryLink {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryLink)
+)]
+pub struct ResetLinkAccount {
     /// The account, masked as in messages (`z***@corp.cn`, `138****8000`).
     pub account_hint: String,
     /// Seconds the link still works.
     pub expires_in: u64,
-    /// As in [`RecoveryVerified`]: `complete` also needs a second factor.
+    /// As in [`ResetVerified`]: `complete` also needs a second factor.
     pub second_factor_required: bool,
     #[serde(default)]
     pub mfa_methods: Vec<MfaMethod>,
@@ -86,8 +113,12 @@ pub struct RecoveryLink {
 /// `POST /v1/recovery/complete` body. Answers 204; every session of the account is
 /// then signed out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecoveryCompleteRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = RecoveryCompleteRequest)
+)]
+pub struct ResetCompleteRequest {
     /// From `verify`, or the token of the e-mail's `latchkey://reset?token=…` link.
     pub reset_token: Secret,
     pub new_password: Secret,
@@ -104,15 +135,15 @@ mod tests {
 
     #[test]
     fn start_json() {
-        let r: RecoveryStartRequest =
+        let r: ResetStartRequest =
             serde_json::from_value(json!({"identifier": "zhang@corp.cn"})).unwrap();
         assert_eq!(r.channel, None);
-        let r: RecoveryStartRequest = serde_json::from_value(
+        let r: ResetStartRequest = serde_json::from_value(
             json!({"identifier": "13800138000", "channel": "sms", "locale": "zh-CN"}),
         )
         .unwrap();
         assert_eq!(r.channel, Some(Channel::Sms));
-        let s = RecoveryStarted {
+        let s = ResetStarted {
             recovery_id: "r1".into(),
             resend_after: 60,
             expires_in: 600,
@@ -125,10 +156,10 @@ mod tests {
 
     #[test]
     fn verify_and_complete_json_and_debug() {
-        let v: RecoveryVerifyRequest =
+        let v: ResetVerifyRequest =
             serde_json::from_value(json!({"recovery_id": "r1", "code": "493817"})).unwrap();
         assert!(!format!("{v:?}").contains("493817"));
-        let done = RecoveryVerified {
+        let done = ResetVerified {
             reset_token: "lkc_t".into(),
             expires_in: 1800,
             second_factor_required: true,
@@ -141,7 +172,7 @@ mod tests {
                    "mfa_methods": ["totp", "recovery_code"]})
         );
         assert!(!format!("{done:?}").contains("lkc_t"));
-        let c: RecoveryCompleteRequest = serde_json::from_value(
+        let c: ResetCompleteRequest = serde_json::from_value(
             json!({"reset_token": "lkc_t", "new_password": "Violet-harbor-lantern-42", "totp_code": "123456"}),
         )
         .unwrap();

@@ -1,4 +1,4 @@
-// Forgot password end to end in the UI: identifier and channel → six code boxes (paste,
+// Password reset end to end in the UI: identifier and channel → six code boxes (paste,
 // auto-advance, Backspace, resend countdown) → new password with strength and 2FA.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SERVER, byAutocomplete, byTestId, fail, flush, ipc, reset, screenName, showView, submit, type } from "../test/harness";
@@ -7,35 +7,35 @@ afterEach(reset);
 
 const STRONG = { score: 4, accepted: true, too_long: false, reasons: [], suggestions: [] };
 
-describe("forgot password", () => {
-  it("offers the channel choice when the server has both, and starts recovery with the locale", async () => {
-    const calls = ipc({ recovery_start: { resend_after: 60, expires_in: 600 } });
-    const { root } = showView({ screen: "forgot_password", identifier: "zwei" }, "zh-CN");
+describe("password reset", () => {
+  it("offers the channel choice when the server has both, and starts the reset with the locale", async () => {
+    const calls = ipc({ reset_start: { resend_after: 60, expires_in: 600 } });
+    const { root } = showView({ screen: "reset_start", identifier: "zwei" }, "zh-CN");
     expect(byAutocomplete(root, "username").value).toBe("zwei");
     const sms = root.querySelector<HTMLInputElement>("input[name=channel][value=sms]");
     expect(sms).not.toBeNull();
     sms?.click();
-    submit(byTestId(root, "recovery-start-submit"));
+    submit(byTestId(root, "reset-start-submit"));
     await flush();
-    expect(calls[0]).toEqual({ cmd: "recovery_start", args: { identifier: "zwei", channel: "sms", locale: "zh-CN" } });
-    expect(screenName(root)).toBe("recovery_code");
+    expect(calls[0]).toEqual({ cmd: "reset_start", args: { identifier: "zwei", channel: "sms", locale: "zh-CN" } });
+    expect(screenName(root)).toBe("reset_code");
     expect(root.textContent).toContain("短信");
   });
 
   it("sends the only channel without asking when the server offers one", async () => {
-    const calls = ipc({ recovery_start: { resend_after: 60, expires_in: 600 } });
-    const { root } = showView({ screen: "forgot_password", identifier: "" }, "en", { ...SERVER, recovery_channels: ["email"] });
+    const calls = ipc({ reset_start: { resend_after: 60, expires_in: 600 } });
+    const { root } = showView({ screen: "reset_start", identifier: "" }, "en", { ...SERVER, recovery_channels: ["email"] });
     expect(root.querySelector("[data-testid=channel-choice]")).toBeNull();
     type(byAutocomplete(root, "username"), "a@b.c");
-    submit(byTestId(root, "recovery-start-submit"));
+    submit(byTestId(root, "reset-start-submit"));
     await flush();
     expect(calls[0]?.args).toEqual({ identifier: "a@b.c", channel: "email", locale: "en" });
   });
 
   it("shows rate limiting with the wait in words", async () => {
-    ipc({ recovery_start: fail("rate_limited", { retry_after: 125 }) });
-    const { root } = showView({ screen: "forgot_password", identifier: "zwei" });
-    submit(byTestId(root, "recovery-start-submit"));
+    ipc({ reset_start: fail("rate_limited", { retry_after: 125 }) });
+    const { root } = showView({ screen: "reset_start", identifier: "zwei" });
+    submit(byTestId(root, "reset-start-submit"));
     await flush();
     const error = byTestId(root, "error");
     expect(error.textContent).toContain("Please wait 3 minutes");
@@ -45,7 +45,7 @@ describe("forgot password", () => {
 
 describe("code entry", () => {
   const codeView = () => ({
-    screen: "recovery_code" as const,
+    screen: "reset_code" as const,
     identifier: "zwei",
     channel: "email",
     resendAt: Date.now() + 60_000,
@@ -53,7 +53,7 @@ describe("code entry", () => {
   });
 
   it("accepts a pasted code in any box, fills all six and verifies it", async () => {
-    const calls = ipc({ recovery_verify: { second_factor_required: false, methods: [] } });
+    const calls = ipc({ reset_verify: { second_factor_required: false, methods: [] } });
     const { root } = showView(codeView());
     const boxes = root.querySelectorAll<HTMLInputElement>(".code-box");
     expect(boxes).toHaveLength(6);
@@ -64,7 +64,7 @@ describe("code entry", () => {
     boxes[3]?.dispatchEvent(paste);
     expect(Array.from(boxes, (b) => b.value).join("")).toBe("123456");
     await flush();
-    expect(calls[0]).toEqual({ cmd: "recovery_verify", args: { code: "123456" } });
+    expect(calls[0]).toEqual({ cmd: "reset_verify", args: { code: "123456" } });
     expect(screenName(root)).toBe("reset_password");
     expect(root.querySelector("[data-testid=reset-second-factor]")).toBeNull();
   });
@@ -84,7 +84,7 @@ describe("code entry", () => {
   });
 
   it("spreads a whole code typed into the first box (autofill, fast typing)", async () => {
-    const calls = ipc({ recovery_verify: { second_factor_required: true, methods: ["totp", "recovery_code"] } });
+    const calls = ipc({ reset_verify: { second_factor_required: true, methods: ["totp", "recovery_code"] } });
     const { root } = showView(codeView());
     const first = root.querySelector<HTMLInputElement>(".code-box")!;
     type(first, "654321");
@@ -95,7 +95,7 @@ describe("code entry", () => {
   });
 
   it("takes full-width digits from a Chinese IME, typed or pasted (issue 13)", async () => {
-    const calls = ipc({ recovery_verify: { second_factor_required: false, methods: [] } });
+    const calls = ipc({ reset_verify: { second_factor_required: false, methods: [] } });
     const { root } = showView(codeView(), "zh-CN");
     const boxes = Array.from(root.querySelectorAll<HTMLInputElement>(".code-box"));
     type(boxes[0]!, "１");
@@ -105,14 +105,14 @@ describe("code entry", () => {
     Object.defineProperty(paste, "clipboardData", { value: { getData: () => "２３４　５６" } });
     boxes[1]?.dispatchEvent(paste);
     await flush();
-    expect(calls[0]).toEqual({ cmd: "recovery_verify", args: { code: "123456" } });
+    expect(calls[0]).toEqual({ cmd: "reset_verify", args: { code: "123456" } });
   });
 
   it("counts down to resend live, then resends and counts again", async () => {
     vi.useFakeTimers();
-    const calls = ipc({ recovery_resend: { resend_after: 30, expires_in: 600 } });
+    const calls = ipc({ reset_resend: { resend_after: 30, expires_in: 600 } });
     const { root } = showView({ ...codeView(), resendAt: Date.now() + 3_000 });
-    const resend = byTestId<HTMLButtonElement>(root, "recovery-resend");
+    const resend = byTestId<HTMLButtonElement>(root, "reset-code-resend");
     expect(resend.disabled).toBe(true);
     expect(resend.textContent).toBe("Send a new code in 00:03");
     await vi.advanceTimersByTimeAsync(1_000);
@@ -122,14 +122,14 @@ describe("code entry", () => {
     expect(resend.textContent).toBe("Send a new code");
     resend.click();
     await flush();
-    expect(calls.map((c) => c.cmd)).toEqual(["recovery_resend"]);
+    expect(calls.map((c) => c.cmd)).toEqual(["reset_resend"]);
     expect(resend.disabled).toBe(true);
     expect(resend.textContent).toBe("Send a new code in 00:30");
     expect(byTestId(root, "resend-status").textContent).toBe("A new code is on its way.");
   });
 
   it("clears the boxes and shows the error after a wrong code", async () => {
-    ipc({ recovery_verify: fail("code_invalid") });
+    ipc({ reset_verify: fail("code_invalid") });
     const { root } = showView(codeView(), "zh-CN");
     type(root.querySelector<HTMLInputElement>(".code-box")!, "000000");
     await flush();
@@ -143,7 +143,7 @@ describe("new password after a reset", () => {
   it("enables submit only when accepted and matching, then completes and returns to sign in", async () => {
     const calls = ipc({
       password_strength: (args: Record<string, unknown>) => (String(args.password).length >= 12 ? STRONG : { score: 1, accepted: false, too_long: false, reasons: ["too_short"], suggestions: ["use_longer_password"] }),
-      recovery_complete: null,
+      reset_complete: null,
     });
     const { root } = showView({ screen: "reset_password", methods: null, fromLink: false, account: null });
     const [password, confirm] = [byAutocomplete(root, "new-password", 0), byAutocomplete(root, "new-password", 1)];
@@ -167,7 +167,7 @@ describe("new password after a reset", () => {
     submit(button);
     await flush();
     expect(calls.at(-1)).toEqual({
-      cmd: "recovery_complete",
+      cmd: "reset_complete",
       args: { newPassword: "plum river lantern 42", totpCode: null, recoveryCode: null },
     });
     expect(screenName(root)).toBe("sign_in");
@@ -178,7 +178,7 @@ describe("new password after a reset", () => {
     let attempt = 0;
     const calls = ipc({
       password_strength: STRONG,
-      recovery_complete: () => {
+      reset_complete: () => {
         attempt += 1;
         return attempt === 1 ? fail("mfa_required")() : null;
       },
@@ -200,7 +200,7 @@ describe("new password after a reset", () => {
     type(recovery, "4f7k-2m9q");
     submit(recovery);
     await flush();
-    expect(calls.filter((c) => c.cmd === "recovery_complete").at(-1)?.args).toEqual({
+    expect(calls.filter((c) => c.cmd === "reset_complete").at(-1)?.args).toEqual({
       newPassword: "plum river lantern 42",
       totpCode: null,
       recoveryCode: "4f7k-2m9q",

@@ -1,4 +1,4 @@
-//! Forgot password: identifier → code by e-mail or SMS → new password (with a TOTP or
+//! Password reset: identifier → reset code by e-mail or SMS → new password (with a TOTP or
 //! recovery code when the account has two-factor authentication) → sign in again.
 //!
 //! The server answers `start` the same for unknown accounts, so the client cannot tell
@@ -9,8 +9,8 @@
 //! whether a second factor is needed, or that the link no longer works.
 
 use latchkey_proto::{
-    Channel, MfaMethod, RecoveryCompleteRequest, RecoveryLinkRequest, RecoveryStartRequest,
-    RecoveryVerifyRequest, Secret,
+    Channel, MfaMethod, ResetCompleteRequest, ResetLinkRequest, ResetStartRequest,
+    ResetVerifyRequest, Secret,
 };
 
 use crate::client::Client;
@@ -20,10 +20,10 @@ use crate::flow::SecondFactor;
 use crate::step::Step;
 
 impl Client {
-    /// Identify / Password → ForgotIdentify, pre-filled with what was typed.
-    pub fn forgot_password(&mut self) -> Result<Step, ClientError> {
+    /// Identify / Password → ResetIdentify, pre-filled with what was typed.
+    pub fn begin_reset(&mut self) -> Result<Step, ClientError> {
         if self.active.is_some() || self.server.is_none() {
-            return Err(ClientError::WrongStep("forgot_password"));
+            return Err(ClientError::WrongStep("begin_reset"));
         }
         let identifier = (!self.pending.identifier.is_empty())
             .then(|| self.pending.identifier.clone())
@@ -35,21 +35,21 @@ impl Client {
             .meta()
             .map(|m| m.recovery_channels.clone())
             .unwrap_or_else(|| vec![Channel::Email]);
-        self.step = Step::ForgotIdentify {
+        self.step = Step::ResetIdentify {
             identifier,
             channels,
         };
         Ok(self.step.clone())
     }
 
-    /// ForgotIdentify → ForgotCode: asks the server to send a code.
+    /// ResetIdentify → ResetCode: asks the server to send a code.
     #[tracing::instrument(skip_all)]
     pub async fn send_reset_code(
         &mut self,
         identifier: &str,
         channel: Option<Channel>,
     ) -> Result<Step, ClientError> {
-        if !matches!(self.step, Step::ForgotIdentify { .. }) {
+        if !matches!(self.step, Step::ResetIdentify { .. }) {
             return Err(ClientError::WrongStep("send_reset_code"));
         }
         let identifier = identifier.trim();
@@ -57,53 +57,53 @@ impl Client {
             return Err(ClientError::InvalidInput("identifier"));
         }
         self.pending.identifier = identifier.to_owned();
-        self.pending.recovery_channel = channel;
+        self.pending.reset_channel = channel;
         self.request_reset_code().await
     }
 
-    /// ForgotCode → ForgotCode with a new code (the server enforces the wait).
+    /// ResetCode → ResetCode with a new code (the server enforces the wait).
     #[tracing::instrument(skip_all)]
     pub async fn resend_reset_code(&mut self) -> Result<Step, ClientError> {
-        if !matches!(self.step, Step::ForgotCode { .. }) {
+        if !matches!(self.step, Step::ResetCode { .. }) {
             return Err(ClientError::WrongStep("resend_reset_code"));
         }
         self.request_reset_code().await
     }
 
     async fn request_reset_code(&mut self) -> Result<Step, ClientError> {
-        let req = RecoveryStartRequest {
+        let req = ResetStartRequest {
             identifier: self.pending.identifier.clone(),
-            channel: self.pending.recovery_channel,
+            channel: self.pending.reset_channel,
             locale: self.locale.clone(),
         };
-        let started = self.api()?.recovery_start(&req).await?;
-        self.pending.recovery_id = Some(started.recovery_id);
-        self.step = Step::ForgotCode {
+        let started = self.api()?.reset_start(&req).await?;
+        self.pending.reset_id = Some(started.recovery_id);
+        self.step = Step::ResetCode {
             resend_after: started.resend_after,
             expires_in: started.expires_in,
         };
         Ok(self.step.clone())
     }
 
-    /// ForgotCode → ForgotNewPassword.
+    /// ResetCode → ResetPassword.
     #[tracing::instrument(skip_all)]
     pub async fn verify_reset_code(&mut self, code: Secret) -> Result<Step, ClientError> {
-        if !matches!(self.step, Step::ForgotCode { .. }) {
+        if !matches!(self.step, Step::ResetCode { .. }) {
             return Err(ClientError::WrongStep("verify_reset_code"));
         }
         let recovery_id = self
             .pending
-            .recovery_id
+            .reset_id
             .clone()
             .ok_or(ClientError::WrongStep("verify_reset_code"))?;
         let code = code::clean(&code, Kind::Reset)?;
         if code.expose().len() > 16 {
             return Err(ClientError::InvalidInput("code"));
         }
-        let req = RecoveryVerifyRequest { recovery_id, code };
-        let verified = self.api()?.recovery_verify(&req).await?;
+        let req = ResetVerifyRequest { recovery_id, code };
+        let verified = self.api()?.reset_verify(&req).await?;
         self.pending.reset_token = Some(verified.reset_token);
-        self.step = Step::ForgotNewPassword {
+        self.step = Step::ResetPassword {
             mfa_methods: verified.mfa_methods,
             account_hint: None,
         };
@@ -120,7 +120,7 @@ impl Client {
     }
 
     /// A reset link that arrived while the app runs, once the server has said which
-    /// account it resets. In the middle of a sign-in or of a forgot-password flow it
+    /// account it resets. In the middle of a sign-in or of a password reset it
     /// does not replace that at once: it waits (`waiting: true`) until the person says
     /// so ([`Self::answer_reset_link`]); otherwise it opens. Signed in, it is refused
     /// (`wrong_step`); a link that no longer works too (`session_expired`), before
@@ -162,10 +162,10 @@ impl Client {
     /// The link's token and what the server says about it (the token is not used up).
     async fn look_up_reset_link(&self, link: &str) -> Result<(Secret, ResetLink), ClientError> {
         let token = reset_token_of(link)?;
-        let req = RecoveryLinkRequest {
+        let req = ResetLinkRequest {
             reset_token: token.clone(),
         };
-        let answer = self.api()?.recovery_link(&req).await?;
+        let answer = self.api()?.reset_link(&req).await?;
         let mfa_methods = if answer.second_factor_required {
             answer.mfa_methods
         } else {
@@ -179,19 +179,19 @@ impl Client {
         Ok((token, about))
     }
 
-    /// → ForgotNewPassword with the link's token; whatever was under way is dropped.
+    /// → ResetPassword with the link's token; whatever was under way is dropped.
     fn open_checked_link(&mut self, token: Secret, about: ResetLink) -> Step {
         self.waiting_link = None;
         self.pending = Default::default();
         self.pending.reset_token = Some(token);
-        self.step = Step::ForgotNewPassword {
+        self.step = Step::ResetPassword {
             mfa_methods: about.mfa_methods,
             account_hint: Some(about.account_hint),
         };
         self.step.clone()
     }
 
-    /// Whether a sign-in or a forgot-password flow is under way (something typed or
+    /// Whether a sign-in or a password reset is under way (something typed or
     /// sent that a reset link would throw away).
     fn unfinished(&self) -> bool {
         matches!(
@@ -199,13 +199,13 @@ impl Client {
             Step::Password { .. }
                 | Step::SecondFactor { .. }
                 | Step::DeviceCode { .. }
-                | Step::ChangePassword { .. }
-                | Step::ForgotCode { .. }
-                | Step::ForgotNewPassword { .. }
+                | Step::ForcedChange { .. }
+                | Step::ResetCode { .. }
+                | Step::ResetPassword { .. }
         )
     }
 
-    /// ForgotNewPassword → ForgotDone. The server signs every session out; this device
+    /// ResetPassword → ResetDone. The server signs every session out; this device
     /// forgets what it kept for the account (its verifier knows the old password).
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
@@ -213,7 +213,7 @@ impl Client {
         new_password: Secret,
         second: Option<SecondFactor>,
     ) -> Result<Step, ClientError> {
-        if !matches!(self.step, Step::ForgotNewPassword { .. }) {
+        if !matches!(self.step, Step::ResetPassword { .. }) {
             return Err(ClientError::WrongStep("reset_password"));
         }
         let reset_token = self
@@ -223,13 +223,13 @@ impl Client {
             .ok_or(ClientError::WrongStep("reset_password"))?;
         self.refuse_too_long(&new_password)?;
         let (totp_code, recovery_code) = SecondFactor::split(second)?;
-        let req = RecoveryCompleteRequest {
+        let req = ResetCompleteRequest {
             reset_token,
             new_password,
             totp_code,
             recovery_code,
         };
-        self.api()?.recovery_complete(&req).await?;
+        self.api()?.reset_complete(&req).await?;
         let identifier = std::mem::take(&mut self.pending.identifier);
         if !identifier.is_empty() {
             if let (Ok(server), Some(index)) = (self.server_url().cloned(), self.index.as_ref()) {
@@ -243,7 +243,7 @@ impl Client {
             }
         }
         self.pending = Default::default();
-        self.step = Step::ForgotDone { identifier };
+        self.step = Step::ResetDone { identifier };
         Ok(self.step.clone())
     }
 }

@@ -2,7 +2,7 @@
 // password expired. The user cannot go on without choosing a new one. On an account with
 // two-step verification the server also wants a code from the authenticator app; the
 // step does not say so, so the field appears when the change answers `mfa_required`.
-import { forcedPasswordChange } from "../api";
+import { forcedChange } from "../api";
 import { errorRegion } from "../components/errors";
 import { newPassword } from "../components/newPassword";
 import type { Ctx } from "../context";
@@ -12,9 +12,9 @@ import type { ViewOf } from "../views";
 import { actions, backToSignIn, card, lead } from "./common";
 import { cleanCode, codeAttrs } from "./secondFactor";
 
-export function changePasswordScreen(ctx: Ctx, view: ViewOf<"change_password">): HTMLElement {
+export function forcedChangeScreen(ctx: Ctx, view: ViewOf<"forced_change">): HTMLElement {
   const errors = errorRegion();
-  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "change-password-submit" }, t("forced.submit"));
+  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "forced-change-submit" }, t("forced.submit"));
   const fields = newPassword(submit, ctx.server?.min_length ?? null);
   const secondFactorSlot = h("div", { class: "second-factor-slot" });
   let codeInput: HTMLInputElement | null = null;
@@ -22,7 +22,7 @@ export function changePasswordScreen(ctx: Ctx, view: ViewOf<"change_password">):
   function showTotp(): void {
     const code = field(
       t("mfa.totp_label"),
-      { ...codeAttrs("totp", "totp"), "data-testid": "change-password-totp" },
+      { ...codeAttrs("totp", "totp"), "data-testid": "forced-change-totp" },
       t("forced.totp_hint"),
     );
     codeInput = code.input;
@@ -39,7 +39,7 @@ export function changePasswordScreen(ctx: Ctx, view: ViewOf<"change_password">):
       return;
     }
     try {
-      const step = await forcedPasswordChange(fields.password.value, code);
+      const step = await forcedChange(fields.password.value, code);
       fields.clear();
       ctx.step(step);
     } catch (error) {
@@ -55,7 +55,7 @@ export function changePasswordScreen(ctx: Ctx, view: ViewOf<"change_password">):
   formElement.append(...fields.elements, secondFactorSlot, errors.element, submit);
 
   return card(
-    "change_password",
+    "forced_change",
     false,
     heading(t("forced.title")),
     lead(tCode("forced.reason.", view.reason, "forced.reason.other")),

@@ -1,7 +1,7 @@
-// Forgot password, second step: the 6-digit code in six boxes (paste anywhere, auto
+// Password reset, second step: the 6-digit reset code in six boxes (paste anywhere, auto
 // advance, Backspace goes back), a live "resend in m:ss" countdown from the server's
 // resend_after, and the code's own expiry.
-import { recoveryResend, recoveryVerify } from "../api";
+import { resetResend, resetVerify } from "../api";
 import { codeBoxes } from "../components/codeBoxes";
 import { countdown } from "../components/countdown";
 import { errorRegion } from "../components/errors";
@@ -13,10 +13,10 @@ import { actions, backToSignIn, card, lead } from "./common";
 
 const CODE_LENGTH = 6;
 
-export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTMLElement {
+export function resetCodeScreen(ctx: Ctx, view: ViewOf<"reset_code">): HTMLElement {
   const errors = errorRegion();
   const status = h("p", { class: "success-text", role: "status", "data-testid": "resend-status" });
-  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "recovery-verify-submit" }, t("recovery.submit"));
+  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "reset-code-submit" }, t("reset_code.submit"));
   const boxes = codeBoxes(CODE_LENGTH, () => formElement.requestSubmit());
   boxes.boxes[0]?.setAttribute("data-autofocus", "true");
 
@@ -28,7 +28,7 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
       return;
     }
     try {
-      const check = await recoveryVerify(code);
+      const check = await resetVerify(code);
       ctx.go({
         screen: "reset_password",
         methods: check.second_factor_required ? check.methods : null,
@@ -43,13 +43,13 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
   formElement.append(boxes.element, errors.element, submit);
 
   // Resend: disabled with a live countdown until the server allows it.
-  const resend = h("button", { type: "button", class: "button secondary", "data-testid": "recovery-resend", disabled: true });
+  const resend = h("button", { type: "button", class: "button secondary", "data-testid": "reset-code-resend", disabled: true });
   const resendRow = h("div", { class: "resend" }, resend, status);
   let secondsLeft = 0;
   let stop = () => {};
   const showResend = () => {
     resend.disabled = secondsLeft > 0;
-    resend.textContent = secondsLeft > 0 ? t("recovery.resend_in", { time: formatClock(secondsLeft) }) : t("recovery.resend");
+    resend.textContent = secondsLeft > 0 ? t("reset_code.resend_in", { time: formatClock(secondsLeft) }) : t("reset_code.resend");
   };
   const startCountdown = (deadline: number) => {
     stop();
@@ -70,14 +70,14 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
       errors.clear();
       status.textContent = "";
       try {
-        const started = await recoveryResend();
+        const started = await resetResend();
         const now = Date.now();
         // Keep the view current so a language switch keeps counting from here.
         view.resendAt = now + started.resend_after * 1000;
         view.expiresAt = now + started.expires_in * 1000;
         secondsLeft = started.resend_after;
         startCountdown(view.resendAt);
-        status.textContent = t("recovery.resent");
+        status.textContent = t("reset_code.resent");
         boxes.clear();
         boxes.focus();
       } catch (error) {
@@ -88,14 +88,14 @@ export function recoveryCodeScreen(ctx: Ctx, view: ViewOf<"recovery_code">): HTM
 
   const channel = view.channel === null ? t("channel.other") : tCode("channel.", view.channel, "channel.other");
   const minutes = formatDuration(Math.max(0, (view.expiresAt - Date.now()) / 1000));
-  const startOver = linkButton(t("recovery.start_over"), { "data-testid": "recovery-start-over" });
-  startOver.addEventListener("click", () => ctx.go({ screen: "forgot_password", identifier: view.identifier }));
+  const startOver = linkButton(t("reset_code.start_over"), { "data-testid": "reset-start-over" });
+  startOver.addEventListener("click", () => ctx.go({ screen: "reset_start", identifier: view.identifier }));
 
   return card(
-    "recovery_code",
+    "reset_code",
     false,
-    heading(t("recovery.title")),
-    lead(t("recovery.lead", { identifier: view.identifier, channel, time: minutes })),
+    heading(t("reset_code.title")),
+    lead(t("reset_code.lead", { identifier: view.identifier, channel, time: minutes })),
     formElement,
     resendRow,
     actions(startOver, backToSignIn(ctx)),

@@ -23,7 +23,7 @@ async fn a_waiting_link_does_not_open_once_signed_in(b: Backend) {
     srv.add_user("wait@corp.cn", PASSWORD).await;
     let mut other = App::on(&srv);
     other.client.start().await;
-    other.client.forgot_password().unwrap();
+    other.client.begin_reset().unwrap();
     other
         .client
         .send_reset_code("wait@corp.cn", None)
@@ -43,7 +43,7 @@ async fn a_waiting_link_does_not_open_once_signed_in(b: Backend) {
     let e = app.client.answer_reset_link(true).unwrap_err();
     assert_eq!(e.code(), Code::WrongStep, "{e:?}");
     assert!(
-        !matches!(app.client.step(), Step::ForgotNewPassword { .. }),
+        !matches!(app.client.step(), Step::ResetPassword { .. }),
         "{:?}",
         app.client.step()
     );
@@ -66,9 +66,9 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
     let mut app = App::on(&srv);
     app.client.start().await;
     app.client.identify("lin@corp.cn").await.unwrap();
-    let step = app.client.forgot_password().unwrap();
+    let step = app.client.begin_reset().unwrap();
     assert!(
-        matches!(&step, Step::ForgotIdentify { identifier: Some(i), channels } if i == "lin@corp.cn" && !channels.is_empty()),
+        matches!(&step, Step::ResetIdentify { identifier: Some(i), channels } if i == "lin@corp.cn" && !channels.is_empty()),
         "{step:?}"
     );
     let step = app
@@ -76,7 +76,7 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
         .send_reset_code("lin@corp.cn", None)
         .await
         .unwrap();
-    let Step::ForgotCode {
+    let Step::ResetCode {
         resend_after,
         expires_in,
     } = step
@@ -92,7 +92,7 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
     let step = app.client.verify_reset_code(secret(&typed)).await.unwrap();
     assert_eq!(
         step,
-        Step::ForgotNewPassword {
+        Step::ResetPassword {
             mfa_methods: vec![],
             account_hint: None
         }
@@ -110,7 +110,7 @@ async fn reset_with_the_code_from_the_mail(b: Backend) {
         .unwrap();
     assert_eq!(
         step,
-        Step::ForgotDone {
+        Step::ResetDone {
             identifier: "lin@corp.cn".into()
         }
     );
@@ -143,7 +143,7 @@ async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
     let (totp_secret, _) = enrol_totp(&mut app, &srv, None).await;
     app.client.sign_out().await.unwrap();
 
-    app.client.forgot_password().unwrap();
+    app.client.begin_reset().unwrap();
     let before = srv.smtp.messages().len();
     app.client
         .send_reset_code("xu@corp.cn", None)
@@ -152,7 +152,7 @@ async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
     // The TOTP-enabled notice may arrive too, before or after: take the mail with a code.
     let code = mailed_code(&srv, before).await;
     let step = app.client.verify_reset_code(secret(&code)).await.unwrap();
-    let Step::ForgotNewPassword { mfa_methods, .. } = step else {
+    let Step::ResetPassword { mfa_methods, .. } = step else {
         panic!("{step:?}")
     };
     assert!(mfa_methods.contains(&MfaMethod::Totp));
@@ -173,7 +173,7 @@ async fn reset_of_a_totp_account_needs_a_totp_code(b: Backend) {
         )
         .await
         .unwrap();
-    assert!(matches!(step, Step::ForgotDone { .. }));
+    assert!(matches!(step, Step::ResetDone { .. }));
     srv.advance(30);
     app.client.identify("xu@corp.cn").await.unwrap();
     assert!(matches!(
@@ -192,7 +192,7 @@ async fn a_wrong_code_and_a_resend(b: Backend) {
     srv.add_user("ma@corp.cn", PASSWORD).await;
     let mut app = App::on(&srv);
     app.client.start().await;
-    app.client.forgot_password().unwrap();
+    app.client.begin_reset().unwrap();
     app.client
         .send_reset_code("ma@corp.cn", None)
         .await
@@ -216,11 +216,11 @@ async fn a_wrong_code_and_a_resend(b: Backend) {
     }
     srv.advance(61);
     let step = app.client.resend_reset_code().await.unwrap();
-    assert!(matches!(step, Step::ForgotCode { .. }));
+    assert!(matches!(step, Step::ResetCode { .. }));
     let mails = srv.smtp.wait_for(2).await;
     let second = mails.last().unwrap().code().unwrap();
     let step = app.client.verify_reset_code(secret(&second)).await.unwrap();
-    assert!(matches!(step, Step::ForgotNewPassword { .. }));
+    assert!(matches!(step, Step::ResetPassword { .. }));
     assert_eq!(
         app.client.back().unwrap(),
         Step::Identify {
@@ -239,7 +239,7 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
     // The link, asked for from another computer.
     let mut other = App::on(&srv);
     other.client.start().await;
-    other.client.forgot_password().unwrap();
+    other.client.begin_reset().unwrap();
     other
         .client
         .send_reset_code("tang@corp.cn", None)
@@ -279,7 +279,7 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
     assert!(!idle.client.offer_reset_link(&link).await.unwrap().waiting);
     assert!(matches!(
         idle.client.step(),
-        Step::ForgotNewPassword { account_hint: Some(hint), .. } if hint == "t***@corp.cn"
+        Step::ResetPassword { account_hint: Some(hint), .. } if hint == "t***@corp.cn"
     ));
     assert_eq!(
         idle.client
@@ -295,7 +295,7 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
     let step = app.client.answer_reset_link(true).unwrap();
     assert_eq!(
         step,
-        Step::ForgotNewPassword {
+        Step::ResetPassword {
             mfa_methods: vec![],
             account_hint: Some("t***@corp.cn".into())
         }
@@ -305,7 +305,7 @@ async fn a_reset_link_asks_before_replacing_a_sign_in(b: Backend) {
         .reset_password(secret(NEW_PASSWORD), None)
         .await
         .unwrap();
-    assert!(matches!(step, Step::ForgotDone { .. }), "{step:?}");
+    assert!(matches!(step, Step::ResetDone { .. }), "{step:?}");
 }
 
 /// Issue 13: a link that was used (or expired) is refused at once, before the person
@@ -317,7 +317,7 @@ async fn a_used_reset_link_is_refused_before_anything_is_asked(b: Backend) {
     srv.add_user("qian@corp.cn", PASSWORD).await;
     let mut other = App::on(&srv);
     other.client.start().await;
-    other.client.forgot_password().unwrap();
+    other.client.begin_reset().unwrap();
     other
         .client
         .send_reset_code("qian@corp.cn", None)
@@ -361,7 +361,7 @@ async fn a_reset_link_of_a_totp_account_asks_for_the_code_up_front(b: Backend) {
     let (totp_secret, _) = enrol_totp(&mut app, &srv, None).await;
     app.client.sign_out().await.unwrap();
 
-    app.client.forgot_password().unwrap();
+    app.client.begin_reset().unwrap();
     let before = srv.smtp.messages().len();
     app.client
         .send_reset_code("he@corp.cn", None)
@@ -380,7 +380,7 @@ async fn a_reset_link_of_a_totp_account_asks_for_the_code_up_front(b: Backend) {
     let mut fresh = App::on(&srv);
     fresh.client.start().await;
     let step = fresh.client.open_reset_link(&link).await.unwrap();
-    let Step::ForgotNewPassword {
+    let Step::ResetPassword {
         mfa_methods,
         account_hint,
     } = step
@@ -400,5 +400,5 @@ async fn a_reset_link_of_a_totp_account_asks_for_the_code_up_front(b: Backend) {
         )
         .await
         .unwrap();
-    assert!(matches!(step, Step::ForgotDone { .. }), "{step:?}");
+    assert!(matches!(step, Step::ResetDone { .. }), "{step:?}");
 }

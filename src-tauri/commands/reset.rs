@@ -1,4 +1,4 @@
-//! Forgot password: the code by e-mail or SMS, then the new password (with a second
+//! Password reset: the reset code by e-mail or SMS, then the new password (with a second
 //! factor when the account has one). The e-mail's link enters at the new password.
 
 use latchkey_client::{SecondFactor, Step as ClientStep};
@@ -7,37 +7,37 @@ use tauri::State;
 
 use crate::error::Result;
 use crate::state::AppState;
-use crate::view::{RecoveryCheck, RecoveryStarted};
+use crate::view::{ResetCheck, ResetStarted};
 
-pub async fn recovery_start(
+pub async fn reset_start(
     state: State<'_, AppState>,
     identifier: String,
     channel: Option<Channel>,
     locale: Option<String>,
-) -> Result<RecoveryStarted> {
+) -> Result<ResetStarted> {
     let mut client = state.client().await;
-    if !matches!(client.step(), ClientStep::ForgotIdentify { .. }) {
-        client.forgot_password()?;
+    if !matches!(client.step(), ClientStep::ResetIdentify { .. }) {
+        client.begin_reset()?;
     }
     client.set_locale(locale);
     let step = client.send_reset_code(&identifier, channel).await?;
-    Ok(RecoveryStarted::of(&step)?)
+    Ok(ResetStarted::of(&step)?)
 }
 
-pub async fn recovery_resend(state: State<'_, AppState>) -> Result<RecoveryStarted> {
-    Ok(RecoveryStarted::of(
+pub async fn reset_resend(state: State<'_, AppState>) -> Result<ResetStarted> {
+    Ok(ResetStarted::of(
         &state.client().await.resend_reset_code().await?,
     )?)
 }
 
-pub async fn recovery_verify(state: State<'_, AppState>, code: Secret) -> Result<RecoveryCheck> {
-    Ok(RecoveryCheck::of(
+pub async fn reset_verify(state: State<'_, AppState>, code: Secret) -> Result<ResetCheck> {
+    Ok(ResetCheck::of(
         &state.client().await.verify_reset_code(code).await?,
     )?)
 }
 
 /// Sets the new password; every session of the account is signed out by the server.
-pub async fn recovery_complete(
+pub async fn reset_complete(
     state: State<'_, AppState>,
     new_password: Secret,
     totp_code: Option<Secret>,

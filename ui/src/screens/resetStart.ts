@@ -1,7 +1,7 @@
-// Forgot password, first step: who you are and where the code should go (when the
+// Password reset, first step: who you are and where the reset code should go (when the
 // server offers both e-mail and SMS). The answer is the same whether or not the account
 // exists, so the next screen words it carefully.
-import { recoveryStart } from "../api";
+import { resetStart } from "../api";
 import type { Channel } from "../bindings/Channel";
 import { errorRegion } from "../components/errors";
 import type { Ctx } from "../context";
@@ -10,7 +10,7 @@ import { currentLocale, t, tCode } from "../i18n";
 import type { ViewOf } from "../views";
 import { actions, backToSignIn, card, lead } from "./common";
 
-export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">): HTMLElement {
+export function resetStartScreen(ctx: Ctx, view: ViewOf<"reset_start">): HTMLElement {
   const errors = errorRegion();
   const identifier = field(t("signin.identifier"), {
     name: "identifier",
@@ -24,14 +24,14 @@ export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">):
   const channels = ctx.server?.recovery_channels ?? [];
   let channelChoice: HTMLFieldSetElement | null = null;
   if (channels.length > 1) {
-    channelChoice = h("fieldset", { class: "choice", "data-testid": "channel-choice" }, h("legend", {}, t("forgot.channel")));
+    channelChoice = h("fieldset", { class: "choice", "data-testid": "channel-choice" }, h("legend", {}, t("reset_start.channel")));
     channels.forEach((channel, index) => {
       const id = uid("channel");
       const radio = h("input", { type: "radio", name: "channel", id, value: channel, checked: index === 0 });
-      channelChoice?.append(h("div", { class: "radio" }, radio, h("label", { for: id }, tCode("forgot.channel.", channel, "channel.other"))));
+      channelChoice?.append(h("div", { class: "radio" }, radio, h("label", { for: id }, tCode("reset_start.channel.", channel, "channel.other"))));
     });
   }
-  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "recovery-start-submit" }, t("forgot.submit"));
+  const submit = h("button", { type: "submit", class: "button primary block", "data-testid": "reset-start-submit" }, t("reset_start.submit"));
 
   const formElement = form({ class: "stack" }, async () => {
     errors.clear();
@@ -45,11 +45,11 @@ export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">):
     try {
       // A channel this app does not know: the server picks one.
       const channel: Channel | null = chosen === "email" || chosen === "sms" ? chosen : null;
-      const started = await recoveryStart(id, channel, currentLocale());
+      const started = await resetStart(id, channel, currentLocale());
       ctx.identifier = id;
       const now = Date.now();
       ctx.go({
-        screen: "recovery_code",
+        screen: "reset_code",
         identifier: id,
         channel: chosen,
         resendAt: now + started.resend_after * 1000,
@@ -61,5 +61,5 @@ export function forgotPasswordScreen(ctx: Ctx, view: ViewOf<"forgot_password">):
   });
   formElement.append(identifier.wrapper, channelChoice ?? "", errors.element, submit);
 
-  return card("forgot_password", false, heading(t("forgot.title")), lead(t("forgot.lead")), formElement, actions(backToSignIn(ctx)));
+  return card("reset_start", false, heading(t("reset_start.title")), lead(t("reset_start.lead")), formElement, actions(backToSignIn(ctx)));
 }
