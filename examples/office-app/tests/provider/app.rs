@@ -1,0 +1,100 @@
+//! The example application itself, end to end against the provider: "Sign in with
+//! Latchkey", the password form, "Signed in as …" with the claims, and "Sign out",
+//! which signs the browser out of the provider too.
+
+use latchkey_testkit::{on_both, Backend};
+use office_app::{router, App, Settings};
+
+use super::browser::{self, Answers, Browser};
+use super::server::{first_party, Provider, EMAIL, NAME, PASSWORD};
+
+on_both!(the_example_app_signs_in_and_out);
+
+async fn the_example_app_signs_in_and_out(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let home = format!("http://{}/", listener.local_addr().expect("addr"));
+    let callback = format!("{home}callback");
+    let secret = provider
+        .register(first_party("office-app", &[&callback, &home]))
+        .await;
+    let settings = Settings {
+        issuer: provider.issuer.clone(),
+        client_id: "office-app".into(),
+        client_secret: secret,
+        redirect_uri: callback,
+        post_logout_redirect_uri: home.clone(),
+    };
+    let app = App::start(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("the app could not start: {e}"));
+    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+
+    let browser = Browser::new();
+    let answers = Answers::password(EMAIL, PASSWORD);
+    let start = browser.walk(&home, &answers, None).await.page();
+    assert!(
+        start.body.contains("Sign in with Latchkey"),
+        "{}",
+        start.body
+    );
+
+    let signed_in = browser
+        .walk(&format!("{home}login"), &answers, None)
+        .await
+        .page();
+    assert_eq!(signed_in.url.as_str(), home, "{}", signed_in.body);
+    assert!(
+        signed_in
+            .body
+            .contains(&format!("Signed in as <strong id=\"who\">{NAME}</strong>")),
+        "{}",
+        signed_in.body
+    );
+    assert!(signed_in.body.contains(EMAIL), "{}", signed_in.body);
+    assert!(
+        signed_in.body.contains("<th scope=\"row\">amr</th><td>pwd"),
+        "{}",
+        signed_in.body
+    );
+
+    // Single sign-on: a second sign-in in this browser asks for no password.
+    let again = browser
+        .walk(&format!("{home}login"), &Answers::default(), None)
+        .await
+        .page();
+    assert!(again.body.contains("Signed in as"), "{}", again.body);
+
+    // Sign out: the provider may confirm before it sends the browser back.
+    let mut out = browser.post(&format!("{home}logout"), None).await.page();
+    if !out.url.as_str().starts_with(&home) {
+        out = browser.submit_post_form(&out, None).await.page();
+    }
+    assert!(
+        out.url.as_str().starts_with(&home),
+        "{}: {}",
+        out.url,
+        out.body
+    );
+    assert!(out.body.contains("You are signed out"), "{}", out.body);
+
+    // Signed out of the provider too: the next sign-in asks for the password.
+    let next = browser
+        .walk(&format!("{home}login"), &Answers::default(), None)
+        .await
+        .page();
+    let forms = browser::forms(&next.body);
+    assert!(
+        forms.iter().flat_map(|f| &f.inputs).any(|i| i
+            .autocomplete
+            .split_whitespace()
+            .any(|t| t == "current-password" || t == "username")),
+        "the provider did not ask again after sign-out: {}\n{}",
+        next.url,
+        next.body
+    );
+}

@@ -1,0 +1,428 @@
+//! A browser as small as the sign-in pages allow: it keeps cookies, follows redirects
+//! one by one (so that a test can stop at the application's callback), and submits
+//! HTML forms as a person with a password manager would — fields found by their
+//! `autocomplete` token, every hidden input sent back as it came (the CSRF field). No
+//! JavaScript: the pages must work without it.
+
+use reqwest::header::LOCATION;
+use reqwest::{StatusCode, Url};
+
+/// What the person types, by `autocomplete` token.
+#[derive(Clone, Debug, Default)]
+pub struct Answers {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub one_time_code: Option<String>,
+}
+
+impl Answers {
+    pub fn password(username: &str, password: &str) -> Self {
+        Self {
+            username: Some(username.into()),
+            password: Some(password.into()),
+            one_time_code: None,
+        }
+    }
+
+    fn for_token(&self, autocomplete: &str) -> Option<&str> {
+        let tokens: Vec<&str> = autocomplete.split_whitespace().collect();
+        let has = |t: &str| tokens.contains(&t);
+        if has("username") || has("email") || has("tel") {
+            self.username.as_deref()
+        } else if has("current-password") {
+            self.password.as_deref()
+        } else if has("one-time-code") {
+            self.one_time_code.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+/// A page the browser stopped on.
+#[derive(Debug)]
+pub struct Page {
+    pub url: Url,
+    pub status: StatusCode,
+    pub body: String,
+}
+
+/// Where a walk ended.
+#[derive(Debug)]
+pub enum Stop {
+    /// A page that asks nothing the answers can fill.
+    Page(Page),
+    /// A redirect to a URL that starts with the prefix the walk was told to stop at:
+    /// the application's callback, with the code.
+    Redirect(Url),
+}
+
+impl Stop {
+    #[track_caller]
+    pub fn redirect(self) -> Url {
+        match self {
+            Stop::Redirect(url) => url,
+            Stop::Page(page) => panic!(
+                "stopped on a page, not a redirect: {} {}\n{}",
+                page.status, page.url, page.body
+            ),
+        }
+    }
+
+    #[track_caller]
+    pub fn page(self) -> Page {
+        match self {
+            Stop::Page(page) => page,
+            Stop::Redirect(url) => panic!("stopped at a redirect to {url}, not a page"),
+        }
+    }
+}
+
+pub struct Browser {
+    http: reqwest::Client,
+}
+
+/// More steps than any sign-in takes: a loop is a bug.
+const MAX_STEPS: usize = 30;
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    /// Opens `url` and goes on as the person would: follows every redirect, fills and
+    /// submits each form that asks for something in `answers`; stops on a page that
+    /// asks nothing of them, or at a redirect to `stop_at`.
+    pub async fn walk(&self, url: &str, answers: &Answers, stop_at: Option<&str>) -> Stop {
+        let mut next = self.http.get(url);
+        // The form last submitted: shown again at once, it refused the answers.
+        let mut last: Option<String> = None;
+        for _ in 0..MAX_STEPS {
+            let response = next.send().await.expect("request");
+            let url = response.url().clone();
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .unwrap_or_else(|| panic!("{status} without Location from {url}"));
+                let target = url.join(location).expect("Location is a URL");
+                if stop_at.is_some_and(|prefix| target.as_str().starts_with(prefix)) {
+                    return Stop::Redirect(target);
+                }
+                next = self.http.get(target);
+                continue;
+            }
+            let body = response.text().await.expect("body");
+            let page = Page { url, status, body };
+            match forms(&page.body).into_iter().find(|f| {
+                f.inputs
+                    .iter()
+                    .any(|i| answers.for_token(&i.autocomplete).is_some())
+            }) {
+                Some(form) => {
+                    let key = form.key();
+                    if last.as_deref() == Some(key.as_str()) {
+                        return Stop::Page(page);
+                    }
+                    next = self.submit_request(&page, &form, answers);
+                    last = Some(key);
+                }
+                None => return Stop::Page(page),
+            }
+        }
+        panic!("more than {MAX_STEPS} steps from {url}")
+    }
+
+    /// Submits the only form of `page` that is sent with `method="post"` (a consent or
+    /// a sign-out confirmation), then walks on.
+    pub async fn submit_post_form(&self, page: &Page, stop_at: Option<&str>) -> Stop {
+        let posts: Vec<Form> = forms(&page.body)
+            .into_iter()
+            .filter(|f| f.method.eq_ignore_ascii_case("post"))
+            .collect();
+        assert_eq!(
+            posts.len(),
+            1,
+            "not one POST form on {}:\n{}",
+            page.url,
+            page.body
+        );
+        let request = self.submit_request(page, &posts[0], &Answers::default());
+        let response = request.send().await.expect("submit");
+        let url = response.url().clone();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .expect("Location");
+            let target = url.join(location).expect("Location is a URL");
+            if stop_at.is_some_and(|prefix| target.as_str().starts_with(prefix)) {
+                return Stop::Redirect(target);
+            }
+            return self
+                .walk(target.as_str(), &Answers::default(), stop_at)
+                .await;
+        }
+        let status = response.status();
+        let body = response.text().await.expect("body");
+        Stop::Page(Page { url, status, body })
+    }
+
+    /// A plain POST without a body (the example app's sign-out button), then a walk.
+    pub async fn post(&self, url: &str, stop_at: Option<&str>) -> Stop {
+        let response = self.http.post(url).send().await.expect("post");
+        assert!(
+            response.status().is_redirection(),
+            "POST {url} answered {}",
+            response.status()
+        );
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .expect("Location");
+        let target = response.url().join(location).expect("Location is a URL");
+        if stop_at.is_some_and(|prefix| target.as_str().starts_with(prefix)) {
+            return Stop::Redirect(target);
+        }
+        self.walk(target.as_str(), &Answers::default(), stop_at)
+            .await
+    }
+
+    fn submit_request(
+        &self,
+        page: &Page,
+        form: &Form,
+        answers: &Answers,
+    ) -> reqwest::RequestBuilder {
+        let action = page.url.join(&form.action).expect("form action is a URL");
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for input in &form.inputs {
+            if input.name.is_empty() {
+                continue;
+            }
+            let value = match answers.for_token(&input.autocomplete) {
+                Some(v) => v.to_owned(),
+                None => match input.kind.as_str() {
+                    "checkbox" | "radio" if !input.checked => continue,
+                    "submit" | "button" | "image" | "reset" => continue,
+                    _ => input.value.clone(),
+                },
+            };
+            fields.push((input.name.clone(), value));
+        }
+        // The first named submit button is the one pressed.
+        if let Some(button) = form.buttons.first() {
+            fields.push(button.clone());
+        }
+        if form.method.eq_ignore_ascii_case("post") {
+            self.http.post(action).form(&fields)
+        } else {
+            self.http.get(action).query(&fields)
+        }
+    }
+}
+
+/// A form as the page declares it.
+#[derive(Debug)]
+pub struct Form {
+    pub action: String,
+    pub method: String,
+    pub inputs: Vec<Input>,
+    /// Named submit buttons (`<button name value>`, `<input type=submit name>`).
+    pub buttons: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The form's action and the fields it asks for.
+    fn key(&self) -> String {
+        let asked: Vec<&str> = self
+            .inputs
+            .iter()
+            .map(|i| i.autocomplete.as_str())
+            .collect();
+        format!("{} {}", self.action, asked.join(","))
+    }
+}
+
+#[derive(Debug)]
+pub struct Input {
+    pub name: String,
+    pub kind: String,
+    pub value: String,
+    pub autocomplete: String,
+    pub checked: bool,
+}
+
+/// The forms of a page: `<form>`, its `<input>`s and named `<button>`s. Enough for
+/// server-rendered pages; not an HTML parser.
+pub fn forms(html: &str) -> Vec<Form> {
+    let lower = html.to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(start) = lower[at..].find("<form").map(|i| at + i) {
+        let end = lower[start..]
+            .find("</form")
+            .map_or(html.len(), |i| start + i);
+        let (open, _) = tag(html, start);
+        let attrs = attributes(open);
+        let mut form = Form {
+            action: attr(&attrs, "action").unwrap_or_default(),
+            method: attr(&attrs, "method").unwrap_or_else(|| "get".into()),
+            inputs: Vec::new(),
+            buttons: Vec::new(),
+        };
+        let mut i = start + open.len();
+        while i < end {
+            let Some(next) = lower[i..end].find('<').map(|j| i + j) else {
+                break;
+            };
+            let (text, _) = tag(html, next);
+            let name = lower[next + 1..next + text.len()]
+                .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let attrs = attributes(text);
+            let default_kind = if name == "button" { "submit" } else { "text" };
+            let kind = attr(&attrs, "type")
+                .unwrap_or_else(|| default_kind.into())
+                .to_ascii_lowercase();
+            match name.as_str() {
+                "input" if kind == "submit" => {
+                    if let Some(n) = attr(&attrs, "name") {
+                        form.buttons
+                            .push((n, attr(&attrs, "value").unwrap_or_default()));
+                    }
+                }
+                "input" => form.inputs.push(Input {
+                    name: attr(&attrs, "name").unwrap_or_default(),
+                    value: attr(&attrs, "value").unwrap_or_default(),
+                    autocomplete: attr(&attrs, "autocomplete").unwrap_or_default(),
+                    checked: attrs.iter().any(|(k, _)| k == "checked"),
+                    kind,
+                }),
+                "button" if kind == "submit" => {
+                    if let Some(n) = attr(&attrs, "name") {
+                        form.buttons
+                            .push((n, attr(&attrs, "value").unwrap_or_default()));
+                    }
+                }
+                _ => {}
+            }
+            i = next + text.len().max(1);
+        }
+        found.push(form);
+        at = end.max(start + 1);
+    }
+    found
+}
+
+/// The tag that opens at `start` (up to its `>`, quotes respected) and its length.
+fn tag(html: &str, start: usize) -> (&str, usize) {
+    let mut quote = None;
+    for (i, c) in html[start..].char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return (&html[start..=start + i], i + 1),
+            _ => {}
+        }
+    }
+    (&html[start..], html.len() - start)
+}
+
+/// The attributes of a tag, names lower-cased, values unescaped.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let inner = tag
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_end_matches('/');
+    let mut chars = inner.char_indices().peekable();
+    // Skip the element name.
+    while chars.next_if(|(_, c)| !c.is_whitespace()).is_some() {}
+    let mut out = Vec::new();
+    loop {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let mut name = String::new();
+        while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
+            name.push(c);
+        }
+        if name.is_empty() {
+            break;
+        }
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if(|(_, c)| *c == '=').is_some() {
+            while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+            match chars.peek().map(|(_, c)| *c) {
+                Some(q @ ('"' | '\'')) => {
+                    chars.next();
+                    for (_, c) in chars.by_ref() {
+                        if c == q {
+                            break;
+                        }
+                        value.push(c);
+                    }
+                }
+                _ => {
+                    while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
+                        value.push(c);
+                    }
+                }
+            }
+        }
+        out.push((name.to_ascii_lowercase(), unescape(&value)));
+    }
+    out
+}
+
+fn attr(attrs: &[(String, String)], name: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The character references a template engine writes in attribute values.
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn a_form_is_read_with_its_hidden_field_and_autocomplete_tokens() {
+    let html = r#"<html><body><form method="POST" action="/oidc/signin?r=a&amp;b=1">
+        <input type="hidden" name="csrf" value="t&#x27;k">
+        <label>Email <input name=login autocomplete="username" required></label>
+        <input type="password" name="password" autocomplete='current-password'>
+        <button type="submit" name="action" value="sign_in">Sign in</button>
+        </form><form action="/lang"><select name="lang"></select></form></body></html>"#;
+    let forms = forms(html);
+    assert_eq!(forms.len(), 2);
+    let f = &forms[0];
+    assert_eq!(f.action, "/oidc/signin?r=a&b=1");
+    assert_eq!(f.method, "POST");
+    assert_eq!(f.inputs.len(), 3);
+    assert_eq!(f.inputs[0].value, "t'k");
+    assert_eq!(f.inputs[1].autocomplete, "username");
+    assert_eq!(f.inputs[2].autocomplete, "current-password");
+    assert_eq!(f.buttons, [("action".to_owned(), "sign_in".to_owned())]);
+    assert!(forms[1].inputs.is_empty());
+}

@@ -1,0 +1,243 @@
+//! What the tests share: a real `latchkey-server` whose issuer is its own address, an
+//! account, a registered application, and the provider as the `openidconnect` crate
+//! discovers it.
+//!
+//! The server is started here rather than by `TestServer::start`, because the issuer
+//! must be known before the server starts and is the address it listens on: the port
+//! is bound first. Otherwise it is set up as `TestServer::start` sets up a deployed one
+//! (a secret key, which the signing keys are sealed with), except that new-device
+//! verification is off: the new-device code is the browser tests' subject, the tokens
+//! are this one's.
+
+use std::sync::Arc;
+
+use latchkey_proto::Secret;
+use latchkey_server::admin::{self, AddUser};
+use latchkey_server::oidc::clients::{self, NewClient};
+use latchkey_server::{AppState, Config};
+use latchkey_testkit::{Backend, TestDatabase, SECRET_KEY};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, ClaimsVerificationError, ClientId, ClientSecret, DiscoveryError,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, ErrorResponse, IntrospectionUrl, IssuerUrl,
+    ProviderMetadata, RedirectUrl, RequestTokenError, RevocationUrl, UserInfoError,
+};
+use serde::{Deserialize, Serialize};
+
+/// The account the tests sign in as.
+pub const EMAIL: &str = "alice@corp.example";
+pub const NAME: &str = "Alice Example";
+pub const PASSWORD: &str = "Juniper-harbour-falcon-73";
+
+/// The discovery fields beyond OpenID Connect Discovery's own that the tests read.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Extra {
+    pub end_session_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+}
+impl AdditionalProviderMetadata for Extra {}
+
+pub type Metadata = ProviderMetadata<
+    Extra,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The client with every endpoint the tests call.
+pub type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// A running provider.
+pub struct Provider {
+    pub issuer: String,
+    pub state: AppState,
+    /// Redirects are never followed: a redirect is something a test looks at.
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    /// Last: dropped after the server (a PostgreSQL database is dropped with it).
+    _database: Arc<TestDatabase>,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Provider {
+    /// A provider with the account of [`EMAIL`]; `None` when the backend is skipped.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = latchkey_testkit::database(backend, &dir).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let issuer = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = Config {
+            database_url: database.url.clone(),
+            bind: listener.local_addr().expect("addr"),
+            ..Config::default()
+        };
+        config.delivery.outbox_dir = Some(dir.path().join("outbox"));
+        config.delivery.secret_key = Some(SECRET_KEY.into());
+        config.devices.verify_new = false;
+        config.oidc.issuer = issuer.clone();
+        let state = AppState::open(config).await.expect("open state");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(latchkey_server::serve(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        admin::add_user(
+            &state,
+            AddUser {
+                email: Some(EMAIL.into()),
+                name: Some(NAME.into()),
+                ..AddUser::default()
+            },
+            &Secret::from(PASSWORD),
+        )
+        .await
+        .expect("add user");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Some(Self {
+            issuer,
+            state,
+            http,
+            shutdown: Some(tx),
+            _dir: dir,
+            _database: Arc::new(database),
+        })
+    }
+
+    /// Registers an application as `client add` does; its secret, if confidential.
+    pub async fn register(&self, new: NewClient) -> Option<String> {
+        clients::add(&self.state.db, &new, self.state.now())
+            .await
+            .expect("register the application")
+            .map(|secret| secret.expose().to_owned())
+    }
+
+    /// The discovery document, read by the library (which checks that its `issuer` is
+    /// the one asked for).
+    pub async fn discover(&self) -> Metadata {
+        Metadata::discover_async(
+            IssuerUrl::new(self.issuer.clone()).expect("issuer"),
+            &self.http,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("discovery failed: {}", e.explain()))
+    }
+
+    /// The library's client for a registered application.
+    pub async fn client(&self, id: &str, secret: Option<String>, redirect_uri: &str) -> Client {
+        let metadata = self.discover().await;
+        let extra = metadata.additional_metadata().clone();
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(id.into()),
+            secret.map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).expect("redirect URI"))
+        .set_revocation_url(RevocationUrl::new(extra.revocation_endpoint).expect("URL"))
+        .set_introspection_url(IntrospectionUrl::new(extra.introspection_endpoint).expect("URL"))
+    }
+}
+
+/// A first-party confidential application with one redirect URI.
+pub fn first_party(id: &str, redirect_uris: &[&str]) -> NewClient {
+    NewClient {
+        id: id.into(),
+        name: format!("Application {id}"),
+        redirect_uris: redirect_uris.iter().map(|u| (*u).to_owned()).collect(),
+        first_party: true,
+        ..NewClient::default()
+    }
+}
+
+/// A failure of the library, told as a provider bug report needs it: the message with
+/// its sources, and the response's status and body as text.
+pub trait Explain {
+    fn explain(&self) -> String;
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+impl<RE: std::error::Error + 'static> Explain for DiscoveryError<RE> {
+    fn explain(&self) -> String {
+        match self {
+            DiscoveryError::Response(status, body, _) => {
+                format!("{status}: {}", String::from_utf8_lossy(body))
+            }
+            e => chain(e),
+        }
+    }
+}
+
+impl<RE: std::error::Error + 'static> Explain for UserInfoError<RE> {
+    fn explain(&self) -> String {
+        match self {
+            UserInfoError::Response(status, body, _) => {
+                format!("{status}: {}", String::from_utf8_lossy(body))
+            }
+            e => chain(e),
+        }
+    }
+}
+
+impl<RE, T> Explain for RequestTokenError<RE, T>
+where
+    RE: std::error::Error + 'static,
+    T: ErrorResponse + 'static,
+{
+    fn explain(&self) -> String {
+        match self {
+            RequestTokenError::ServerResponse(response) => format!("error response {response:?}"),
+            RequestTokenError::Parse(e, body) => {
+                format!("{}: {}", chain(e), String::from_utf8_lossy(body))
+            }
+            e => chain(e),
+        }
+    }
+}
+
+impl Explain for ClaimsVerificationError {
+    fn explain(&self) -> String {
+        chain(self)
+    }
+}

@@ -1,0 +1,429 @@
+//! The provider's discovery, tokens and endpoints as an independent relying party sees
+//! them: every check of the ID token (signature against the JWKS, issuer, audience,
+//! expiry, nonce, `at_hash`) is the `openidconnect` crate's, not the server's own code.
+
+use latchkey_server::oidc::clients::NewClient;
+use latchkey_server::oidc::keys::Alg;
+use latchkey_testkit::{on_both, Backend};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreResponseType,
+    CoreTokenResponse, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessToken, AccessTokenHash, AuthType, AuthorizationCode, CsrfToken, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, Scope, TokenIntrospectionResponse, TokenResponse,
+};
+use reqwest::{StatusCode, Url};
+
+use super::browser::{Answers, Browser};
+use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME, PASSWORD};
+
+/// No application listens there: the walk stops at the redirect to it.
+const CALLBACK: &str = "http://127.0.0.1:8090/callback";
+
+on_both!(
+    discovery_lists_what_the_provider_does,
+    the_id_token_passes_an_independent_library,
+    refresh_and_revocation,
+    client_secret_post_a_public_client_and_eddsa,
+);
+
+async fn discovery_lists_what_the_provider_does(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let m = provider.discover().await;
+    let under = format!("{}/oidc/", provider.issuer);
+    let extra = m.additional_metadata();
+    for endpoint in [
+        m.authorization_endpoint().as_str(),
+        m.token_endpoint().expect("token_endpoint").as_str(),
+        m.userinfo_endpoint().expect("userinfo_endpoint").as_str(),
+        m.jwks_uri().as_str(),
+        &extra.end_session_endpoint,
+        &extra.revocation_endpoint,
+        &extra.introspection_endpoint,
+    ] {
+        assert!(
+            endpoint.starts_with(&under),
+            "{endpoint} is not under {under}"
+        );
+    }
+    assert!(!m.jwks().keys().is_empty(), "the JWKS has no key");
+    let scopes: Vec<&str> = m
+        .scopes_supported()
+        .expect("scopes_supported")
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    for scope in ["openid", "profile", "email", "phone", "offline_access"] {
+        assert!(scopes.contains(&scope), "scope {scope} missing: {scopes:?}");
+    }
+    let response_types: Vec<&Vec<CoreResponseType>> =
+        m.response_types_supported().iter().map(|r| &**r).collect();
+    assert_eq!(
+        response_types,
+        [&vec![CoreResponseType::Code]],
+        "code flow only"
+    );
+    assert!(
+        extra
+            .code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256"),
+        "{:?}",
+        extra.code_challenge_methods_supported
+    );
+    let algs = m.id_token_signing_alg_values_supported();
+    assert!(
+        algs.contains(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+        "{algs:?}"
+    );
+    let auth: Vec<String> = m
+        .token_endpoint_auth_methods_supported()
+        .expect("token_endpoint_auth_methods_supported")
+        .iter()
+        .map(|a| a.as_ref().to_owned())
+        .collect();
+    for method in ["client_secret_basic", "client_secret_post", "none"] {
+        assert!(
+            auth.iter().any(|a| a == method),
+            "{method} missing: {auth:?}"
+        );
+    }
+}
+
+async fn the_id_token_passes_an_independent_library(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let secret = provider
+        .register(first_party("office-app", &[CALLBACK]))
+        .await;
+    let client = provider.client("office-app", secret, CALLBACK).await;
+    let signed_in = sign_in(&provider, &client, &["profile", "email"]).await;
+    let claims = signed_in.verified_claims(&client);
+
+    assert_eq!(
+        signed_in.alg(),
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256
+    );
+    signed_in.check_at_hash(&client);
+    let sub = claims.subject().as_str();
+    assert!(!sub.is_empty());
+    assert!(
+        sub != EMAIL && !sub.contains('@'),
+        "sub must be opaque, not the e-mail: {sub}"
+    );
+    assert_eq!(claims.email().map(|e| e.as_str()), Some(EMAIL));
+    assert_eq!(
+        claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        Some(NAME)
+    );
+    let amr: Vec<&str> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    assert!(amr.contains(&"pwd"), "amr {amr:?}");
+    assert!(
+        !amr.contains(&"mfa"),
+        "a password-only sign-in: amr {amr:?}"
+    );
+    let auth_time = claims.auth_time().expect("auth_time").timestamp();
+    let now = provider.state.now() / 1000;
+    assert!(
+        (now - 120..=now + 5).contains(&auth_time),
+        "auth_time {auth_time}, now {now}"
+    );
+    assert!(claims.auth_context_ref().is_some(), "acr");
+
+    let userinfo = signed_in.userinfo(&client).await;
+    assert_eq!(userinfo.subject().as_str(), sub);
+    assert_eq!(userinfo.email().map(|e| e.as_str()), Some(EMAIL));
+}
+
+async fn refresh_and_revocation(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let secret = provider
+        .register(first_party("office-app", &[CALLBACK]))
+        .await;
+    let client = provider
+        .client("office-app", secret.clone(), CALLBACK)
+        .await;
+    let signed_in = sign_in(&provider, &client, &["profile", "email", "offline_access"]).await;
+    let sub = signed_in.verified_claims(&client).subject().clone();
+    let refresh = signed_in
+        .tokens
+        .refresh_token()
+        .expect("a refresh token with offline_access")
+        .clone();
+
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint")
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("refresh failed: {}", e.explain()));
+    let access = refreshed.access_token().clone();
+    assert_ne!(access.secret(), signed_in.tokens.access_token().secret());
+    if let Some(id_token) = refreshed.id_token() {
+        // OpenID Connect Core 12.2: the same subject, and the nonce (if any) unchanged.
+        let nonce = signed_in.nonce.clone();
+        let claims = id_token
+            .claims(&client.id_token_verifier(), |n: Option<&Nonce>| match n {
+                None => Ok(()),
+                Some(n) if n.secret() == nonce.secret() => Ok(()),
+                Some(_) => Err("another nonce".to_owned()),
+            })
+            .unwrap_or_else(|e| panic!("the refreshed ID token was refused: {}", e.explain()));
+        assert_eq!(claims.subject(), &sub);
+    }
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(access.clone(), Some(sub.clone()))
+        .expect("userinfo endpoint")
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("userinfo with the refreshed token failed: {}", e.explain()));
+    assert_eq!(userinfo.subject(), &sub);
+
+    let live = introspect(&provider, &client, &access, "access_token").await;
+    assert!(live.active(), "{live:?}");
+    assert_eq!(live.sub(), Some(sub.as_str()));
+    assert_eq!(live.client_id().map(|c| c.as_str()), Some("office-app"));
+
+    // The refresh token in use is the refreshed response's when the provider rotates it.
+    let refresh = refreshed.refresh_token().cloned().unwrap_or(refresh);
+    revoke(
+        &provider,
+        secret.as_deref(),
+        refresh.secret(),
+        "refresh_token",
+    )
+    .await;
+    let as_access = AccessToken::new(refresh.secret().clone());
+    let dead = introspect(&provider, &client, &as_access, "refresh_token").await;
+    assert!(
+        !dead.active(),
+        "a revoked refresh token is still active: {dead:?}"
+    );
+    let again = client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint")
+        .request_async(&provider.http)
+        .await;
+    assert!(
+        again.is_err(),
+        "a revoked refresh token was exchanged: {again:?}"
+    );
+
+    revoke(
+        &provider,
+        secret.as_deref(),
+        access.secret(),
+        "access_token",
+    )
+    .await;
+    let dead = introspect(&provider, &client, &access, "access_token").await;
+    assert!(
+        !dead.active(),
+        "a revoked access token is still active: {dead:?}"
+    );
+    let refused = provider
+        .http
+        .get(client.user_info_url().expect("userinfo").url().clone())
+        .bearer_auth(access.secret())
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn client_secret_post_a_public_client_and_eddsa(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    // client_secret_post: the secret in the form instead of the Authorization header.
+    let secret = provider.register(first_party("crm", &[CALLBACK])).await;
+    let client = provider
+        .client("crm", secret, CALLBACK)
+        .await
+        .set_auth_type(AuthType::RequestBody);
+    let signed_in = sign_in(&provider, &client, &["email"]).await;
+    signed_in.verified_claims(&client);
+    signed_in.check_at_hash(&client);
+
+    // A public client: no secret, PKCE only.
+    let public = provider
+        .register(NewClient {
+            public: true,
+            ..first_party("desktop-tool", &[CALLBACK])
+        })
+        .await;
+    assert!(public.is_none(), "a public client got a secret");
+    let client = provider.client("desktop-tool", None, CALLBACK).await;
+    let signed_in = sign_in(&provider, &client, &["email"]).await;
+    signed_in.verified_claims(&client);
+
+    // An application registered for EdDSA ID tokens.
+    let secret = provider
+        .register(NewClient {
+            id_token_alg: Some(Alg::EdDsa),
+            ..first_party("webmail", &[CALLBACK])
+        })
+        .await;
+    let client = provider.client("webmail", secret, CALLBACK).await;
+    let signed_in = sign_in(&provider, &client, &["email"]).await;
+    assert_eq!(signed_in.alg(), CoreJwsSigningAlgorithm::EdDsa);
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs([CoreJwsSigningAlgorithm::EdDsa]);
+    signed_in
+        .id_token()
+        .claims(&verifier, &signed_in.nonce)
+        .unwrap_or_else(|e| panic!("the EdDSA ID token was refused: {}", e.explain()));
+    signed_in.check_at_hash(&client);
+}
+
+/// A finished code flow.
+pub struct SignedIn {
+    pub tokens: CoreTokenResponse,
+    pub nonce: Nonce,
+}
+
+impl SignedIn {
+    fn id_token(&self) -> &openidconnect::core::CoreIdToken {
+        self.tokens.id_token().expect("an ID token")
+    }
+
+    /// The claims, verified by the library with the client's default verifier (RS256).
+    #[track_caller]
+    fn verified_claims(&self, client: &Client) -> &CoreIdTokenClaims {
+        self.id_token()
+            .claims(&client.id_token_verifier(), &self.nonce)
+            .unwrap_or_else(|e| panic!("the ID token was refused: {}", e.explain()))
+    }
+
+    fn alg(&self) -> CoreJwsSigningAlgorithm {
+        self.id_token().signing_alg().expect("signed").clone()
+    }
+
+    /// `at_hash` is present and is the access token's, as the library computes it.
+    #[track_caller]
+    fn check_at_hash(&self, client: &Client) {
+        let verifier = client.id_token_verifier().allow_any_alg();
+        let claims = self
+            .id_token()
+            .claims(&verifier, &self.nonce)
+            .expect("verified");
+        let expected = claims.access_token_hash().expect("at_hash in the ID token");
+        let key = self
+            .id_token()
+            .signing_key(&verifier)
+            .expect("the key in the JWKS");
+        let actual = AccessTokenHash::from_token(
+            self.tokens.access_token(),
+            self.id_token().signing_alg().expect("signed"),
+            key,
+        )
+        .expect("hash");
+        assert_eq!(&actual, expected, "at_hash");
+    }
+
+    async fn userinfo(&self, client: &Client) -> CoreUserInfoClaims {
+        let sub = self.verified_claims(client).subject().clone();
+        client
+            .user_info(self.tokens.access_token().clone(), Some(sub))
+            .expect("userinfo endpoint")
+            .request_async(&reqwest::Client::new())
+            .await
+            .unwrap_or_else(|e| panic!("userinfo failed: {}", e.explain()))
+    }
+}
+
+/// The code flow through the browser pages: the authorization URL made by the library
+/// (PKCE S256, state, nonce), the password typed into the form, the code taken from
+/// the redirect to the callback and exchanged by the library.
+pub async fn sign_in(provider: &Provider, client: &Client, scopes: &[&str]) -> SignedIn {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for scope in scopes {
+        request = request.add_scope(Scope::new((*scope).into()));
+    }
+    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+    let back = Browser::new()
+        .walk(
+            url.as_str(),
+            &Answers::password(EMAIL, PASSWORD),
+            Some(CALLBACK),
+        )
+        .await
+        .redirect();
+    let code = query(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
+    assert_eq!(
+        query(&back, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("the code exchange failed: {}", e.explain()));
+    SignedIn { tokens, nonce }
+}
+
+/// Introspection (RFC 7662) by the library, authenticated as the client.
+async fn introspect(
+    provider: &Provider,
+    client: &Client,
+    token: &AccessToken,
+    hint: &str,
+) -> openidconnect::core::CoreTokenIntrospectionResponse {
+    client
+        .introspect(token)
+        .set_token_type_hint(hint)
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("introspection failed: {}", e.explain()))
+}
+
+/// Revocation (RFC 7009) as a plain form POST: the library refuses a revocation URL
+/// that is not https, and the test server is http on loopback.
+async fn revoke(provider: &Provider, secret: Option<&str>, token: &str, hint: &str) {
+    let endpoint = provider
+        .discover()
+        .await
+        .additional_metadata()
+        .revocation_endpoint
+        .clone();
+    let response = provider
+        .http
+        .post(endpoint)
+        .basic_auth("office-app", secret)
+        .form(&[("token", token), ("token_type_hint", hint)])
+        .send()
+        .await
+        .expect("revocation");
+    let status = response.status();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "revocation: {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
+pub fn query(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
