@@ -238,6 +238,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
             tracing::info!(config = ?app.config, "starting");
+            if app.config.oidc.issuer().is_some() && app.secret_key.is_none() {
+                anyhow::bail!(
+                    "[oidc] issuer is set, but the OpenID Connect provider needs \
+                     LATCHKEY_SECRET_KEY to keep its signing keys; set 64 hex characters"
+                );
+            }
             if app.secret_key.is_none() {
                 tracing::warn!(
                     "LATCHKEY_SECRET_KEY is not set: users cannot set up two-factor \

@@ -21,6 +21,7 @@ mod api {
     mod me;
     mod meta;
     mod multi_process;
+    mod oidc;
     mod password;
     mod reset;
     mod review;

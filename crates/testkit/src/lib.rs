@@ -166,11 +166,17 @@ impl TestServer {
         smtp: Arc<SmtpSink>,
         database: Arc<TestDatabase>,
     ) -> Self {
-        let state = AppState::open(config).await.expect("open state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let mut config = config;
+        // The OpenID Connect provider is on, its issuer this server (a sibling keeps
+        // the first server's, as processes behind one load balancer do).
+        if config.oidc.issuer.is_empty() {
+            config.oidc.issuer = format!("http://{addr}");
+        }
+        let state = AppState::open(config).await.expect("open state");
         let mut server = Self {
             addr,
             state,

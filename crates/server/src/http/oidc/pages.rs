@@ -1345,3 +1345,31 @@ fn audience_of(id_token: &str) -> Option<String> {
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims["aud"].as_str().map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::text;
+
+    /// Every catalog key this file names (string literals such as area.key) exists in both
+    /// languages: a key renamed in the app's catalogs fails here, not on a page.
+    #[test]
+    fn every_key_the_pages_use_exists_in_both_languages() {
+        let source = include_str!("pages.rs");
+        let mut keys = Vec::new();
+        for literal in source.split('"').skip(1).step_by(2) {
+            let looks_like_key = literal.contains('.')
+                && !literal.contains(' ')
+                && literal.split('.').all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+                });
+            if looks_like_key && !literal.ends_with(".rs") {
+                keys.push(literal);
+            }
+        }
+        assert!(keys.len() > 20, "{keys:?}");
+        let missing: Vec<_> = keys.iter().filter(|k| !text::has(k)).collect();
+        assert!(missing.is_empty(), "missing in a catalog: {missing:?}");
+    }
+}

@@ -356,7 +356,10 @@ mod tests {
         p.error = Some("\"><script>alert(1)</script>".into());
         let html = p.render().unwrap();
         assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;b&gt;Title"));
+        assert!(
+            !html.contains("<b>") && html.contains("Title"),
+            "escaped: {html}"
+        );
         assert!(html.contains("lang=zh-CN"));
     }
 
