@@ -112,7 +112,9 @@ pub fn run() -> tauri::Result<()> {
     app.run(|app, event| {
         if let RunEvent::Exit = event {
             // Writes out what the log still holds.
-            app.state::<LogFile>().close();
+            if let Some(log) = app.try_state::<LogFile>() {
+                log.close();
+            }
         }
     });
     log.close();
