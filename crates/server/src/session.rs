@@ -469,7 +469,10 @@ pub async fn revoke(
     Ok(done.rows_affected() > 0)
 }
 
-/// Revokes every session of `user_id` except `keep`.
+/// Revokes every session of `user_id` except `keep`, and everything issued to
+/// applications (OpenID Connect grants, with their access and refresh tokens; the
+/// browser's single sign-on stands on a session, so it ends too): the callers are a
+/// new password, sign out everywhere, two-factor turned on, an account disabled.
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -485,6 +488,7 @@ pub async fn revoke_all(
     .bind(keep.unwrap_or(""))
     .execute(&mut *conn)
     .await?;
+    crate::oidc::grants::revoke_for_user(&mut *conn, user_id, now).await?;
     Ok(done.rows_affected())
 }
 

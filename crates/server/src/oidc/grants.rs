@@ -449,11 +449,15 @@ pub async fn revoke_for_sso(db: &Db, sso_token_hash: &str, now: i64) -> Result<(
 
 /// Revokes every grant of an account (password changed or reset, account disabled,
 /// sign out everywhere).
-pub async fn revoke_for_user(db: &Db, user_id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn revoke_for_user(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id)
-        .execute(db)
+        .execute(&mut *conn)
         .await
         .map(drop)
 }

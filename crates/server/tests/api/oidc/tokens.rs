@@ -9,8 +9,44 @@ use super::*;
 on_both!(
     refresh_rotates_and_revocation_ends_the_grant,
     discovery_and_keys_rotate_without_breaking_tokens,
-    two_processes_are_one_provider
+    two_processes_are_one_provider,
+    signing_out_everywhere_in_the_app_ends_what_applications_got
 );
+
+async fn signing_out_everywhere_in_the_app_ends_what_applications_got(b: Backend) {
+    let Some(srv) = server(b).await else {
+        return;
+    };
+    srv.add_user("gao@corp.cn", PASSWORD).await;
+    let secret = register(&srv, "crm", |_| {}).await.unwrap();
+    let mut browser = Browser::new(&srv);
+    let tokens = signed_in_tokens(&srv, &mut browser, &secret, "openid offline_access").await;
+    let desktop = srv.login("gao@corp.cn", PASSWORD).await;
+    let (status, _) = srv
+        .call(
+            reqwest::Method::POST,
+            "/v1/auth/logout",
+            Some(desktop.access_token.expose()),
+            Some(serde_json::json!({"all": true})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The application's tokens, offline ones included, and the browser's single
+    // sign-on are over.
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&srv, &secret, access).await["active"], false);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (_, body) = exchange(
+        &srv,
+        "crm",
+        Some(&secret),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    let none = browser.authorize("crm", &[("prompt", "none")]).await;
+    assert_eq!(none.redirect_params()["error"], "login_required");
+}
 
 async fn signed_in_tokens(
     srv: &TestServer,
