@@ -163,7 +163,7 @@ fn first_screen(
 /// The log writer's guard: dropping it writes out the lines not yet in the file. Managed
 /// state, closed when the app exits; the panic hook holds it too.
 #[derive(Clone, Default)]
-pub struct LogFile(Arc<Mutex<Option<Box<dyn Send>>>>);
+struct LogFile(Arc<Mutex<Option<Box<dyn Send>>>>);
 
 impl LogFile {
     fn keep(&self, guard: Box<dyn Send>) {
