@@ -18,7 +18,7 @@ mod client {
     mod network;
     /// Offline sign-in, its limits, and re-validation when the server is back.
     mod offline;
-    /// Forgot password with the code from a real SMTP sink, with and without TOTP.
+    /// Password reset with the reset code from a real SMTP sink, with and without TOTP.
     mod reset;
     /// Server address, connection test, provisioning.
     mod setup;

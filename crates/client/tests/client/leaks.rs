@@ -98,7 +98,7 @@ async fn no_secret_in_the_log_or_the_apps_folders() {
     srv.restart().await;
     app.client.revalidate().await.unwrap();
 
-    // Forgot password, with the code from the mail and a TOTP code.
+    // Password reset, with the reset code from the mail and a TOTP code.
     app.client.sign_out().await.unwrap();
     app.client.begin_reset().unwrap();
     let before = srv.smtp.messages().len();

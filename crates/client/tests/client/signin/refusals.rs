@@ -109,7 +109,7 @@ async fn outdated_client_says_where_to_update(b: Backend) {
         ui.download_url.as_deref(),
         Some("https://it.corp.cn/latchkey")
     );
-    // The forgot-password route is guarded the same way.
+    // The password reset is guarded the same way.
     app.client.begin_reset().unwrap();
     let e = app
         .client
