@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The run command of the README: builds everything, starts the reference server on
 # 127.0.0.1:8433 with a demo account (SQLite in .demo/, codes and mails in
-# .demo/outbox/), and opens the desktop app when a display is available.
+# .demo/outbox/) and the example office application on 127.0.0.1:8090 that signs in
+# with it over OpenID Connect, and opens the desktop app when a display is available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cargo build --release --locked -p latchkey-server
+cargo build --release --locked -p latchkey-server -p office-app
 # custom-protocol embeds ui/dist; without it the app would load the Vite dev server.
 cargo build --release --locked -p latchkey --features tauri/custom-protocol
 
@@ -15,8 +16,11 @@ export LATCHKEY_DATABASE_URL="sqlite://$PWD/.demo/latchkey.db"
 export LATCHKEY_OUTBOX_DIR="$PWD/.demo/outbox"
 export LATCHKEY_BIND="${LATCHKEY_BIND:-127.0.0.1:8433}"
 export LATCHKEY_SERVER="http://$LATCHKEY_BIND"
-# The demo's own key for TOTP secrets at rest (kept in .demo/, mode 0600), so that the
-# authenticator setup works in the demo; a real deployment sets its own.
+# The server is also the OpenID Connect provider of the office applications.
+export LATCHKEY_OIDC__ISSUER="http://$LATCHKEY_BIND"
+# The demo's own key for TOTP secrets and signing keys at rest (kept in .demo/, mode
+# 0600), so that the authenticator setup and the provider work in the demo; a real
+# deployment sets its own.
 if [ ! -s .demo/secret_key ]; then
   (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .demo/secret_key)
 fi
@@ -24,13 +28,40 @@ LATCHKEY_SECRET_KEY=$(cat .demo/secret_key)
 export LATCHKEY_SECRET_KEY
 
 target/release/latchkey-server demo
+
+# The example office application, registered afresh at every run: its secret is
+# printed once at registration and stored hashed, and its address may have changed.
+office_bind="${OFFICE_APP_BIND:-127.0.0.1:8090}"
+if target/release/latchkey-server client show --id office-app >/dev/null 2>&1; then
+  target/release/latchkey-server client remove --id office-app >/dev/null
+fi
+office_secret=$(target/release/latchkey-server client add --id office-app --name "Office app" \
+  --redirect-uri "http://$office_bind/callback" --redirect-uri "http://$office_bind/" \
+  --first-party | sed -n 's/^client_secret: //p')
+
 target/release/latchkey-server serve &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+office=
+trap 'kill $server $office 2>/dev/null || true' EXIT
+
+# The office application reads the provider's discovery document when it starts.
+for _ in $(seq 50); do
+  kill -0 $server 2>/dev/null || { echo "The server did not start." >&2; exit 1; }
+  curl -fs "$LATCHKEY_OIDC__ISSUER/.well-known/openid-configuration" >/dev/null && break
+  sleep 0.2
+done
+OFFICE_APP_BIND="$office_bind" \
+OFFICE_APP_ISSUER="$LATCHKEY_OIDC__ISSUER" \
+OFFICE_APP_CLIENT_ID=office-app \
+OFFICE_APP_CLIENT_SECRET="$office_secret" \
+OFFICE_APP_REDIRECT_URI="http://$office_bind/callback" \
+  target/release/office-app &
+office=$!
+echo "Open http://$office_bind and sign in as demo@latchkey.example (the device code is in .demo/outbox/)"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   target/release/latchkey
 else
-  echo "No display: only the server runs (Ctrl-C to stop)."
+  echo "No display: only the server and the office application run (Ctrl-C to stop)."
   wait $server
 fi
