@@ -25,7 +25,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey_proto::{
     Channel, Device, DeviceVerifyRequest, ErrorCode, ForcedChangeRequest, LoginRequest,
-    LoginResponse, MfaMethod, MfaRequest, PasswordChangeReason, Secret, Session,
+    LoginResponse, MfaMethod, MfaRequest, PasswordChangeReason, ResetCompleteRequest,
+    ResetStartRequest, ResetVerifyRequest, Secret, Session,
 };
 use serde::{Deserialize, Serialize};
 
@@ -449,6 +450,19 @@ enum Step {
         reason: PasswordChangeReason,
         needs_code: bool,
     },
+    /// Forgot password: who (no cookie needed; shown by `?reset=1`).
+    ResetStart,
+    /// The reset code sent to the account.
+    ResetCode {
+        recovery_id: String,
+        identifier: String,
+        expires_in: u64,
+    },
+    /// A verified reset code: the new password.
+    ResetPassword {
+        token: Secret,
+        needs_code: bool,
+    },
 }
 
 fn flow_of(headers: &HeaderMap, rid: &str) -> Option<Step> {
@@ -614,6 +628,8 @@ async fn signin_page(
         ctx.cookies
             .push(web::clear_cookie(&app, web::FLOW_COOKIE, "/oidc"));
         None
+    } else if q.contains_key("reset") {
+        Some(Step::ResetStart)
     } else {
         flow_of(&headers, &rid)
     };
@@ -656,6 +672,10 @@ fn render(
             );
             pw.autofocus = error.as_ref().is_some_and(|e| e.identifier.is_some());
             page.form = Some(ctx.form("password", vec![id, pw], "signin.submit"));
+            page.links.push(Link {
+                href: format!("{}?reset=1", ctx.path()),
+                label: t(lang, "signin.forgot"),
+            });
             page
         }
         Some(Step::SecondFactor { .. }) => {
@@ -755,6 +775,80 @@ fn render(
             page.form = Some(ctx.form("change", fields, "forced.submit"));
             page
         }
+        Some(Step::ResetStart) => {
+            let mut page = ctx.page("reset_start.title");
+            page.lead = Some(t(lang, "reset_start.lead"));
+            let mut id = Field::new(
+                "identifier",
+                t(lang, "signin.identifier"),
+                "text",
+                "username",
+            );
+            id.autofocus = true;
+            if let Some(Refused {
+                identifier: Some(v),
+                ..
+            }) = &error
+            {
+                id.value = v.clone();
+            }
+            page.form = Some(ctx.form("reset_start", vec![id], "reset_start.submit"));
+            page
+        }
+        Some(Step::ResetCode {
+            identifier,
+            expires_in,
+            ..
+        }) => {
+            let mut page = ctx.page("reset_code.title");
+            page.lead = Some(tf(
+                lang,
+                "web.reset_code_lead",
+                &[
+                    ("identifier", identifier),
+                    ("time", &duration(lang, *expires_in)),
+                ],
+            ));
+            let mut form = ctx.form(
+                "reset_code",
+                vec![Field::code("code", t(lang, "code.legend"))],
+                "reset_code.submit",
+            );
+            form.secondary = Some(("resend", t(lang, "reset_code.resend")));
+            page.form = Some(form);
+            page.links.push(Link {
+                href: format!("{}?reset=1", ctx.path()),
+                label: t(lang, "reset_code.start_over"),
+            });
+            page
+        }
+        Some(Step::ResetPassword { needs_code, .. }) => {
+            let mut page = ctx.page("reset.title");
+            page.lead = Some(t(lang, "reset.lead"));
+            let mut new = Field::new(
+                "new_password",
+                t(lang, "newpassword.label"),
+                "password",
+                "new-password",
+            );
+            new.hint = Some(t(lang, "newpassword.hint"));
+            new.autofocus = true;
+            let confirm = Field::new(
+                "confirm_password",
+                t(lang, "newpassword.confirm"),
+                "password",
+                "new-password",
+            );
+            let mut fields = vec![new, confirm];
+            if *needs_code {
+                let mut code = Field::code("code", t(lang, "mfa.totp_label"));
+                code.autofocus = false;
+                code.hint = Some(t(lang, "reset.second_factor_hint"));
+                fields.push(code);
+            }
+            page.form = Some(ctx.form("reset_password", fields, "reset.submit"));
+            page
+        }
     };
     if step.is_some() {
         page.links.push(Link {
@@ -763,6 +857,10 @@ fn render(
         });
     }
     if let Some(e) = error {
+        if e.notice {
+            page.notice = Some(e.message);
+            return page.respond(status, ctx.cookies);
+        }
         page.error = Some(e.message);
         page.items = e.items;
         page.refresh_after = e.refresh_after;
@@ -777,6 +875,20 @@ struct Refused {
     refresh_after: Option<u64>,
     /// The identifier to fill in again.
     identifier: Option<String>,
+    /// Good news rather than an error (shown as a status, not an alert).
+    notice: bool,
+}
+
+impl Refused {
+    fn msg(message: String) -> Self {
+        Self {
+            message,
+            items: vec![],
+            refresh_after: None,
+            identifier: None,
+            notice: false,
+        }
+    }
 }
 
 fn refused(lang: Lang, e: &ApiError) -> Refused {
@@ -817,6 +929,7 @@ fn refused(lang: Lang, e: &ApiError) -> Refused {
         items,
         refresh_after,
         identifier: None,
+        notice: false,
     }
 }
 
@@ -834,12 +947,7 @@ async fn signin_post(
     let lang = ctx.lang;
     let current = flow_of(&headers, &rid);
     let Some(form) = web::parse_form(&body) else {
-        let e = Refused {
-            message: t(lang, "web.bad_request"),
-            items: vec![],
-            refresh_after: None,
-            identifier: None,
-        };
+        let e = Refused::msg(t(lang, "web.bad_request"));
         return render(
             ctx,
             current.as_ref(),
@@ -849,12 +957,7 @@ async fn signin_post(
         );
     };
     if !web::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        let e = Refused {
-            message: t(lang, "web.csrf"),
-            items: vec![],
-            refresh_after: None,
-            identifier: None,
-        };
+        let e = Refused::msg(t(lang, "web.csrf"));
         return render(ctx, current.as_ref(), Some(e), false, StatusCode::FORBIDDEN);
     }
     match app.switches().await {
@@ -938,12 +1041,7 @@ async fn signin_post(
         ) => {
             let (new, confirm) = (field("new_password"), field("confirm_password"));
             if new != confirm {
-                let e = Refused {
-                    message: t(lang, "errors.password_mismatch"),
-                    items: vec![],
-                    refresh_after: None,
-                    identifier: None,
-                };
+                let e = Refused::msg(t(lang, "errors.password_mismatch"));
                 return render(
                     ctx,
                     current.as_ref(),
@@ -973,15 +1071,84 @@ async fn signin_post(
                 Err(e) => Err((e, false)),
             }
         }
+        ("reset_start", _) => {
+            let identifier = field("identifier");
+            match start_reset(&app, &ip, lang, &identifier).await {
+                Ok(step) => Ok(Next::Step(step)),
+                Err(e) => {
+                    let mut r = refused(lang, &e);
+                    r.identifier = Some(identifier);
+                    return render(ctx, Some(&Step::ResetStart), Some(r), false, e.status);
+                }
+            }
+        }
+        (
+            "reset_code",
+            Some(Step::ResetCode {
+                recovery_id,
+                identifier,
+                ..
+            }),
+        ) => {
+            if field("decision") == "resend" {
+                match start_reset(&app, &ip, lang, identifier).await {
+                    Ok(step) => {
+                        ctx.cookies.push(flow_cookie(&app, &ctx.rid, step.clone()));
+                        let mut r = Refused::msg(t(lang, "reset_code.resent"));
+                        r.notice = true;
+                        return render(ctx, Some(&step), Some(r), false, StatusCode::OK);
+                    }
+                    Err(e) => Err((e, false)),
+                }
+            } else {
+                let req = ResetVerifyRequest {
+                    recovery_id: recovery_id.clone(),
+                    code: Secret::new(field("code")),
+                };
+                match crate::http::reset::verify(State(app.clone()), ip, ApiJson(req)).await {
+                    Ok(Json(v)) => Ok(Next::Step(Step::ResetPassword {
+                        token: v.reset_token,
+                        needs_code: v.second_factor_required,
+                    })),
+                    Err(e) => Err((e, false)),
+                }
+            }
+        }
+        ("reset_password", Some(Step::ResetPassword { token, needs_code })) => {
+            let (new, confirm) = (field("new_password"), field("confirm_password"));
+            if new != confirm {
+                let e = Refused::msg(t(lang, "errors.password_mismatch"));
+                return render(
+                    ctx,
+                    current.as_ref(),
+                    Some(e),
+                    false,
+                    StatusCode::BAD_REQUEST,
+                );
+            }
+            let code = Some(field("code")).filter(|c| *needs_code && !c.is_empty());
+            let req = ResetCompleteRequest {
+                reset_token: token.clone(),
+                new_password: Secret::new(new),
+                totp_code: code.map(Secret::new),
+                recovery_code: None,
+            };
+            match crate::http::reset::complete(State(app.clone()), ip, ApiJson(req)).await {
+                Ok(_) => {
+                    // Done: sign in with the new password.
+                    ctx.cookies
+                        .push(web::clear_cookie(&app, web::FLOW_COOKIE, "/oidc"));
+                    let mut r = Refused::msg(t(lang, "reset.done"));
+                    r.notice = true;
+                    return render(ctx, None, Some(r), false, StatusCode::OK);
+                }
+                Err(e) => Err((e, false)),
+            }
+        }
         _ => {
             ctx.cookies
                 .push(web::clear_cookie(&app, web::FLOW_COOKIE, "/oidc"));
-            let e = Refused {
-                message: t(lang, "web.expired"),
-                items: vec![],
-                refresh_after: None,
-                identifier: None,
-            };
+            let e = Refused::msg(t(lang, "web.expired"));
             return render(ctx, None, Some(e), false, StatusCode::CONFLICT);
         }
     };
@@ -1011,6 +1178,28 @@ async fn signin_post(
             }
         }
     }
+}
+
+/// Sends a reset code to `identifier`'s account (if there is one: the answer is the
+/// same either way).
+async fn start_reset(
+    app: &AppState,
+    ip: &ClientIp,
+    lang: Lang,
+    identifier: &str,
+) -> Result<Step, ApiError> {
+    let req = ResetStartRequest {
+        identifier: identifier.to_owned(),
+        channel: None,
+        locale: Some(lang.tag().to_owned()),
+    };
+    let (_, Json(started)) =
+        crate::http::reset::start(State(app.clone()), ClientIp(ip.0.clone()), ApiJson(req)).await?;
+    Ok(Step::ResetCode {
+        recovery_id: started.recovery_id,
+        identifier: identifier.to_owned(),
+        expires_in: started.expires_in,
+    })
 }
 
 enum Next {

@@ -70,6 +70,7 @@ const WEB: &[(&str, &str, &str)] = &[
     ("web.device_lead", "This is the first time you sign in with this browser. To be sure it is you, enter the code we just sent.", "这是您首次在此浏览器中登录。为确认是您本人，请输入我们刚刚发送的验证码。"),
     ("web.signed_in_as", "Signed in as {name}", "已登录为 {name}"),
     ("web.not_you", "Not you? Sign in as someone else", "不是您？换个账号登录"),
+    ("web.reset_code_lead", "If an account matches {identifier}, we sent it a code. It is valid for {time}.", "如果有账号与 {identifier} 匹配，我们已向其发送验证码，{time}内有效。"),
     ("web.locked_until", "You can try again at {time} (UTC).", "您可以在 {time}（UTC）后重试。"),
 ];
 

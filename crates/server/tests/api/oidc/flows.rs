@@ -14,6 +14,7 @@ on_both!(
     a_new_browser_gets_the_device_code,
     a_temporary_password_is_changed_in_the_browser,
     a_third_party_application_asks_consent_once,
+    a_forgotten_password_is_reset_in_the_browser,
     pages_speak_the_browsers_language_and_maintenance_is_a_page
 );
 
@@ -332,4 +333,64 @@ async fn pages_speak_the_browsers_language_and_maintenance_is_a_page(b: Backend)
     let m = browser.authorize("crm", &[]).await;
     assert_eq!(m.status, 503);
     assert!(m.body.contains("2030-01-01T08:00:00+08:00"));
+}
+
+async fn a_forgotten_password_is_reset_in_the_browser(b: Backend) {
+    let Some(srv) = TestServer::start(b, |c| c.devices.verify_new = false).await else {
+        return;
+    };
+    srv.add_user("sun@corp.cn", PASSWORD).await;
+    register(&srv, "crm", |_| {}).await;
+    let mut browser = Browser::new(&srv);
+    let page = browser.authorize("crm", &[]).await;
+    assert!(
+        page.body.contains("?reset=1"),
+        "the sign-in page offers a reset"
+    );
+    let start = browser.get(&format!("{}?reset=1", page.action())).await;
+    assert_eq!(start.field_with("username").as_deref(), Some("identifier"));
+    let before = srv.smtp.messages().len();
+    let sent = browser
+        .submit(&start, &[("identifier", "sun@corp.cn")])
+        .await;
+    let code_page = browser.follow_local(sent).await;
+    assert_eq!(
+        code_page.field_with("one-time-code").as_deref(),
+        Some("code"),
+        "{}",
+        code_page.body
+    );
+    let code = srv.smtp.code_after(before).await;
+    // A wrong code is refused on the page; the right one leads to the new password.
+    let wrong = browser.submit(&code_page, &[("code", "000000")]).await;
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    let verified = browser.submit(&wrong, &[("code", &code)]).await;
+    let new_page = browser.follow_local(verified).await;
+    assert_eq!(
+        new_page.field_with("new-password").as_deref(),
+        Some("new_password"),
+        "{}",
+        new_page.body
+    );
+    let done = browser
+        .submit(
+            &new_page,
+            &[
+                ("new_password", "Quiet-orchard-7731"),
+                ("confirm_password", "Quiet-orchard-7731"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("role=\"status\""),
+        "the page says it is done"
+    );
+    // The old password no longer works; the new one signs in.
+    let old = browser.password(&done, "sun@corp.cn", PASSWORD).await;
+    assert_eq!(old.status, 401);
+    let ok = browser
+        .password(&old, "sun@corp.cn", "Quiet-orchard-7731")
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
 }
