@@ -335,6 +335,43 @@ async fn password_reset_with_the_mailed_code_then_sign_in() {
     app.close().await;
 }
 
+/// The e-mail's reset link launches the app (issue 14): the window does not wait for
+/// the server to name the account (that is `app_start`'s, off the setup thread), then
+/// opens on the link's new password, naming the account; the new password signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_that_launches_the_app_opens_the_new_password() {
+    let server = server().await;
+    server.add_user("el@corp.example", PASSWORD).await;
+    let (status, _) = server
+        .post(
+            "/v1/recovery/start",
+            serde_json::json!({"identifier": "el@corp.example"}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202);
+    let mail = server.smtp.wait_for(1).await.remove(0).text();
+    let start = mail.find("latchkey://reset?token=").expect("a reset link");
+    let link: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch_with_args(&home, &[("LATCHKEY_SERVER", &url)], &[&link]).await
+    else {
+        return;
+    };
+    app.screen("reset_password").await;
+    let hint = app.text("[data-testid=reset-account]").await;
+    assert_eq!(hint, "Resetting the password of e***@corp.example.");
+    app.fill("input[name=new_password]", NEW_PASSWORD).await;
+    app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
+    app.click("[data-testid=reset-submit]").await;
+    sign_in(&app, "el@corp.example", NEW_PASSWORD).await;
+    app.screen("device_code").await;
+    app.close().await;
+}
+
 /// Five wrong passwords lock the account: the locked screen counts down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockout_shows_a_live_countdown() {

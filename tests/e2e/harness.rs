@@ -135,6 +135,16 @@ impl App {
     /// Starts the app with `env` added to its environment; `None` when this machine
     /// cannot run it (and the run does not require it).
     pub async fn launch(home: &Home, env: &[(&str, &str)]) -> Option<Self> {
+        Self::launch_with_args(home, env, &[]).await
+    }
+
+    /// Starts the app as [`Self::launch`] does, with `args` on its command line (a
+    /// `latchkey://` link: how the desktop launches it from an e-mail on Linux).
+    pub async fn launch_with_args(
+        home: &Home,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Option<Self> {
         if let Some(why) = missing() {
             assert!(
                 std::env::var_os("LATCHKEY_TEST_REQUIRE_E2E").is_none(),
@@ -151,7 +161,7 @@ impl App {
         // as always.
         let mut last = None;
         for attempt in 1..=3 {
-            match Self::start_driver(home.0.path(), env).await {
+            match Self::start_driver(home.0.path(), env, args).await {
                 Ok((client, driver)) => {
                     return Some(Self {
                         client,
@@ -171,7 +181,11 @@ impl App {
 
     /// tauri-driver on free ports, and a session with the app through it; on failure
     /// the driver (and what it started) is stopped.
-    async fn start_driver(home: &Path, env: &[(&str, &str)]) -> Result<(Client, Child), String> {
+    async fn start_driver(
+        home: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<(Client, Child), String> {
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new(tauri_driver().expect("tauri-driver"));
         cmd.process_group(0)
@@ -203,7 +217,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({"application": env!("CARGO_BIN_EXE_latchkey")}),
+            json!({"application": env!("CARGO_BIN_EXE_latchkey"), "args": args}),
         );
         caps.insert("browserName".into(), json!("wry"));
         match ClientBuilder::new(HttpConnector::new())
