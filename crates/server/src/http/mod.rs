@@ -92,9 +92,17 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::confirm))
         .routes(routes!(mfa::disable))
         .routes(routes!(mfa::regenerate_recovery_codes));
+    let provider = OpenApiRouter::new()
+        .routes(routes!(oidc::discovery))
+        .routes(routes!(oidc::jwks))
+        .routes(routes!(oidc::token))
+        .routes(routes!(oidc::userinfo))
+        .routes(routes!(oidc::revoke))
+        .routes(routes!(oidc::introspect));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)
+        .merge(provider)
 }
 
 /// The generated OpenAPI document.

@@ -37,7 +37,8 @@ async fn meta_describes_the_server(b: Backend) {
         .contains(&"email".into()));
 }
 
-/// The routes issues 2 and 3 serve: the document must describe each, and nothing else.
+/// The JSON routes (the v1 API and the OpenID Connect endpoints): the document must
+/// describe each, and nothing else.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/meta"),
     ("get", "/v1/openapi.json"),
@@ -61,6 +62,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/me/totp/confirm"),
     ("post", "/v1/me/totp/disable"),
     ("post", "/v1/me/recovery-codes"),
+    ("get", "/.well-known/openid-configuration"),
+    ("get", "/oidc/jwks"),
+    ("post", "/oidc/token"),
+    ("get", "/oidc/userinfo"),
+    ("post", "/oidc/userinfo"),
+    ("post", "/oidc/revoke"),
+    ("post", "/oidc/introspect"),
 ];
 
 async fn openapi_lists_every_route(b: Backend) {

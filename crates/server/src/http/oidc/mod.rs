@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -28,17 +28,22 @@ use crate::users;
 
 pub use web::parse_form;
 
-/// The provider's routes.
+/// The provider's browser routes (pages and the style sheet).
 pub fn routes() -> Router<AppState> {
+    // The JSON endpoints are routed with the OpenAPI document (`http::api`).
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oidc/jwks", get(jwks))
-        .route("/oidc/token", post(token))
-        .route("/oidc/userinfo", get(userinfo).post(userinfo))
-        .route("/oidc/revoke", post(revoke))
-        .route("/oidc/introspect", post(introspect))
         .route("/oidc/static/page.css", get(style))
         .merge(pages::routes())
+}
+
+/// The body of an OAuth error (RFC 6749 §5.2), for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described, built as JSON by `OAuthError`
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`,
+    /// `invalid_token`, `temporarily_unavailable`, `server_error`, `not_found`.
+    error: String,
+    error_description: String,
 }
 
 /// An OAuth error answer (RFC 6749 §5.2): `{error, error_description}`.
@@ -134,7 +139,12 @@ fn no_store(v: Value) -> Response {
 }
 
 /// `GET /.well-known/openid-configuration` (Discovery 1.0).
-async fn discovery(State(app): State<AppState>) -> OAuthResult<Json<Value>> {
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
+    responses(
+        (status = 200, description = "The provider's metadata (OpenID Connect Discovery 1.0)", body = Object),
+        (status = 404, description = "`not_found`: the provider is off (no `[oidc] issuer`)", body = OAuthErrorBody),
+    ))]
+pub async fn discovery(State(app): State<AppState>) -> OAuthResult<Json<Value>> {
     let iss = issuer(&app)?;
     Ok(Json(json!({
         "issuer": iss,
@@ -169,7 +179,12 @@ async fn discovery(State(app): State<AppState>) -> OAuthResult<Json<Value>> {
 }
 
 /// `GET /oidc/jwks`: the public keys, current and recently replaced.
-async fn jwks(State(app): State<AppState>) -> OAuthResult<Response> {
+#[utoipa::path(get, path = "/oidc/jwks", tag = "oidc",
+    responses(
+        (status = 200, description = "The JWK set: RS256 and EdDSA keys, current and those replaced less than an ID token's lifetime ago", body = Object),
+        (status = 404, description = "`not_found`: the provider is off", body = OAuthErrorBody),
+    ))]
+pub async fn jwks(State(app): State<AppState>) -> OAuthResult<Response> {
     issuer(&app)?;
     let keys = app.oidc_keys.get(&app).await?;
     let mut r = Json(keys.jwks.clone()).into_response();
@@ -285,7 +300,16 @@ async fn authenticate(app: &AppState, headers: &HeaderMap, p: &Params) -> OAuthR
 }
 
 /// `POST /oidc/token`: `authorization_code` and `refresh_token` grants.
-async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/oidc/token", tag = "oidc",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`grant_type=authorization_code` with `code`, `redirect_uri`, `code_verifier`; or `grant_type=refresh_token` with `refresh_token`. Client authentication: HTTP Basic, or `client_id` (+ `client_secret`) in the form"),
+    responses(
+        (status = 200, description = "`access_token`, `token_type`, `expires_in`, `scope`, `id_token` (with `openid`), `refresh_token` (with `offline_access`)", body = Object),
+        (status = 400, description = "`invalid_request`, `invalid_grant` (unknown, expired, replayed or foreign code; wrong PKCE verifier or redirect_uri; used refresh token), `unsupported_grant_type`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: maintenance", body = OAuthErrorBody),
+    ))]
+pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token_inner(&app, &headers, &body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -392,7 +416,15 @@ async fn id_token(
 }
 
 /// `GET|POST /oidc/userinfo` with `Authorization: Bearer <access token>`.
-async fn userinfo(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(method(get, post), path = "/oidc/userinfo", tag = "oidc",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "Optional: `access_token` in the form (RFC 6750 §2.2) instead of the header"),
+    responses(
+        (status = 200, description = "The claims of the token's scopes (`sub` always)", body = Object),
+        (status = 401, description = "`invalid_token`", body = OAuthErrorBody),
+    ))]
+pub async fn userinfo(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         issuer(&app)?;
         let bearer = headers
@@ -427,7 +459,15 @@ async fn userinfo(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
 }
 
 /// `POST /oidc/revoke` (RFC 7009): always 200 for a known client.
-async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/oidc/revoke", tag = "oidc",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`token`, with the client's authentication"),
+    responses(
+        (status = 200, description = "Revoked (a refresh token ends its grant), or unknown", body = Object),
+        (status = 400, description = "`invalid_request`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    ))]
+pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         issuer(&app)?;
         let p = form(&headers, &body)?;
@@ -442,7 +482,15 @@ async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
 
 /// `POST /oidc/introspect` (RFC 7662), for resource servers registered as
 /// confidential clients.
-async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/oidc/introspect", tag = "oidc",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`token`, with a confidential client's authentication"),
+    responses(
+        (status = 200, description = "`{active: false}`, or `active: true` with `scope`, `client_id`, `sub`, `exp`, `iat`, `token_type`, `acr`, `amr`", body = Object),
+        (status = 400, description = "`invalid_request`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    ))]
+pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let iss = issuer(&app)?.to_owned();
         let p = form(&headers, &body)?;
