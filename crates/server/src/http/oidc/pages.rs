@@ -387,11 +387,12 @@ async fn needs_consent(
     req: &AuthRequest,
     user_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    if client.first_party {
-        return Ok(false);
-    }
+    // Asked for, the consent page is shown even to a first-party application.
     if req.prompt.iter().any(|x| x == "consent") {
         return Ok(true);
+    }
+    if client.first_party {
+        return Ok(false);
     }
     let given: Option<String> =
         sqlx::query_scalar("SELECT scope FROM oidc_consents WHERE user_id = $1 AND client_id = $2")

@@ -291,6 +291,9 @@ async fn a_third_party_application_asks_consent_once(b: Backend) {
     assert_eq!(status, 200);
     // Given once: the next authorization goes straight back.
     assert_eq!(browser.authorize("survey", &[]).await.status, 303);
+    // prompt=consent asks again, and so does a first-party application asked to.
+    let asked = browser.authorize("survey", &[("prompt", "consent")]).await;
+    assert!(browser.follow_local(asked).await.body.contains("Your e-mail address"));
     // prompt=none when consent is needed says so.
     let more = browser
         .authorize("survey", &[("prompt", "none"), ("scope", "openid phone")])
