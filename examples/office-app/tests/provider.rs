@@ -11,6 +11,8 @@
 mod provider {
     mod app;
     mod browser;
+    mod flow;
     mod server;
+    mod sign_in;
     mod tokens;
 }

@@ -4,6 +4,8 @@
 //! `autocomplete` token, every hidden input sent back as it came (the CSRF field). No
 //! JavaScript: the pages must work without it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 
@@ -80,6 +82,8 @@ impl Stop {
 
 pub struct Browser {
     http: reqwest::Client,
+    /// How many forms the walks filled in: none when single sign-on answered.
+    filled: AtomicUsize,
 }
 
 /// More steps than any sign-in takes: a loop is a bug.
@@ -93,7 +97,13 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("http client"),
+            filled: AtomicUsize::new(0),
         }
+    }
+
+    /// How many forms the walks have filled in so far.
+    pub fn filled(&self) -> usize {
+        self.filled.load(Ordering::Relaxed)
     }
 
     /// Opens `url` and goes on as the person would: follows every redirect, fills and
@@ -133,6 +143,7 @@ impl Browser {
                         return Stop::Page(page);
                     }
                     next = self.submit_request(&page, &form, answers);
+                    self.filled.fetch_add(1, Ordering::Relaxed);
                     last = Some(key);
                 }
                 None => return Stop::Page(page),

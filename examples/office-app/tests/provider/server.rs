@@ -1,21 +1,14 @@
-//! What the tests share: a real `latchkey-server` whose issuer is its own address, an
-//! account, a registered application, and the provider as the `openidconnect` crate
-//! discovers it.
+//! What the tests share: a real `latchkey-server` (the testkit's, whose issuer is its
+//! own address), an account, registered applications, and the provider as the
+//! `openidconnect` crate discovers it.
 //!
-//! The server is started here rather than by `TestServer::start`, because the issuer
-//! must be known before the server starts and is the address it listens on: the port
-//! is bound first. Otherwise it is set up as `TestServer::start` sets up a deployed one
-//! (a secret key, which the signing keys are sealed with), except that new-device
-//! verification is off: the new-device code is the browser tests' subject, the tokens
-//! are this one's.
+//! The server is set up as an office runs it (`TestServer::start`), except that
+//! new-device verification is off: the new-device code is the server's own tests'
+//! subject, the tokens are this one's.
 
-use std::sync::Arc;
-
-use latchkey_proto::Secret;
-use latchkey_server::admin::{self, AddUser};
+use latchkey_server::admin::AddUser;
 use latchkey_server::oidc::clients::{self, NewClient};
-use latchkey_server::{AppState, Config};
-use latchkey_testkit::{Backend, TestDatabase, SECRET_KEY};
+use latchkey_testkit::{Backend, TestServer};
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
@@ -32,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub const EMAIL: &str = "alice@corp.example";
 pub const NAME: &str = "Alice Example";
 pub const PASSWORD: &str = "Juniper-harbour-falcon-73";
+pub const PHONE: &str = "+8613912345678";
 
 /// The discovery fields beyond OpenID Connect Discovery's own that the tests read.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -71,75 +65,49 @@ pub type Client = CoreClient<
 
 /// A running provider.
 pub struct Provider {
+    pub server: TestServer,
     pub issuer: String,
-    pub state: AppState,
     /// Redirects are never followed: a redirect is something a test looks at.
     pub http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-    /// Last: dropped after the server (a PostgreSQL database is dropped with it).
-    _database: Arc<TestDatabase>,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 impl Provider {
     /// A provider with the account of [`EMAIL`]; `None` when the backend is skipped.
     pub async fn start(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let database = latchkey_testkit::database(backend, &dir).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let issuer = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut config = Config {
-            database_url: database.url.clone(),
-            bind: listener.local_addr().expect("addr"),
-            ..Config::default()
-        };
-        config.delivery.outbox_dir = Some(dir.path().join("outbox"));
-        config.delivery.secret_key = Some(SECRET_KEY.into());
-        config.devices.verify_new = false;
-        config.oidc.issuer = issuer.clone();
-        let state = AppState::open(config).await.expect("open state");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(latchkey_server::serve(state.clone(), listener, async {
-            let _ = rx.await;
-        }));
-        admin::add_user(
-            &state,
-            AddUser {
-                email: Some(EMAIL.into()),
-                name: Some(NAME.into()),
-                ..AddUser::default()
-            },
-            &Secret::from(PASSWORD),
-        )
-        .await
-        .expect("add user");
+        let server = TestServer::start(backend, |c| c.devices.verify_new = false).await?;
+        let issuer = server
+            .state
+            .config
+            .oidc
+            .issuer()
+            .expect("the test server is a provider")
+            .to_owned();
+        server
+            .add(
+                AddUser {
+                    email: Some(EMAIL.into()),
+                    name: Some(NAME.into()),
+                    phone: Some(PHONE.into()),
+                    ..AddUser::default()
+                },
+                PASSWORD,
+            )
+            .await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
         Some(Self {
+            server,
             issuer,
-            state,
             http,
-            shutdown: Some(tx),
-            _dir: dir,
-            _database: Arc::new(database),
         })
     }
 
     /// Registers an application as `client add` does; its secret, if confidential.
     pub async fn register(&self, new: NewClient) -> Option<String> {
-        clients::add(&self.state.db, &new, self.state.now())
+        let state = &self.server.state;
+        clients::add(&state.db, &new, state.now())
             .await
             .expect("register the application")
             .map(|secret| secret.expose().to_owned())

@@ -5,21 +5,14 @@
 use latchkey_server::oidc::clients::NewClient;
 use latchkey_server::oidc::keys::Alg;
 use latchkey_testkit::{on_both, Backend};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreResponseType,
-    CoreTokenResponse, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreResponseType, CoreUserInfoClaims};
 use openidconnect::{
-    AccessToken, AccessTokenHash, AuthType, AuthorizationCode, CsrfToken, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, Scope, TokenIntrospectionResponse, TokenResponse,
+    AccessToken, AuthType, Nonce, OAuth2TokenResponse, TokenIntrospectionResponse, TokenResponse,
 };
-use reqwest::{StatusCode, Url};
+use reqwest::StatusCode;
 
-use super::browser::{Answers, Browser};
-use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME, PASSWORD};
-
-/// No application listens there: the walk stops at the redirect to it.
-const CALLBACK: &str = "http://127.0.0.1:8090/callback";
+use super::flow::{sign_in, CALLBACK};
+use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME};
 
 on_both!(
     discovery_lists_what_the_provider_does,
@@ -132,7 +125,7 @@ async fn the_id_token_passes_an_independent_library(backend: Backend) {
         "a password-only sign-in: amr {amr:?}"
     );
     let auth_time = claims.auth_time().expect("auth_time").timestamp();
-    let now = provider.state.now() / 1000;
+    let now = provider.server.state.now() / 1000;
     assert!(
         (now - 120..=now + 5).contains(&auth_time),
         "auth_time {auth_time}, now {now}"
@@ -288,99 +281,6 @@ async fn client_secret_post_a_public_client_and_eddsa(backend: Backend) {
     signed_in.check_at_hash(&client);
 }
 
-/// A finished code flow.
-pub struct SignedIn {
-    pub tokens: CoreTokenResponse,
-    pub nonce: Nonce,
-}
-
-impl SignedIn {
-    fn id_token(&self) -> &openidconnect::core::CoreIdToken {
-        self.tokens.id_token().expect("an ID token")
-    }
-
-    /// The claims, verified by the library with the client's default verifier (RS256).
-    #[track_caller]
-    fn verified_claims(&self, client: &Client) -> &CoreIdTokenClaims {
-        self.id_token()
-            .claims(&client.id_token_verifier(), &self.nonce)
-            .unwrap_or_else(|e| panic!("the ID token was refused: {}", e.explain()))
-    }
-
-    fn alg(&self) -> CoreJwsSigningAlgorithm {
-        self.id_token().signing_alg().expect("signed").clone()
-    }
-
-    /// `at_hash` is present and is the access token's, as the library computes it.
-    #[track_caller]
-    fn check_at_hash(&self, client: &Client) {
-        let verifier = client.id_token_verifier().allow_any_alg();
-        let claims = self
-            .id_token()
-            .claims(&verifier, &self.nonce)
-            .expect("verified");
-        let expected = claims.access_token_hash().expect("at_hash in the ID token");
-        let key = self
-            .id_token()
-            .signing_key(&verifier)
-            .expect("the key in the JWKS");
-        let actual = AccessTokenHash::from_token(
-            self.tokens.access_token(),
-            self.id_token().signing_alg().expect("signed"),
-            key,
-        )
-        .expect("hash");
-        assert_eq!(&actual, expected, "at_hash");
-    }
-
-    async fn userinfo(&self, client: &Client) -> CoreUserInfoClaims {
-        let sub = self.verified_claims(client).subject().clone();
-        client
-            .user_info(self.tokens.access_token().clone(), Some(sub))
-            .expect("userinfo endpoint")
-            .request_async(&reqwest::Client::new())
-            .await
-            .unwrap_or_else(|e| panic!("userinfo failed: {}", e.explain()))
-    }
-}
-
-/// The code flow through the browser pages: the authorization URL made by the library
-/// (PKCE S256, state, nonce), the password typed into the form, the code taken from
-/// the redirect to the callback and exchanged by the library.
-pub async fn sign_in(provider: &Provider, client: &Client, scopes: &[&str]) -> SignedIn {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(
-        CoreAuthenticationFlow::AuthorizationCode,
-        CsrfToken::new_random,
-        Nonce::new_random,
-    );
-    for scope in scopes {
-        request = request.add_scope(Scope::new((*scope).into()));
-    }
-    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
-    let back = Browser::new()
-        .walk(
-            url.as_str(),
-            &Answers::password(EMAIL, PASSWORD),
-            Some(CALLBACK),
-        )
-        .await
-        .redirect();
-    let code = query(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
-    assert_eq!(
-        query(&back, "state").as_deref(),
-        Some(state.secret().as_str())
-    );
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&provider.http)
-        .await
-        .unwrap_or_else(|e| panic!("the code exchange failed: {}", e.explain()));
-    SignedIn { tokens, nonce }
-}
-
 /// Introspection (RFC 7662) by the library, authenticated as the client.
 async fn introspect(
     provider: &Provider,
@@ -420,10 +320,4 @@ async fn revoke(provider: &Provider, secret: Option<&str>, token: &str, hint: &s
         "revocation: {}",
         response.text().await.unwrap_or_default()
     );
-}
-
-pub fn query(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
