@@ -189,6 +189,16 @@ server_codes! {
     /// the configured key cannot read the stored TOTP secrets; recovery codes still work.
     TotpUnavailable = "totp_unavailable", 503, TotpUnavailable,
         "Two-factor setup is not configured on this server.";
+    /// A browser sign-in that cannot be approved any more: unknown, expired (2
+    /// minutes), answered, or its browser flow already finished.
+    ApprovalInvalid = "approval_invalid", 404, ApprovalInvalid,
+        "This sign-in request has expired or was already answered. Start again in the browser.";
+    /// The number picked is not the browser's: the request is cancelled.
+    ApprovalMismatch = "approval_mismatch", 400, ApprovalMismatch,
+        "The number does not match the one in the browser; the request is cancelled.";
+    /// The application requires two-step verification and this sign-in had none.
+    TwoFactorRequired = "two_factor_required", 403, TwoFactorRequired,
+        "This application requires two-step verification. Turn it on, then sign in again.";
     /// Something failed inside the server; details are in its log, never in the answer.
     Internal = "internal", 500, ServerError,
         "Something went wrong on the server.";
@@ -227,6 +237,9 @@ app_codes! {
     SessionExpired = "session_expired", StartOver;
     CurrentPasswordInvalid = "current_password_invalid", CorrectInput;
     TotpUnavailable = "totp_unavailable", ContactIt;
+    ApprovalInvalid = "approval_invalid", StartOver;
+    ApprovalMismatch = "approval_mismatch", StartOver;
+    TwoFactorRequired = "two_factor_required", ContactIt;
     Conflict = "conflict", RetryLater;
     ServerRejected = "server_rejected", RetryLater;
     // Offline sign-in and sessions ended on re-validation.
