@@ -41,6 +41,7 @@ const SCOPES: [&str; 2] = ["profile", "email"];
 /// This application as a relying party of one provider.
 pub struct RelyingParty {
     client: Client,
+    issuer: IssuerUrl,
     http: reqwest::Client,
     end_session: Option<EndSessionUrl>,
     post_logout: PostLogoutRedirectUrl,
@@ -75,7 +76,7 @@ impl RelyingParty {
             .map_err(|e| Error::Discovery(e.to_string()))?;
         let issuer = IssuerUrl::new(settings.issuer.clone())
             .map_err(|e| Error::Config(format!("OFFICE_APP_ISSUER: {e}")))?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http)
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), &http)
             .await
             .map_err(|e| Error::Discovery(chain(&e)))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
@@ -91,10 +92,17 @@ impl RelyingParty {
         .set_redirect_uri(redirect);
         Ok(Self {
             client,
+            issuer,
             http,
             end_session,
             post_logout,
         })
+    }
+
+    /// Whether the `iss` of an authorization response is this provider's (RFC 9207:
+    /// a response from another provider the app also used would be a mix-up attack).
+    pub fn is_issuer(&self, iss: &str) -> bool {
+        iss == self.issuer.as_str()
     }
 
     /// The URL to send the browser to, its `state`, and what the callback will need.

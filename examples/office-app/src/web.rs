@@ -63,6 +63,8 @@ async fn login(State(app): State<Arc<App>>) -> impl IntoResponse {
 struct Callback {
     code: Option<String>,
     state: Option<String>,
+    /// RFC 9207: the provider names itself in its answer.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -77,6 +79,13 @@ async fn callback(
         return Err(Error::UnknownSignIn);
     }
     let pending = app.take(&state).ok_or(Error::UnknownSignIn)?;
+    if back
+        .iss
+        .as_deref()
+        .is_some_and(|iss| !app.rp.is_issuer(iss))
+    {
+        return Err(Error::Refused("the answer came from another issuer".into()));
+    }
     if let Some(error) = back.error {
         let description = back.error_description.unwrap_or_default();
         return Err(Error::Refused(

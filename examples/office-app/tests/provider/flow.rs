@@ -114,6 +114,11 @@ pub async fn sign_in_with(
         query(&back, "state").as_deref(),
         Some(state.secret().as_str())
     );
+    // RFC 9207, which discovery says the provider follows.
+    assert_eq!(
+        query(&back, "iss").as_deref(),
+        Some(provider.issuer.as_str())
+    );
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .expect("token endpoint")

@@ -35,6 +35,9 @@ pub struct Extra {
     pub introspection_endpoint: String,
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: the authorization response names the issuer (`iss`).
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 impl AdditionalProviderMetadata for Extra {}
 

@@ -67,6 +67,7 @@ async fn discovery_lists_what_the_provider_does(backend: Backend) {
         "{:?}",
         extra.code_challenge_methods_supported
     );
+    assert!(extra.authorization_response_iss_parameter_supported);
     let algs = m.id_token_signing_alg_values_supported();
     assert!(
         algs.contains(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
