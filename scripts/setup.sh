@@ -12,6 +12,7 @@ packages=(
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
   fonts-noto-cjk
   xvfb xauth webkit2gtk-driver imagemagick xdotool
+  chromium chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

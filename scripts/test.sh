@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up a fresh machine, starts PostgreSQL, and runs
 # every test of the workspace (UI unit tests, unit tests, integration tests against a
-# real server on SQLite and PostgreSQL), then the end-to-end tests of the desktop app.
+# real server on SQLite and PostgreSQL, the sign-in pages in headless chromium), then
+# the end-to-end tests of the desktop app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,23 @@ export LATCHKEY_TEST_REQUIRE_POSTGRES=1
 export LATCHKEY_TEST_REQUIRE_KEYRING=1
 
 npm --prefix ui test --silent
-scripts/with-keyring.sh cargo test --workspace --locked
+
+# The OIDC sign-in pages in headless chromium (crates/server/tests/browser.rs) run
+# beside the other tests: they share nothing with them (their own servers, ports,
+# browser profiles and folders). Everything is built first, so neither waits on the
+# other's build. A missing chromium or chromedriver fails, not skips.
+cargo test --workspace --locked --no-run --quiet
+browser_log=target/browser-tests.log
+LATCHKEY_TEST_REQUIRE_BROWSER=1 cargo test --locked -p latchkey-server --test browser \
+  >"$browser_log" 2>&1 &
+browser_tests=$!
+scripts/with-keyring.sh cargo test --workspace --locked -- --skip browser::journeys::
+if ! wait "$browser_tests"; then
+  cat "$browser_log"
+  echo "the browser tests failed (log: $browser_log)"
+  exit 1
+fi
+tail -n 3 "$browser_log"
 
 # End to end: the real app in a virtual X display, driven through tauri-driver, with
 # the same kind of Secret Service. A missing driver or display fails, not skips.
