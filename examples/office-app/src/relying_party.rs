@@ -12,8 +12,10 @@ use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
 };
+
+use std::sync::{PoisonError, RwLock};
 
 use crate::{Error, Settings};
 
@@ -40,9 +42,11 @@ const SCOPES: [&str; 2] = ["profile", "email"];
 
 /// This application as a relying party of one provider.
 pub struct RelyingParty {
-    client: Client,
+    settings: Settings,
     issuer: IssuerUrl,
     http: reqwest::Client,
+    /// The client as the last discovery made it, with the provider's keys of then.
+    client: RwLock<Client>,
     end_session: Option<EndSessionUrl>,
     post_logout: PostLogoutRedirectUrl,
 }
@@ -65,8 +69,7 @@ pub struct SignedIn {
 }
 
 impl RelyingParty {
-    /// Reads the provider's discovery document and its JWKS. The keys are read once:
-    /// after the provider rotates its keys and retires the old one, restart the app.
+    /// Reads the provider's discovery document and its JWKS.
     pub async fn discover(settings: &Settings) -> Result<Self, Error> {
         // No redirects: a token or discovery request that is redirected could carry the
         // client secret or the code to another host.
@@ -76,27 +79,33 @@ impl RelyingParty {
             .map_err(|e| Error::Discovery(e.to_string()))?;
         let issuer = IssuerUrl::new(settings.issuer.clone())
             .map_err(|e| Error::Config(format!("OFFICE_APP_ISSUER: {e}")))?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), &http)
-            .await
-            .map_err(|e| Error::Discovery(chain(&e)))?;
-        let end_session = metadata.additional_metadata().end_session_endpoint.clone();
-        let redirect = RedirectUrl::new(settings.redirect_uri.clone())
-            .map_err(|e| Error::Config(format!("OFFICE_APP_REDIRECT_URI: {e}")))?;
         let post_logout = PostLogoutRedirectUrl::new(settings.post_logout_redirect_uri.clone())
             .map_err(|e| Error::Config(format!("OFFICE_APP_POST_LOGOUT_REDIRECT_URI: {e}")))?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(settings.client_id.clone()),
-            settings.client_secret.clone().map(ClientSecret::new),
-        )
-        .set_redirect_uri(redirect);
+        let (client, end_session) = client(settings, &issuer, &http).await?;
         Ok(Self {
-            client,
+            settings: settings.clone(),
             issuer,
             http,
+            client: RwLock::new(client),
             end_session,
             post_logout,
         })
+    }
+
+    fn client(&self) -> Client {
+        self.client
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Discovery again, for the provider's current keys: it rotates them (`keys
+    /// rotate`), and an ID token signed with a key made since the last discovery names
+    /// a `kid` the app has not seen.
+    async fn rediscover(&self) -> Result<Client, Error> {
+        let (client, _) = client(&self.settings, &self.issuer, &self.http).await?;
+        *self.client.write().unwrap_or_else(PoisonError::into_inner) = client.clone();
+        Ok(client)
     }
 
     /// Whether the `iss` of an authorization response is this provider's (RFC 9207:
@@ -108,7 +117,8 @@ impl RelyingParty {
     /// The URL to send the browser to, its `state`, and what the callback will need.
     pub fn start(&self) -> (reqwest::Url, CsrfToken, Pending) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self.client.authorize_url(
+        let client = self.client();
+        let mut request = client.authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
             Nonce::new_random,
@@ -124,8 +134,8 @@ impl RelyingParty {
     /// audience, expiry, nonce, and `at_hash` when present), then reads userinfo for
     /// the same subject.
     pub async fn finish(&self, pending: Pending, code: String) -> Result<SignedIn, Error> {
-        let tokens = self
-            .client
+        let mut client = self.client();
+        let tokens = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| Error::Token(e.to_string()))?
             .set_pkce_verifier(pending.verifier)
@@ -135,7 +145,13 @@ impl RelyingParty {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| Error::IdToken("the token response has no ID token".into()))?;
-        let verifier = self.client.id_token_verifier().set_allowed_algs(ALGORITHMS);
+        if matches!(
+            id_token.signing_key(&client.id_token_verifier()),
+            Err(SignatureVerificationError::NoMatchingKey)
+        ) {
+            client = self.rediscover().await?;
+        }
+        let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
         let claims = id_token
             .claims(&verifier, &pending.nonce)
             .map_err(|e| Error::IdToken(e.to_string()))?;
@@ -155,8 +171,7 @@ impl RelyingParty {
             }
         }
         // The library checks that userinfo speaks of the ID token's subject.
-        let userinfo: CoreUserInfoClaims = self
-            .client
+        let userinfo: CoreUserInfoClaims = client
             .user_info(
                 tokens.access_token().clone(),
                 Some(claims.subject().clone()),
@@ -179,12 +194,34 @@ impl RelyingParty {
         Some(
             LogoutRequest::from(endpoint)
                 .set_id_token_hint(&signed_in.id_token)
-                .set_client_id(self.client.client_id().clone())
+                .set_client_id(ClientId::new(self.settings.client_id.clone()))
                 .set_post_logout_redirect_uri(self.post_logout.clone())
                 .set_state(state)
                 .http_get_url(),
         )
     }
+}
+
+/// The client of `settings` at the provider as its discovery document (and JWKS) now
+/// describe it, and its end-session endpoint.
+async fn client(
+    settings: &Settings,
+    issuer: &IssuerUrl,
+    http: &reqwest::Client,
+) -> Result<(Client, Option<EndSessionUrl>), Error> {
+    let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), http)
+        .await
+        .map_err(|e| Error::Discovery(chain(&e)))?;
+    let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+    let redirect = RedirectUrl::new(settings.redirect_uri.clone())
+        .map_err(|e| Error::Config(format!("OFFICE_APP_REDIRECT_URI: {e}")))?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(settings.client_id.clone()),
+        settings.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(redirect);
+    Ok((client, end_session))
 }
 
 type Claims = CoreIdTokenClaims;

@@ -69,6 +69,17 @@ async fn the_example_app_signs_in_and_out(backend: Backend) {
         .page();
     assert!(again.body.contains("Signed in as"), "{}", again.body);
 
+    // The provider rotates its signing keys (`keys rotate`): the app, which read them
+    // when it started, reads them again for the token that names a new one.
+    latchkey_server::oidc::keys::rotate(&provider.server.state)
+        .await
+        .expect("rotate the keys");
+    let rotated = browser
+        .walk(&format!("{home}login"), &Answers::default(), None)
+        .await
+        .page();
+    assert!(rotated.body.contains("Signed in as"), "{}", rotated.body);
+
     // Sign out a quarter of an hour later, as people do: the ID token sent as the hint
     // has expired, which the provider should still accept (RP-Initiated Logout 1.0,
     // section 2). The provider may confirm before it sends the browser back.

@@ -231,8 +231,9 @@ impl Browser {
             };
             fields.push((input.name.clone(), value));
         }
-        // The first named submit button is the one pressed.
-        if let Some(button) = form.buttons.first() {
+        // The first submit button is the one Enter presses (the form's default
+        // button); it adds its name and value only if it has a name.
+        if let Some(Some(button)) = form.buttons.first() {
             fields.push(button.clone());
         }
         if form.method.eq_ignore_ascii_case("post") {
@@ -249,8 +250,8 @@ pub struct Form {
     pub action: String,
     pub method: String,
     pub inputs: Vec<Input>,
-    /// Named submit buttons (`<button name value>`, `<input type=submit name>`).
-    pub buttons: Vec<(String, String)>,
+    /// The submit buttons in order, with their name and value if they have a name.
+    pub buttons: Vec<Option<(String, String)>>,
 }
 
 impl Form {
@@ -274,7 +275,7 @@ pub struct Input {
     pub checked: bool,
 }
 
-/// The forms of a page: `<form>`, its `<input>`s and named `<button>`s. Enough for
+/// The forms of a page: `<form>`, its `<input>`s and submit buttons. Enough for
 /// server-rendered pages; not an HTML parser.
 pub fn forms(html: &str) -> Vec<Form> {
     let lower = html.to_ascii_lowercase();
@@ -310,10 +311,8 @@ pub fn forms(html: &str) -> Vec<Form> {
                 .to_ascii_lowercase();
             match name.as_str() {
                 "input" if kind == "submit" => {
-                    if let Some(n) = attr(&attrs, "name") {
-                        form.buttons
-                            .push((n, attr(&attrs, "value").unwrap_or_default()));
-                    }
+                    let value = attr(&attrs, "value").unwrap_or_default();
+                    form.buttons.push(attr(&attrs, "name").map(|n| (n, value)));
                 }
                 "input" => form.inputs.push(Input {
                     name: attr(&attrs, "name").unwrap_or_default(),
@@ -323,10 +322,8 @@ pub fn forms(html: &str) -> Vec<Form> {
                     kind,
                 }),
                 "button" if kind == "submit" => {
-                    if let Some(n) = attr(&attrs, "name") {
-                        form.buttons
-                            .push((n, attr(&attrs, "value").unwrap_or_default()));
-                    }
+                    let value = attr(&attrs, "value").unwrap_or_default();
+                    form.buttons.push(attr(&attrs, "name").map(|n| (n, value)));
                 }
                 _ => {}
             }
@@ -423,7 +420,8 @@ fn a_form_is_read_with_its_hidden_field_and_autocomplete_tokens() {
         <input type="hidden" name="csrf" value="t&#x27;k">
         <label>Email <input name=login autocomplete="username" required></label>
         <input type="password" name="password" autocomplete='current-password'>
-        <button type="submit" name="action" value="sign_in">Sign in</button>
+        <button type="submit">Sign in</button>
+        <button type="submit" name="decision" value="app" formnovalidate>Use the app</button>
         </form><form action="/lang"><select name="lang"></select></form></body></html>"#;
     let forms = forms(html);
     assert_eq!(forms.len(), 2);
@@ -434,6 +432,10 @@ fn a_form_is_read_with_its_hidden_field_and_autocomplete_tokens() {
     assert_eq!(f.inputs[0].value, "t'k");
     assert_eq!(f.inputs[1].autocomplete, "username");
     assert_eq!(f.inputs[2].autocomplete, "current-password");
-    assert_eq!(f.buttons, [("action".to_owned(), "sign_in".to_owned())]);
+    assert_eq!(
+        f.buttons,
+        [None, Some(("decision".to_owned(), "app".to_owned()))],
+        "the default button first"
+    );
     assert!(forms[1].inputs.is_empty());
 }
