@@ -91,6 +91,12 @@ enum ClientCommand {
         /// RS256 (default) or EdDSA.
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// Show it in the desktop app's launcher, opening this address (https).
+        #[arg(long)]
+        launch_url: Option<String>,
+        /// The launcher's icon: a PNG or SVG file, 64 KiB at most.
+        #[arg(long)]
+        icon: Option<PathBuf>,
     },
     /// List the registered applications.
     List,
@@ -334,6 +340,10 @@ fn print_client(c: &latchkey_server::oidc::clients::Client) {
     println!("first_party: {}", c.first_party);
     println!("require_2fa: {}", c.require_2fa);
     println!("id_token_alg: {}", c.id_token_alg.name());
+    if let Some(u) = &c.launch_url {
+        println!("launch_url: {u}");
+    }
+    println!("icon: {}", if c.icon.is_some() { "yes" } else { "no" });
 }
 
 async fn client(app: &AppState, cmd: ClientCommand) -> anyhow::Result<()> {
@@ -349,7 +359,17 @@ async fn client(app: &AppState, cmd: ClientCommand) -> anyhow::Result<()> {
             first_party,
             require_2fa,
             id_token_alg,
+            launch_url,
+            icon,
         } => {
+            let icon = match icon {
+                Some(path) => {
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("cannot read the icon {}", path.display()))?;
+                    Some(clients::icon_data_url(&bytes)?)
+                }
+                None => None,
+            };
             let id_token_alg = match id_token_alg.as_deref() {
                 None => None,
                 Some(a) => Some(
@@ -365,6 +385,8 @@ async fn client(app: &AppState, cmd: ClientCommand) -> anyhow::Result<()> {
                 first_party,
                 require_2fa,
                 id_token_alg,
+                launch_url,
+                icon,
             };
             let secret = clients::add(&app.db, &new, now).await?;
             let c = clients::get(&app.db, &new.id)

@@ -84,6 +84,7 @@ pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
     deleted += crate::oidc::grants::prune(db, now).await?;
     deleted += crate::oidc::sso::prune(db, now).await?;
     deleted += crate::oidc::keys::prune(app, now).await?;
+    deleted += crate::oidc::approvals::prune(db, now).await?;
     Ok(deleted)
 }
 

@@ -2,6 +2,7 @@
 //! annotations (so the two cannot drift), and the layers every request passes:
 //! body limit, panic catcher, maintenance and client-version guard, JSON fallbacks.
 
+mod approvals;
 mod auth;
 mod device;
 mod extract;
@@ -91,7 +92,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::enroll))
         .routes(routes!(mfa::confirm))
         .routes(routes!(mfa::disable))
-        .routes(routes!(mfa::regenerate_recovery_codes));
+        .routes(routes!(mfa::regenerate_recovery_codes))
+        .routes(routes!(approvals::view, approvals::decide))
+        .routes(routes!(approvals::launcher))
+        .routes(routes!(approvals::launch))
+        .routes(routes!(approvals::applications))
+        .routes(routes!(approvals::sign_out_of));
     let provider = OpenApiRouter::new()
         .routes(routes!(oidc::discovery))
         .routes(routes!(oidc::jwks))

@@ -33,6 +33,11 @@ pub struct Client {
     pub require_2fa: bool,
     /// How its ID tokens are signed (`RS256` unless registered `--id-token-alg EdDSA`).
     pub id_token_alg: Alg,
+    /// Where the desktop app's launcher opens it (`--launch-url`); not in the launcher
+    /// without one.
+    pub launch_url: Option<String>,
+    /// Its icon as a `data:` URL (`--icon FILE`).
+    pub icon: Option<String>,
     pub created_at: i64,
 }
 
@@ -46,6 +51,56 @@ pub struct NewClient {
     pub first_party: bool,
     pub require_2fa: bool,
     pub id_token_alg: Option<Alg>,
+    pub launch_url: Option<String>,
+    /// A `data:image/png;base64,…` or `data:image/svg+xml;base64,…` URL
+    /// ([`icon_data_url`]).
+    pub icon: Option<String>,
+}
+
+/// Largest icon accepted.
+pub const MAX_ICON_BYTES: usize = 64 * 1024;
+
+/// An icon file as a `data:` URL: PNG, or SVG (shown by the app as an image, where
+/// an SVG cannot run script).
+pub fn icon_data_url(bytes: &[u8]) -> Result<String, ClientError> {
+    use base64::Engine;
+    if bytes.len() > MAX_ICON_BYTES {
+        return Err(ClientError::Invalid(format!(
+            "the icon is larger than {} KiB",
+            MAX_ICON_BYTES / 1024
+        )));
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).to_ascii_lowercase();
+    let mime = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if head.trim_start().starts_with("<svg") || head.trim_start().starts_with("<?xml") {
+        "image/svg+xml"
+    } else {
+        return Err(ClientError::Invalid(
+            "the icon must be a PNG or an SVG file".into(),
+        ));
+    };
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+/// A launch URL: https, or http to a loopback address (a demo on one machine).
+pub fn check_launch_url(uri: &str) -> Result<(), ClientError> {
+    let bad = |why: &str| Err(ClientError::Invalid(format!("launch URL {uri:?}: {why}")));
+    if uri.len() > MAX_URI_CHARS {
+        return bad("too long");
+    }
+    let Ok(url) = url::Url::parse(uri) else {
+        return bad("not an absolute URL");
+    };
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => Ok(()),
+        ("http", Some(url::Host::Ipv4(ip))) if ip.is_loopback() => Ok(()),
+        ("http", Some(url::Host::Ipv6(ip))) if ip.is_loopback() => Ok(()),
+        _ => bad("use https (or http to 127.0.0.1)"),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +223,18 @@ fn check_new(new: &NewClient) -> Result<(), ClientError> {
             "give 1 to {MAX_REDIRECT_URIS} --redirect-uri"
         )));
     }
+    if let Some(u) = &new.launch_url {
+        check_launch_url(u)?;
+    }
+    if new
+        .icon
+        .as_ref()
+        .is_some_and(|i| !i.starts_with("data:image/") || i.len() > MAX_ICON_BYTES * 2)
+    {
+        return Err(ClientError::Invalid(
+            "the icon must be a PNG or SVG data URL".into(),
+        ));
+    }
     for uri in &new.redirect_uris {
         check_redirect_uri(uri)?;
         if !new.public && !uri.starts_with("https://") && !uri.starts_with("http://") {
@@ -180,7 +247,8 @@ fn check_new(new: &NewClient) -> Result<(), ClientError> {
 }
 
 const COLUMNS: &str =
-    "id, name, secret_hash, redirect_uris, first_party, require_2fa, id_token_alg, created_at";
+    "id, name, secret_hash, redirect_uris, first_party, require_2fa, id_token_alg, launch_url, \
+     icon, created_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Client {
     Client {
@@ -192,6 +260,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Client {
         first_party: r.get::<i64, _>("first_party") != 0,
         require_2fa: r.get::<i64, _>("require_2fa") != 0,
         id_token_alg: Alg::parse(&r.get::<String, _>("id_token_alg")).unwrap_or(Alg::Rs256),
+        launch_url: r.get("launch_url"),
+        icon: r.get("icon"),
         created_at: r.get("created_at"),
     }
 }
@@ -204,7 +274,8 @@ pub async fn add(db: &Db, new: &NewClient, now: i64) -> Result<Option<Secret>, C
     let uris = serde_json::to_string(&new.redirect_uris).unwrap_or_else(|_| "[]".into());
     let result = sqlx::query(
         "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, first_party, \
-         require_2fa, id_token_alg, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         require_2fa, id_token_alg, launch_url, icon, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&new.id)
     .bind(new.name.trim())
@@ -213,6 +284,8 @@ pub async fn add(db: &Db, new: &NewClient, now: i64) -> Result<Option<Secret>, C
     .bind(i64::from(new.first_party))
     .bind(i64::from(new.require_2fa))
     .bind(new.id_token_alg.unwrap_or(Alg::Rs256).name())
+    .bind(&new.launch_url)
+    .bind(&new.icon)
     .bind(now)
     .execute(db)
     .await;
@@ -320,6 +393,30 @@ mod tests {
         assert!(!redirect_matches(native, "http://localhost:5000/cb"));
         assert!(!redirect_matches(native, "http://u:p@127.0.0.1:5000/cb"));
         assert!(!redirect_matches(native, "https://127.0.0.1:5000/cb"));
+    }
+
+    #[test]
+    fn icons_and_launch_urls() {
+        let png = b"\x89PNG\r\n\x1a\n rest of a png";
+        assert!(icon_data_url(png)
+            .unwrap()
+            .starts_with("data:image/png;base64,"));
+        let svg = b"<svg xmlns='http://www.w3.org/2000/svg'/>";
+        assert!(icon_data_url(svg)
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,"));
+        assert!(icon_data_url(b"GIF89a").is_err());
+        assert!(icon_data_url(&vec![0x89; MAX_ICON_BYTES + 1]).is_err());
+        assert!(check_launch_url("https://crm.corp.example/").is_ok());
+        assert!(check_launch_url("http://127.0.0.1:8090/").is_ok());
+        for bad in [
+            "http://crm.corp.example/",
+            "javascript:alert(1)",
+            "crm",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_launch_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

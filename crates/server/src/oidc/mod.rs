@@ -8,6 +8,7 @@
 //! `http/oidc`. The browser pages drive the same sign-in handlers as the JSON API, so
 //! the policy, the limits and the error codes are the API's.
 
+pub mod approvals;
 pub mod claims;
 pub mod clients;
 pub mod grants;

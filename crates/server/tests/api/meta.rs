@@ -62,6 +62,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/me/totp/confirm"),
     ("post", "/v1/me/totp/disable"),
     ("post", "/v1/me/recovery-codes"),
+    ("get", "/v1/approvals/{id}"),
+    ("post", "/v1/approvals/{id}"),
+    ("get", "/v1/launcher"),
+    ("post", "/v1/launch"),
+    ("get", "/v1/me/applications"),
+    ("delete", "/v1/me/applications/{client_id}"),
     ("get", "/.well-known/openid-configuration"),
     ("get", "/oidc/jwks"),
     ("post", "/oidc/token"),
@@ -91,7 +97,7 @@ async fn openapi_lists_every_route(b: Backend) {
     assert_eq!(documented, expected);
     // Every documented route really answers (not the 404/405 fallback).
     for (method, path) in ROUTES {
-        let path = path.replace("{id}", "0");
+        let path = path.replace("{id}", "0").replace("{client_id}", "0");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = srv.http.request(m, srv.url(&path)).send().await.unwrap();
         let status = resp.status().as_u16();

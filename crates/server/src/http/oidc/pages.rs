@@ -34,6 +34,7 @@ use super::text::{duration, t, tf, Lang};
 use super::web::{self, Field, Form, Link, Page};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ClientIp};
+use crate::oidc::approvals::{self, ALLOWED, DENIED, MISMATCH, PENDING};
 use crate::oidc::clients::{self, Client};
 use crate::oidc::grants::{self, AuthRequest};
 use crate::oidc::sso::{self, Sso};
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/signin/{rid}", get(signin_page).post(signin_post))
         .route("/oidc/consent/{rid}", get(consent_page).post(consent_post))
         .route("/oidc/logout", get(logout_page).post(logout_post))
+        .route("/oidc/launch", get(launch))
 }
 
 /// Longest `state` and `nonce` accepted.
@@ -464,6 +466,11 @@ enum Step {
         token: Secret,
         needs_code: bool,
     },
+    /// Waiting for the desktop app to approve (`approvals`).
+    Approval {
+        id: String,
+        number: u8,
+    },
 }
 
 fn flow_of(headers: &HeaderMap, rid: &str) -> Option<Step> {
@@ -531,6 +538,7 @@ fn browser(app: &AppState, headers: &HeaderMap) -> (Device, Option<String>) {
 }
 
 struct Ctx {
+    issuer: String,
     lang: Lang,
     rid: String,
     req: AuthRequest,
@@ -606,6 +614,7 @@ async fn context(
     let (lang, lang_cookie) = web::language(app, headers, query_lang, req.ui_locales.as_deref());
     let (csrf, csrf_cookie) = web::csrf_token(app, headers);
     Ok(Ctx {
+        issuer: app.config.oidc.issuer().unwrap_or_default().to_owned(),
         lang,
         rid: rid.to_owned(),
         req,
@@ -634,8 +643,142 @@ async fn signin_page(
     } else {
         flow_of(&headers, &rid)
     };
+    if let Some(Step::Approval { id, .. }) = &step {
+        return approval_status(&app, &headers, ctx, id, step.clone()).await;
+    }
     let recovery = q.get("method").is_some_and(|m| m == "recovery_code");
     render(ctx, step.as_ref(), None, recovery, StatusCode::OK)
+}
+
+/// The browser waiting for the app: still waiting, signed in, or told why not.
+async fn approval_status(
+    app: &AppState,
+    headers: &HeaderMap,
+    mut ctx: Ctx,
+    id: &str,
+    step: Option<Step>,
+) -> Response {
+    let lang = ctx.lang;
+    let now = app.now();
+    let approval = match approvals::get(&app.db, id).await {
+        Ok(a) => a,
+        Err(e) => return internal(lang, &ctx.path(), e),
+    };
+    let over = |ctx: Ctx, key: &str| {
+        let mut ctx = ctx;
+        ctx.cookies
+            .push(web::clear_cookie(app, web::FLOW_COOKIE, "/oidc"));
+        render(
+            ctx,
+            None,
+            Some(Refused::msg(t(lang, key))),
+            false,
+            StatusCode::OK,
+        )
+    };
+    let Some(approval) = approval.filter(|a| a.request_id == ctx.rid) else {
+        return over(ctx, "web.approval_expired");
+    };
+    match approval.status.as_str() {
+        PENDING if approval.expires_at > now => {
+            render(ctx, step.as_ref(), None, false, StatusCode::OK)
+        }
+        PENDING => over(ctx, "web.approval_expired"),
+        DENIED => over(ctx, "web.approval_denied"),
+        MISMATCH => over(ctx, "web.approval_mismatch"),
+        ALLOWED => {
+            let taken = match approvals::take(&app.db, &approval.id).await {
+                Ok(t) => t,
+                Err(e) => return internal(lang, &ctx.path(), e),
+            };
+            let user = match approval.user_id.as_deref() {
+                Some(u) => crate::users::by_id(&app.db, u).await.ok().flatten(),
+                None => None,
+            };
+            let (Some(user), true) = (user.filter(|u| !u.is_disabled()), taken) else {
+                return over(ctx, "web.approval_expired");
+            };
+            let (device, device_cookie) = browser(app, headers);
+            ctx.cookies.extend(device_cookie);
+            let ip = approval.ip.clone();
+            let issued = match crate::signin::complete(
+                app,
+                &user,
+                &device,
+                ip.as_deref(),
+                now,
+                None,
+            )
+            .await
+            {
+                Ok(i) => i,
+                Err(e) => return internal(lang, &ctx.path(), e.body.message),
+            };
+            let amr = if user.mfa_on() {
+                Amr::two_factor(true)
+            } else {
+                Amr::password()
+            };
+            open_sso(app, ctx, &issued.session_id, &user.id, amr).await
+        }
+        _ => over(ctx, "web.approval_expired"),
+    }
+}
+
+/// `GET /oidc/launch?ticket=…`: the desktop app's launcher opens an application; the
+/// one-time ticket signs this browser in, then the browser goes to the application.
+async fn launch(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (lang, _) = web::language(&app, &headers, None, None);
+    let path = "/oidc/launch";
+    let now = app.now();
+    let used = match q.get("ticket") {
+        Some(t) => approvals::use_ticket(&app.db, t, now).await,
+        None => Ok(None),
+    };
+    let (client_id, user_id, _session) = match used {
+        Ok(Some(u)) => u,
+        Ok(None) => return error_page(lang, path, StatusCode::GONE, "web.launch_invalid", vec![]),
+        Err(e) => return internal(lang, path, e),
+    };
+    let client = clients::get(&app.db, &client_id).await.ok().flatten();
+    let user = crate::users::by_id(&app.db, &user_id).await.ok().flatten();
+    let (Some(client), Some(user)) = (client, user) else {
+        return error_page(lang, path, StatusCode::GONE, "web.launch_invalid", vec![]);
+    };
+    let Some(target) = client.launch_url.clone() else {
+        return error_page(lang, path, StatusCode::GONE, "web.launch_invalid", vec![]);
+    };
+    let (device, device_cookie) = browser(&app, &headers);
+    let issued = match crate::signin::complete(&app, &user, &device, ip.as_deref(), now, None).await
+    {
+        Ok(i) => i,
+        Err(e) => return internal(lang, path, e.body.message),
+    };
+    let amr = if user.mfa_on() {
+        Amr::two_factor(true)
+    } else {
+        Amr::password()
+    };
+    let ttl = app.config.oidc.sso_ttl_seconds;
+    let cookie = match sso::create(&app.db, &issued.session_id, &user.id, &amr, ttl, now).await {
+        Ok(c) => c,
+        Err(e) => return internal(lang, path, e),
+    };
+    let mut cookies: Vec<String> = device_cookie.into_iter().collect();
+    cookies.push(web::set_cookie(
+        &app,
+        web::SSO_COOKIE,
+        cookie.expose(),
+        "/",
+        Some(ttl),
+    ));
+    tracing::info!(user = %user.id, client = %client.id, "launched from the desktop app");
+    web::see_other(&target, cookies)
 }
 
 /// The page of `step` (the password form when there is none), with `error`.
@@ -672,7 +815,9 @@ fn render(
                 "current-password",
             );
             pw.autofocus = error.as_ref().is_some_and(|e| e.identifier.is_some());
-            page.form = Some(ctx.form("password", vec![id, pw], "signin.submit"));
+            let mut form = ctx.form("password", vec![id, pw], "signin.submit");
+            form.secondary = Some(("app", t(lang, "web.continue_with_app")));
+            page.form = Some(form);
             page.links.push(Link {
                 href: format!("{}?reset=1", ctx.path()),
                 label: t(lang, "signin.forgot"),
@@ -821,6 +966,22 @@ fn render(
                 href: format!("{}?reset=1", ctx.path()),
                 label: t(lang, "reset_code.start_over"),
             });
+            page
+        }
+        Some(Step::Approval { id, number }) => {
+            let mut page = ctx.page("web.approval_title");
+            page.lead = Some(t(lang, "web.approval_lead"));
+            page.notice = Some(number.to_string());
+            page.items = vec![t(lang, "web.approval_waiting")];
+            let issuer = ctx.issuer.clone();
+            page.links.push(Link {
+                href: with_query(
+                    "latchkey://approve",
+                    &[("id", Some(id)), ("server", Some(&issuer))],
+                ),
+                label: t(lang, "web.approval_open"),
+            });
+            page.refresh_after = Some(2);
             page
         }
         Some(Step::ResetPassword { needs_code, .. }) => {
@@ -974,6 +1135,34 @@ async fn signin_post(
     // Which API step this post is; a post for a step that is not the one under way
     // (an old tab) starts again at the password.
     let outcome = match (step_name.as_str(), &current) {
+        ("password", _) if field("decision") == "app" => {
+            // The account, when one was typed: only it may approve.
+            let typed = field("identifier");
+            let user_id = if typed.trim().is_empty() {
+                None
+            } else {
+                match crate::http::auth::resolve(&app, &typed).await {
+                    Ok((user, _)) => Some(user.map(|u| u.id).unwrap_or_else(|| "none".into())),
+                    Err(_) => None,
+                }
+            };
+            match approvals::create(
+                &app.db,
+                &ctx.rid,
+                user_id.as_deref(),
+                &device.name,
+                ip.as_deref(),
+                app.now(),
+            )
+            .await
+            {
+                Ok(a) => Ok(Next::Step(Step::Approval {
+                    id: a.id,
+                    number: a.number,
+                })),
+                Err(e) => return internal(lang, &ctx.path(), e),
+            }
+        }
         ("password", _) => {
             let identifier = field("identifier");
             let req = LoginRequest {
@@ -1243,19 +1432,21 @@ fn after_login(
 
 /// The sign-in ended in a session: the browser's single sign-on opens on it, and the
 /// authorization goes on.
-async fn signed_in(app: &AppState, mut ctx: Ctx, session: Session, amr: Amr) -> Response {
+async fn signed_in(app: &AppState, ctx: Ctx, session: Session, amr: Amr) -> Response {
+    open_sso(app, ctx, &session.session_id, &session.user.id, amr).await
+}
+
+/// Opens the browser's single sign-on on `session_id`, then the authorization goes on.
+async fn open_sso(
+    app: &AppState,
+    mut ctx: Ctx,
+    session_id: &str,
+    user_id: &str,
+    amr: Amr,
+) -> Response {
     let now = app.now();
     let ttl = app.config.oidc.sso_ttl_seconds;
-    let cookie = match sso::create(
-        &app.db,
-        &session.session_id,
-        &session.user.id,
-        &amr,
-        ttl,
-        now,
-    )
-    .await
-    {
+    let cookie = match sso::create(&app.db, session_id, user_id, &amr, ttl, now).await {
         Ok(c) => c,
         Err(e) => return internal(ctx.lang, &ctx.path(), e),
     };

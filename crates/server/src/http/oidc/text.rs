@@ -71,6 +71,15 @@ const WEB: &[(&str, &str, &str)] = &[
     ("web.signed_in_as", "Signed in as {name}", "已登录为 {name}"),
     ("web.not_you", "Not you? Sign in as someone else", "不是您？换个账号登录"),
     ("web.reset_code_lead", "If an account matches {identifier}, we sent it a code. It is valid for {time}.", "如果有账号与 {identifier} 匹配，我们已向其发送验证码，{time}内有效。"),
+    ("web.continue_with_app", "Continue with the Latchkey app", "使用 Latchkey 应用继续"),
+    ("web.approval_title", "Approve in the Latchkey app", "在 Latchkey 应用中批准"),
+    ("web.approval_lead", "Open the Latchkey app on this computer, signed in, and pick this number:", "请在这台电脑上打开已登录的 Latchkey 应用，并选择这个数字："),
+    ("web.approval_open", "Open the Latchkey app", "打开 Latchkey 应用"),
+    ("web.approval_waiting", "This page waits for the app for 2 minutes. If nothing happens, the app is not running, not signed in, or offline: open it and sign in, or cancel and use your password.", "此页面将等待应用 2 分钟。如果没有反应，说明应用未运行、未登录或处于离线状态：请打开应用并登录，或取消并改用密码。"),
+    ("web.approval_denied", "The sign-in was denied in the Latchkey app.", "该登录已在 Latchkey 应用中被拒绝。"),
+    ("web.approval_mismatch", "The number picked in the Latchkey app was not this page's, so the request was cancelled. Try again, or use your password.", "在 Latchkey 应用中选择的数字与本页面不符，请求已取消。请重试，或改用密码。"),
+    ("web.approval_expired", "The Latchkey app did not answer in time. Try again, or use your password.", "Latchkey 应用未及时响应。请重试，或改用密码。"),
+    ("web.launch_invalid", "This link has expired or was already used. Open the application again from the Latchkey app.", "此链接已过期或已被使用。请从 Latchkey 应用重新打开该应用。"),
     ("web.locked_until", "You can try again at {time} (UTC).", "您可以在 {time}（UTC）后重试。"),
 ];
 

@@ -4,6 +4,7 @@
 //! The full flow in a real browser is in `tests/browser` (Chromium); the tokens are
 //! checked by an independent relying-party library in `examples/office-app`.
 
+mod approvals;
 mod bad_input;
 mod flows;
 mod refusals;
