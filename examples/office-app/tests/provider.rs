@@ -12,6 +12,7 @@ mod provider {
     mod app;
     mod browser;
     mod flow;
+    mod logout;
     mod server;
     mod sign_in;
     mod tokens;

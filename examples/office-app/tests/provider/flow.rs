@@ -83,11 +83,16 @@ impl SignedIn {
 pub async fn sign_in(provider: &Provider, client: &Client, scopes: &[&str]) -> SignedIn {
     let answers = Answers::password(EMAIL, PASSWORD);
     sign_in_with(provider, client, &Browser::new(), &answers, |r| {
-        scopes
-            .iter()
-            .fold(r, |r, s| r.add_scope(Scope::new((*s).into())))
+        with_scopes(r, scopes)
     })
     .await
+}
+
+/// The request asking for `scopes` too.
+pub fn with_scopes<'a>(request: Authorize<'a>, scopes: &[&str]) -> Authorize<'a> {
+    scopes
+        .iter()
+        .fold(request, |r, s| r.add_scope(Scope::new((*s).into())))
 }
 
 /// The code flow in `browser` with `answers`, the request as `tweak` makes it.
