@@ -37,7 +37,7 @@ if target/release/latchkey-server client show --id office-app >/dev/null 2>&1; t
 fi
 office_secret=$(target/release/latchkey-server client add --id office-app --name "Office app" \
   --redirect-uri "http://$office_bind/callback" --redirect-uri "http://$office_bind/" \
-  --first-party | sed -n 's/^client_secret: //p')
+  --first-party --launch-url "http://$office_bind/login" | sed -n 's/^client_secret: //p')
 
 target/release/latchkey-server serve &
 server=$!

@@ -131,8 +131,9 @@ impl RelyingParty {
     }
 
     /// Exchanges the code, verifies the ID token (signature against the JWKS, issuer,
-    /// audience, expiry, nonce, and `at_hash` when present), then reads userinfo for
-    /// the same subject.
+    /// audience, expiry, nonce, and `at_hash` when present; the JWKS read again first
+    /// if the token names a key the app has not seen), then reads userinfo for the
+    /// same subject.
     pub async fn finish(&self, pending: Pending, code: String) -> Result<SignedIn, Error> {
         let mut client = self.client();
         let tokens = client

@@ -2,25 +2,34 @@
 //! Latchkey", the password form, "Signed in as …" with the claims, and "Sign out",
 //! which signs the browser out of the provider too.
 
+use latchkey_server::oidc::clients::NewClient;
 use latchkey_testkit::{on_both, Backend};
 use office_app::{router, App, Settings};
+use reqwest::Method;
+use serde_json::json;
 
 use super::browser::{self, Answers, Browser};
 use super::server::{first_party, Provider, EMAIL, NAME, PASSWORD};
 
-on_both!(the_example_app_signs_in_and_out);
+on_both!(
+    the_example_app_signs_in_and_out,
+    the_launcher_opens_the_example_app_signed_in,
+);
 
-async fn the_example_app_signs_in_and_out(backend: Backend) {
-    let Some(provider) = Provider::start(backend).await else {
-        return;
-    };
+/// The example application, registered as `scripts/run.sh` registers it (its home page
+/// as a redirect URI too, for the return from end-session; `/login` as its launch
+/// URL), running on loopback; its home page URL.
+async fn start_app(provider: &Provider) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let home = format!("http://{}/", listener.local_addr().expect("addr"));
     let callback = format!("{home}callback");
     let secret = provider
-        .register(first_party("office-app", &[&callback, &home]))
+        .register(NewClient {
+            launch_url: Some(format!("{home}login")),
+            ..first_party("office-app", &[&callback, &home])
+        })
         .await;
     let settings = Settings {
         issuer: provider.issuer.clone(),
@@ -33,6 +42,14 @@ async fn the_example_app_signs_in_and_out(backend: Backend) {
         .await
         .unwrap_or_else(|e| panic!("the app could not start: {e}"));
     tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    home
+}
+
+async fn the_example_app_signs_in_and_out(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let home = start_app(&provider).await;
 
     let browser = Browser::new();
     let answers = Answers::password(EMAIL, PASSWORD);
@@ -110,5 +127,36 @@ async fn the_example_app_signs_in_and_out(backend: Backend) {
         "the provider did not ask again after sign-out: {}\n{}",
         next.url,
         next.body
+    );
+}
+
+/// The desktop app's launcher (issue 16): a signed-in desktop session gets a one-time
+/// URL that opens the application in a browser that has never signed in, signed in.
+async fn the_launcher_opens_the_example_app_signed_in(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let home = start_app(&provider).await;
+    let srv = &provider.server;
+    let session = srv.login(EMAIL, PASSWORD).await;
+    let (status, ticket) = srv
+        .call(
+            Method::POST,
+            "/v1/launch",
+            Some(session.access_token.expose()),
+            Some(json!({"client_id": "office-app"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{ticket}");
+    let url = ticket["url"].as_str().expect("url");
+    let browser = Browser::new();
+    let page = browser.walk(url, &Answers::default(), None).await.page();
+    assert_eq!(browser.filled(), 0, "the launcher asked for nothing");
+    assert_eq!(page.url.as_str(), home, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("Signed in as <strong id=\"who\">{NAME}</strong>")),
+        "{}",
+        page.body
     );
 }
