@@ -71,10 +71,15 @@ impl Ts {
         let cfg = Config::new();
         let mut find = Find(&cfg, Vec::new());
         find.visit::<T>();
-        Self {
-            text: T::name(&cfg),
-            uses: find.1,
-        }
+        let text = T::name(&cfg);
+        // A wrapper's dependencies are those of what it wraps too (`Option<ApprovalEvent>`
+        // mentions `AppError` through it): import only the names the text uses.
+        let words: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .collect();
+        let mut uses = find.1;
+        uses.retain(|n| words.contains(&n.name.as_str()));
+        Self { text, uses }
     }
 }
 

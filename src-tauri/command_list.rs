@@ -59,8 +59,22 @@ app_commands! {
         recovery_codes_regenerate(state; password: Secret) -> Vec<String>;
         recovery_codes_save(window; contents: Secret, title: String) -> CodesSaved;
         session_revoke(state; id: String) -> ();
-        sign_out(state) -> Step;
-        sign_out_everywhere(state) -> Step;
-        forget_device(state) -> Step;
+        sign_out(app, state) -> Step;
+        sign_out_everywhere(app, state) -> Step;
+        forget_device(app, state) -> Step;
+    }
+    approval {
+        approval_pending(state) -> Option<ApprovalEvent>;
+        approval_decide(state; allow: bool, number: Option<u8>) -> ();
+        approval_dismiss(state) -> ();
+    }
+    tray {
+        tray_labels(app; labels: TrayLabels) -> ();
+    }
+    launcher {
+        launcher_apps(app, state) -> Vec<LauncherApp>;
+        launch_app(app, state; client_id: String) -> ();
+        signed_in_apps(state) -> Vec<SignedInAppView>;
+        signed_in_app_sign_out(state; client_id: String) -> ();
     }
 }

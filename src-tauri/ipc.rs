@@ -8,15 +8,16 @@
 //! Every command is `async` and answers `Result<T, AppError>`: it runs off the main
 //! thread, and the UI handles one kind of failure.
 
-use latchkey_proto::{Channel, MfaMethod, Secret};
+use latchkey_proto::{Channel, LauncherApp, MfaMethod, Secret};
 use tauri::{AppHandle, State, WebviewWindow};
 
 use crate::commands;
 use crate::error::Result;
 use crate::state::AppState;
+use crate::tray::TrayLabels;
 use crate::view::{
-    AccountDetails, CodesSaved, ResetCheck, ResetStarted, ServerInfo, Start, Step, Strength,
-    TotpSetup,
+    AccountDetails, ApprovalEvent, CodesSaved, ResetCheck, ResetStarted, ServerInfo,
+    SignedInAppView, Start, Step, Strength, TotpSetup,
 };
 
 /// The type of a parameter Tauri injects, by its name in the list.

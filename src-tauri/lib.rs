@@ -9,23 +9,27 @@
 //! The app's state is Tauri's managed state ([`AppState`], [`LogFile`]), reached by
 //! commands through `State<'_, AppState>`; nothing is global.
 //!
-//! Besides the commands the shell does two things on its own: it hands a
-//! `latchkey://reset?token=…` link (the reset e-mail) to the client, and while the
-//! user is signed in offline it asks the client every [`REVALIDATE_EVERY`] whether the
-//! server is back, telling the UI through the `connectivity` and `session-ended` events.
+//! Besides the commands the shell does a few things on its own: it hands a
+//! `latchkey://reset?token=…` link (the reset e-mail) and a `latchkey://approve?…` link
+//! (a browser sign-in to approve) to the client, telling the UI with the
+//! `deep-link-reset` and `deep-link-approve` events; while the user is signed in
+//! offline it asks the client every [`REVALIDATE_EVERY`] whether the server is back,
+//! telling the UI through the `connectivity` and `session-ended` events; and it keeps
+//! a tray icon ([`tray`]), so that closing the window hides it instead of quitting.
 
 mod commands;
 mod error;
 mod ipc;
 mod state;
+mod tray;
 mod view;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use latchkey_client::{Client, Code, Options, Revalidation, Step as ClientStep};
+use latchkey_client::{ApprovalLink, Client, Code, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
-use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 use crate::state::{AppState, Started};
@@ -70,9 +74,7 @@ pub fn run() -> tauri::Result<()> {
         // First, so that a second launch (how Linux and Windows deliver a link) is
         // handed to this instance before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_focus();
-            }
+            tray::show_window(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
@@ -82,6 +84,16 @@ pub fn run() -> tauri::Result<()> {
         .on_page_load(|webview, payload| {
             let at_ms = webview.state::<AppState>().started().ms();
             tracing::debug!(at_ms, event = ?payload.event(), "page load");
+        })
+        // With a tray icon, closing the window hides it: approvals and the offline
+        // re-validation go on; the tray's Quit ends the app.
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" && tray::exists(window.app_handle()) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .manage(AppState::new(client, started))
         .manage(log.clone())
@@ -95,8 +107,18 @@ pub fn run() -> tauri::Result<()> {
                 .flatten()
                 .and_then(|urls| urls.into_iter().next())
                 .map(|url| url.to_string());
+            // An approval link waits for the UI (`approval_pending`); a reset link
+            // opens with the first screen.
+            let link = match link {
+                Some(link) if ApprovalLink::is_one(&link) => {
+                    app.state::<AppState>().set_approval_link(link);
+                    None
+                }
+                other => other,
+            };
             let first = first_screen(app, starting, link);
             main_window(app, first.as_ref())?;
+            tray::create(app);
             let handle = app.handle().clone();
             let on_link = handle.clone();
             app.deep_link().on_open_url(move |event| {
@@ -231,12 +253,27 @@ fn setup_error(e: latchkey_client::ClientError) -> tauri::Error {
     tauri::Error::Setup(Box::<dyn std::error::Error>::from(e.to_string()).into())
 }
 
+/// A `latchkey://approve` link while the app runs: the window comes to the front and
+/// the UI shows the request ([`view::ApprovalEvent`]).
+async fn open_approval(app: AppHandle, link: String) {
+    tray::show_window(&app);
+    let state = app.state::<AppState>();
+    let outcome = state.client().await.open_approval(&link).await;
+    if let Err(e) = &outcome {
+        tracing::info!(code = ?e.code(), "approval link refused");
+    }
+    let _ = app.emit("deep-link-approve", view::ApprovalEvent::of(outcome));
+}
+
 /// A reset link while the app runs: the new-password screen, or, in the middle of a
 /// sign-in or another reset, a question first (the UI answers with
 /// `reset_link_answer`); a link that no longer works is said so at once
 /// ([`view::ResetLinkEvent`]). Ignored while someone is signed in: it is not worth
 /// losing their work.
 async fn open_link(app: AppHandle, link: String) {
+    if ApprovalLink::is_one(&link) {
+        return open_approval(app, link).await;
+    }
     let state = app.state::<AppState>();
     let mut client = state.client().await;
     if matches!(client.step(), ClientStep::SignedIn { .. }) {

@@ -18,6 +18,9 @@ pub struct AppState {
     /// A `latchkey://reset?token=…` link that launched the app, kept for that
     /// `app_start` in the same case.
     pending_link: std::sync::Mutex<Option<String>>,
+    /// A `latchkey://approve` link that launched the app, until the UI asks for it
+    /// (`approval_pending`) once it listens.
+    approval_link: std::sync::Mutex<Option<String>>,
     started: Started,
 }
 
@@ -54,6 +57,7 @@ impl AppState {
             client,
             starting: std::sync::Mutex::new(None),
             pending_link: std::sync::Mutex::new(None),
+            approval_link: std::sync::Mutex::new(None),
             started,
         }
     }
@@ -80,6 +84,21 @@ impl AppState {
         if let Ok(mut slot) = self.pending_link.lock() {
             *slot = link;
         }
+    }
+
+    /// Keeps the approval link that launched the app for the UI.
+    pub fn set_approval_link(&self, link: String) {
+        if let Ok(mut slot) = self.approval_link.lock() {
+            *slot = Some(link);
+        }
+    }
+
+    /// The approval link that launched the app, taken once.
+    pub fn take_approval_link(&self) -> Option<String> {
+        self.approval_link
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
     }
 
     /// The step the client's start reached and the launching link, if the window

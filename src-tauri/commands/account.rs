@@ -2,11 +2,12 @@
 
 use latchkey_client::codes_file;
 use latchkey_proto::Secret;
-use tauri::{State, WebviewWindow};
+use tauri::{AppHandle, State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::error::Result;
 use crate::state::AppState;
+use crate::tray;
 use crate::view::{AccountDetails, CodesSaved, Step};
 
 pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetails> {
@@ -79,18 +80,22 @@ pub async fn session_revoke(state: State<'_, AppState>, id: String) -> Result<()
 
 /// Signs out; "remember me" stays (the next launch asks for the password again only
 /// if the account was not remembered).
-pub async fn sign_out(state: State<'_, AppState>) -> Result<Step> {
-    Ok(Step::of(&state.client().await.sign_out().await?)?)
+pub async fn sign_out(app: AppHandle, state: State<'_, AppState>) -> Result<Step> {
+    let step = state.client().await.sign_out().await?;
+    tray::show_apps(&app, &[]);
+    Ok(Step::of(&step)?)
 }
 
 /// Signs out on every device, this one too; the server must confirm.
-pub async fn sign_out_everywhere(state: State<'_, AppState>) -> Result<Step> {
-    Ok(Step::of(
-        &state.client().await.sign_out_everywhere().await?,
-    )?)
+pub async fn sign_out_everywhere(app: AppHandle, state: State<'_, AppState>) -> Result<Step> {
+    let step = state.client().await.sign_out_everywhere().await?;
+    tray::show_apps(&app, &[]);
+    Ok(Step::of(&step)?)
 }
 
 /// Signs out and removes everything this device keeps for the server.
-pub async fn forget_device(state: State<'_, AppState>) -> Result<Step> {
-    Ok(Step::of(&state.client().await.forget_device().await?)?)
+pub async fn forget_device(app: AppHandle, state: State<'_, AppState>) -> Result<Step> {
+    let step = state.client().await.forget_device().await?;
+    tray::show_apps(&app, &[]);
+    Ok(Step::of(&step)?)
 }

@@ -7,6 +7,9 @@
 
 pub mod account;
 pub mod app;
+pub mod approval;
+pub mod launcher;
 pub mod reset;
 pub mod server;
 pub mod sign_in;
+pub mod tray;

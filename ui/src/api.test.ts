@@ -45,6 +45,14 @@ async function sent(): Promise<Map<string, string[]>> {
     api.forgetDevice(),
     api.uiReady("sign_in", [["script", 1]]),
     api.openLink("https://downloads.corp.example/"),
+    api.approvalPending(),
+    api.approvalDecide(true, 42),
+    api.approvalDismiss(),
+    api.launcherApps(),
+    api.launchApp("crm"),
+    api.signedInApps(),
+    api.signedInAppSignOut("crm"),
+    api.trayLabels({ open: "o", lock: "l", quit: "q" }),
   ]);
   return new Map(calls.map((call) => [call.cmd, Object.keys(call.args).sort()]));
 }

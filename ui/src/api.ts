@@ -14,16 +14,20 @@ import type { AccountDetails } from "./bindings/AccountDetails";
 import type { Channel } from "./bindings/Channel";
 import type { CodesSaved } from "./bindings/CodesSaved";
 import type { AppError } from "./bindings/AppError";
+import type { ApprovalEvent } from "./bindings/ApprovalEvent";
 import type { Commands } from "./bindings/commands";
+import type { LauncherApp } from "./bindings/LauncherApp";
 import type { MfaMethod } from "./bindings/MfaMethod";
 import type { ResetCheck } from "./bindings/ResetCheck";
 import type { ResetStarted } from "./bindings/ResetStarted";
 import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
+import type { SignedInAppView } from "./bindings/SignedInAppView";
 import type { Start } from "./bindings/Start";
 import type { Step } from "./bindings/Step";
 import type { Strength } from "./bindings/Strength";
 import type { TotpSetup } from "./bindings/TotpSetup";
+import type { TrayLabels } from "./bindings/TrayLabels";
 import type { EndReason, UiError } from "./codes";
 
 type Command = keyof Commands;
@@ -215,6 +219,51 @@ export function forgetDevice(): Promise<Step> {
   return call("forget_device");
 }
 
+// ---- approvals, launcher, tray ------------------------------------------------------
+
+/**
+ * The `latchkey://approve` link that launched the app, if any (taken once): what it
+ * leads to, as `onDeepLinkApprove` would have said. Called once the UI listens.
+ */
+export function approvalPending(): Promise<ApprovalEvent | null> {
+  return call("approval_pending");
+}
+
+/** Answers the browser sign-in on screen: allow with the number picked, or deny. */
+export function approvalDecide(allow: boolean, number: number | null): Promise<null> {
+  return call("approval_decide", { allow, number });
+}
+
+/** The person closed the request without answering. */
+export function approvalDismiss(): Promise<null> {
+  return call("approval_dismiss");
+}
+
+/** The company's applications (the launcher's tiles; the tray menu lists them too). */
+export function launcherApps(): Promise<LauncherApp[]> {
+  return call("launcher_apps");
+}
+
+/** Opens an application of the launcher in the default browser, signed in. */
+export function launchApp(clientId: string): Promise<null> {
+  return call("launch_app", { clientId });
+}
+
+/** The applications signed in through Latchkey. */
+export function signedInApps(): Promise<SignedInAppView[]> {
+  return call("signed_in_apps");
+}
+
+/** Signs out of one application signed in through Latchkey. */
+export function signedInAppSignOut(clientId: string): Promise<null> {
+  return call("signed_in_app_sign_out", { clientId });
+}
+
+/** The tray menu's words, in the UI's language. */
+export function trayLabels(labels: TrayLabels): Promise<null> {
+  return call("tray_labels", { labels });
+}
+
 // ---- events --------------------------------------------------------------------------
 
 /**
@@ -225,6 +274,16 @@ export function forgetDevice(): Promise<Step> {
  */
 export function onDeepLinkReset(handler: (event: ResetLinkEvent) => void): Promise<UnlistenFn> {
   return listen<ResetLinkEvent>("deep-link-reset", (event) => handler(event.payload));
+}
+
+/** A `latchkey://approve` link was opened while the app runs (the window is brought up). */
+export function onDeepLinkApprove(handler: (event: ApprovalEvent) => void): Promise<UnlistenFn> {
+  return listen<ApprovalEvent>("deep-link-approve", (event) => handler(event.payload));
+}
+
+/** The tray's Lock signed the person out. */
+export function onLocked(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>("locked", () => handler());
 }
 
 /** An offline session was ended on re-validation (`EndReason`). */

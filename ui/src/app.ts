@@ -1,7 +1,19 @@
 // The app shell: the top bar (product name, language switch), the connectivity banner
 // and the current screen. It turns the Rust side's `Step`s into screens, handles the
 // errors that change the screen, and listens to the Rust side's events.
-import { appStart, asAppError, onConnectivity, onDeepLinkReset, onSessionEnded, uiReady } from "./api";
+import {
+  appStart,
+  approvalPending,
+  asAppError,
+  onConnectivity,
+  onDeepLinkApprove,
+  onDeepLinkReset,
+  onLocked,
+  onSessionEnded,
+  trayLabels,
+  uiReady,
+} from "./api";
+import type { ApprovalEvent } from "./bindings/ApprovalEvent";
 import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
@@ -12,7 +24,7 @@ import { h, uid } from "./dom";
 import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18n";
 import { screens } from "./screens";
 import { mark, startupMarks } from "./startup";
-import type { SignedIn, View } from "./views";
+import type { ApprovalResult, SignedIn, View } from "./views";
 
 /**
  * Screens that need a signed-in session: a `session_expired` there means the session
@@ -20,6 +32,7 @@ import type { SignedIn, View } from "./views";
  */
 const ACCOUNT_SCREENS = new Set<View["screen"]>([
   "account",
+  "approval",
   "account_password",
   "totp_disable",
   "totp_enable",
@@ -68,9 +81,19 @@ export class App implements Ctx {
     void uiReady(this.view.screen, startupMarks()).catch(() => undefined);
     await Promise.all([
       onDeepLinkReset((event) => this.resetLink(event)),
+      onDeepLinkApprove((event) => this.approval(event)),
       onSessionEnded((reason) => this.sessionEnded(reason)),
       onConnectivity((online) => this.connectivity(online)),
+      onLocked(() => this.sessionEnded("locked")),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
+    this.sendTrayLabels();
+    // An approval link that launched the app: now that the first screen is up.
+    try {
+      const pending = await approvalPending();
+      if (pending !== null) this.approval(pending);
+    } catch (error) {
+      console.error("cannot read the approval link the app was opened with", error);
+    }
   }
 
   /** Asks `app_start` where to begin (also after maintenance or an update). */
@@ -161,6 +184,47 @@ export class App implements Ctx {
     }
   }
 
+  /** A `latchkey://approve` link (see `onDeepLinkApprove`). */
+  private approval(event: ApprovalEvent): void {
+    // A second link while one is up: "done" still goes back to what was there before.
+    const current = this.view;
+    const previous = current.screen === "approval" || current.screen === "approval_result" ? current.previous : current;
+    const result = (result: ApprovalResult, server: string | null = null, error: UiError | null = null) =>
+      this.go({ screen: "approval_result", result, app: null, server, error, previous });
+    switch (event.outcome) {
+      case "shown":
+        this.go({ screen: "approval", approval: event.approval, expiresAt: Date.now() + event.approval.expires_in * 1000, previous });
+        break;
+      case "wrong_server":
+        result("wrong_server", event.server);
+        break;
+      case "not_signed_in":
+      case "offline":
+        result(event.outcome);
+        break;
+      case "refused": {
+        const error = asAppError(event.error);
+        if (error.code === "approval_invalid") result("expired");
+        else if (!this.redirect(error) && !this.endedBy(error)) result("error", null, error);
+        break;
+      }
+    }
+  }
+
+  /** An error that ended the session (re-validated from an approval link): true when it did. */
+  private endedBy(error: UiError): boolean {
+    if (error.code === "session_expired" || error.code === "account_disabled") {
+      this.sessionEnded(error.code === "session_expired" ? "expired" : "account_disabled");
+      return true;
+    }
+    return false;
+  }
+
+  /** The tray menu's words, in the current language. */
+  private sendTrayLabels(): void {
+    void trayLabels({ open: t("tray.open"), lock: t("tray.lock"), quit: t("tray.quit") }).catch(() => undefined);
+  }
+
   serverChanged(server: ServerInfo | null, step: Step): void {
     this.server = server;
     this.step(step);
@@ -224,7 +288,7 @@ export class App implements Ctx {
   }
 
   /** Back to sign in, saying why (`session.<reason>`). */
-  private sessionEnded(reason: EndReason | "expired"): void {
+  private sessionEnded(reason: EndReason | "expired" | "locked"): void {
     this.signedIn = null;
     const key = `session.${reason}`;
     this.go({
@@ -278,6 +342,7 @@ export class App implements Ctx {
     const typed = snapshot(this.content);
     const errors = shownErrors(this.content);
     setLocale(locale, true);
+    this.sendTrayLabels();
     this.go(this.view, false);
     restore(this.content, typed);
     reshowErrors(this.content, errors);

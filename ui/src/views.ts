@@ -2,6 +2,7 @@
 // render again (the language switch re-renders the current view). Deadlines are
 // `Date.now()` values so countdowns survive a re-render.
 import type { AccountSummary } from "./bindings/AccountSummary";
+import type { ApprovalPrompt } from "./bindings/ApprovalPrompt";
 import type { MfaMethod } from "./bindings/MfaMethod";
 import type { TotpSetup } from "./bindings/TotpSetup";
 import type { UiError } from "./codes";
@@ -45,11 +46,28 @@ export type View =
   | { screen: "locked"; until: number | null }
   | { screen: "maintenance"; message: string | null; until: string | null }
   | { screen: "update_required"; minVersion: string | null; downloadUrl: string | null }
+  // A browser sign-in to approve (`latchkey://approve`): `previous` is where "close"
+  // and the result's "done" go back to.
+  | { screen: "approval"; approval: ApprovalPrompt; expiresAt: number; previous: View }
+  // What became of it, or why it could not be answered here. `app`: the application's
+  // name when known; `server`: the other server a link came from; `error`: shown as is.
+  | { screen: "approval_result"; result: ApprovalResult; app: string | null; server: string | null; error: UiError | null; previous: View }
   | { screen: "account"; notice: Notice | null }
   | { screen: "account_password" }
   | { screen: "totp_disable" }
   | { screen: "totp_enable" }
   | { screen: "regenerate_codes" };
+
+export type ApprovalResult =
+  | "allowed"
+  | "denied"
+  | "expired"
+  | "mismatch"
+  | "two_factor"
+  | "not_signed_in"
+  | "offline"
+  | "wrong_server"
+  | "error";
 
 export type ScreenName = View["screen"];
 export type ViewOf<S extends ScreenName> = Extract<View, { screen: S }>;

@@ -127,7 +127,7 @@ impl Api {
         Err(error_answer(status, &text, retry_header))
     }
 
-    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub(crate) async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
@@ -140,7 +140,7 @@ impl Api {
         })
     }
 
-    async fn empty<B: Serialize + ?Sized>(
+    pub(crate) async fn empty<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,

@@ -12,6 +12,7 @@ use latchkey_proto::{Device, Meta, OfflinePolicy, PasswordPolicy, Secret, Sessio
 use crate::device::{self, ThisDevice};
 
 use crate::api::{Api, Timeouts};
+use crate::approval::PendingApproval;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
@@ -118,6 +119,8 @@ pub struct Client {
     /// The UI's language (`zh-CN`, `en`), for the messages the server sends on request
     /// of this device; `None`: the account's own setting.
     pub(crate) locale: Option<String>,
+    /// The browser sign-in on screen, until it is answered (`approval.rs`).
+    pub(crate) approval: Option<PendingApproval>,
 }
 
 impl std::fmt::Debug for Client {
@@ -154,6 +157,7 @@ impl Client {
             active: None,
             waiting_link: None,
             locale: None,
+            approval: None,
         };
         if let Some(choice) = server {
             client.use_server(choice)?;

@@ -270,8 +270,8 @@ mod tests {
 
     /// What the app shows for every wire code: (server code, app code, next step),
     /// written out. A snapshot taken before issue 14 moved the tables to proto; it must
-    /// not change.
-    const SERVER_CODES: [(&str, &str, &str); 26] = [
+    /// not change (issue 16 added the three approval codes).
+    const SERVER_CODES: [(&str, &str, &str); 29] = [
         ("invalid_request", "server_rejected", "retry_later"),
         ("payload_too_large", "server_rejected", "retry_later"),
         ("unsupported_media_type", "server_rejected", "retry_later"),
@@ -309,6 +309,9 @@ mod tests {
         ("resource_not_found", "server_rejected", "retry_later"),
         ("conflict", "conflict", "retry_later"),
         ("totp_unavailable", "totp_unavailable", "contact_it"),
+        ("approval_invalid", "approval_invalid", "start_over"),
+        ("approval_mismatch", "approval_mismatch", "start_over"),
+        ("two_factor_required", "two_factor_required", "contact_it"),
         ("internal", "server_error", "contact_it"),
     ];
 
@@ -511,7 +514,7 @@ mod tests {
             codes.insert(code);
         }
         // Every app code is reached by one of the two lists.
-        assert_eq!(codes.len(), 41);
+        assert_eq!(codes.len(), 44);
         let all: std::collections::BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(codes, all);
     }

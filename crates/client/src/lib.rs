@@ -16,9 +16,12 @@
 //! - [`strength`]: the server's own password policy for the live meter.
 //! - [`totp`]: the QR code drawn locally, the key grouped for manual entry.
 //! - [`codes_file`]: the recovery codes saved where the person chose (0600).
+//! - `approval`: approving a browser sign-in (`latchkey://approve`), the launcher
+//!   of the company's applications, the applications signed in through Latchkey.
 //! - [`logging`]: the rolling log file; secrets are redacted by type.
 
 pub mod api;
+mod approval;
 mod client;
 pub mod clock;
 mod code;
@@ -38,6 +41,7 @@ pub mod strength;
 pub mod totp;
 pub mod vault;
 
+pub use approval::{ApprovalLink, ApprovalRequest};
 pub use client::{Client, Options};
 pub use error::{ClientError, Code, EndReason, NextStep, UiError};
 pub use flow::SecondFactor;

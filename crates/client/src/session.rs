@@ -289,6 +289,7 @@ impl Client {
             self.vault.update(&server, &active.key, &r)?;
         }
         self.pending = Default::default();
+        self.approval = None;
         self.step = Step::Identify {
             identifier: Some(active.identifier),
         };
@@ -316,6 +317,7 @@ impl Client {
         self.device = None;
         self.index = self.vault.load_index(&server).ok();
         self.pending = Default::default();
+        self.approval = None;
         self.step = Step::Identify { identifier: None };
         Ok(self.step.clone())
     }

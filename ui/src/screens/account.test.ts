@@ -23,7 +23,7 @@ describe("account", () => {
     const { root } = signedIn({ screen: "account", notice: null });
     expect(byTestId(root, "profile").textContent).toContain("zhang.wei@corp.example");
     await flush();
-    expect(calls.map((c) => c.cmd)).toEqual(["account_details"]);
+    expect(calls.map((c) => c.cmd)).toEqual(["account_details", "launcher_apps", "signed_in_apps"]);
     expect(root.textContent).toContain("7 unused codes left");
     expect(byTestId(root, "totp-disable")).toBeTruthy();
     expect(root.querySelector("[data-testid=revoke-s1]")).toBeNull();

@@ -1,5 +1,6 @@
-// The signed-in home: profile, security (password, two-step verification, recovery
-// codes), devices and sessions, recent activity, sign out (here or everywhere) and forget
+// The signed-in home: the company's applications (the launcher), profile, security (password, two-step verification, recovery
+// codes), devices and sessions, the applications signed in through Latchkey, recent
+// activity, sign out (here or everywhere) and forget
 // this device.
 // The profile from the sign-in shows at once; the rest comes from `account_details`
 // (not while offline: then the server-side actions wait for the connection).
@@ -8,6 +9,7 @@ import type { AccountDetails } from "../bindings/AccountDetails";
 import type { AccountSummary } from "../bindings/AccountSummary";
 import { activityList, sessionList } from "../components/accountLists";
 import { errorRegion } from "../components/errors";
+import { loadLauncher, loadSignedInApps } from "../components/launcher";
 import type { Ctx } from "../context";
 import { button, h, heading, runBusy } from "../dom";
 import { formatDate, t } from "../i18n";
@@ -21,6 +23,8 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   const offline = signedIn?.offline ?? false;
   const summary = signedIn?.account ?? null;
 
+  const launcher = section("launcher", t("launcher.title"));
+  const apps = section("apps", t("apps.title"));
   const profile = section("profile", t("account.profile"));
   const security = section("security", t("account.security"));
   const sessions = section("sessions", t("account.sessions"));
@@ -31,13 +35,13 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   renderSecurity(null);
   if (offline) {
     const wait = t("account.needs_connection");
-    sessions.body.replaceChildren(h("p", { class: "muted" }, wait));
-    activity.body.replaceChildren(h("p", { class: "muted" }, wait));
+    for (const panel of [launcher, sessions, apps, activity]) panel.body.replaceChildren(h("p", { class: "muted" }, wait));
   } else {
     const loading = () => h("p", { class: "muted", role: "status" }, t("loading.text"));
-    sessions.body.replaceChildren(loading());
-    activity.body.replaceChildren(loading());
+    for (const panel of [launcher, sessions, apps, activity]) panel.body.replaceChildren(loading());
     void load();
+    void loadLauncher({ ctx, body: launcher.body, status, errors });
+    void loadSignedInApps({ ctx, body: apps.body, status, errors });
   }
 
   async function load(): Promise<void> {
@@ -154,7 +158,8 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
     notes,
     errors.element,
     status,
-    h("div", { class: "sections" }, profile.element, security.element, sessions.element, activity.element),
+    launcher.element,
+    h("div", { class: "sections" }, profile.element, security.element, sessions.element, apps.element, activity.element),
     footer,
   );
 }

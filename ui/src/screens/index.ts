@@ -3,6 +3,7 @@ import type { Ctx } from "../context";
 import type { ScreenName, ViewOf } from "../views";
 import { accountScreen } from "./account";
 import { accountPasswordScreen } from "./accountPassword";
+import { approvalResultScreen, approvalScreen } from "./approval";
 import { forcedChangeScreen } from "./forcedChange";
 import { deviceCodeScreen } from "./deviceCode";
 import { resetStartScreen } from "./resetStart";
@@ -42,6 +43,8 @@ export const screens: { [S in ScreenName]: (ctx: Ctx, view: ViewOf<S>) => HTMLEl
   locked: lockedScreen,
   maintenance: maintenanceScreen,
   update_required: updateRequiredScreen,
+  approval: approvalScreen,
+  approval_result: approvalResultScreen,
   account: accountScreen,
   account_password: accountPasswordScreen,
   totp_disable: totpDisableScreen,

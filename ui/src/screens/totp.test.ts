@@ -27,7 +27,7 @@ describe("offer", () => {
     const other = showView({ screen: "offer_totp" }).root;
     byTestId(other, "totp-offer-skip").click();
     await flush();
-    expect(calls.map((c) => c.cmd)).toEqual(["totp_begin", "totp_skip", "account_details"]);
+    expect(calls.map((c) => c.cmd)).toEqual(["totp_begin", "totp_skip", "account_details", "launcher_apps", "signed_in_apps"]);
     // Right after the sign-in the app still holds the password: none is sent.
     expect(calls[0]?.args).toEqual({ password: null });
     expect(screenName(other)).toBe("account");
