@@ -347,7 +347,7 @@ impl Browser {
     }
 
     /// Marks the page shown, so that the next one can be told from it.
-    async fn mark(&self) {
+    pub async fn mark(&self) {
         self.client
             .execute("document.documentElement.dataset.seen = '1';", vec![])
             .await
@@ -355,7 +355,7 @@ impl Browser {
     }
 
     /// Waits until the marked page is replaced by the next one.
-    async fn wait_new_page(&self) {
+    pub async fn wait_new_page(&self) {
         let deadline = Instant::now() + PAGE_WAIT;
         loop {
             let fresh = self

@@ -373,6 +373,47 @@ async fn five_wrong_passwords_lock(b: Backend, lang: Lang) {
     browser.quit().await;
 }
 
+/// The locked page reloads itself when the lock is over (a countdown without script):
+/// with a 3-second lock, the browser is back on the sign-in form by itself, and the
+/// right password then goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_locked_page_reloads_when_the_lock_is_over() {
+    let lang = Lang::ZhCn;
+    let Some(site) = site::deployed(Backend::Sqlite, |c| {
+        c.devices.verify_new = false;
+        c.lockout.base_seconds = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    site.srv.add_user(EMAIL, PASSWORD).await;
+    let crm = site.register("crm", "CRM", |_| {}).await;
+    let Some(browser) = Browser::launch(lang).await else {
+        return;
+    };
+    sign_in_page(&browser, &site, "crm", "CRM").await;
+    browser.type_in("username", EMAIL).await;
+    for attempt in 1..=5 {
+        browser
+            .type_and_enter("current-password", &format!("Wrong-password-{attempt}"))
+            .await;
+    }
+    let locked = text(lang, "errors.account_locked");
+    let locked_start = locked.split("{time}").next().unwrap().to_owned();
+    wait_error(&browser, |e| e.starts_with(&locked_start)).await;
+    // Nothing is touched: the page reloads by itself.
+    browser.mark().await;
+    browser.wait_new_page().await;
+    browser.page(&text(lang, "signin.title"), lang).await;
+    assert_eq!(browser.error().await, "", "the lock is over");
+    browser.type_in("username", EMAIL).await;
+    browser.type_and_enter("current-password", PASSWORD).await;
+    let landed = browser.wait_url(&site.callback).await;
+    site.exchange(&landed, "crm", &crm).await;
+    browser.quit().await;
+}
+
 /// An application that is not registered gets an error page (no redirect anywhere);
 /// during maintenance the sign-in is a maintenance page.
 async fn unknown_application_and_maintenance(b: Backend, lang: Lang) {
@@ -437,6 +478,33 @@ mod known_page_bugs {
             .await;
         browser
             .page(&text(lang.other(), "web.error_title"), lang.other())
+            .await;
+        browser.quit().await;
+    }
+
+    /// The language switch of the "Signed out" page links to `/oidc/logout?lang=…`,
+    /// which is the "Sign out?" question again (in the other language), not the page
+    /// the person was on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "page bug: the signed-out page's language switch asks to sign out again"]
+    async fn the_language_switch_of_the_signed_out_page() {
+        let lang = Lang::En;
+        let Some(site) = site::known_browsers(Backend::Sqlite).await else {
+            return;
+        };
+        let Some(browser) = Browser::launch(lang).await else {
+            return;
+        };
+        browser.goto(&format!("{}/oidc/logout", site.base())).await;
+        browser.submit().await;
+        browser
+            .page(&text(lang, "web.signed_out_title"), lang)
+            .await;
+        browser
+            .follow(&format!("nav a[hreflang=\"{}\"]", lang.other().tag()))
+            .await;
+        browser
+            .page(&text(lang.other(), "web.signed_out_title"), lang.other())
             .await;
         browser.quit().await;
     }
