@@ -9,7 +9,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, AuthorizationRequest, CsrfToken, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, Scope, TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use reqwest::Url;
 
@@ -103,6 +103,37 @@ pub async fn sign_in_with(
     answers: &Answers,
     tweak: impl FnOnce(Authorize<'_>) -> Authorize<'_>,
 ) -> SignedIn {
+    let authorized = authorize(provider, client, browser, answers, tweak).await;
+    let tokens = client
+        .exchange_code(authorized.code)
+        .expect("token endpoint")
+        .set_pkce_verifier(authorized.verifier)
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("the code exchange failed: {}", e.explain()));
+    SignedIn {
+        tokens,
+        nonce: authorized.nonce,
+    }
+}
+
+/// An authorization the browser brought back: the code, and what its exchange and
+/// the ID token's check need.
+pub struct Authorized {
+    pub code: AuthorizationCode,
+    pub verifier: PkceCodeVerifier,
+    pub nonce: Nonce,
+}
+
+/// The authorization request in `browser` up to the redirect to the callback, whose
+/// `state` and `iss` are checked.
+pub async fn authorize(
+    provider: &Provider,
+    client: &Client,
+    browser: &Browser,
+    answers: &Answers,
+    tweak: impl FnOnce(Authorize<'_>) -> Authorize<'_>,
+) -> Authorized {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let request = client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
@@ -124,14 +155,11 @@ pub async fn sign_in_with(
         query(&back, "iss").as_deref(),
         Some(provider.issuer.as_str())
     );
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&provider.http)
-        .await
-        .unwrap_or_else(|e| panic!("the code exchange failed: {}", e.explain()));
-    SignedIn { tokens, nonce }
+    Authorized {
+        code: AuthorizationCode::new(code),
+        verifier,
+        nonce,
+    }
 }
 
 pub fn query(url: &Url, name: &str) -> Option<String> {

@@ -5,20 +5,26 @@
 use latchkey_server::oidc::clients::NewClient;
 use latchkey_server::oidc::keys::Alg;
 use latchkey_testkit::{on_both, Backend};
-use openidconnect::core::{CoreJwsSigningAlgorithm, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreResponseType, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AccessToken, AuthType, Nonce, OAuth2TokenResponse, TokenIntrospectionResponse, TokenResponse,
+    AccessToken, AuthType, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl, Nonce,
+    OAuth2TokenResponse, RedirectUrl, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+    UserInfoUrl,
 };
 use reqwest::StatusCode;
 
-use super::flow::{sign_in, CALLBACK};
-use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME};
+use super::browser::{Answers, Browser};
+use super::flow::{authorize, sign_in, with_scopes, CALLBACK};
+use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME, PASSWORD};
 
 on_both!(
     discovery_lists_what_the_provider_does,
     the_id_token_passes_an_independent_library,
     refresh_and_revocation,
     client_secret_post_a_public_client_and_eddsa,
+    two_processes_are_one_provider,
 );
 
 async fn discovery_lists_what_the_provider_does(backend: Backend) {
@@ -321,4 +327,64 @@ async fn revoke(provider: &Provider, secret: Option<&str>, token: &str, hint: &s
         "revocation: {}",
         response.text().await.unwrap_or_default()
     );
+}
+
+/// A second server process on the same database (behind one load balancer, one
+/// issuer): a code from the first is exchanged at the second, whose JWKS verifies the
+/// ID token and whose userinfo knows the access token.
+async fn two_processes_are_one_provider(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let second = provider.server.sibling(|_| {}).await;
+    let secret = provider
+        .register(first_party("office-app", &[CALLBACK]))
+        .await
+        .expect("a secret");
+    let client = provider
+        .client("office-app", Some(secret.clone()), CALLBACK)
+        .await;
+    let authorized = authorize(
+        &provider,
+        &client,
+        &Browser::new(),
+        &Answers::password(EMAIL, PASSWORD),
+        |r| with_scopes(r, &["email"]),
+    )
+    .await;
+
+    // The library's client of the second process: its keys, its endpoints.
+    let at_second = |path: &str| format!("{}{path}", second.base());
+    let keys = CoreJsonWebKeySet::fetch_async(
+        &JsonWebKeySetUrl::new(at_second("/oidc/jwks")).expect("URL"),
+        &provider.http,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the second process's JWKS: {e:?}"));
+    let issuer = IssuerUrl::new(provider.issuer.clone()).expect("issuer");
+    let client = CoreClient::new(ClientId::new("office-app".into()), issuer, keys)
+        .set_client_secret(ClientSecret::new(secret))
+        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).expect("URL"))
+        .set_token_uri(TokenUrl::new(at_second("/oidc/token")).expect("URL"))
+        .set_user_info_url(UserInfoUrl::new(at_second("/oidc/userinfo")).expect("URL"));
+    let tokens = client
+        .exchange_code(authorized.code)
+        .set_pkce_verifier(authorized.verifier)
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("the exchange at the second process: {}", e.explain()));
+    let claims = tokens
+        .id_token()
+        .expect("an ID token")
+        .claims(&client.id_token_verifier(), &authorized.nonce)
+        .unwrap_or_else(|e| panic!("the second process's keys refuse it: {}", e.explain()));
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .request_async(&provider.http)
+        .await
+        .unwrap_or_else(|e| panic!("userinfo at the second process: {}", e.explain()));
+    assert_eq!(userinfo.email().map(|e| e.as_str()), Some(EMAIL));
 }
