@@ -11,7 +11,9 @@
 mod provider {
     mod app;
     mod browser;
+    mod discovery;
     mod flow;
+    mod form;
     mod logout;
     mod server;
     mod sign_in;

@@ -8,7 +8,8 @@ use office_app::{router, App, Settings};
 use reqwest::Method;
 use serde_json::json;
 
-use super::browser::{self, Answers, Browser};
+use super::browser::{Answers, Browser};
+use super::form;
 use super::server::{first_party, Provider, EMAIL, NAME, PASSWORD};
 
 on_both!(
@@ -118,7 +119,7 @@ async fn the_example_app_signs_in_and_out(backend: Backend) {
         .walk(&format!("{home}login"), &Answers::default(), None)
         .await
         .page();
-    let forms = browser::forms(&next.body);
+    let forms = form::forms(&next.body);
     assert!(
         forms.iter().flat_map(|f| &f.inputs).any(|i| i
             .autocomplete

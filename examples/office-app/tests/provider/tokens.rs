@@ -1,4 +1,4 @@
-//! The provider's discovery, tokens and endpoints as an independent relying party sees
+//! The provider's tokens and endpoints as an independent relying party sees them:
 //! them: every check of the ID token (signature against the JWKS, issuer, audience,
 //! expiry, nonce, `at_hash`) is the `openidconnect` crate's, not the server's own code.
 
@@ -6,7 +6,7 @@ use latchkey_server::oidc::clients::NewClient;
 use latchkey_server::oidc::keys::Alg;
 use latchkey_testkit::{on_both, Backend};
 use openidconnect::core::{
-    CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreResponseType, CoreUserInfoClaims,
+    CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessToken, AuthType, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl, Nonce,
@@ -20,78 +20,11 @@ use super::flow::{authorize, sign_in, with_scopes, CALLBACK};
 use super::server::{first_party, Client, Explain, Provider, EMAIL, NAME, PASSWORD};
 
 on_both!(
-    discovery_lists_what_the_provider_does,
     the_id_token_passes_an_independent_library,
     refresh_and_revocation,
     client_secret_post_a_public_client_and_eddsa,
     two_processes_are_one_provider,
 );
-
-async fn discovery_lists_what_the_provider_does(backend: Backend) {
-    let Some(provider) = Provider::start(backend).await else {
-        return;
-    };
-    let m = provider.discover().await;
-    let under = format!("{}/oidc/", provider.issuer);
-    let extra = m.additional_metadata();
-    for endpoint in [
-        m.authorization_endpoint().as_str(),
-        m.token_endpoint().expect("token_endpoint").as_str(),
-        m.userinfo_endpoint().expect("userinfo_endpoint").as_str(),
-        m.jwks_uri().as_str(),
-        &extra.end_session_endpoint,
-        &extra.revocation_endpoint,
-        &extra.introspection_endpoint,
-    ] {
-        assert!(
-            endpoint.starts_with(&under),
-            "{endpoint} is not under {under}"
-        );
-    }
-    assert!(!m.jwks().keys().is_empty(), "the JWKS has no key");
-    let scopes: Vec<&str> = m
-        .scopes_supported()
-        .expect("scopes_supported")
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    for scope in ["openid", "profile", "email", "phone", "offline_access"] {
-        assert!(scopes.contains(&scope), "scope {scope} missing: {scopes:?}");
-    }
-    let response_types: Vec<&Vec<CoreResponseType>> =
-        m.response_types_supported().iter().map(|r| &**r).collect();
-    assert_eq!(
-        response_types,
-        [&vec![CoreResponseType::Code]],
-        "code flow only"
-    );
-    assert!(
-        extra
-            .code_challenge_methods_supported
-            .iter()
-            .any(|m| m == "S256"),
-        "{:?}",
-        extra.code_challenge_methods_supported
-    );
-    assert!(extra.authorization_response_iss_parameter_supported);
-    let algs = m.id_token_signing_alg_values_supported();
-    assert!(
-        algs.contains(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
-        "{algs:?}"
-    );
-    let auth: Vec<String> = m
-        .token_endpoint_auth_methods_supported()
-        .expect("token_endpoint_auth_methods_supported")
-        .iter()
-        .map(|a| a.as_ref().to_owned())
-        .collect();
-    for method in ["client_secret_basic", "client_secret_post", "none"] {
-        assert!(
-            auth.iter().any(|a| a == method),
-            "{method} missing: {auth:?}"
-        );
-    }
-}
 
 async fn the_id_token_passes_an_independent_library(backend: Backend) {
     let Some(provider) = Provider::start(backend).await else {
