@@ -1,5 +1,5 @@
 //! The provider's tokens and endpoints as an independent relying party sees them:
-//! them: every check of the ID token (signature against the JWKS, issuer, audience,
+//! every check of the ID token (signature against the JWKS, issuer, audience,
 //! expiry, nonce, `at_hash`) is the `openidconnect` crate's, not the server's own code.
 
 use latchkey_server::oidc::clients::NewClient;
