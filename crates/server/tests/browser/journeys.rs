@@ -31,6 +31,7 @@ in_both_languages!(
     second_factor_with_totp,
     new_browser_with_the_mailed_device_code,
     forgot_password_with_the_mailed_code,
+    approved_in_the_desktop_app,
     forced_change_then_consent,
     five_wrong_passwords_lock,
     unknown_application_and_maintenance,
@@ -276,6 +277,61 @@ async fn forgot_password_with_the_mailed_code(b: Backend, lang: Lang) {
         .await;
     let landed = browser.wait_url(&site.callback).await;
     site.exchange(&landed, "crm", &crm).await;
+    browser.quit().await;
+}
+
+/// "Continue with the Latchkey app": the page shows a number and waits (it reloads
+/// itself); the desktop app, signed in as the typed account, picks that number
+/// (`POST /v1/approvals/{id}`, as the app does), and the browser lands in the
+/// application without a password typed.
+async fn approved_in_the_desktop_app(b: Backend, lang: Lang) {
+    let Some(site) = site::known_browsers(b).await else {
+        return;
+    };
+    site.srv.add_user(EMAIL, PASSWORD).await;
+    let crm = site.register("crm", "CRM", |_| {}).await;
+    let desktop = site.srv.login(EMAIL, PASSWORD).await;
+    let Some(browser) = Browser::launch(lang).await else {
+        return;
+    };
+    sign_in_page(&browser, &site, "crm", "CRM").await;
+    browser.type_in("username", EMAIL).await;
+    browser.follow("button[value=app]").await;
+    browser.page(&text(lang, "web.approval_title"), lang).await;
+    let number: u8 = browser
+        .text(".notice")
+        .await
+        .trim()
+        .parse()
+        .expect("the number to pick");
+    let open = browser
+        .find("a[href^=\"latchkey://approve\"]")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("the link that opens the app");
+    let id = url::Url::parse(&open)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.into_owned())
+        .expect("the approval's id");
+    browser.screenshot("approval").await;
+    let (status, body) = site
+        .srv
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/approvals/{id}"),
+            Some(desktop.access_token.expose()),
+            Some(json!({"allow": true, "number": number})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    // The waiting page reloads by itself and goes on to the application.
+    let landed = browser.wait_url(&site.callback).await;
+    let claims = site.exchange(&landed, "crm", &crm).await;
+    assert_eq!(claims["email"], EMAIL);
     browser.quit().await;
 }
 

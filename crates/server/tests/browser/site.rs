@@ -212,6 +212,7 @@ pub fn text(lang: Lang, key: &str) -> String {
         "web.signed_out_title" => ("Signed out", "已退出登录"),
         "web.consent_title" => ("Allow {app}?", "允许 {app} 访问？"),
         "web.continue_to" => ("to continue to {app}", "以继续使用 {app}"),
+        "web.approval_title" => ("Approve in the Latchkey app", "在 Latchkey 应用中批准"),
         other => panic!("no text for {other}"),
     };
     match lang {
