@@ -27,13 +27,18 @@ browser_log=target/browser-tests.log
 LATCHKEY_TEST_REQUIRE_BROWSER=1 cargo test --locked -p latchkey-server --test browser \
   >"$browser_log" 2>&1 &
 browser_tests=$!
-scripts/with-keyring.sh cargo test --workspace --locked -- --skip browser::journeys::
-if ! wait "$browser_tests"; then
+workspace_status=0
+scripts/with-keyring.sh cargo test --workspace --locked -- --skip browser::journeys:: ||
+  workspace_status=$?
+browser_status=0
+wait "$browser_tests" || browser_status=$?
+if ((browser_status)); then
   cat "$browser_log"
   echo "the browser tests failed (log: $browser_log)"
-  exit 1
+else
+  grep "test result" "$browser_log"
 fi
-tail -n 3 "$browser_log"
+((workspace_status == 0 && browser_status == 0)) || exit 1
 
 # End to end: the real app in a virtual X display, driven through tauri-driver, with
 # the same kind of Secret Service. A missing driver or display fails, not skips.
