@@ -323,6 +323,18 @@ impl Browser {
         self.wait_new_page().await;
     }
 
+    /// Types `text` (WebDriver key codes included) where the focus is.
+    pub async fn keys(&self, text: &str) {
+        let el = self.client.active_element().await.expect("the focus");
+        el.send_keys(text).await.expect("type where the focus is");
+    }
+
+    /// The `autocomplete` token of the field that has the focus.
+    pub async fn focused_token(&self) -> Option<String> {
+        let el = self.client.active_element().await.ok()?;
+        el.attr("autocomplete").await.ok().flatten()
+    }
+
     /// Presses Enter where the focus is, after typing `text` there.
     pub async fn type_here_and_enter(&self, text: &str) -> Element {
         let el = self.client.active_element().await.expect("the focus");

@@ -105,11 +105,16 @@ async fn password_then_single_sign_on_then_sign_out(b: Backend, lang: Lang) {
     assert!(!browser.scrolls_sideways().await, "the page fits 360 px");
     browser.screenshot_at("sign-in-360px", 360).await;
 
-    // A wrong password: said so, the identifier kept, the focus on the password.
-    browser.type_in("username", EMAIL).await;
-    browser
-        .type_and_enter("current-password", "Wrong-password-1")
-        .await;
+    // With the keyboard only: the identifier has the focus, Tab goes to the password,
+    // Enter sends. A wrong password: said so, the identifier kept, the focus on the
+    // password.
+    assert_eq!(browser.focused_token().await.as_deref(), Some("username"));
+    browser.keys(&format!("{EMAIL}\u{E004}")).await;
+    assert_eq!(
+        browser.focused_token().await.as_deref(),
+        Some("current-password")
+    );
+    browser.type_here_and_enter("Wrong-password-1").await;
     let wrong = text(lang, "errors.invalid_credentials");
     wait_error(&browser, |e| e == wrong).await;
     let kept = browser
@@ -119,9 +124,8 @@ async fn password_then_single_sign_on_then_sign_out(b: Backend, lang: Lang) {
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some(EMAIL), "the identifier is kept");
-    let focused = browser.client.active_element().await.unwrap();
     assert_eq!(
-        focused.attr("autocomplete").await.unwrap().as_deref(),
+        browser.focused_token().await.as_deref(),
         Some("current-password"),
         "the password has the focus"
     );
