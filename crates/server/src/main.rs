@@ -244,6 +244,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
             tracing::info!(config = ?app.config, "starting");
+            if let Some(issuer) = app.config.oidc.issuer() {
+                let origin_only = url::Url::parse(issuer).is_ok_and(|u| {
+                    matches!(u.scheme(), "https" | "http")
+                        && u.path() == "/"
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if !origin_only {
+                    anyhow::bail!(
+                        "[oidc] issuer must be an origin such as https://auth.corp.example \
+                         (no path: the provider's endpoints are at the server's root)"
+                    );
+                }
+            }
             if app.config.oidc.issuer().is_some() && app.secret_key.is_none() {
                 anyhow::bail!(
                     "[oidc] issuer is set, but the OpenID Connect provider needs \

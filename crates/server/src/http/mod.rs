@@ -135,8 +135,33 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             ApiError::new(ErrorCode::Internal).into_response()
         }))
+        .layer(provider_cors())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Browser applications on other origins (public clients, single-page applications)
+/// call the provider's JSON endpoints directly: CORS for any origin there, without
+/// cookies (they use none). Other routes get no CORS header, so browsers keep other
+/// sites' scripts out of them as before.
+fn provider_cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    const PATHS: &[&str] = &[
+        "/.well-known/openid-configuration",
+        "/oidc/jwks",
+        "/oidc/token",
+        "/oidc/userinfo",
+        "/oidc/revoke",
+        "/oidc/introspect",
+    ];
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|_, parts| {
+            PATHS.contains(&parts.uri.path())
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn not_found() -> Response {

@@ -22,12 +22,8 @@ pub fn profile(user: &UserRow, grant: &Grant) -> Map<String, Value> {
         if let Some(name) = &user.name {
             c.insert("name".into(), json!(name));
         }
-        let preferred = user
-            .username
-            .as_ref()
-            .or(user.email.as_ref())
-            .or(user.phone.as_ref());
-        if let Some(p) = preferred {
+        // The user name only: the e-mail and phone are given by their own scopes.
+        if let Some(p) = &user.username {
             c.insert("preferred_username".into(), json!(p));
         }
         if let Some(locale) = &user.locale {

@@ -91,6 +91,26 @@ pub async fn end(db: &Db, sso: &Sso, now: i64) -> Result<(), sqlx::Error> {
     super::grants::revoke_for_sso(db, &sso.token_hash, now).await
 }
 
+/// A new sign-in in a browser that had a single sign-on: the old one ends (its row and
+/// its session). The same person's grants move to the new one, so that end-session
+/// still ends them; another person's end with the old one.
+pub async fn supersede(
+    db: &Db,
+    old: &Sso,
+    new_token_hash: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if old.user_id == user_id {
+        sqlx::query("UPDATE oidc_grants SET sso_token = $1 WHERE sso_token = $2")
+            .bind(new_token_hash)
+            .bind(&old.token_hash)
+            .execute(db)
+            .await?;
+    }
+    end(db, old, now).await
+}
+
 /// The janitor: single sign-ons expired or ended.
 pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(

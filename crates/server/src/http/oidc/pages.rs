@@ -251,8 +251,12 @@ fn check_request(
     if !scope.iter().any(|s| s == "openid") {
         return Err(("invalid_scope", "the scope must include openid"));
     }
-    let mut unique = scope.clone();
-    unique.dedup();
+    let mut unique: Vec<String> = Vec::new();
+    for s in scope {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
     req.scope = unique;
     req.nonce = get("nonce").map(str::to_owned);
     if req
@@ -539,6 +543,8 @@ fn browser(app: &AppState, headers: &HeaderMap) -> (Device, Option<String>) {
 
 struct Ctx {
     issuer: String,
+    /// The browser's single sign-on cookie when it came with one.
+    old_sso: Option<String>,
     lang: Lang,
     rid: String,
     req: AuthRequest,
@@ -615,6 +621,7 @@ async fn context(
     let (csrf, csrf_cookie) = web::csrf_token(app, headers);
     Ok(Ctx {
         issuer: app.config.oidc.issuer().unwrap_or_default().to_owned(),
+        old_sso: web::cookie(headers, web::SSO_COOKIE).map(str::to_owned),
         lang,
         rid: rid.to_owned(),
         req,
@@ -769,6 +776,17 @@ async fn launch(
         Ok(c) => c,
         Err(e) => return internal(lang, path, e),
     };
+    if let Err(e) = replace_old_sso(
+        &app,
+        web::cookie(&headers, web::SSO_COOKIE),
+        cookie.expose(),
+        &user.id,
+        now,
+    )
+    .await
+    {
+        return internal(lang, path, e);
+    }
     let mut cookies: Vec<String> = device_cookie.into_iter().collect();
     cookies.push(web::set_cookie(
         &app,
@@ -1436,6 +1454,23 @@ async fn signed_in(app: &AppState, ctx: Ctx, session: Session, amr: Amr) -> Resp
     open_sso(app, ctx, &session.session_id, &session.user.id, amr).await
 }
 
+/// The browser signed in again (`prompt=login`, `max_age`, another account, the
+/// launcher): its previous single sign-on ends ([`sso::supersede`]).
+async fn replace_old_sso(
+    app: &AppState,
+    old_cookie: Option<&str>,
+    new_cookie: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(old) = old_cookie else { return Ok(()) };
+    if let Some(old) = sso::find(&app.db, old, now).await? {
+        let new_hash = crate::tokens::hash_token(new_cookie);
+        sso::supersede(&app.db, &old, &new_hash, user_id, now).await?;
+    }
+    Ok(())
+}
+
 /// Opens the browser's single sign-on on `session_id`, then the authorization goes on.
 async fn open_sso(
     app: &AppState,
@@ -1450,6 +1485,11 @@ async fn open_sso(
         Ok(c) => c,
         Err(e) => return internal(ctx.lang, &ctx.path(), e),
     };
+    if let Err(e) =
+        replace_old_sso(app, ctx.old_sso.as_deref(), cookie.expose(), user_id, now).await
+    {
+        return internal(ctx.lang, &ctx.path(), e);
+    }
     ctx.cookies.push(web::set_cookie(
         app,
         web::SSO_COOKIE,
@@ -1484,7 +1524,7 @@ async fn open_sso(
                     ("iss", Some(iss)),
                 ],
             ),
-            label: t(lang, "common.cancel_sign_in"),
+            label: t(lang, "web.back_to_app"),
         });
         page.links.push(Link {
             href: format!("{}?restart=1", ctx.path()),

@@ -10,8 +10,46 @@ on_both!(
     refresh_rotates_and_revocation_ends_the_grant,
     discovery_and_keys_rotate_without_breaking_tokens,
     two_processes_are_one_provider,
-    signing_out_everywhere_in_the_app_ends_what_applications_got
+    signing_out_everywhere_in_the_app_ends_what_applications_got,
+    signing_in_again_replaces_the_browsers_single_sign_on
 );
+
+async fn signing_in_again_replaces_the_browsers_single_sign_on(b: Backend) {
+    let Some(srv) = server(b).await else {
+        return;
+    };
+    srv.add_user("gao@corp.cn", PASSWORD).await;
+    srv.add_user("other@corp.cn", PASSWORD).await;
+    let secret = register(&srv, "crm", |_| {}).await.unwrap();
+    let mut browser = Browser::new(&srv);
+    let first = signed_in_tokens(&srv, &mut browser, &secret, "openid").await;
+    let old_cookie = browser.cookies["latchkey_sso"].clone();
+    // prompt=login: the same person signs in again.
+    let page = browser.authorize("crm", &[("prompt", "login")]).await;
+    let done = browser.password(&page, "gao@corp.cn", PASSWORD).await;
+    let (_, second) =
+        exchange_code(&srv, "crm", Some(&secret), &done.redirect_params()["code"]).await;
+    assert_ne!(browser.cookies["latchkey_sso"], old_cookie);
+    // The old cookie no longer signs anyone in.
+    let mut stale = Browser::new(&srv);
+    stale.cookies.insert("latchkey_sso".into(), old_cookie);
+    let none = stale.authorize("crm", &[("prompt", "none")]).await;
+    assert_eq!(none.redirect_params()["error"], "login_required");
+    // End-session ends what both sign-ins gave.
+    let ask = browser.get("/oidc/logout").await;
+    browser.submit(&ask, &[]).await;
+    for t in [&first, &second] {
+        let i = introspect(&srv, &secret, t["access_token"].as_str().unwrap()).await;
+        assert_eq!(i["active"], false, "{i}");
+    }
+    // Another person signing in on the same browser ends the first one's grants.
+    let mine = signed_in_tokens(&srv, &mut browser, &secret, "openid").await;
+    let page = browser.authorize("crm", &[("prompt", "login")]).await;
+    let done = browser.password(&page, "other@corp.cn", PASSWORD).await;
+    assert_eq!(done.status, 303);
+    let i = introspect(&srv, &secret, mine["access_token"].as_str().unwrap()).await;
+    assert_eq!(i["active"], false, "{i}");
+}
 
 async fn signing_out_everywhere_in_the_app_ends_what_applications_got(b: Backend) {
     let Some(srv) = server(b).await else {
@@ -169,6 +207,27 @@ async fn discovery_and_keys_rotate_without_breaking_tokens(b: Backend) {
         serde_json::json!(["S256"])
     );
     assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    // A single-page application on another origin may call the JSON endpoints.
+    let pre = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/oidc/token", srv.base()),
+        )
+        .header("origin", "https://spa.corp.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "https://spa.corp.example"
+    );
+    assert!(pre
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
     let mut browser = Browser::new(&srv);
     let before = signed_in_tokens(&srv, &mut browser, &secret, "openid").await;
     let old_kid = jsonwebtoken::decode_header(before["id_token"].as_str().unwrap())
