@@ -6,6 +6,7 @@
 
 mod approvals;
 mod bad_input;
+mod bursts;
 mod flows;
 mod refusals;
 mod tokens;
