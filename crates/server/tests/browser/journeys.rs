@@ -474,7 +474,8 @@ async fn the_locked_page_reloads_when_the_lock_is_over() {
     browser.quit().await;
 }
 
-/// An application that is not registered gets an error page (no redirect anywhere);
+/// An application that is not registered, or a redirect URI that the application did
+/// not register, gets an error page (no redirect anywhere);
 /// during maintenance the sign-in is a maintenance page.
 async fn unknown_application_and_maintenance(b: Backend, lang: Lang) {
     let Some(site) = site::known_browsers(b).await else {
@@ -489,6 +490,13 @@ async fn unknown_application_and_maintenance(b: Backend, lang: Lang) {
     assert!(browser.url().await.as_str().starts_with(&site.base()));
     assert!(!browser.error().await.is_empty(), "the page says why");
     browser.screenshot("unknown-client").await;
+    // A registered application, an address it did not register: a page, no redirect.
+    browser
+        .goto(&site.authorize_to("crm", "https://elsewhere.example/callback", &[]))
+        .await;
+    browser.page(&text(lang, "web.error_title"), lang).await;
+    assert!(browser.url().await.as_str().starts_with(&site.base()));
+    browser.screenshot("unregistered-redirect").await;
 
     admin::maintenance(
         &site.srv.state,

@@ -101,10 +101,20 @@ impl Site {
 
     /// The address an application sends the browser to (code flow, PKCE S256).
     pub fn authorize(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
+        self.authorize_to(client_id, &self.callback, extra)
+    }
+
+    /// [`Site::authorize`] with another redirect URI.
+    pub fn authorize_to(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("client_id", client_id)
-            .append_pair("redirect_uri", &self.callback)
+            .append_pair("redirect_uri", redirect_uri)
             .append_pair("response_type", "code")
             .append_pair("scope", "openid profile email")
             .append_pair("state", &format!("state-{client_id}"))
