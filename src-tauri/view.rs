@@ -5,13 +5,15 @@
 
 use latchkey_client::{self as client, totp, ClientError};
 use latchkey_proto::{
-    ActivityEntry, ApprovalView, Meta, MfaMethod, PasswordReason, PasswordSuggestion, Profile,
-    SessionInfo, SignedInApp, User,
+    ActivityEntry, Meta, MfaMethod, PasswordReason, PasswordSuggestion, Profile, SessionInfo, User,
 };
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::AppError;
+
+mod approval;
+pub use approval::{ApprovalEvent, SignedInAppView};
 
 /// The screen to show, tagged by `step`.
 #[derive(Clone, Debug, Serialize, TS)]
@@ -124,7 +126,7 @@ fn name<T: Serialize>(value: &T) -> String {
 }
 
 /// Seconds for the UI; a TS `number` holds any `u32` exactly.
-fn clamp(seconds: u64) -> u32 {
+pub(crate) fn clamp(seconds: u64) -> u32 {
     u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
@@ -408,94 +410,6 @@ impl AccountDetails {
             recovery_codes_left: profile.recovery_codes_left,
             sessions: sessions.into_iter().map(SessionView::from).collect(),
             activity: activity.into_iter().map(ActivityView::from).collect(),
-        }
-    }
-}
-
-/// A browser sign-in waiting for this app's answer (`latchkey://approve`): the
-/// application, the browser, and the numbers to pick from.
-#[derive(Clone, Debug, Serialize, TS)]
-pub struct ApprovalPrompt {
-    /// The application's name as IT registered it.
-    pub client_name: String,
-    /// The browser, as its User-Agent names it.
-    pub browser: String,
-    /// The browser's address as the server saw it.
-    pub ip: Option<String>,
-    /// The browser reaches the server from this app's address; when not, the UI warns.
-    pub same_network: bool,
-    pub numbers: Vec<u8>,
-    pub expires_in: u32,
-    /// The application needs two-step verification and this session has none: no Allow.
-    pub needs_two_factor: bool,
-}
-
-impl From<ApprovalView> for ApprovalPrompt {
-    fn from(v: ApprovalView) -> Self {
-        Self {
-            client_name: v.client_name,
-            browser: v.browser,
-            ip: v.ip,
-            same_network: v.same_network,
-            numbers: v.numbers,
-            expires_in: clamp(v.expires_in),
-            needs_two_factor: v.needs_two_factor,
-        }
-    }
-}
-
-/// What a `latchkey://approve` link led to: the `deep-link-approve` event, and the
-/// answer of `approval_pending` for a link that launched the app.
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum ApprovalEvent {
-    /// Waiting for Allow (with a number) or Deny: `approval_decide`.
-    Shown { approval: ApprovalPrompt },
-    /// The link names another server (`server`, as the link gives it).
-    WrongServer { server: String },
-    /// Nobody is signed in here.
-    NotSignedIn,
-    /// Signed in offline; the server cannot be reached.
-    Offline,
-    /// The request cannot be shown: expired or answered (`approval_invalid`), the
-    /// server failed or is out of reach.
-    Refused { error: AppError },
-}
-
-impl ApprovalEvent {
-    pub fn of(outcome: Result<client::ApprovalRequest, ClientError>) -> Self {
-        match outcome {
-            Ok(client::ApprovalRequest::Shown(view)) => Self::Shown {
-                approval: view.into(),
-            },
-            Ok(client::ApprovalRequest::WrongServer { server }) => Self::WrongServer { server },
-            Ok(client::ApprovalRequest::NotSignedIn) => Self::NotSignedIn,
-            Ok(client::ApprovalRequest::Offline) => Self::Offline,
-            Err(e) => Self::Refused { error: e.into() },
-        }
-    }
-}
-
-/// An application the person signed in to through Latchkey (the account page).
-#[derive(Clone, Debug, Serialize, TS)]
-pub struct SignedInAppView {
-    pub client_id: String,
-    pub name: String,
-    /// Unix seconds of the first and the latest sign-in.
-    pub first_at: u32,
-    pub last_at: u32,
-    pub scopes: Vec<String>,
-}
-
-impl From<SignedInApp> for SignedInAppView {
-    fn from(a: SignedInApp) -> Self {
-        let seconds = |t: i64| u32::try_from(t.max(0)).unwrap_or(u32::MAX);
-        Self {
-            client_id: a.client_id,
-            name: a.name,
-            first_at: seconds(a.first_at),
-            last_at: seconds(a.last_at),
-            scopes: a.scopes,
         }
     }
 }

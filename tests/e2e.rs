@@ -9,9 +9,12 @@
 // A failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "e2e/browser.rs"]
+mod browser;
 #[path = "e2e/harness.rs"]
 mod harness;
 
+use browser::{Browser, REDIRECT};
 use harness::{App, Home};
 use latchkey_testkit::{Backend, TestServer};
 
@@ -519,5 +522,66 @@ async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
     app.wait_hidden("[data-testid=offline-banner]", 40).await;
     app.wait_text("[data-testid=profile]", |t| t.contains("ha@corp.example"))
         .await;
+    app.close().await;
+}
+
+/// Registers an application of the launcher (`client add … --launch-url … --icon`).
+async fn register(server: &TestServer, id: &str, name: &str, icon: Option<&str>) {
+    use latchkey_server::oidc::clients::{self, NewClient};
+    let new = NewClient {
+        id: id.into(),
+        name: name.into(),
+        redirect_uris: vec![REDIRECT.into()],
+        first_party: true,
+        launch_url: Some(format!("https://{id}.corp.example/")),
+        icon: icon.map(|svg| clients::icon_data_url(svg.as_bytes()).expect("an icon")),
+        ..NewClient::default()
+    };
+    clients::add(&server.state.db, &new, server.state.now())
+        .await
+        .expect("an application");
+}
+
+const CRM_ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" rx="9" fill="#1e7a46"/><path d="M10 27 L17 17 L23 23 L30 12" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>"##;
+
+/// Issue 16: the launcher lists the company's applications; a browser signing in to
+/// the CRM with "Continue with the Latchkey app" opens the `latchkey://approve` link
+/// (a second launch, as the desktop delivers it): the window shows the request, the
+/// number the browser shows allows it, and the browser lands at the CRM with a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_sign_in_is_approved_in_the_window() {
+    let server = server().await;
+    server.add_user("gu@corp.example", PASSWORD).await;
+    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    register(&server, "mail", "邮件 Mail", None).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "gu@corp.example").await;
+    app.wait_text("[data-testid=launcher]", |t| t.contains("CRM"))
+        .await;
+    app.screenshots("launcher").await;
+
+    let mut browser = Browser::new(&server);
+    let (link, number, page) = browser.ask_the_app("crm").await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("approval").await;
+    assert_eq!(app.text("[data-testid=approval-app]").await, "CRM");
+    app.screenshots("approval").await;
+    app.click(&format!("[data-testid=approval-number-{number}]"))
+        .await;
+    app.screen("approval_result").await;
+    let said = app.text("[data-testid=approval-result-text]").await;
+    assert!(said.contains("Go back to your browser"), "{said}");
+    app.screenshots("approval-allowed").await;
+
+    let landed = browser.get(&page).await;
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    let to = landed.location.unwrap_or_default();
+    assert!(to.starts_with(REDIRECT) && to.contains("code="), "{to}");
+    app.click("[data-testid=approval-done]").await;
+    app.screen("account").await;
     app.close().await;
 }

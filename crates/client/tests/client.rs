@@ -8,11 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod client {
-    /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
-    pub mod common;
     /// Approving a browser sign-in (with a cookie-jar browser on the provider's pages),
     /// the launcher, the applications signed in through Latchkey (issue 16).
     mod approval;
+    /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
+    pub mod common;
     /// The keychain: a real Secret Service, remember me, forget this device.
     mod keychain;
     /// No password, code or token in the log or the app's folders.
