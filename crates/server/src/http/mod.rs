@@ -136,7 +136,13 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(ErrorCode::Internal).into_response()
         }))
         .layer(provider_cors())
-        .layer(TraceLayer::new_for_http())
+        // The span names the path only: a query can carry a secret (the launcher's
+        // one-time ticket), and secrets never reach a log.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
         .with_state(state)
 }
 

@@ -303,7 +303,7 @@ async fn approved_in_the_desktop_app(b: Backend, lang: Lang) {
     browser.follow("button[value=app]").await;
     browser.page(&text(lang, "web.approval_title"), lang).await;
     let number: u8 = browser
-        .text(".notice")
+        .text(".number")
         .await
         .trim()
         .parse()
@@ -519,9 +519,8 @@ async fn unknown_application_and_maintenance(b: Backend, lang: Lang) {
     browser.quit().await;
 }
 
-/// Page bugs found by this suite, reported to the provider's pages
-/// (`src/http/oidc/pages.rs`); run with `--ignored`. When they pass, the `#[ignore]`
-/// goes and the journeys above use `page` for them.
+/// Page bugs this suite found in the provider's pages (`src/http/oidc/pages.rs`), kept
+/// as regression tests now that they are fixed.
 mod known_page_bugs {
     use super::*;
 
@@ -530,7 +529,6 @@ mod known_page_bugs {
     /// `&lang=…`, but `authorize` reads no `lang` parameter: the page comes back in the
     /// same language.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "page bug: authorize ignores ?lang= (its pages' language switch does nothing)"]
     async fn the_language_switch_of_an_authorize_error_page() {
         let lang = Lang::En;
         let Some(site) = site::known_browsers(Backend::Sqlite).await else {
@@ -554,7 +552,6 @@ mod known_page_bugs {
     /// which is the "Sign out?" question again (in the other language), not the page
     /// the person was on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "page bug: the signed-out page's language switch asks to sign out again"]
     async fn the_language_switch_of_the_signed_out_page() {
         let lang = Lang::En;
         let Some(site) = site::known_browsers(Backend::Sqlite).await else {
@@ -581,7 +578,6 @@ mod known_page_bugs {
     /// maintained and cannot be used right now." (the app fills `{name}` with the
     /// server's name or `maintenance.the_server`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "page bug: the maintenance page shows {name}"]
     async fn the_maintenance_page_fills_its_placeholders() {
         let lang = Lang::ZhCn;
         let Some(site) = site::known_browsers(Backend::Sqlite).await else {

@@ -117,7 +117,15 @@ fn error_page(
 }
 
 async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) -> Response {
-    let (lang, _) = web::language(app, headers, None, None);
+    // `lang` (the page's own switch) and `ui_locales` choose the language of the pages
+    // shown here (errors, maintenance).
+    let asked = web::parse_form(raw).unwrap_or_default();
+    let (lang, _) = web::language(
+        app,
+        headers,
+        asked.get("lang").map(String::as_str),
+        asked.get("ui_locales").map(String::as_str),
+    );
     let Some(iss) = app.config.oidc.issuer().map(str::to_owned) else {
         return error_page(lang, path, StatusCode::NOT_FOUND, "web.bad_client", vec![]);
     };
@@ -185,7 +193,6 @@ async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) 
             if req.prompt.iter().any(|x| x == "none") {
                 return redirect_error(&req, &iss, "temporarily_unavailable", "maintenance");
             }
-            let (lang, _) = web::language(app, headers, None, req.ui_locales.as_deref());
             return maintenance_page(app, lang, path).await;
         }
         Ok(_) => {}
@@ -417,19 +424,50 @@ fn internal(lang: Lang, path: &str, cause: impl std::fmt::Display) -> Response {
 }
 
 async fn maintenance_page(app: &AppState, lang: Lang, path: &str) -> Response {
-    let until = app
+    let maintenance = app
         .switches()
         .await
         .ok()
-        .and_then(|s| s.maintenance.as_ref().and_then(|m| m.until.clone()));
+        .and_then(|s| s.maintenance.clone());
+    let until = maintenance.as_ref().and_then(|m| m.until.clone());
     let mut page = Page::new(lang, path, t(lang, "maintenance.title"));
-    page.lead = Some(t(lang, "maintenance.lead"));
+    page.lead = Some(tf(
+        lang,
+        "maintenance.lead",
+        &[("name", &app.config.server_name)],
+    ));
+    // IT's own words, when it gave some.
+    if let Some(m) = maintenance.filter(|m| !m.message.trim().is_empty()) {
+        page.items = vec![m.message];
+    }
     page.notice = Some(match until {
-        Some(u) => tf(lang, "maintenance.until", &[("time", &u)]),
+        Some(u) => tf(lang, "maintenance.until", &[("time", &readable_time(&u))]),
         None => t(lang, "maintenance.until_unknown"),
     });
     page.refresh_after = Some(60);
     page.respond(StatusCode::SERVICE_UNAVAILABLE, vec![])
+}
+
+/// An RFC 3339 time as people read it: `2030-01-01 08:00 (UTC+08:00)`.
+fn readable_time(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(rfc3339, &Rfc3339) {
+        Ok(t) => {
+            let (h, m, _) = t.offset().as_hms();
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} (UTC{}{:02}:{:02})",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                if h < 0 || m < 0 { '-' } else { '+' },
+                h.unsigned_abs(),
+                m.unsigned_abs()
+            )
+        }
+        Err(_) => rfc3339.to_owned(),
+    }
 }
 
 // ---------------------------------------------------------------- the sign-in steps
@@ -989,8 +1027,8 @@ fn render(
         Some(Step::Approval { id, number }) => {
             let mut page = ctx.page("web.approval_title");
             page.lead = Some(t(lang, "web.approval_lead"));
-            page.notice = Some(number.to_string());
-            page.items = vec![t(lang, "web.approval_waiting")];
+            page.number = Some(number.to_string());
+            page.notice = Some(t(lang, "web.approval_waiting"));
             let issuer = ctx.issuer.clone();
             page.links.push(Link {
                 href: with_query(
@@ -1030,13 +1068,24 @@ fn render(
             page
         }
     };
-    if step.is_some() {
+    if let Some(step) = step {
+        let key = match step {
+            Step::ResetStart | Step::ResetCode { .. } | Step::ResetPassword { .. } => {
+                "common.back_to_sign_in"
+            }
+            _ => "common.cancel_sign_in",
+        };
         page.links.push(Link {
             href: format!("{}?restart=1", ctx.path()),
-            label: t(lang, "common.cancel_sign_in"),
+            label: t(lang, key),
         });
     }
     if let Some(e) = error {
+        if let Some(until) = &e.locked_until {
+            page.title = t(lang, "locked.title");
+            page.lead = Some(t(lang, "locked.lead"));
+            page.notice = Some(tf(lang, "web.locked_until", &[("time", until)]));
+        }
         if e.notice {
             page.notice = Some(e.message);
             return page.respond(status, ctx.cookies);
@@ -1057,6 +1106,8 @@ struct Refused {
     identifier: Option<String>,
     /// Good news rather than an error (shown as a status, not an alert).
     notice: bool,
+    /// Locked: until when (UTC, `HH:MM`); the page becomes the locked page.
+    locked_until: Option<String>,
 }
 
 impl Refused {
@@ -1067,6 +1118,7 @@ impl Refused {
             refresh_after: None,
             identifier: None,
             notice: false,
+            locked_until: None,
         }
     }
 }
@@ -1110,6 +1162,13 @@ fn refused(lang: Lang, e: &ApiError) -> Refused {
         refresh_after,
         identifier: None,
         notice: false,
+        locked_until: match e.code() {
+            ErrorCode::AccountLocked => body.retry_after.map(|s| {
+                let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(s as i64);
+                format!("{:02}:{:02}", at.hour(), at.minute())
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -1583,7 +1642,7 @@ async fn render_consent(
         .map(|s| t(lang, &format!("web.scope.{s}")))
         .collect();
     if let Ok(Some(user)) = crate::users::by_id(&app.db, &s.user_id).await {
-        page.notice = Some(tf(lang, "web.signed_in_as", &[("name", user.label())]));
+        page.subtitle = Some(tf(lang, "web.signed_in_as", &[("name", user.label())]));
     }
     page.error = error;
     page.form = Some(Form {
@@ -1672,6 +1731,11 @@ async fn logout_page(
         q.get("lang").map(String::as_str),
         q.get("ui_locales").map(String::as_str),
     );
+    if q.contains_key("done") {
+        let mut page = Page::new(lang, "/oidc/logout?done=1", t(lang, "web.signed_out_title"));
+        page.lead = Some(t(lang, "web.signed_out_lead"));
+        return page.respond(StatusCode::OK, lang_cookie.into_iter().collect());
+    }
     let path = format!("/oidc/logout?{}", uri.query().unwrap_or(""));
     let (csrf, csrf_cookie) = web::csrf_token(&app, &headers);
     let cookies: Vec<String> = lang_cookie.into_iter().chain(csrf_cookie).collect();
@@ -1750,7 +1814,7 @@ async fn logout_post(State(app): State<AppState>, headers: HeaderMap, body: Byte
             cookies,
         ),
         None => {
-            let mut page = Page::new(lang, "/oidc/logout", t(lang, "web.signed_out_title"));
+            let mut page = Page::new(lang, "/oidc/logout?done=1", t(lang, "web.signed_out_title"));
             page.lead = Some(t(lang, "web.signed_out_lead"));
             page.respond(StatusCode::OK, cookies)
         }

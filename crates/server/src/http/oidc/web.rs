@@ -96,6 +96,8 @@ pub struct Page {
     pub lead: Option<String>,
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// A number shown large (the approval's number to pick in the app).
+    pub number: Option<String>,
     pub items: Vec<String>,
     pub form: Option<Form>,
     pub links: Vec<Link>,
@@ -125,6 +127,7 @@ impl Page {
             lead: None,
             error: None,
             notice: None,
+            number: None,
             items: vec![],
             form: None,
             links: vec![],

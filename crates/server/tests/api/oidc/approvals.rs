@@ -50,7 +50,7 @@ async fn ask_the_app(browser: &mut Browser, page: &Got, identifier: &str) -> (St
         .collect();
     let number: u8 = waiting
         .body
-        .split("class=\"notice\">")
+        .split("class=\"number\" role=\"status\">")
         .nth(1)
         .unwrap()
         .split('<')

@@ -104,7 +104,13 @@ async fn garbage_never_gets_a_server_error(b: Backend) {
                     if !cookie.is_empty() {
                         req = req.header("cookie", cookie);
                     }
-                    let r = req.send().await.unwrap();
+                    let r = match req.send().await {
+                        Ok(r) => r,
+                        // A body over the limit may be refused before it is all sent:
+                        // the connection closes under the client (no 5xx, no panic).
+                        Err(_) if body.len() > latchkey_server::MAX_BODY_BYTES => continue,
+                        Err(e) => panic!("POST {path}: {e}"),
+                    };
                     let status = r.status();
                     let text = r.text().await.unwrap_or_default();
                     assert!(

@@ -293,7 +293,11 @@ async fn a_third_party_application_asks_consent_once(b: Backend) {
     assert_eq!(browser.authorize("survey", &[]).await.status, 303);
     // prompt=consent asks again, and so does a first-party application asked to.
     let asked = browser.authorize("survey", &[("prompt", "consent")]).await;
-    assert!(browser.follow_local(asked).await.body.contains("Your e-mail address"));
+    assert!(browser
+        .follow_local(asked)
+        .await
+        .body
+        .contains("Your e-mail address"));
     // prompt=none when consent is needed says so.
     let more = browser
         .authorize("survey", &[("prompt", "none"), ("scope", "openid phone")])
@@ -335,7 +339,7 @@ async fn pages_speak_the_browsers_language_and_maintenance_is_a_page(b: Backend)
     srv.let_settings_expire();
     let m = browser.authorize("crm", &[]).await;
     assert_eq!(m.status, 503);
-    assert!(m.body.contains("2030-01-01T08:00:00+08:00"));
+    assert!(m.body.contains("2030-01-01 08:00 (UTC+08:00)") && m.body.contains("upgrade"));
 }
 
 async fn a_forgotten_password_is_reset_in_the_browser(b: Backend) {

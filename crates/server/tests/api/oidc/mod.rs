@@ -8,6 +8,7 @@ mod approvals;
 mod bad_input;
 mod bursts;
 mod flows;
+mod log;
 mod refusals;
 mod tokens;
 
@@ -140,12 +141,17 @@ fn html_unescape(s: &str) -> String {
 
 impl Browser {
     pub fn new(srv: &TestServer) -> Self {
+        Self::for_base(&srv.base())
+    }
+
+    /// A browser for a server at `base` (`http://127.0.0.1:PORT`).
+    pub fn for_base(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            base: srv.base(),
+            base: base.to_owned(),
             cookies: HashMap::new(),
             accept_language: "en-GB,en;q=0.9",
         }
