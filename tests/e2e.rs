@@ -585,3 +585,135 @@ async fn a_browser_sign_in_is_approved_in_the_window() {
     app.screen("account").await;
     app.close().await;
 }
+
+/// Issue 16: a wrong number in the window cancels the browser's request; Deny tells
+/// the browser no; a link already answered says it is over. Nobody is signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_number_deny_and_an_answered_link_in_the_window() {
+    let server = server().await;
+    server.add_user("hu@corp.example", PASSWORD).await;
+    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "hu@corp.example").await;
+    let mut browser = Browser::new(&server);
+
+    let (link, number, page) = browser.ask_the_app("crm").await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("approval").await;
+    let shown = app.texts(".approval-number").await;
+    let wrong = shown
+        .iter()
+        .find(|n| **n != number.to_string())
+        .expect("a wrong number")
+        .clone();
+    app.click(&format!("[data-testid=approval-number-{wrong}]"))
+        .await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "Request cancelled"
+    })
+    .await;
+    app.screenshots("approval-mismatch").await;
+    assert_ne!(browser.get(&page).await.status, 303);
+    // The same link again: over.
+    app.click("[data-testid=approval-done]").await;
+    app.screen("account").await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "This request has ended"
+    })
+    .await;
+    app.click("[data-testid=approval-done]").await;
+
+    let (link, _, page) = browser.ask_the_app("crm").await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.screen("approval").await;
+    app.click("[data-testid=approval-deny]").await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "Sign-in denied"
+    })
+    .await;
+    assert_ne!(browser.get(&page).await.status, 303);
+    app.close().await;
+}
+
+/// Issue 16: a launcher tile opens the application in the default browser (here a
+/// script that writes down what it was given) through a one-time address that
+/// signs that browser in and goes on to the application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launcher_tile_opens_the_application_signed_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server().await;
+    server.add_user("jin@corp.example", PASSWORD).await;
+    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let home = Home::new();
+    let opened = home.0.path().join("opened.txt");
+    let script = home.0.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The desktop's default browser for http(s), as xdg-open finds it: the user's
+    // mimeapps.list names a desktop entry that runs the script.
+    let config = home.0.path().join(".config");
+    let apps = home.0.path().join(".local/share/applications");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        config.join("mimeapps.list"),
+        "[Default Applications]\nx-scheme-handler/http=test-browser.desktop\n\
+         x-scheme-handler/https=test-browser.desktop\n",
+    )
+    .unwrap();
+    std::fs::write(
+        apps.join("test-browser.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Test browser\nExec={} %u\nNoDisplay=true\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let url = server.base();
+    let env = [("LATCHKEY_SERVER", url.as_str())];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "jin@corp.example").await;
+    app.click("[data-testid=launch-crm]").await;
+    app.wait_text("[data-testid=account-status]", |t| {
+        t == "CRM is opening in your browser."
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let launch = loop {
+        if let Ok(text) = std::fs::read_to_string(&opened) {
+            if let Some(line) = text.lines().next() {
+                break line.to_owned();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no browser was opened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let path = launch
+        .strip_prefix(&url)
+        .unwrap_or_else(|| panic!("not on the server: {launch}"));
+    assert!(path.starts_with("/oidc/launch?ticket="), "{launch}");
+    let mut browser = Browser::new(&server);
+    let landed = browser.get(path).await;
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    assert_eq!(
+        landed.location.as_deref(),
+        Some("https://crm.corp.example/")
+    );
+    // One use.
+    assert_ne!(Browser::new(&server).get(path).await.status, 303);
+    app.close().await;
+}

@@ -140,13 +140,17 @@ impl Browser {
         let link = waiting
             .attr_of("latchkey://approve", "href")
             .expect("a latchkey://approve link");
-        let number = waiting
-            .body
-            .split("class=\"notice\">")
-            .nth(1)
-            .and_then(|s| s.split('<').next())
-            .and_then(|n| n.trim().parse().ok())
-            .expect("the number on the page");
+        let number = shown_number(&waiting.body);
         (link, number, action)
     }
+}
+
+/// The number the waiting page shows (large, `class="number"`).
+fn shown_number(body: &str) -> u8 {
+    body.split("class=\"number\"")
+        .nth(1)
+        .and_then(|s| s.split_once('>'))
+        .and_then(|(_, s)| s.split('<').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no number on the waiting page: {body}"))
 }

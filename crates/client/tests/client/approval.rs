@@ -167,15 +167,7 @@ impl Browser {
         let waiting = self.follow(got).await;
         assert_eq!(waiting.status, 200, "{}", waiting.body);
         let link = waiting.attr_of("latchkey://approve", "href").unwrap();
-        let number = waiting
-            .body
-            .split("class=\"notice\">")
-            .nth(1)
-            .and_then(|s| s.split('<').next())
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let number = shown_number(&waiting.body);
         (link, number, action)
     }
 }
@@ -465,4 +457,14 @@ async fn the_app_lists_and_signs_out_of_applications(b: Backend) {
 
     app.client.sign_out_of_app("crm").await.unwrap();
     assert!(app.client.signed_in_apps().await.unwrap().is_empty());
+}
+
+/// The number the waiting page shows (large, `class="number"`).
+fn shown_number(body: &str) -> u8 {
+    body.split("class=\"number\"")
+        .nth(1)
+        .and_then(|s| s.split_once('>'))
+        .and_then(|(_, s)| s.split('<').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no number on the waiting page: {body}"))
 }
