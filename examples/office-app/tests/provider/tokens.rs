@@ -9,8 +9,8 @@ use openidconnect::core::{
     CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessToken, AuthType, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl, Nonce,
-    OAuth2TokenResponse, RedirectUrl, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+    AccessToken, AccessTokenHash, AuthType, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl,
+    Nonce, OAuth2TokenResponse, RedirectUrl, TokenIntrospectionResponse, TokenResponse, TokenUrl,
     UserInfoUrl,
 };
 use reqwest::StatusCode;
@@ -104,16 +104,32 @@ async fn refresh_and_revocation(backend: Backend) {
     let access = refreshed.access_token().clone();
     assert_ne!(access.secret(), signed_in.tokens.access_token().secret());
     if let Some(id_token) = refreshed.id_token() {
-        // OpenID Connect Core 12.2: the same subject, and the nonce (if any) unchanged.
+        // OpenID Connect Core 12.2: the same subject and authentication time, a new
+        // issue time, and the nonce (if any) unchanged; at_hash of the new token.
         let nonce = signed_in.nonce.clone();
+        let verifier = client.id_token_verifier();
         let claims = id_token
-            .claims(&client.id_token_verifier(), |n: Option<&Nonce>| match n {
+            .claims(&verifier, |n: Option<&Nonce>| match n {
                 None => Ok(()),
                 Some(n) if n.secret() == nonce.secret() => Ok(()),
                 Some(_) => Err("another nonce".to_owned()),
             })
             .unwrap_or_else(|e| panic!("the refreshed ID token was refused: {}", e.explain()));
+        let original = signed_in.verified_claims(&client);
         assert_eq!(claims.subject(), &sub);
+        assert_eq!(claims.auth_time(), original.auth_time(), "auth_time");
+        assert!(claims.issue_time() >= original.issue_time(), "iat");
+        if let Some(expected) = claims.access_token_hash() {
+            let actual = AccessTokenHash::from_token(
+                &access,
+                id_token.signing_alg().expect("signed"),
+                id_token
+                    .signing_key(&verifier)
+                    .expect("the key in the JWKS"),
+            )
+            .expect("hash");
+            assert_eq!(&actual, expected, "at_hash of the refreshed access token");
+        }
     }
     let userinfo: CoreUserInfoClaims = client
         .user_info(access.clone(), Some(sub.clone()))
