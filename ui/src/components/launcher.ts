@@ -23,6 +23,8 @@ export async function loadLauncher(host: PanelHost): Promise<void> {
   try {
     const apps = await launcherApps();
     host.body.replaceChildren(tiles(host, apps));
+    // No application listed (a server without them): no panel to read every day.
+    host.body.closest("section")?.toggleAttribute("hidden", apps.length === 0);
   } catch {
     host.body.replaceChildren(h("p", { class: "muted" }, t("account.unavailable")));
   }

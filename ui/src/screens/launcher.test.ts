@@ -61,12 +61,18 @@ describe("launcher", () => {
     expect(byTestId(root, "error").hidden).toBe(false);
   });
 
-  it("no applications: said so; a failure to list them: said so", async () => {
+  it("no applications: no launcher; a failure to list them: said so", async () => {
     ipc({ account_details: DETAILS, launcher_apps: [], signed_in_apps: fail("timeout") });
     const root = home();
     await flush();
-    expect(root.querySelector(".panel-launcher")?.textContent).toContain("has not listed any applications yet");
+    expect(root.querySelector<HTMLElement>(".panel-launcher")?.hidden).toBe(true);
     expect(root.querySelector(".panel-apps")?.textContent).toContain("Could not be loaded.");
+    reset();
+    ipc({ account_details: DETAILS, launcher_apps: fail("timeout"), signed_in_apps: [] });
+    const other = home();
+    await flush();
+    expect(other.querySelector<HTMLElement>(".panel-launcher")?.hidden).toBe(false);
+    expect(other.querySelector(".panel-launcher")?.textContent).toContain("Could not be loaded.");
   });
 
   it("offline: neither list is asked for", () => {
