@@ -97,3 +97,48 @@ impl From<SignedInApp> for SignedInAppView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use latchkey_client::{ApprovalRequest, ClientError};
+    use latchkey_proto::{ApprovalView, ErrorCode};
+    use serde_json::json;
+
+    use super::ApprovalEvent;
+
+    fn view() -> ApprovalView {
+        ApprovalView {
+            id: "ap_1".into(),
+            client_name: "CRM".into(),
+            browser: "Web browser (Chrome)".into(),
+            ip: None,
+            same_network: false,
+            numbers: vec![42, 17, 85],
+            expires_in: u64::MAX,
+            needs_two_factor: false,
+        }
+    }
+
+    /// The UI gets the request without its id (the client keeps it), and seconds it
+    /// can hold in a number.
+    #[test]
+    fn the_event_is_tagged_and_holds_no_id() {
+        let shown = ApprovalEvent::of(Ok(ApprovalRequest::Shown(view())));
+        let v = serde_json::to_value(&shown).unwrap();
+        assert_eq!(v["outcome"], "shown");
+        assert_eq!(v["approval"]["numbers"], json!([42, 17, 85]));
+        assert_eq!(v["approval"]["expires_in"], u32::MAX);
+        assert!(v["approval"].get("id").is_none());
+        let other = ApprovalEvent::of(Ok(ApprovalRequest::WrongServer {
+            server: "https://x".into(),
+        }));
+        assert_eq!(
+            serde_json::to_value(&other).unwrap(),
+            json!({"outcome": "wrong_server", "server": "https://x"})
+        );
+        let refused = ApprovalEvent::of(Err(ClientError::Server(ErrorCode::ApprovalInvalid)));
+        let v = serde_json::to_value(&refused).unwrap();
+        assert_eq!(v["outcome"], "refused");
+        assert_eq!(v["error"]["code"], "approval_invalid");
+    }
+}
