@@ -717,3 +717,37 @@ async fn a_launcher_tile_opens_the_application_signed_in() {
     assert_ne!(Browser::new(&server).get(path).await.status, 303);
     app.close().await;
 }
+
+/// Issue 16: the approve link launches the app (it was not running): the remembered
+/// account signs in as the window opens, and the request is on screen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approve_link_that_launches_the_app_shows_the_request() {
+    let server = server().await;
+    server.add_user("ke@corp.example", PASSWORD).await;
+    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let home = Home::new();
+    let url = server.base();
+    let env = [("LATCHKEY_SERVER", url.as_str())];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "ke@corp.example").await;
+    app.close().await;
+
+    let mut browser = Browser::new(&server);
+    let (link, number, page) = browser.ask_the_app("crm").await;
+    let app = App::launch_with_args(&home, &env, &[&link])
+        .await
+        .expect("a second launch");
+    app.screen("approval").await;
+    app.click(&format!("[data-testid=approval-number-{number}]"))
+        .await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "Sign-in allowed"
+    })
+    .await;
+    assert_eq!(browser.get(&page).await.status, 303);
+    app.click("[data-testid=approval-done]").await;
+    app.screen("account").await;
+    app.close().await;
+}
