@@ -231,6 +231,9 @@ pub struct SessionConfig {
     pub change_token_ttl_seconds: u64,
     /// A session ends this long after its sign-in, refreshed or not (0 = never).
     pub absolute_ttl_seconds: u64,
+    /// A rotated refresh token presented again this soon (its answer was lost on the
+    /// way) gets the same successor instead of ending the session (0 = off).
+    pub refresh_grace_seconds: u64,
 }
 
 impl Default for SessionConfig {
@@ -240,6 +243,7 @@ impl Default for SessionConfig {
             refresh_ttl_seconds: 30 * 24 * 3600,
             change_token_ttl_seconds: 10 * 60,
             absolute_ttl_seconds: 90 * 24 * 3600,
+            refresh_grace_seconds: 30,
         }
     }
 }

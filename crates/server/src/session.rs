@@ -184,6 +184,69 @@ struct Job {
 #[derive(Default)]
 pub struct Rotations {
     queue: tokio::sync::OnceCell<mpsc::Sender<Job>>,
+    /// The key successors are derived with ([`successors`]), read once.
+    successor_key: tokio::sync::OnceCell<[u8; 32]>,
+}
+
+/// Name of the `settings` row that keeps the successor key.
+const SUCCESSOR_KEY: &str = "refresh_successor_key";
+
+impl Rotations {
+    /// The database's successor key, made by the first process that needs it (every
+    /// process of one database uses the same).
+    async fn successor_key(&self, db: &Db) -> Result<[u8; 32], sqlx::Error> {
+        self.successor_key
+            .get_or_try_init(|| async {
+                let mut fresh = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+                sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(SUCCESSOR_KEY)
+                .bind(hex::encode(fresh))
+                .execute(db)
+                .await?;
+                let stored: String =
+                    sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                        .bind(SUCCESSOR_KEY)
+                        .fetch_one(db)
+                        .await?;
+                let mut key = [0u8; 32];
+                match hex::decode(stored.trim()) {
+                    Ok(b) if b.len() == 32 => key.copy_from_slice(&b),
+                    _ => return Err(sqlx::Error::Protocol("the successor key is damaged".into())),
+                }
+                Ok(key)
+            })
+            .await
+            .copied()
+    }
+}
+
+/// The access and refresh tokens that follow `token`, derived from it with the
+/// database's secret key (HMAC-SHA-256): a retry with the same token, when its answer
+/// was lost, gets the very same successor (the grace period of [`refresh`]), and
+/// someone who has an old token but not the key cannot compute its successor.
+fn successors(key: &[u8; 32], token: &str) -> ((Secret, String), (Secret, String)) {
+    use base64::Engine;
+    use hmac::{Mac, SimpleHmac};
+    let derive = |label: &str, prefix: &str| {
+        let Ok(mut mac) = <SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
+            // HMAC takes a key of any length: never reached; a random token would
+            // only lose the grace period.
+            return new_token(prefix);
+        };
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(token.as_bytes());
+        let t = format!(
+            "{prefix}_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let h = hash_token(&t);
+        (Secret::from(t), h)
+    };
+    (derive("access", "lka"), derive("refresh", "lkr"))
 }
 
 impl Rotations {
@@ -257,10 +320,17 @@ pub async fn refresh(
     now: i64,
 ) -> Result<Refreshed, sqlx::Error> {
     let hash = hash_token(token.expose());
-    let (access, access_hash) = new_token("lka");
-    let (refresh, refresh_hash) = new_token("lkr");
+    let key = rotations.successor_key(db).await?;
+    let ((access, access_hash), (refresh, refresh_hash)) = successors(&key, token.expose());
     let access_expires = now.saturating_add(secs(config.access_ttl_seconds));
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));
+    // A lost answer: the same token again within the grace period, its successor not
+    // used yet, gets that successor (see `reused_or_invalid`).
+    let grace = Grace {
+        ms: secs(config.refresh_grace_seconds),
+        access: (&access, &access_hash),
+        refresh: (&refresh, &refresh_hash),
+    };
     let rotated: Option<RotatedRow> = match Backend::of_pool(db) {
         Backend::Postgres => {
             let mut conn = db.acquire().await?;
@@ -276,7 +346,7 @@ pub async fn refresh(
                 .await?;
             if rotated.is_none() {
                 let mut tx = conn.begin().await?;
-                let outcome = reused_or_invalid(&mut tx, &hash, now).await?;
+                let outcome = reused_or_invalid(&mut tx, &hash, now, grace).await?;
                 tx.commit().await?;
                 return Ok(outcome);
             }
@@ -287,7 +357,7 @@ pub async fn refresh(
             // BEGIN and COMMIT.
             let (done, answer) = oneshot::channel();
             let job = Job {
-                hashes: [hash.clone(), access_hash, refresh_hash],
+                hashes: [hash.clone(), access_hash.clone(), refresh_hash.clone()],
                 times: (now, access_expires, refresh_expires),
                 ip: ip.map(str::to_owned),
                 done,
@@ -296,7 +366,7 @@ pub async fn refresh(
             let rotated = answer.await.map_err(|_| sqlx::Error::PoolClosed)??;
             if rotated.is_none() {
                 let mut tx = db.begin().await?;
-                let outcome = reused_or_invalid(&mut tx, &hash, now).await?;
+                let outcome = reused_or_invalid(&mut tx, &hash, now, grace).await?;
                 tx.commit().await?;
                 return Ok(outcome);
             }
@@ -375,25 +445,70 @@ async fn rotate_one_sqlite(
     Ok(user.map(|user| RotatedRow { session_id, user }))
 }
 
+/// The account of a retried rotation, when its successor is still live.
+static RETRY_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id \
+         JOIN users u ON u.id = s.user_id \
+         WHERE r.token_hash = $1 AND r.session_id = $2 AND r.used_at IS NULL \
+         AND s.access_hash = $3 AND s.revoked_at IS NULL AND r.expires_at > $4",
+        user_columns("u.")
+    )
+});
+
 static USER_BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE id = $1", users::COLUMNS));
 
-/// After a failed claim: a token that was already used means it was copied, so its
-/// session — the whole token family — is revoked. Anything else is just invalid.
+/// The retry window of a rotated refresh token, and the successor it was given.
+struct Grace<'a> {
+    ms: i64,
+    access: (&'a Secret, &'a str),
+    refresh: (&'a Secret, &'a str),
+}
+
+/// After a failed claim: a token used less than the grace period ago whose successor
+/// is still the session's current one, unused, is a retry whose answer was lost — it
+/// gets the same successor. Any other token that was already used means it was
+/// copied, so its session — the whole token family — is revoked. Anything else is just
+/// invalid.
 async fn reused_or_invalid(
     conn: &mut AnyConnection,
     hash: &str,
     now: i64,
+    grace: Grace<'_>,
 ) -> Result<Refreshed, sqlx::Error> {
-    let used: Option<String> = sqlx::query_scalar(
-        "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+    let used: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
     )
     .bind(hash)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(session_id) = used else {
+    let Some((session_id, used_at)) = used else {
         return Ok(Refreshed::Invalid);
     };
+    if grace.ms > 0 && used_at.is_some_and(|at| now.saturating_sub(at) <= grace.ms) {
+        let (access, access_hash) = grace.access;
+        let (refresh, refresh_hash) = grace.refresh;
+        // The successor is live: unused, and the session still has its access token.
+        let row: Option<UserRow> = sqlx::query_as(&RETRY_USER)
+            .bind(refresh_hash)
+            .bind(&session_id)
+            .bind(access_hash)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(user) = row {
+            tracing::info!(session = %session_id, "refresh retried within the grace period");
+            return Ok(Refreshed::Rotated {
+                issued: Issued {
+                    session_id,
+                    access: access.clone(),
+                    refresh: refresh.clone(),
+                },
+                user: Box::new(user),
+            });
+        }
+    }
     let user_id: Option<String> = sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
          RETURNING user_id",

@@ -13,6 +13,8 @@ on_both!(
     reusing_a_refresh_token_revokes_the_whole_family,
     concurrent_refreshes_of_one_token_have_one_winner,
     concurrent_refreshes_of_many_sessions_each_get_their_own,
+    concurrent_retries_of_one_token_get_one_successor,
+    no_grace_period_when_it_is_off,
     access_tokens_expire_after_fifteen_minutes,
     refresh_tokens_expire_after_thirty_days,
     logout_ends_this_or_every_session,
@@ -89,6 +91,17 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
     let other = srv.login("reuse@corp.cn", PASSWORD).await;
     let s1 = srv.login("reuse@corp.cn", PASSWORD).await;
     let s2 = rotate(&srv, &s1).await;
+    // Within the grace period (30 s) the same token is a retry whose answer was lost:
+    // it gets the same successor, and nothing ends (issue 21).
+    let (s, body) = refresh(&srv, s1.refresh_token.expose()).await;
+    assert_eq!(s, 200, "{body}");
+    let again: Session = serde_json::from_value(body).unwrap();
+    assert_eq!(again.refresh_token, s2.refresh_token);
+    assert_eq!(again.access_token, s2.access_token);
+    let (s, _) = srv.get("/v1/me", s2.access_token.expose()).await;
+    assert_eq!(s, 200);
+    // After it, the old token back is a copy: the family ends.
+    srv.advance(31);
     let (s, body) = refresh(&srv, s1.refresh_token.expose()).await;
     assert_error(s, &body, 401, "refresh_token_reused");
     // The thief's copy and the legitimate newer tokens are all dead now.
@@ -112,11 +125,12 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(b: Backend) {
     assert_error(s, &body, 401, "token_invalid");
 }
 
-/// Four refreshes of the same token at once: the rotation is one atomic claim, so
-/// exactly one gets new tokens; the others present a token that is by then used,
-/// which is a reuse and ends the session (the winner's new tokens included).
+/// Four refreshes of the same token at once, with the grace period off: the rotation
+/// is one atomic claim, so exactly one gets new tokens; the others present a token
+/// that is by then used, which is a reuse and ends the session (the winner's new
+/// tokens included).
 async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
-    let Some(srv) = TestServer::bare(b).await else {
+    let Some(srv) = TestServer::bare_with(b, |c| c.sessions.refresh_grace_seconds = 0).await else {
         return;
     };
     srv.add_user("race@corp.cn", PASSWORD).await;
@@ -159,7 +173,8 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(b: Backend) {
 /// a token of the first round presented again in the second is a reuse that ends only
 /// its own session.
 async fn concurrent_refreshes_of_many_sessions_each_get_their_own(b: Backend) {
-    let Some(srv) = TestServer::bare(b).await else {
+    // The grace period off: the stale token below is a reuse at once.
+    let Some(srv) = TestServer::bare_with(b, |c| c.sessions.refresh_grace_seconds = 0).await else {
         return;
     };
     let mut sessions = Vec::new();
@@ -199,6 +214,61 @@ async fn concurrent_refreshes_of_many_sessions_each_get_their_own(b: Backend) {
             }
         }
     }
+}
+
+/// The same token sent four times at once (a client that retried while the first
+/// answer was on its way), grace period on: one rotation, and every answer is that
+/// same successor; nothing ends. The successor then rotates as usual, and after that
+/// the first token is a copy.
+async fn concurrent_retries_of_one_token_get_one_successor(b: Backend) {
+    let Some(srv) = TestServer::bare(b).await else {
+        return;
+    };
+    srv.add_user("retry@corp.cn", PASSWORD).await;
+    let s1 = srv.login("retry@corp.cn", PASSWORD).await;
+    let token = s1.refresh_token.expose();
+    let (a, b2, c, d) = tokio::join!(
+        refresh(&srv, token),
+        refresh(&srv, token),
+        refresh(&srv, token),
+        refresh(&srv, token)
+    );
+    let answers: Vec<Session> = [a, b2, c, d]
+        .into_iter()
+        .map(|(status, body)| {
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_value(body).unwrap()
+        })
+        .collect();
+    assert!(answers
+        .iter()
+        .all(|s| s.refresh_token == answers[0].refresh_token
+            && s.access_token == answers[0].access_token
+            && s.session_id == s1.session_id));
+    let (stored, used): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(used_at) FROM refresh_tokens WHERE session_id = $1")
+            .bind(&s1.session_id)
+            .fetch_one(&srv.state.db)
+            .await
+            .unwrap();
+    assert_eq!((stored, used), (2, 1), "one rotation");
+    let next = rotate(&srv, &answers[0]).await;
+    let (s, body) = refresh(&srv, token).await;
+    assert_error(s, &body, 401, "refresh_token_reused");
+    let (s, _) = srv.get("/v1/me", next.access_token.expose()).await;
+    assert_eq!(s, 401);
+}
+
+/// With `refresh_grace_seconds = 0` a retry is a reuse at once, as before issue 21.
+async fn no_grace_period_when_it_is_off(b: Backend) {
+    let Some(srv) = TestServer::bare_with(b, |c| c.sessions.refresh_grace_seconds = 0).await else {
+        return;
+    };
+    srv.add_user("strict@corp.cn", PASSWORD).await;
+    let s1 = srv.login("strict@corp.cn", PASSWORD).await;
+    rotate(&srv, &s1).await;
+    let (s, body) = refresh(&srv, s1.refresh_token.expose()).await;
+    assert_error(s, &body, 401, "refresh_token_reused");
 }
 
 async fn access_tokens_expire_after_fifteen_minutes(b: Backend) {

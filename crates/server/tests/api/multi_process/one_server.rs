@@ -134,7 +134,8 @@ async fn two_processes_share_one_postgres() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // --- Sessions: created through A, refreshed through B; the old refresh token back
-    // at A is a reuse, which ends the session everywhere.
+    // at A at once is a retry (the grace period: the same successor), and once the
+    // successor was used, a reuse, which ends the session everywhere.
     let (status, body) = c.login(&a, "10.3.0.1", email, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let first = body["session"].clone();
@@ -160,11 +161,35 @@ async fn two_processes_share_one_postgres() {
             json!({"refresh_token": first["refresh_token"]}),
         )
         .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a retry at the other process: {body}"
+    );
+    assert_eq!(body["refresh_token"], rotated["refresh_token"]);
+    assert_eq!(body["access_token"], rotated["access_token"]);
+    let (status, newer) = c
+        .post(
+            &a,
+            "/v1/auth/refresh",
+            "10.3.0.1",
+            json!({"refresh_token": rotated["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{newer}");
+    let (status, body) = c
+        .post(
+            &b,
+            "/v1/auth/refresh",
+            "10.3.0.1",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(code(&body), "refresh_token_reused", "{body}");
     for server in [&a, &b] {
         let (status, body) = c
-            .get(server, "/v1/me", rotated["access_token"].as_str())
+            .get(server, "/v1/me", newer["access_token"].as_str())
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{}: {body}", server.name);
     }
