@@ -31,7 +31,45 @@ pub enum Revalidation {
 /// Seconds before expiry at which the access token is refreshed.
 const REFRESH_MARGIN: u64 = 30;
 
+/// A refresh that failed on the way is tried again after these pauses (plus up to a
+/// quarter second of jitter, so that many apps do not come back at the same instant),
+/// while less than [`REFRESH_RETRY_BUDGET`] has passed: the server rotated the token
+/// and its answer may be what was lost, and the same token sent again within its grace
+/// period (30 s by default) gets the same new tokens instead of ending the session.
+const REFRESH_RETRY_PAUSES_MS: [u64; 3] = [250, 1_000, 3_000];
+/// How long retries of one refresh may go on, well inside the server's grace period.
+const REFRESH_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl Client {
+    /// `POST /v1/auth/refresh`, tried again on a failure that may have reached the
+    /// server (a reset, a timeout, a dropped connection) — see
+    /// [`REFRESH_RETRY_PAUSES_MS`]. A refusal of the server is final at once.
+    async fn refresh_retrying(
+        &self,
+        token: &Secret,
+    ) -> Result<latchkey_proto::Session, ClientError> {
+        let started = std::time::Instant::now();
+        let mut pauses = REFRESH_RETRY_PAUSES_MS.iter();
+        loop {
+            let result = self.api()?.refresh(token).await;
+            let retry = matches!(
+                &result,
+                Err(e) if e.is_unreachable() && !matches!(e, ClientError::Maintenance { .. })
+            );
+            match (retry, pauses.next()) {
+                (true, Some(pause)) if started.elapsed() < REFRESH_RETRY_BUDGET => {
+                    let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0..250);
+                    tracing::info!(
+                        pause_ms = pause + jitter,
+                        "refresh failed on the way; trying again"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(pause + jitter)).await;
+                }
+                _ => return result,
+            }
+        }
+    }
+
     /// Signs in at launch through the refresh token kept for `key`.
     pub(crate) async fn resume(&mut self, key: &str) -> Result<(), ClientError> {
         let server = self.server_url()?.clone();
@@ -42,7 +80,7 @@ impl Client {
             return Ok(());
         };
         let identifier = key.to_owned();
-        match self.api()?.refresh(&refresh_token).await {
+        match self.refresh_retrying(&refresh_token).await {
             Ok(session) => {
                 let now = self.now();
                 record.refresh_token = Some(session.refresh_token.clone());
@@ -109,7 +147,7 @@ impl Client {
         if active.access_expires_at > now.saturating_add(REFRESH_MARGIN) {
             return Ok(session.access_token.clone());
         }
-        let refreshed = self.api()?.refresh(&session.refresh_token).await?;
+        let refreshed = self.refresh_retrying(&session.refresh_token).await?;
         let token = refreshed.access_token.clone();
         if let Some(a) = self.active.as_mut() {
             a.access_expires_at = now.saturating_add(refreshed.expires_in);

@@ -19,6 +19,8 @@ mod client {
     mod leaks;
     /// Network failures, classified.
     mod network;
+    /// A refresh whose answer is lost (a fault proxy): the app stays signed in.
+    mod lost_answer;
     /// Offline sign-in, its limits, and re-validation when the server is back.
     mod offline;
     /// Password reset with the reset code from a real SMTP sink, with and without TOTP.

@@ -14,6 +14,7 @@
 
 pub mod api;
 mod database;
+pub mod fault;
 pub mod queue;
 pub mod sms;
 pub mod smtp;
