@@ -41,8 +41,8 @@ const REFRESH_RETRY_PAUSES_MS: [u64; 3] = [250, 1_000, 3_000];
 const REFRESH_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Client {
-    /// `POST /v1/auth/refresh`, tried again on a failure that may have reached the
-    /// server (a reset, a timeout, a dropped connection) — see
+    /// `POST /v1/auth/refresh`, tried again on a failure after the request may have
+    /// reached the server (a connection reset or closed, a timeout) — see
     /// [`REFRESH_RETRY_PAUSES_MS`]. A refusal of the server is final at once.
     async fn refresh_retrying(
         &self,
@@ -52,9 +52,12 @@ impl Client {
         let mut pauses = REFRESH_RETRY_PAUSES_MS.iter();
         loop {
             let result = self.api()?.refresh(token).await;
+            // Only a failure after the request may have reached the server: a refused
+            // connection, a failed DNS look-up or no network at all never did, and the
+            // token is still unused (and an offline start should not wait).
             let retry = matches!(
                 &result,
-                Err(e) if e.is_unreachable() && !matches!(e, ClientError::Maintenance { .. })
+                Err(ClientError::Network { .. } | ClientError::Timeout)
             );
             match (retry, pauses.next()) {
                 (true, Some(pause)) if started.elapsed() < REFRESH_RETRY_BUDGET => {
