@@ -17,10 +17,10 @@ mod client {
     mod keychain;
     /// No password, code or token in the log or the app's folders.
     mod leaks;
-    /// Network failures, classified.
-    mod network;
     /// A refresh whose answer is lost (a fault proxy): the app stays signed in.
     mod lost_answer;
+    /// Network failures, classified.
+    mod network;
     /// Offline sign-in, its limits, and re-validation when the server is back.
     mod offline;
     /// Password reset with the reset code from a real SMTP sink, with and without TOTP.
