@@ -57,7 +57,13 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn an_invalid_name_is_a_dns_failure() {
-    let e = api("https://latchkey-does-not-exist.invalid", short())
+    // Generous timeouts: a slow resolver on a busy machine must not turn the DNS
+    // failure this test is about into a timeout.
+    let patient = Timeouts {
+        connect: Duration::from_secs(15),
+        request: Duration::from_secs(15),
+    };
+    let e = api("https://latchkey-does-not-exist.invalid", patient)
         .meta()
         .await
         .unwrap_err();
