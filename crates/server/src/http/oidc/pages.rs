@@ -953,27 +953,7 @@ fn render(
                     PasswordChangeReason::Expired => "forced.reason.expired",
                 },
             ));
-            let mut new = Field::new(
-                "new_password",
-                t(lang, "newpassword.label"),
-                "password",
-                "new-password",
-            );
-            new.hint = Some(t(lang, "newpassword.hint"));
-            new.autofocus = true;
-            let confirm = Field::new(
-                "confirm_password",
-                t(lang, "newpassword.confirm"),
-                "password",
-                "new-password",
-            );
-            let mut fields = vec![new, confirm];
-            if *needs_code {
-                let mut code = Field::code("code", t(lang, "mfa.totp_label"));
-                code.autofocus = false;
-                code.hint = Some(t(lang, "forced.totp_hint"));
-                fields.push(code);
-            }
+            let fields = new_password_fields(lang, *needs_code, "forced.totp_hint");
             page.form = Some(ctx.form("change", fields, "forced.submit"));
             page
         }
@@ -1043,27 +1023,7 @@ fn render(
         Some(Step::ResetPassword { needs_code, .. }) => {
             let mut page = ctx.page("reset.title");
             page.lead = Some(t(lang, "reset.lead"));
-            let mut new = Field::new(
-                "new_password",
-                t(lang, "newpassword.label"),
-                "password",
-                "new-password",
-            );
-            new.hint = Some(t(lang, "newpassword.hint"));
-            new.autofocus = true;
-            let confirm = Field::new(
-                "confirm_password",
-                t(lang, "newpassword.confirm"),
-                "password",
-                "new-password",
-            );
-            let mut fields = vec![new, confirm];
-            if *needs_code {
-                let mut code = Field::code("code", t(lang, "mfa.totp_label"));
-                code.autofocus = false;
-                code.hint = Some(t(lang, "reset.second_factor_hint"));
-                fields.push(code);
-            }
+            let fields = new_password_fields(lang, *needs_code, "reset.second_factor_hint");
             page.form = Some(ctx.form("reset_password", fields, "reset.submit"));
             page
         }
@@ -1095,6 +1055,33 @@ fn render(
         page.refresh_after = e.refresh_after;
     }
     page.respond(status, ctx.cookies)
+}
+
+/// The fields of a new password (the forced change, the reset): the password and its
+/// confirmation, and a TOTP code when the account has two-step verification.
+fn new_password_fields(lang: Lang, needs_code: bool, code_hint: &str) -> Vec<Field> {
+    let mut new = Field::new(
+        "new_password",
+        t(lang, "newpassword.label"),
+        "password",
+        "new-password",
+    );
+    new.hint = Some(t(lang, "newpassword.hint"));
+    new.autofocus = true;
+    let confirm = Field::new(
+        "confirm_password",
+        t(lang, "newpassword.confirm"),
+        "password",
+        "new-password",
+    );
+    let mut fields = vec![new, confirm];
+    if needs_code {
+        let mut code = Field::code("code", t(lang, "mfa.totp_label"));
+        code.autofocus = false;
+        code.hint = Some(t(lang, code_hint));
+        fields.push(code);
+    }
+    fields
 }
 
 /// A refused step, as the page shows it.
