@@ -119,17 +119,18 @@ fn error_page(
 async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) -> Response {
     // `lang` (the page's own switch) and `ui_locales` choose the language of the pages
     // shown here (errors, maintenance).
-    let asked = web::parse_form(raw).unwrap_or_default();
+    let parsed = web::parse_form(raw);
+    let asked = parsed.as_ref();
     let (lang, _) = web::language(
         app,
         headers,
-        asked.get("lang").map(String::as_str),
-        asked.get("ui_locales").map(String::as_str),
+        asked.and_then(|p| p.get("lang")).map(String::as_str),
+        asked.and_then(|p| p.get("ui_locales")).map(String::as_str),
     );
     let Some(iss) = app.config.oidc.issuer().map(str::to_owned) else {
         return error_page(lang, path, StatusCode::NOT_FOUND, "web.bad_client", vec![]);
     };
-    let Some(p) = web::parse_form(raw) else {
+    let Some(p) = parsed.as_ref() else {
         return error_page(
             lang,
             path,
@@ -183,7 +184,7 @@ async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) 
         req.state = None;
         return redirect_error(&req, &iss, "invalid_request", "state is too long");
     }
-    match check_request(&client, &p, &mut req) {
+    match check_request(&client, p, &mut req) {
         Ok(()) => {}
         Err((error, description)) => return redirect_error(&req, &iss, error, description),
     }
