@@ -41,7 +41,9 @@ fi
 ((workspace_status == 0 && browser_status == 0)) || exit 1
 
 # End to end: the real app in a virtual X display, driven through tauri-driver, with
-# the same kind of Secret Service. A missing driver or display fails, not skips.
-export LATCHKEY_TEST_REQUIRE_E2E=1
+# the same kind of Secret Service, and a headless chromium on the example office app
+# for the journeys where the window approves a browser's sign-in. A missing driver,
+# display or browser fails, not skips.
+export LATCHKEY_TEST_REQUIRE_E2E=1 LATCHKEY_TEST_REQUIRE_BROWSER=1
 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --locked -p latchkey --features e2e --test e2e

@@ -14,7 +14,7 @@ mod browser;
 #[path = "e2e/harness.rs"]
 mod harness;
 
-use browser::{Browser, REDIRECT};
+use browser::Office;
 use harness::{App, Home};
 use latchkey_testkit::{Backend, TestServer};
 
@@ -525,13 +525,14 @@ async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
     app.close().await;
 }
 
-/// Registers an application of the launcher (`client add … --launch-url … --icon`).
+/// Registers an application of the launcher that is not running here (`client add …
+/// --launch-url … --icon …`): a tile and a name, as IT gives them.
 async fn register(server: &TestServer, id: &str, name: &str, icon: Option<&str>) {
     use latchkey_server::oidc::clients::{self, NewClient};
     let new = NewClient {
         id: id.into(),
         name: name.into(),
-        redirect_uris: vec![REDIRECT.into()],
+        redirect_uris: vec![format!("https://{id}.corp.example/callback")],
         first_party: true,
         launch_url: Some(format!("https://{id}.corp.example/")),
         icon: icon.map(|svg| clients::icon_data_url(svg.as_bytes()).expect("an icon")),
@@ -544,19 +545,28 @@ async fn register(server: &TestServer, id: &str, name: &str, icon: Option<&str>)
 
 const CRM_ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" rx="9" fill="#1e7a46"/><path d="M10 27 L17 17 L23 23 L30 12" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>"##;
 
-/// Issue 16: the launcher lists the company's applications; a browser signing in to
-/// the CRM with "Continue with the Latchkey app" opens the `latchkey://approve` link
-/// (a second launch, as the desktop delivers it): the window shows the request, the
-/// number the browser shows allows it, and the browser lands at the CRM with a code.
+/// What the browser's waiting page says once the window has answered, or not.
+const BROWSER_DENIED: &str = "The sign-in was denied in the Latchkey app.";
+const BROWSER_MISMATCH: &str = "was not this page's, so the request was cancelled";
+const BROWSER_EXPIRED: &str = "The Latchkey app did not answer in time.";
+
+/// Issue 16: a real browser signs in to the example office application with "Continue
+/// with the Latchkey app"; the page opens the `latchkey://approve` link (a second
+/// launch, as the desktop delivers it): the window shows the request, the number the
+/// browser shows allows it, and the browser lands in the office app signed in as the
+/// window's user, without a password typed. The same link again is over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_sign_in_is_approved_in_the_window() {
     let server = server().await;
     server.add_user("gu@corp.example", PASSWORD).await;
-    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
     register(&server, "mail", "邮件 Mail", None).await;
     let home = Home::new();
     let url = server.base();
     let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    let Some(chromium) = browser::browser().await else {
         return;
     };
     sign_in_on_a_new_device(&app, &server, "gu@corp.example").await;
@@ -564,8 +574,7 @@ async fn a_browser_sign_in_is_approved_in_the_window() {
         .await;
     app.screenshots("launcher").await;
 
-    let mut browser = Browser::new(&server);
-    let (link, number, page) = browser.ask_the_app("crm").await;
+    let (link, number) = browser::ask_the_app(&chromium, &office).await;
     app.open_link_from_desktop(&home, &link).await;
     app.screen("approval").await;
     assert_eq!(app.text("[data-testid=approval-app]").await, "CRM");
@@ -577,31 +586,44 @@ async fn a_browser_sign_in_is_approved_in_the_window() {
     assert!(said.contains("Go back to your browser"), "{said}");
     app.screenshots("approval-allowed").await;
 
-    let landed = browser.get(&page).await;
-    assert_eq!(landed.status, 303, "{}", landed.body);
-    let to = landed.location.unwrap_or_default();
-    assert!(to.starts_with(REDIRECT) && to.contains("code="), "{to}");
+    // The waiting page reloads by itself and goes on to the office app.
+    assert_eq!(browser::signed_in_at(&chromium, &office).await, "Test User");
+    let page = chromium.text("body").await;
+    assert!(page.contains("gu@corp.example"), "{page}");
+
+    // A second approval of the same browser flow: over.
     app.click("[data-testid=approval-done]").await;
     app.screen("account").await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "This request has ended"
+    })
+    .await;
+    app.click("[data-testid=approval-done]").await;
+    chromium.quit().await;
     app.close().await;
 }
 
-/// Issue 16: a wrong number in the window cancels the browser's request; Deny tells
-/// the browser no; a link already answered says it is over. Nobody is signed in.
+/// Issue 16: a wrong number in the window cancels the browser's request and the
+/// browser says so; the link again is over; Deny tells the browser no; a request the
+/// app never answers (2 minutes on the server's clock) times out in the browser and is
+/// over in the window. Nobody is signed in to the office app.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_number_deny_and_an_answered_link_in_the_window() {
+async fn wrong_number_deny_and_timeout_between_the_browser_and_the_window() {
     let server = server().await;
     server.add_user("hu@corp.example", PASSWORD).await;
-    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
     let home = Home::new();
     let url = server.base();
     let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
         return;
     };
+    let Some(chromium) = browser::browser().await else {
+        return;
+    };
     sign_in_on_a_new_device(&app, &server, "hu@corp.example").await;
-    let mut browser = Browser::new(&server);
 
-    let (link, number, page) = browser.ask_the_app("crm").await;
+    let (link, number) = browser::ask_the_app(&chromium, &office).await;
     app.open_link_from_desktop(&home, &link).await;
     app.screen("approval").await;
     let shown = app.texts(".approval-number").await;
@@ -617,8 +639,7 @@ async fn wrong_number_deny_and_an_answered_link_in_the_window() {
     })
     .await;
     app.screenshots("approval-mismatch").await;
-    assert_ne!(browser.get(&page).await.status, 303);
-    // The same link again: over.
+    browser::told(&chromium, BROWSER_MISMATCH).await;
     app.click("[data-testid=approval-done]").await;
     app.screen("account").await;
     app.open_link_from_desktop(&home, &link).await;
@@ -628,7 +649,7 @@ async fn wrong_number_deny_and_an_answered_link_in_the_window() {
     .await;
     app.click("[data-testid=approval-done]").await;
 
-    let (link, _, page) = browser.ask_the_app("crm").await;
+    let (link, _) = browser::ask_the_app(&chromium, &office).await;
     app.open_link_from_desktop(&home, &link).await;
     app.screen("approval").await;
     app.click("[data-testid=approval-deny]").await;
@@ -636,19 +657,39 @@ async fn wrong_number_deny_and_an_answered_link_in_the_window() {
         t == "Sign-in denied"
     })
     .await;
-    assert_ne!(browser.get(&page).await.status, 303);
+    browser::told(&chromium, BROWSER_DENIED).await;
+    app.click("[data-testid=approval-done]").await;
+    app.screen("account").await;
+
+    // The app is never asked (closed, signed out, offline: the browser cannot know):
+    // two minutes later the browser says it was not answered; the link is then over.
+    let (link, _) = browser::ask_the_app(&chromium, &office).await;
+    server.advance(121);
+    browser::told(&chromium, BROWSER_EXPIRED).await;
+    app.open_link_from_desktop(&home, &link).await;
+    app.wait_text("[data-screen=approval_result] h1", |t| {
+        t == "This request has ended"
+    })
+    .await;
+    let url = chromium.url().await;
+    assert!(
+        !url.as_str().starts_with(&office.home),
+        "the office app was reached: {url}"
+    );
+    chromium.quit().await;
     app.close().await;
 }
 
 /// Issue 16: a launcher tile opens the application in the default browser (here a
-/// script that writes down what it was given) through a one-time address that
-/// signs that browser in and goes on to the application.
+/// script that writes down what it was given; the test then opens that in chromium)
+/// through a one-time address that signs that browser in and goes on to the office
+/// app, signed in. The address works once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launcher_tile_opens_the_application_signed_in() {
     use std::os::unix::fs::PermissionsExt;
     let server = server().await;
     server.add_user("jin@corp.example", PASSWORD).await;
-    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
     let home = Home::new();
     let opened = home.0.path().join("opened.txt");
     let script = home.0.path().join("browser.sh");
@@ -683,6 +724,9 @@ async fn a_launcher_tile_opens_the_application_signed_in() {
     let Some(app) = App::launch(&home, &env).await else {
         return;
     };
+    let Some(chromium) = browser::browser().await else {
+        return;
+    };
     sign_in_on_a_new_device(&app, &server, "jin@corp.example").await;
     app.click("[data-testid=launch-crm]").await;
     app.wait_text("[data-testid=account-status]", |t| {
@@ -706,25 +750,33 @@ async fn a_launcher_tile_opens_the_application_signed_in() {
         .strip_prefix(&url)
         .unwrap_or_else(|| panic!("not on the server: {launch}"));
     assert!(path.starts_with("/oidc/launch?ticket="), "{launch}");
-    let mut browser = Browser::new(&server);
-    let landed = browser.get(path).await;
-    assert_eq!(landed.status, 303, "{}", landed.body);
-    assert_eq!(
-        landed.location.as_deref(),
-        Some("https://crm.corp.example/")
+    chromium.goto(&launch).await;
+    assert_eq!(browser::signed_in_at(&chromium, &office).await, "Test User");
+    chromium.quit().await;
+
+    // One use: a second browser with the same address is not signed in.
+    let Some(other) = browser::browser().await else {
+        return;
+    };
+    other.goto(&launch).await;
+    other.find("h1").await;
+    let at = other.url().await;
+    assert!(
+        !at.as_str().starts_with(&office.home),
+        "a used ticket signed a browser in: {at}"
     );
-    // One use.
-    assert_ne!(Browser::new(&server).get(path).await.status, 303);
+    other.quit().await;
     app.close().await;
 }
 
 /// Issue 16: the approve link launches the app (it was not running): the remembered
-/// account signs in as the window opens, and the request is on screen at once.
+/// account signs in as the window opens, the request is on screen at once, and the
+/// browser lands in the office app.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approve_link_that_launches_the_app_shows_the_request() {
     let server = server().await;
     server.add_user("ke@corp.example", PASSWORD).await;
-    register(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
     let home = Home::new();
     let url = server.base();
     let env = [("LATCHKEY_SERVER", url.as_str())];
@@ -734,8 +786,10 @@ async fn an_approve_link_that_launches_the_app_shows_the_request() {
     sign_in_on_a_new_device(&app, &server, "ke@corp.example").await;
     app.close().await;
 
-    let mut browser = Browser::new(&server);
-    let (link, number, page) = browser.ask_the_app("crm").await;
+    let Some(chromium) = browser::browser().await else {
+        return;
+    };
+    let (link, number) = browser::ask_the_app(&chromium, &office).await;
     let app = App::launch_with_args(&home, &env, &[&link])
         .await
         .expect("a second launch");
@@ -746,8 +800,9 @@ async fn an_approve_link_that_launches_the_app_shows_the_request() {
         t == "Sign-in allowed"
     })
     .await;
-    assert_eq!(browser.get(&page).await.status, 303);
+    assert_eq!(browser::signed_in_at(&chromium, &office).await, "Test User");
     app.click("[data-testid=approval-done]").await;
     app.screen("account").await;
+    chromium.quit().await;
     app.close().await;
 }

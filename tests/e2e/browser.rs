@@ -1,156 +1,116 @@
-//! A browser on the provider's sign-in pages, as far as the desktop app's journeys
-//! need one: its cookies, each redirect looked at (none followed by itself), and
-//! "Continue with the Latchkey app" on the sign-in page of a registered application.
+//! The browser side of the desktop app's journeys (issue 16): a real browser (headless
+//! chromium over chromedriver, [`latchkey_testkit::chromium`]) on the example office
+//! application (`examples/office-app`, an OpenID Connect relying party on loopback),
+//! registered with the test server as IT registers it (`client add … --launch-url …
+//! --icon …`). The browser asks the desktop app for a sign-in, the window answers, and
+//! the browser is followed to wherever it lands.
 
-use std::collections::HashMap;
-
+use latchkey_server::oidc::clients::{self, NewClient};
+use latchkey_testkit::chromium::{Browser, Lang};
 use latchkey_testkit::TestServer;
 
-/// Where the test application receives its code.
-pub const REDIRECT: &str = "https://crm.corp.example/callback";
-
-pub struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
+/// The example office application, running on 127.0.0.1 and registered as `id`.
+pub struct Office {
+    /// Its home page (`http://127.0.0.1:<port>/`); `{home}login` starts its sign-in.
+    pub home: String,
+    serving: tokio::task::JoinHandle<()>,
 }
 
-pub struct Page {
-    pub status: u16,
-    pub location: Option<String>,
-    pub body: String,
-}
-
-impl Page {
-    /// The value of the attribute `attr` of the tag that contains `marker`.
-    fn attr_of(&self, marker: &str, attr: &str) -> Option<String> {
-        let at = self.body.find(marker)?;
-        let start = self.body[..at].rfind('<')?;
-        let end = at + self.body[at..].find('>')?;
-        let tag = &self.body[start..end];
-        let value = tag.split(&format!("{attr}=\"")).nth(1)?.split('"').next()?;
-        Some(unescape(value))
+impl Drop for Office {
+    fn drop(&mut self) {
+        self.serving.abort();
     }
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
-impl Browser {
-    pub fn new(srv: &TestServer) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
-            base: srv.base(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let r = req
-            .header("accept-language", "en")
-            .header("cookie", jar.join("; "))
-            .send()
+impl Office {
+    /// Registers the application `id` named `name` (with `icon`, an SVG, if given) and
+    /// starts it, as `scripts/run.sh` does for the demo.
+    pub async fn start(server: &TestServer, id: &str, name: &str, icon: Option<&str>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("the server answers");
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().expect("a cookie");
-            let (name, value) = c
-                .split(';')
-                .next()
-                .and_then(|pair| pair.split_once('='))
-                .expect("name=value");
-            if c.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
-        }
-        Page {
-            status: r.status().as_u16(),
-            location: r
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            body: r.text().await.expect("a body"),
-        }
-    }
-
-    pub async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn follow(&mut self, mut page: Page) -> Page {
-        while let Some(loc) = page.location.clone().filter(|l| l.starts_with('/')) {
-            page = self.get(&loc).await;
-        }
-        page
-    }
-
-    /// `client_id`'s sign-in, then "Continue with the Latchkey app" with no account
-    /// typed: the waiting page's `latchkey://approve` link, the number it shows, and
-    /// the page's path (polled for the outcome).
-    pub async fn ask_the_app(&mut self, client_id: &str) -> (String, u8, String) {
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", REDIRECT)
-            .append_pair("response_type", "code")
-            .append_pair("scope", "openid profile")
-            .append_pair("state", "st")
-            .append_pair("nonce", "n")
-            .finish();
-        let got = self.get(&format!("/oidc/authorize?{query}")).await;
-        let page = self.follow(got).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let action = page
-            .attr_of("<form method=\"post\"", "action")
-            .expect("a form");
-        let csrf = page
-            .attr_of("name=\"csrf\"", "value")
-            .expect("a CSRF token");
-        let username = page
-            .attr_of("autocomplete=\"username\"", "name")
-            .expect("a username field");
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("step", "password"),
-            (username.as_str(), ""),
-            ("decision", "app"),
-        ];
-        let req = self.http.post(format!("{}{action}", self.base)).form(&form);
-        let got = self.send(req).await;
-        let waiting = self.follow(got).await;
-        assert_eq!(waiting.status, 200, "{}", waiting.body);
-        let link = waiting
-            .attr_of("latchkey://approve", "href")
-            .expect("a latchkey://approve link");
-        let number = shown_number(&waiting.body);
-        (link, number, action)
+            .expect("a port for the office app");
+        let home = format!("http://{}/", listener.local_addr().expect("its address"));
+        let callback = format!("{home}callback");
+        let new = NewClient {
+            id: id.into(),
+            name: name.into(),
+            redirect_uris: vec![callback.clone(), home.clone()],
+            first_party: true,
+            launch_url: Some(format!("{home}login")),
+            icon: icon.map(|svg| clients::icon_data_url(svg.as_bytes()).expect("an icon")),
+            ..NewClient::default()
+        };
+        let secret = clients::add(&server.state.db, &new, server.state.now())
+            .await
+            .expect("the application is registered")
+            .map(|secret| secret.expose().to_owned());
+        let settings = office_app::Settings {
+            issuer: server.base(),
+            client_id: id.into(),
+            client_secret: secret,
+            redirect_uri: callback,
+            post_logout_redirect_uri: home.clone(),
+        };
+        let app = office_app::App::start(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("the office app could not start: {e}"));
+        let serving = tokio::spawn(async move {
+            let _ = axum::serve(listener, office_app::router(app)).await;
+        });
+        Self { home, serving }
     }
 }
 
-/// The number the waiting page shows (large, `class="number"`).
-fn shown_number(body: &str) -> u8 {
-    body.split("class=\"number\"")
-        .nth(1)
-        .and_then(|s| s.split_once('>'))
-        .and_then(|(_, s)| s.split('<').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no number on the waiting page: {body}"))
+/// A browser (English) on the office app's sign-in; `None` when this machine has none
+/// and the run does not require one.
+pub async fn browser() -> Option<Browser> {
+    Browser::launch(Lang::En).await
+}
+
+/// "Sign in with Latchkey" in the office app, then "Continue with the Latchkey app" on
+/// the provider's sign-in page, nothing typed: the waiting page's `latchkey://approve`
+/// link (what the page opens on this computer) and the number it shows.
+pub async fn ask_the_app(browser: &Browser, office: &Office) -> (String, u8) {
+    browser.goto(&office.home).await;
+    browser.follow("a[href=\"/login\"]").await;
+    browser.find("input[autocomplete~=\"username\"]").await;
+    browser.follow("button[value=app]").await;
+    browser.find(".number").await;
+    let number = browser
+        .text(".number")
+        .await
+        .trim()
+        .parse()
+        .expect("the number to pick");
+    let link = browser
+        .find("a[href^=\"latchkey://approve\"]")
+        .await
+        .attr("href")
+        .await
+        .expect("read the link")
+        .expect("the link that opens the app");
+    (link, number)
+}
+
+/// Waits until the browser is back at the office app, signed in; the name it greets.
+pub async fn signed_in_at(browser: &Browser, office: &Office) -> String {
+    browser.wait_url(&office.home).await;
+    browser.text("#who").await
+}
+
+/// Waits until the waiting page says `what` (its reload after the window answered).
+pub async fn told(browser: &Browser, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let body = browser.text("body").await;
+        if body.contains(what) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the browser does not say {what:?}; {}",
+            browser.whereabouts("told").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -18,7 +18,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser {
-    pub mod harness;
     mod journeys;
     pub mod site;
 }

@@ -13,6 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
+#[cfg(feature = "chromium")]
+pub mod chromium;
 mod database;
 pub mod fault;
 pub mod queue;

@@ -6,8 +6,8 @@ use latchkey_server::admin::{self, AddUser};
 use latchkey_testkit::Backend;
 use serde_json::json;
 
-use super::harness::{Browser, Lang};
 use super::site::{self, text, Site, PASSWORD};
+use latchkey_testkit::chromium::{Browser, Lang};
 
 /// Runs each `async fn name(Backend, Lang)` on SQLite in both languages, as
 /// `name::en` and `name::zh_cn`.

@@ -12,7 +12,7 @@ use latchkey_testkit::{Backend, TestServer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::harness::Lang;
+use latchkey_testkit::chromium::Lang;
 
 pub use latchkey_testkit::api::PASSWORD;
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -10,6 +10,10 @@
 //! Without `chromium` or `chromedriver` a test is skipped with a note, unless
 //! `LATCHKEY_TEST_REQUIRE_BROWSER=1` (set by `scripts/test.sh`), which makes it fail.
 //! `LATCHKEY_CHROMIUM` and `LATCHKEY_CHROMEDRIVER` name other binaries.
+//!
+//! Used by the provider's sign-in pages suite (`crates/server/tests/browser.rs`) and by
+//! the desktop app's end-to-end journeys, where the window approves what this browser
+//! asks (`tests/e2e.rs`). Behind the `chromium` feature.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -121,17 +125,22 @@ fn stop(driver: &mut Child) {
     let _ = driver.wait();
 }
 
+/// The workspace's folder.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .unwrap_or_else(|| workspace().join("target"))
 }
 
 /// Where screenshots go: `docs/screenshots/oidc/` with `LATCHKEY_SCREENSHOTS=1` (to
 /// refresh the committed ones), else `target/browser-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
     if std::env::var("LATCHKEY_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots/oidc")
+        workspace().join("docs/screenshots/oidc")
     } else {
         target_dir().join("browser-screenshots")
     }
@@ -560,6 +569,7 @@ fn placeholder(text: &str) -> Option<&str> {
     })
 }
 
+#[cfg(test)]
 #[test]
 fn placeholders_are_seen() {
     assert_eq!(placeholder("{name} is away"), Some("{name}"));
