@@ -11,7 +11,7 @@ packages=(
   postgresql
   gnome-keyring dbus-x11 libsecret-tools libdbus-1-dev
   fonts-noto-cjk
-  xvfb xauth webkit2gtk-driver imagemagick xdotool
+  xvfb xauth webkit2gtk-driver imagemagick xdotool xfce4-panel
   chromium chromium-driver
 )
 missing=()

@@ -13,9 +13,11 @@
 mod browser;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/tray.rs"]
+mod tray;
 
 use browser::Office;
-use harness::{App, Home};
+use harness::{opened_in_browser, App, Home};
 use latchkey_testkit::{Backend, TestServer};
 
 const PASSWORD: &str = "Plum-orchard-violin-73";
@@ -686,39 +688,11 @@ async fn wrong_number_deny_and_timeout_between_the_browser_and_the_window() {
 /// app, signed in. The address works once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launcher_tile_opens_the_application_signed_in() {
-    use std::os::unix::fs::PermissionsExt;
     let server = server().await;
     server.add_user("jin@corp.example", PASSWORD).await;
     let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
     let home = Home::new();
-    let opened = home.0.path().join("opened.txt");
-    let script = home.0.path().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // The desktop's default browser for http(s), as xdg-open finds it: the user's
-    // mimeapps.list names a desktop entry that runs the script.
-    let config = home.0.path().join(".config");
-    let apps = home.0.path().join(".local/share/applications");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::create_dir_all(&apps).unwrap();
-    std::fs::write(
-        config.join("mimeapps.list"),
-        "[Default Applications]\nx-scheme-handler/http=test-browser.desktop\n\
-         x-scheme-handler/https=test-browser.desktop\n",
-    )
-    .unwrap();
-    std::fs::write(
-        apps.join("test-browser.desktop"),
-        format!(
-            "[Desktop Entry]\nType=Application\nName=Test browser\nExec={} %u\nNoDisplay=true\n",
-            script.display()
-        ),
-    )
-    .unwrap();
+    let opened = home.default_browser_writes_down();
     let url = server.base();
     let env = [("LATCHKEY_SERVER", url.as_str())];
     let Some(app) = App::launch(&home, &env).await else {
@@ -733,19 +707,7 @@ async fn a_launcher_tile_opens_the_application_signed_in() {
         t == "CRM is opening in your browser."
     })
     .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let launch = loop {
-        if let Ok(text) = std::fs::read_to_string(&opened) {
-            if let Some(line) = text.lines().next() {
-                break line.to_owned();
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no browser was opened"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let launch = opened_in_browser(&opened).await;
     let path = launch
         .strip_prefix(&url)
         .unwrap_or_else(|| panic!("not on the server: {launch}"));
@@ -804,5 +766,65 @@ async fn an_approve_link_that_launches_the_app_shows_the_request() {
     app.click("[data-testid=approval-done]").await;
     app.screen("account").await;
     chromium.quit().await;
+    app.close().await;
+}
+
+/// Issue 16: on a desktop with a tray (an Xfce panel on a display of its own), the
+/// app's tray icon opens a menu in the UI's language that lists the launcher's
+/// applications: one chosen opens in the default browser through a launch address,
+/// and "Lock" signs the window out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_menu_opens_an_application_and_locks() {
+    let server = server().await;
+    server.add_user("lu@corp.example", PASSWORD).await;
+    let office = Office::start(&server, "crm", "CRM", Some(CRM_ICON)).await;
+    register(&server, "mail", "邮件 Mail", None).await;
+    let Some(desktop) = tray::Desktop::start().await else {
+        return;
+    };
+    let home = Home::new();
+    let opened = home.default_browser_writes_down();
+    let url = server.base();
+    let env = [
+        ("LATCHKEY_SERVER", url.as_str()),
+        ("DISPLAY", desktop.display.as_str()),
+    ];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    let Some(chromium) = browser::browser().await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "lu@corp.example").await;
+    app.wait_text("[data-testid=launcher]", |t| t.contains("CRM"))
+        .await;
+
+    // The menu: Open Latchkey, the applications (CRM, 邮件 Mail), Lock, Quit.
+    let shots = harness::screenshot_dir();
+    desktop.wait_for_icon().await;
+    app.language("zh-CN").await;
+    desktop.open_menu().await;
+    desktop.screenshot(&shots, "tray-menu-zh-CN").await;
+    desktop.close_menu().await;
+    app.language("en").await;
+    desktop.open_menu().await;
+    desktop.screenshot(&shots, "tray-menu-en").await;
+
+    // The second item: CRM, opened signed in as its tile does.
+    desktop.choose(2).await;
+    let launch = opened_in_browser(&opened).await;
+    assert!(
+        launch.starts_with(&format!("{url}/oidc/launch?ticket=")),
+        "{launch}"
+    );
+    // The address goes on to the CRM (not to the mail), signed in.
+    chromium.goto(&launch).await;
+    assert_eq!(browser::signed_in_at(&chromium, &office).await, "Test User");
+    chromium.quit().await;
+
+    // The fourth: Lock.
+    desktop.open_menu().await;
+    desktop.choose(4).await;
+    app.screen("sign_in").await;
     app.close().await;
 }

@@ -75,21 +75,32 @@ pub async fn ask_the_app(browser: &Browser, office: &Office) -> (String, u8) {
     browser.follow("a[href=\"/login\"]").await;
     browser.find("input[autocomplete~=\"username\"]").await;
     browser.follow("button[value=app]").await;
-    browser.find(".number").await;
-    let number = browser
-        .text(".number")
-        .await
-        .trim()
-        .parse()
-        .expect("the number to pick");
-    let link = browser
-        .find("a[href^=\"latchkey://approve\"]")
-        .await
-        .attr("href")
-        .await
-        .expect("read the link")
-        .expect("the link that opens the app");
-    (link, number)
+    // The waiting page reloads itself every 2 s: read it in one script, not element by
+    // element (an element found may be gone by the time it is read).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let got = browser
+            .client
+            .execute(
+                "const n = document.querySelector('.number'); \
+                 const a = document.querySelector('a[href^=\"latchkey://approve\"]'); \
+                 return n && a ? [n.textContent, a.getAttribute('href')] : null;",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value::<(String, String)>(v).ok());
+        if let Some((number, link)) = got {
+            let number = number.trim().parse().expect("the number to pick");
+            return (link, number);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no waiting page; {}",
+            browser.whereabouts("waiting").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until the browser is back at the office app, signed in; the name it greets.
@@ -102,7 +113,16 @@ pub async fn signed_in_at(browser: &Browser, office: &Office) -> String {
 pub async fn told(browser: &Browser, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let body = browser.text("body").await;
+        let body = browser
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : '';",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         if body.contains(what) {
             return;
         }

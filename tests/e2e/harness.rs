@@ -39,6 +39,57 @@ impl Home {
     pub fn new() -> Self {
         Self(tempfile::tempdir().expect("home dir"))
     }
+
+    /// Makes the desktop's default browser for `http(s)`, as `xdg-open` finds it, a
+    /// script that writes down each address it is given: the user's `mimeapps.list`
+    /// names a desktop entry that runs it. Returns the file it writes to.
+    pub fn default_browser_writes_down(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let home = self.0.path();
+        let opened = home.join("opened.txt");
+        let script = home.join("browser.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+        )
+        .expect("the browser script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .expect("make it runnable");
+        let config = home.join(".config");
+        let apps = home.join(".local/share/applications");
+        std::fs::create_dir_all(&config).expect("a config folder");
+        std::fs::create_dir_all(&apps).expect("an applications folder");
+        std::fs::write(
+            config.join("mimeapps.list"),
+            "[Default Applications]\nx-scheme-handler/http=test-browser.desktop\n\
+             x-scheme-handler/https=test-browser.desktop\n",
+        )
+        .expect("mimeapps.list");
+        std::fs::write(
+            apps.join("test-browser.desktop"),
+            format!(
+                "[Desktop Entry]\nType=Application\nName=Test browser\nExec={} %u\nNoDisplay=true\n",
+                script.display()
+            ),
+        )
+        .expect("the desktop entry");
+        opened
+    }
+}
+
+/// The first address the browser of [`Home::default_browser_writes_down`] was given,
+/// waiting up to 20 s for one.
+pub async fn opened_in_browser(opened: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(opened) {
+            if let Some(line) = text.lines().next() {
+                return line.to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "no browser was opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 impl Drop for App {
