@@ -199,6 +199,10 @@ server_codes! {
     /// The application requires two-step verification and this sign-in had none.
     TwoFactorRequired = "two_factor_required", 403, TwoFactorRequired,
         "This application requires two-step verification. Turn it on, then sign in again.";
+    /// The account is signed in but its role does not allow this (the admin API: no
+    /// console role, or helpdesk asking for an admin's action).
+    Forbidden = "forbidden", 403, ServerRejected,
+        "Your account is not allowed to do this.";
     /// Something failed inside the server; details are in its log, never in the answer.
     Internal = "internal", 500, ServerError,
         "Something went wrong on the server.";

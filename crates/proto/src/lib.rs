@@ -8,6 +8,7 @@
 //! [`identifier`] is the one rule both sides apply to what people type to sign in
 //! (e-mail, phone, username → one canonical form).
 
+mod admin;
 mod approval;
 mod auth;
 mod code;
@@ -20,6 +21,7 @@ mod password;
 mod reset;
 mod secret;
 
+pub use admin::*;
 pub use approval::*;
 pub use auth::*;
 pub use code::*;

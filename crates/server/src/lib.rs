@@ -10,6 +10,7 @@
 pub mod account;
 pub mod activity;
 pub mod admin;
+pub mod audit;
 pub mod challenge;
 pub mod config;
 pub mod db;
@@ -27,6 +28,7 @@ pub mod oidc;
 pub mod recovery_codes;
 pub mod replacement;
 pub mod retention;
+pub mod roles;
 pub mod secret_box;
 pub mod sends;
 pub mod session;

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use latchkey_proto::{Maintenance, Secret};
+use latchkey_proto::{AdminRole, Maintenance, Secret};
 use latchkey_server::admin::{self, AddUser};
+use latchkey_server::audit::{self, Actor};
+use latchkey_server::roles;
 use latchkey_server::{AppState, Config};
 
 /// mimalloc instead of the system allocator: per refresh rotation the server allocates
@@ -63,6 +65,48 @@ enum Command {
     /// The OpenID Connect ID-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Console roles: who may use IT's console and admin API (`/admin/v1`).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The audit trail of admin actions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Give an account a console role (it must also turn on two-step verification
+    /// before the console lets it act).
+    Grant {
+        #[arg(long)]
+        identifier: String,
+        /// helpdesk: look up, unlock, temporary password, reset 2FA, sign out, read
+        /// activity; admin: everything.
+        #[arg(long, value_parser = ["helpdesk", "admin"])]
+        role: String,
+    },
+    /// Take an account's console role away.
+    Revoke {
+        #[arg(long)]
+        identifier: String,
+    },
+    /// List the accounts with a console role.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Stream the audit trail as JSON lines (one record per line, oldest first), for a
+    /// SIEM.
+    Export {
+        /// From this time on, RFC 3339 (e.g. 2026-12-01T00:00:00Z).
+        #[arg(long)]
+        since: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -159,7 +203,11 @@ enum UserCommand {
         password_stdin: bool,
     },
     /// List accounts.
-    List,
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Disable an account and end its sessions.
     Disable {
         #[arg(long)]
@@ -288,6 +336,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Start the server:  latchkey-server serve   (listening on http://{bind})");
         }
         Command::User(cmd) => user(&app, cmd).await?,
+        Command::Admin(cmd) => admin_roles(&app, cmd).await?,
+        Command::Audit(AuditCommand::Export { since }) => audit_export(&app, &since).await?,
         Command::Client(cmd) => client(&app, cmd).await?,
         Command::Keys(KeysCommand::Rotate) => {
             for (alg, kid) in latchkey_server::oidc::keys::rotate(&app).await? {
@@ -469,7 +519,30 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
             let user = admin::add_user(app, add, &password).await?;
             println!("created {} ({})", user.label(), user.id);
         }
-        UserCommand::List => {
+        UserCommand::List { json: true } => {
+            let listed: Vec<serde_json::Value> = admin::list_users(app)
+                .await?
+                .into_iter()
+                .map(|l| {
+                    let u = &l.user;
+                    serde_json::json!({
+                        "id": u.id,
+                        "email": u.email,
+                        "phone": u.phone,
+                        "username": u.username,
+                        "name": u.name,
+                        "organisation": u.organisation,
+                        "disabled": u.is_disabled(),
+                        "locked_for_seconds": l.locked_for,
+                        "must_change_password": u.has_temporary_password(),
+                        "mfa_enabled": u.mfa_on(),
+                        "created_at": rfc3339(u.created_at),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&listed)?);
+        }
+        UserCommand::List { json: false } => {
             println!(
                 "{:<32}  {:<28}  {:<16}  {:<14}  {:<10}  name",
                 "id", "email", "phone", "username", "status"
@@ -498,14 +571,44 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { identifier } => {
             let u = admin::set_disabled(app, &identifier, true).await?;
+            let change = audit::change("disabled", None, Some("true"));
+            audit::record(
+                &app.db,
+                &Actor::command_line(),
+                "disable",
+                Some(&u),
+                &[change],
+                app.now(),
+            )
+            .await?;
             println!("disabled {} and ended its sessions", u.label());
         }
         UserCommand::Enable { identifier } => {
             let u = admin::set_disabled(app, &identifier, false).await?;
+            let change = audit::change("disabled", None, Some("false"));
+            audit::record(
+                &app.db,
+                &Actor::command_line(),
+                "enable",
+                Some(&u),
+                &[change],
+                app.now(),
+            )
+            .await?;
             println!("enabled {}", u.label());
         }
         UserCommand::Unlock { identifier } => {
             let label = admin::unlock(app, &identifier).await?;
+            let target = admin::find(app, &identifier).await.ok();
+            audit::record(
+                &app.db,
+                &Actor::command_line(),
+                "unlock",
+                target.as_ref(),
+                &[],
+                app.now(),
+            )
+            .await?;
             println!("unlocked {label}");
         }
         UserCommand::ResetPassword {
@@ -514,6 +617,16 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
         } => {
             let password = read_password()?;
             let u = admin::reset_password(app, &identifier, &password).await?;
+            let change = audit::change("must_change_password", None, Some("true"));
+            audit::record(
+                &app.db,
+                &Actor::command_line(),
+                "temporary_password",
+                Some(&u),
+                &[change],
+                app.now(),
+            )
+            .await?;
             println!(
                 "set a temporary password for {}; it must be changed at the next sign-in",
                 u.label()
@@ -524,6 +637,112 @@ async fn user(app: &AppState, cmd: UserCommand) -> anyhow::Result<()> {
 }
 
 /// The first line of standard input, without its line ending.
+async fn admin_roles(app: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::Grant { identifier, role } => {
+            let role = AdminRole::parse(&role).context("--role is helpdesk or admin")?;
+            let user = admin::find(app, &identifier).await?;
+            let before = roles::grant(&app.db, &user.id, role, app.now()).await?;
+            let change = audit::change("role", before.map(AdminRole::as_str), Some(role.as_str()));
+            audit::record(
+                &app.db,
+                &Actor::command_line(),
+                "grant_role",
+                Some(&user),
+                &[change],
+                app.now(),
+            )
+            .await?;
+            println!("{} is {} of the console", user.label(), role.as_str());
+            if !user.mfa_on() {
+                eprintln!(
+                    "{} has no two-step verification yet: the console lets them act once it is on.",
+                    user.label()
+                );
+            }
+        }
+        AdminCommand::Revoke { identifier } => {
+            let user = admin::find(app, &identifier).await?;
+            match roles::revoke(&app.db, &user.id).await? {
+                Some(before) => {
+                    let change = audit::change("role", Some(before.as_str()), None);
+                    audit::record(
+                        &app.db,
+                        &Actor::command_line(),
+                        "revoke_role",
+                        Some(&user),
+                        &[change],
+                        app.now(),
+                    )
+                    .await?;
+                    println!("{} has no console role any more", user.label());
+                }
+                None => println!("{} had no console role", user.label()),
+            }
+        }
+        AdminCommand::List { json } => {
+            let listed = roles::list(&app.db).await?;
+            if json {
+                let rows: Vec<serde_json::Value> = listed
+                    .iter()
+                    .map(|(u, role, since)| {
+                        serde_json::json!({
+                            "id": u.id,
+                            "label": u.label(),
+                            "role": role.as_str(),
+                            "mfa_enabled": u.mfa_on(),
+                            "granted_at": rfc3339(*since),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<32}  {:<28}  {:<9}  {:<4}  granted",
+                    "id", "account", "role", "2fa"
+                );
+                for (u, role, since) in listed {
+                    println!(
+                        "{:<32}  {:<28}  {:<9}  {:<4}  {}",
+                        u.id,
+                        u.label(),
+                        role.as_str(),
+                        if u.mfa_on() { "on" } else { "off" },
+                        rfc3339(since)
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `audit export --since`: JSON lines, oldest first, a batch at a time (a large trail
+/// is never held in memory).
+async fn audit_export(app: &AppState, since: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let from = time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+        .context("--since must be RFC 3339, e.g. 2026-12-01T00:00:00Z")?;
+    let from_ms = i64::try_from(from.unix_timestamp_nanos() / 1_000_000)
+        .context("--since is out of range")?;
+    let mut after = (from_ms, String::new());
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    loop {
+        let batch = audit::since(&app.db, (after.0, &after.1), 500).await?;
+        let Some((at, last)) = batch.last() else {
+            break;
+        };
+        after = (*at, last.id.clone());
+        for (_, entry) in &batch {
+            serde_json::to_writer(&mut out, entry)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn read_password() -> anyhow::Result<Secret> {
     let mut input = Vec::new();
     std::io::stdin().take(64 * 1024).read_to_end(&mut input)?;

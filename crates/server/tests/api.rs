@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api {
+    mod admin;
     mod admin_cli;
     mod bad_input;
     mod config;

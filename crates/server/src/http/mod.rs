@@ -2,6 +2,7 @@
 //! annotations (so the two cannot drift), and the layers every request passes:
 //! body limit, panic catcher, maintenance and client-version guard, JSON fallbacks.
 
+mod admin;
 mod approvals;
 mod auth;
 mod device;
@@ -105,10 +106,23 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::userinfo))
         .routes(routes!(oidc::revoke))
         .routes(routes!(oidc::introspect));
+    // IT's admin API (issue 18): outside the maintenance guard (not under /v1/).
+    let admin = OpenApiRouter::new()
+        .routes(routes!(admin::me))
+        .routes(routes!(admin::search))
+        .routes(routes!(admin::show))
+        .routes(routes!(admin::unlock))
+        .routes(routes!(admin::set_temporary_password))
+        .routes(routes!(admin::reset_two_factor))
+        .routes(routes!(admin::revoke_sessions))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::enable))
+        .routes(routes!(admin::audit_trail));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)
         .merge(provider)
+        .merge(admin)
 }
 
 /// The generated OpenAPI document.

@@ -75,6 +75,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/oidc/userinfo"),
     ("post", "/oidc/revoke"),
     ("post", "/oidc/introspect"),
+    ("get", "/admin/v1/me"),
+    ("get", "/admin/v1/users"),
+    ("get", "/admin/v1/users/{id}"),
+    ("post", "/admin/v1/users/{id}/unlock"),
+    ("post", "/admin/v1/users/{id}/temporary-password"),
+    ("post", "/admin/v1/users/{id}/reset-two-factor"),
+    ("post", "/admin/v1/users/{id}/revoke-sessions"),
+    ("post", "/admin/v1/users/{id}/disable"),
+    ("post", "/admin/v1/users/{id}/enable"),
+    ("get", "/admin/v1/audit"),
 ];
 
 async fn openapi_lists_every_route(b: Backend) {

@@ -1,0 +1,545 @@
+//! `/admin/v1/*`: IT's admin API (issue 18), for the console and IT's scripts. Every
+//! route takes the bearer token of a session of an account with a console role
+//! (`latchkey-server admin grant`) and two-factor authentication on; *helpdesk* looks
+//! users up, unlocks, sets temporary passwords, resets two-factor authentication, signs
+//! users out and reads activity; *admin* also disables and enables accounts and reads
+//! the audit trail. Every action is in the audit trail (`crate::audit`).
+//!
+//! These routes are not behind the maintenance guard: IT must be able to act while the
+//! sign-in routes are closed.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use latchkey_proto::{
+    AdminMe, AdminRole, AdminUserDetail, AdminUserPage, AdminUserSummary, AuditPage, ErrorBody,
+    ErrorCode, Secret, TemporaryPassword, UserStatus,
+};
+use rand::rngs::OsRng;
+use rand::Rng;
+use serde::Deserialize;
+use sqlx::Row;
+
+use super::extract::{ApiPath, ApiQuery, ClientIp};
+use crate::admin::{self, AdminError};
+use crate::audit::{self, Actor};
+use crate::db::{rfc3339, secs};
+use crate::error::{ApiError, ApiResult};
+use crate::identifier::Identifier;
+use crate::session::{self, Authed};
+use crate::state::AppState;
+use crate::users::{self, UserRow, COLUMNS};
+use crate::{account, activity, lockout, recovery_codes, roles, totp};
+
+/// The signed-in admin of a request: an account with a role and two-factor
+/// authentication on.
+pub struct Admin {
+    pub user: UserRow,
+    pub role: AdminRole,
+    pub ip: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let authed = Authed::from_request_parts(parts, app).await?;
+        let ip = ClientIp::from_request_parts(parts, app).await?;
+        let user = users::by_id(&app.db, &authed.user_id)
+            .await?
+            .filter(|u| !u.is_disabled())
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
+        let Some(role) = roles::of(&app.db, &user.id).await? else {
+            return Err(ApiError::new(ErrorCode::Forbidden)
+                .message("This account has no role in the console."));
+        };
+        if !user.mfa_on() {
+            return Err(ApiError::new(ErrorCode::TwoFactorRequired).message(
+                "Turn on two-step verification for this account before acting in the console.",
+            ));
+        }
+        Ok(Self {
+            user,
+            role,
+            ip: ip.0,
+        })
+    }
+}
+
+impl Admin {
+    /// Refuses (`forbidden`) unless the admin's role allows what `needed` may do.
+    fn needs(&self, needed: AdminRole) -> ApiResult<()> {
+        if self.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden)
+                .message(format!("This needs the {} role.", needed.as_str())))
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::admin(&self.user, self.role, self.ip.as_deref())
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound(_) => ApiError::new(ErrorCode::ResourceNotFound),
+            AdminError::Exists => ApiError::new(ErrorCode::Conflict),
+            AdminError::Invalid(m) => ApiError::new(ErrorCode::InvalidRequest).message(m),
+            AdminError::Refused(r) => ApiError::rejected("password", r.reasons, r.suggestions),
+            AdminError::Hash(e) => ApiError::internal(e),
+            AdminError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Who the console is signed in as, and with which role.
+#[utoipa::path(get, path = "/admin/v1/me", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminMe),
+        (status = 401, description = "`unauthenticated` or `token_expired`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (no console role) or `two_factor_required` (the admin has no two-step verification)", body = ErrorBody),
+    ))]
+pub async fn me(admin: Admin) -> Json<AdminMe> {
+    Json(AdminMe {
+        user: admin.user.to_proto(),
+        role: admin.role,
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UserQuery {
+    /// Part of an e-mail, phone number, username or name (case-insensitive), or an
+    /// identifier in any form people type it (`138 0013 8000`). Empty: everyone.
+    q: Option<String>,
+    /// The page, from 1 (default 1).
+    page: Option<u32>,
+    /// Accounts per page, 1–100 (default 20).
+    per_page: Option<u32>,
+}
+
+/// The longest search accepted.
+const MAX_QUERY_CHARS: usize = 200;
+
+/// `%`, `_` and `\` of a search are matched as themselves.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Finds accounts by any identifier or name, a page at a time.
+#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", security(("bearer" = [])),
+    params(UserQuery),
+    responses(
+        (status = 200, body = AdminUserPage),
+        (status = 400, description = "`invalid_request`: a bad page, size or search", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub async fn search(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiQuery(q): ApiQuery<UserQuery>,
+) -> ApiResult<Json<AdminUserPage>> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(20);
+    if page == 0 || page > 1_000_000 {
+        return Err(ApiError::invalid("page", "`page` starts at 1."));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(ApiError::invalid(
+            "per_page",
+            "`per_page` must be between 1 and 100.",
+        ));
+    }
+    let text = q.q.as_deref().unwrap_or("").trim();
+    if text.chars().count() > MAX_QUERY_CHARS || text.contains('\0') {
+        return Err(ApiError::invalid("q", "The search is too long."));
+    }
+    // An identifier typed as people type it matches its canonical form too.
+    let canonical = Identifier::parse(text, &app.config.default_region)
+        .ok()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    let pattern = like_pattern(text);
+    let filter = "WHERE ($1 = '' OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
+                  OR LOWER(COALESCE(username, '')) LIKE $2 ESCAPE '\\' \
+                  OR LOWER(COALESCE(name, '')) LIKE $2 ESCAPE '\\' \
+                  OR COALESCE(phone, '') LIKE $2 ESCAPE '\\' \
+                  OR email = $3 OR phone = $3 OR username = $3)";
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM users {filter}"))
+        .bind(text)
+        .bind(&pattern)
+        .bind(&canonical)
+        .fetch_one(&app.db)
+        .await?
+        .get("n");
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users {filter} ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
+    ))
+    .bind(text)
+    .bind(&pattern)
+    .bind(&canonical)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page - 1) * i64::from(per_page))
+    .fetch_all(&app.db)
+    .await?;
+    let mut users = Vec::with_capacity(rows.len());
+    for user in &rows {
+        users.push(summary(&app, user).await?);
+    }
+    Ok(Json(AdminUserPage {
+        users,
+        page,
+        per_page,
+        total: u64::try_from(total).unwrap_or(0),
+    }))
+}
+
+/// What the console shows about an account at a glance.
+async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSummary> {
+    let now = app.now();
+    let mut locked_for = None;
+    for subject in user.lockout_subjects() {
+        locked_for = locked_for.max(lockout::locked_for(&app.db, &subject, now).await?);
+    }
+    let expires = account::password_expires_at(&app.config.password, user);
+    let maintenance = app.switches().await?.maintenance.is_some();
+    let recovery_codes_left = if user.mfa_on() {
+        Some(recovery_codes::left(&app.db, &user.id).await?)
+    } else {
+        None
+    };
+    let status = UserStatus {
+        disabled: user.is_disabled(),
+        locked_until: locked_for.map(|s| rfc3339(now + secs(s))),
+        must_change_password: user.has_temporary_password(),
+        password_expires_at: expires.map(rfc3339),
+        password_expired: expires.is_some_and(|e| e <= now),
+        mfa_enabled: user.mfa_on(),
+        recovery_codes_left,
+        maintenance,
+    };
+    Ok(AdminUserSummary {
+        can_sign_in: !status.disabled && status.locked_until.is_none() && !maintenance,
+        user: user.to_proto(),
+        status,
+        role: roles::of(&app.db, &user.id).await?,
+        created_at: rfc3339(user.created_at),
+    })
+}
+
+/// The account of a path's `{id}`.
+async fn target(app: &AppState, id: &str) -> ApiResult<UserRow> {
+    let plausible =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !plausible {
+        return Err(ApiError::new(ErrorCode::ResourceNotFound));
+    }
+    users::by_id(&app.db, id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::ResourceNotFound))
+}
+
+/// An account with its live sessions and its newest activity.
+#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, body = AdminUserDetail),
+        (status = 404, description = "`resource_not_found`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub async fn show(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<AdminUserDetail>> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let user = target(&app, &id).await?;
+    let summary = summary(&app, &user).await?;
+    let sessions = session::list(&app.db, &user.id, "", app.now()).await?;
+    let activity = activity::recent(&app.db, &user.id, 50).await?;
+    Ok(Json(AdminUserDetail {
+        summary,
+        sessions,
+        activity,
+    }))
+}
+
+/// Lifts the account's sign-in lock (every identifier of it).
+#[utoipa::path(post, path = "/admin/v1/users/{id}/unlock", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Unlocked (or was not locked)"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn unlock(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let user = target(&app, &id).await?;
+    let before = summary(&app, &user).await?.status.locked_until;
+    admin::unlock(&app, &user.id).await?;
+    let change = audit::change("locked_until", before.as_deref(), None);
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "unlock",
+        Some(&user),
+        &[change],
+        app.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Characters of a temporary password: no look-alikes (0/O, 1/l/I), since it is read
+/// out over the phone.
+const TEMPORARY_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+
+/// Four groups of four: `Hk7q-9xTr-Wp4n-Z2hd` (about 95 bits).
+fn temporary_password() -> Secret {
+    let mut rng = OsRng;
+    let groups: Vec<String> = (0..4)
+        .map(|_| {
+            (0..4)
+                .map(|_| char::from(TEMPORARY_ALPHABET[rng.gen_range(0..TEMPORARY_ALPHABET.len())]))
+                .collect()
+        })
+        .collect();
+    Secret::from(groups.join("-"))
+}
+
+/// Sets a temporary password, shown this once: the person chooses their own at the
+/// next sign-in. Every session of the account ends, outstanding reset links and codes
+/// are void, and any lock is lifted.
+#[utoipa::path(post, path = "/admin/v1/users/{id}/temporary-password", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, body = TemporaryPassword),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn set_temporary_password(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TemporaryPassword>> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let user = target(&app, &id).await?;
+    // A random password of this shape meets any sane policy; a policy that refuses one
+    // (say, one that wants a symbol) gets another try before the refusal is passed on.
+    let mut last = None;
+    for _ in 0..3 {
+        let password = temporary_password();
+        match admin::reset_password(&app, &user.id, &password).await {
+            Ok(_) => {
+                let change = audit::change("must_change_password", Some("false"), Some("true"));
+                audit::record(
+                    &app.db,
+                    &admin.actor(),
+                    "temporary_password",
+                    Some(&user),
+                    &[change],
+                    app.now(),
+                )
+                .await?;
+                return Ok(Json(TemporaryPassword { password }));
+            }
+            Err(AdminError::Refused(r)) => last = Some(AdminError::Refused(r)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last
+        .map(ApiError::from)
+        .unwrap_or_else(|| ApiError::new(ErrorCode::Internal)))
+}
+
+/// Turns the account's two-factor authentication off and deletes its recovery codes
+/// (the person lost the phone and the codes); they set it up again after signing in.
+/// The account's sessions are left as they are; revoke them too if the phone was a
+/// signed-in device.
+#[utoipa::path(post, path = "/admin/v1/users/{id}/reset-two-factor", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Two-factor authentication is off"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn reset_two_factor(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let user = target(&app, &id).await?;
+    let mut conn = app.db.acquire().await?;
+    totp::remove(&mut conn, &user.id).await?;
+    drop(conn);
+    let was = if user.mfa_on() { "true" } else { "false" };
+    let change = audit::change("mfa_enabled", Some(was), Some("false"));
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "reset_two_factor",
+        Some(&user),
+        &[change],
+        app.now(),
+    )
+    .await?;
+    if user.mfa_on() {
+        crate::mfa::notify_totp_change(&app, &user, false).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs the account out on every device (and out of every application signed in
+/// through Latchkey).
+#[utoipa::path(post, path = "/admin/v1/users/{id}/revoke-sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn revoke_sessions(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let user = target(&app, &id).await?;
+    let now = app.now();
+    let live = session::list(&app.db, &user.id, "", now).await?.len();
+    let mut conn = app.db.acquire().await?;
+    session::revoke_all(&mut conn, &user.id, None, now).await?;
+    drop(conn);
+    let change = audit::change("sessions", Some(&live.to_string()), Some("0"));
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "revoke_sessions",
+        Some(&user),
+        &[change],
+        now,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_disabled(
+    app: &AppState,
+    admin: &Admin,
+    id: &str,
+    disabled: bool,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    let user = target(app, id).await?;
+    if disabled && user.id == admin.user.id {
+        return Err(ApiError::new(ErrorCode::Conflict)
+            .message("An admin cannot disable their own account."));
+    }
+    admin::set_disabled(app, &user.id, disabled).await?;
+    let (before, after) = if disabled {
+        ("false", "true")
+    } else {
+        ("true", "false")
+    };
+    let change = audit::change(
+        "disabled",
+        Some(if user.is_disabled() { "true" } else { before }),
+        Some(after),
+    );
+    let action = if disabled { "disable" } else { "enable" };
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        action,
+        Some(&user),
+        &[change],
+        app.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables the account (admin only): it is signed out everywhere and cannot sign in.
+#[utoipa::path(post, path = "/admin/v1/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 409, description = "`conflict`: the admin's own account", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn disable(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    set_disabled(&app, &admin, &id, true).await
+}
+
+/// Enables a disabled account again (admin only).
+#[utoipa::path(post, path = "/admin/v1/users/{id}/enable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Enabled"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn enable(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    set_disabled(&app, &admin, &id, false).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Only the records about this account.
+    user_id: Option<String>,
+    /// How many, newest first (1–500, default 100).
+    limit: Option<u32>,
+}
+
+/// The audit trail, newest first (admin only).
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn audit_trail(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    admin.needs(AdminRole::Admin)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "`limit` must be between 1 and 500.",
+        ));
+    }
+    let user_id = q.user_id.as_deref().filter(|u| !u.is_empty());
+    if user_id.is_some_and(|u| u.len() > 64 || !u.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Err(ApiError::invalid(
+            "user_id",
+            "`user_id` is not an account id.",
+        ));
+    }
+    let entries = audit::recent(&app.db, user_id, limit).await?;
+    Ok(Json(AuditPage { entries }))
+}

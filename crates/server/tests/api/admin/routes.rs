@@ -1,0 +1,187 @@
+//! Every admin route refuses whoever may not use it: no token (401), an account
+//! without a console role (403 `forbidden`), an admin without two-step verification
+//! (403 `two_factor_required`), the helpdesk on an admin's route (403 `forbidden`);
+//! and answers the roles that may. Then bad input: pages, sizes, searches, ids.
+
+use latchkey_proto::AdminRole;
+use latchkey_testkit::api::assert_error;
+use latchkey_testkit::{on_both, Backend};
+use reqwest::Method;
+
+use super::{console, grant, person};
+use crate::api::totp::enabled_user;
+
+on_both!(
+    every_route_checks_the_role_and_two_step_verification,
+    bad_input_gets_clear_refusals,
+);
+
+/// Each route, and the least role that may use it.
+fn routes(target: &str) -> Vec<(Method, String, AdminRole)> {
+    let user = |action: &str| format!("/admin/v1/users/{target}/{action}");
+    vec![
+        (Method::GET, "/admin/v1/me".into(), AdminRole::Helpdesk),
+        (
+            Method::GET,
+            "/admin/v1/users?q=corp".into(),
+            AdminRole::Helpdesk,
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/users/{target}"),
+            AdminRole::Helpdesk,
+        ),
+        (Method::POST, user("unlock"), AdminRole::Helpdesk),
+        (
+            Method::POST,
+            user("temporary-password"),
+            AdminRole::Helpdesk,
+        ),
+        (Method::POST, user("reset-two-factor"), AdminRole::Helpdesk),
+        (Method::POST, user("revoke-sessions"), AdminRole::Helpdesk),
+        (Method::POST, user("disable"), AdminRole::Admin),
+        (Method::POST, user("enable"), AdminRole::Admin),
+        (Method::GET, "/admin/v1/audit".into(), AdminRole::Admin),
+    ]
+}
+
+async fn every_route_checks_the_role_and_two_step_verification(b: Backend) {
+    let Some(c) = console(b).await else {
+        return;
+    };
+    let target = person(&c.srv, "zhou.min@corp.cn").await;
+    // Two-step verification on, but no role.
+    let plain = enabled_user(&c.srv, "staff@corp.cn").await.token;
+    // A role, but no two-step verification.
+    let lax = c
+        .srv
+        .add_user("lax.admin@corp.cn", latchkey_testkit::api::PASSWORD)
+        .await;
+    grant(&c.srv, &lax.id, AdminRole::Admin).await;
+    let lax = c
+        .srv
+        .login("lax.admin@corp.cn", latchkey_testkit::api::PASSWORD)
+        .await
+        .access_token
+        .expose()
+        .to_owned();
+
+    for (method, path, least) in routes(&target) {
+        let (s, body) = c.srv.call(method.clone(), &path, None, None).await;
+        assert_error(s, &body, 401, "unauthenticated");
+        let (s, body) = c.call(&plain, method.clone(), &path).await;
+        assert_error(s, &body, 403, "forbidden");
+        let (s, body) = c.call(&lax, method.clone(), &path).await;
+        assert_error(s, &body, 403, "two_factor_required");
+        let (s, body) = c.call(&c.helpdesk, method.clone(), &path).await;
+        if least == AdminRole::Admin {
+            assert_error(s, &body, 403, "forbidden");
+        } else {
+            assert!(s.is_success(), "helpdesk {method} {path}: {s} {body}");
+        }
+        let (s, body) = c.call(&c.admin, method.clone(), &path).await;
+        assert!(s.is_success(), "admin {method} {path}: {s} {body}");
+    }
+
+    // Each action is in the trail, with who did it and with which role.
+    let trail = c.audit_of(&target).await;
+    let mut seen: Vec<(String, String)> = trail
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut want: Vec<(String, String)> = Vec::new();
+    for action in [
+        "unlock",
+        "temporary_password",
+        "reset_two_factor",
+        "revoke_sessions",
+    ] {
+        want.push((action.into(), "helpdesk".into()));
+        want.push((action.into(), "admin".into()));
+    }
+    want.push(("disable".into(), "admin".into()));
+    want.push(("enable".into(), "admin".into()));
+    want.sort();
+    assert_eq!(seen, want, "{trail:#?}");
+    for e in &trail {
+        assert!(e["actor"].as_str().unwrap().ends_with("@corp.cn"), "{e}");
+        assert_eq!(e["target"], "zhou.min@corp.cn", "{e}");
+        assert!(e["ip"].as_str().is_some_and(|ip| ip == "127.0.0.1"), "{e}");
+    }
+    // Refused attempts change nothing and are not actions.
+    let (s, body) = c.call(&c.admin, Method::GET, "/admin/v1/audit").await;
+    assert_eq!(s, 200);
+    assert!(body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["role"] == "admin" || e["role"] == "helpdesk"));
+}
+
+async fn bad_input_gets_clear_refusals(b: Backend) {
+    let Some(c) = console(b).await else {
+        return;
+    };
+    person(&c.srv, "wu_100%@corp.cn").await;
+    person(&c.srv, "wu1100x@corp.cn").await;
+    for bad in [
+        "/admin/v1/users?page=0",
+        "/admin/v1/users?page=abc",
+        "/admin/v1/users?per_page=0",
+        "/admin/v1/users?per_page=101",
+        "/admin/v1/users?per_page=-1",
+        "/admin/v1/audit?limit=0",
+        "/admin/v1/audit?limit=501",
+        "/admin/v1/audit?user_id=../etc",
+    ] {
+        let (s, body) = c.call(&c.admin, Method::GET, bad).await;
+        assert_error(s, &body, 400, "invalid_request");
+    }
+    let long = "x".repeat(201);
+    let (s, body) = c
+        .call(&c.admin, Method::GET, &format!("/admin/v1/users?q={long}"))
+        .await;
+    assert_error(s, &body, 400, "invalid_request");
+    for id in ["nobody", "%00", "a%2Fb", &"f".repeat(65), "'%20OR%201=1"] {
+        for path in [
+            format!("/admin/v1/users/{id}"),
+            format!("/admin/v1/users/{id}/unlock"),
+        ] {
+            let method = if path.ends_with("unlock") {
+                Method::POST
+            } else {
+                Method::GET
+            };
+            let (s, body) = c.call(&c.admin, method, &path).await;
+            assert!(s == 404 || s == 400, "{path}: {s} {body}");
+            assert!(body["code"] == "resource_not_found" || body["code"] == "invalid_request");
+        }
+    }
+    // `%` and `_` in a search are themselves, not wildcards.
+    let (s, body) = c
+        .call(&c.admin, Method::GET, "/admin/v1/users?q=wu_100%25")
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let found: Vec<&str> = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user"]["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["wu_100%@corp.cn"], "{body}");
+    // An admin cannot disable their own account (they would lock IT out).
+    let (s, body) = c
+        .call(
+            &c.admin,
+            Method::POST,
+            &format!("/admin/v1/users/{}/disable", c.admin_id),
+        )
+        .await;
+    assert_error(s, &body, 409, "conflict");
+}
