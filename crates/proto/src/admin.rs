@@ -172,3 +172,33 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     pub username: Option<String>,
 }
+
+/// `POST /admin/v1/users`: a new account. At least one of `email`, `phone`,
+/// `username`; its first password is made by the server and returned once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// `zh-CN` or `en`: the language of messages to the person.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// The answer to `POST /admin/v1/users`: the account, and its temporary password
+/// (shown this once; the person chooses their own at the first sign-in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedUser {
+    pub user: User,
+    pub password: Secret,
+}

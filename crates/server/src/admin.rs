@@ -322,3 +322,168 @@ pub async fn demo(app: &AppState) -> Result<UserRow, AdminError> {
         Err(e) => Err(e),
     }
 }
+
+/// What an admin changes of an account (`PATCH /admin/v1/users/{id}`): `None` keeps a
+/// field, `Some("")` removes it (an e-mail, phone or username; one must remain).
+#[derive(Debug, Default, Clone)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+}
+
+/// One field changed by [`update_user`]: its name, the value before and after.
+pub type Changed = (&'static str, Option<String>, Option<String>);
+
+/// Changes an account's name and identifiers. The old e-mail address or phone number
+/// is told (a notice) when it changes; a new identifier that another account has is
+/// refused (`Exists`). Returns the account as it is now and what changed.
+pub async fn update_user(
+    app: &AppState,
+    user: &UserRow,
+    update: &UserUpdate,
+) -> Result<(UserRow, Vec<Changed>), AdminError> {
+    let region = &app.config.default_region;
+    let bad =
+        |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("--{what}: {e}"));
+    let parse = |what: &'static str, v: &str| -> Result<Option<String>, AdminError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        let id = match what {
+            "email" => identifier::parse_email(v),
+            "phone" => identifier::parse_phone(v, region),
+            _ => identifier::parse_username(v),
+        }
+        .map_err(|e| bad(what, e))?;
+        Ok(Some(id.as_str().to_owned()))
+    };
+    let mut email = user.email.clone();
+    let mut phone = user.phone.clone();
+    let mut username = user.username.clone();
+    let mut name = user.name.clone();
+    if let Some(v) = &update.email {
+        email = parse("email", v)?;
+    }
+    if let Some(v) = &update.phone {
+        phone = parse("phone", v)?;
+    }
+    if let Some(v) = &update.username {
+        username = parse("username", v)?;
+    }
+    if let Some(v) = &update.name {
+        if v.chars().count() > 200 {
+            return Err(AdminError::Invalid("--name: at most 200 characters".into()));
+        }
+        name = clean(Some(v.clone()));
+    }
+    if email.is_none() && phone.is_none() && username.is_none() {
+        return Err(AdminError::Invalid(
+            "an account keeps at least an e-mail, a phone or a username".into(),
+        ));
+    }
+    let mut changed: Vec<Changed> = Vec::new();
+    for (field, before, after) in [
+        ("email", &user.email, &email),
+        ("phone", &user.phone, &phone),
+        ("username", &user.username, &username),
+        ("name", &user.name, &name),
+    ] {
+        if before != after {
+            changed.push((field, before.clone(), after.clone()));
+        }
+    }
+    if changed.is_empty() {
+        return Ok((user.clone(), changed));
+    }
+    let result = sqlx::query(
+        "UPDATE users SET email = $1, phone = $2, username = $3, name = $4 WHERE id = $5",
+    )
+    .bind(&email)
+    .bind(&phone)
+    .bind(&username)
+    .bind(&name)
+    .bind(&user.id)
+    .execute(&app.db)
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(AdminError::Exists),
+        Err(e) => return Err(e.into()),
+    }
+    // The old address hears of it (a change the person did not ask for is noticed).
+    for (field, before, _) in &changed {
+        let (channel, phone) = match *field {
+            "email" => (crate::delivery::Channel::Email, false),
+            "phone" => (crate::delivery::Channel::Sms, true),
+            _ => continue,
+        };
+        if let Some(old) = before {
+            let msg = crate::delivery::Outgoing {
+                channel,
+                recipient: old.clone(),
+                locale: crate::notify::locale(app, user, None),
+                kind: crate::delivery::MessageKind::ContactChanged { phone },
+            };
+            if let Err(e) = crate::delivery::enqueue(app, &msg).await {
+                tracing::warn!(user = %user.id, error = %e, "could not queue the notice to the old address");
+            }
+        }
+    }
+    let now = users::by_id(&app.db, &user.id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(user.id.clone()))?;
+    Ok((now, changed))
+}
+
+/// Deletes an account and the personal data kept about it: sessions and tokens,
+/// activity, devices, second factors, pending resets and messages, grants of
+/// applications, locks and send counts of its identifiers, its console role. The audit
+/// trail keeps its records with the account's id only (labels erased).
+pub async fn delete_user(app: &AppState, user: &UserRow) -> Result<(), AdminError> {
+    let mut tx = app.db.begin().await?;
+    let by_user = [
+        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+        "DELETE FROM oidc_codes WHERE grant_id IN (SELECT id FROM oidc_grants WHERE user_id = $1)",
+        "DELETE FROM oidc_tokens WHERE grant_id IN (SELECT id FROM oidc_grants WHERE user_id = $1)",
+        "DELETE FROM oidc_grants WHERE user_id = $1",
+        "DELETE FROM oidc_consents WHERE user_id = $1",
+        "DELETE FROM sso_sessions WHERE user_id = $1",
+        "DELETE FROM launch_tickets WHERE user_id = $1",
+        "DELETE FROM approvals WHERE user_id = $1",
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM challenges WHERE user_id = $1",
+        "DELETE FROM recoveries WHERE user_id = $1",
+        "DELETE FROM password_history WHERE user_id = $1",
+        "DELETE FROM totp_secrets WHERE user_id = $1",
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        "DELETE FROM known_devices WHERE user_id = $1",
+        "DELETE FROM activity WHERE user_id = $1",
+        "DELETE FROM admin_roles WHERE user_id = $1",
+        "DELETE FROM users WHERE id = $1",
+    ];
+    for sql in by_user {
+        sqlx::query(sql).bind(&user.id).execute(&mut *tx).await?;
+    }
+    for subject in user.lockout_subjects() {
+        for sql in [
+            "DELETE FROM lockouts WHERE subject = $1",
+            "DELETE FROM sends WHERE subject = $1",
+            "DELETE FROM send_limits WHERE subject = $1",
+            "DELETE FROM recoveries WHERE subject = $1",
+        ] {
+            sqlx::query(sql).bind(&subject).execute(&mut *tx).await?;
+        }
+    }
+    for address in [&user.email, &user.phone].into_iter().flatten() {
+        sqlx::query("DELETE FROM messages WHERE recipient = $1")
+            .bind(address)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    crate::audit::anonymise(&app.db, &user.id).await?;
+    Ok(())
+}

@@ -52,6 +52,21 @@ pub async fn record(
     changes: &[AuditChange],
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let id = target.map(|u| u.id.as_str());
+    let label = target.map(UserRow::label);
+    record_about(db, actor, action, (id, label), changes, now).await
+}
+
+/// [`record`] about an account named by its id and label (`None` for a deleted
+/// account's label).
+pub async fn record_about(
+    db: &Db,
+    actor: &Actor,
+    action: &str,
+    (target_id, target_label): (Option<&str>, Option<&str>),
+    changes: &[AuditChange],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let changes = serde_json::to_string(changes).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO audit (id, at, actor_id, actor_label, role, ip, action, target_id, \
@@ -64,8 +79,8 @@ pub async fn record(
     .bind(actor.role.map(AdminRole::as_str))
     .bind(&actor.ip)
     .bind(action)
-    .bind(target.map(|u| u.id.clone()))
-    .bind(target.map(|u| u.label().to_owned()))
+    .bind(target_id)
+    .bind(target_label)
     .bind(changes)
     .execute(db)
     .await?;

@@ -111,6 +111,12 @@ pub enum MessageKind {
     },
     TotpEnabled,
     TotpDisabled,
+    /// "IT changed your account's e-mail address (or phone number)": sent to the old
+    /// one, so that a change the person did not ask for does not go unnoticed.
+    ContactChanged {
+        /// The phone number changed (else the e-mail address).
+        phone: bool,
+    },
 }
 
 impl MessageKind {
@@ -123,6 +129,7 @@ impl MessageKind {
             Self::NewDeviceSignIn { .. } => "new_device_sign_in",
             Self::TotpEnabled => "totp_enabled",
             Self::TotpDisabled => "totp_disabled",
+            Self::ContactChanged { .. } => "contact_changed",
         }
     }
 

@@ -13,15 +13,16 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_proto::{
-    AdminMe, AdminRole, AdminUserDetail, AdminUserPage, AdminUserSummary, AuditPage, ErrorBody,
-    ErrorCode, Secret, TemporaryPassword, UserStatus,
+    AdminMe, AdminRole, AdminUserDetail, AdminUserPage, AdminUserSummary, AuditChange, AuditPage,
+    CreateUserRequest, CreatedUser, ErrorBody, ErrorCode, Maintenance, Secret, TemporaryPassword,
+    UpdateUserRequest, UserStatus,
 };
 use rand::rngs::OsRng;
 use rand::Rng;
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::extract::{ApiPath, ApiQuery, ClientIp};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::admin::{self, AdminError};
 use crate::audit::{self, Actor};
 use crate::db::{rfc3339, secs};
@@ -88,7 +89,12 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::NotFound(_) => ApiError::new(ErrorCode::ResourceNotFound),
             AdminError::Exists => ApiError::new(ErrorCode::Conflict),
-            AdminError::Invalid(m) => ApiError::new(ErrorCode::InvalidRequest).message(m),
+            // The command line's messages name its flags (`--email: …`): here the
+            // field is the body's.
+            AdminError::Invalid(m) => match m.strip_prefix("--").and_then(|r| r.split_once(':')) {
+                Some((field, why)) => ApiError::invalid(field, format!("{field}:{why}")),
+                None => ApiError::new(ErrorCode::InvalidRequest).message(m),
+            },
             AdminError::Refused(r) => ApiError::rejected("password", r.reasons, r.suggestions),
             AdminError::Hash(e) => ApiError::internal(e),
             AdminError::Db(e) => e.into(),
@@ -542,4 +548,217 @@ pub async fn audit_trail(
     }
     let entries = audit::recent(&app.db, user_id, limit).await?;
     Ok(Json(AuditPage { entries }))
+}
+
+fn changes(changed: &[admin::Changed]) -> Vec<AuditChange> {
+    changed
+        .iter()
+        .map(|(field, before, after)| audit::change(field, before.as_deref(), after.as_deref()))
+        .collect()
+}
+
+/// Creates an account (admin only) with a temporary password, returned this once: the
+/// person chooses their own at the first sign-in.
+#[utoipa::path(post, path = "/admin/v1/users", tag = "admin", security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = CreatedUser),
+        (status = 400, description = "`invalid_request` with the `field` at fault", body = ErrorBody),
+        (status = 409, description = "`conflict`: another account has this e-mail, phone or username", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn create(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
+    admin.needs(AdminRole::Admin)?;
+    let add = admin::AddUser {
+        email: req.email.filter(|v| !v.trim().is_empty()),
+        phone: req.phone.filter(|v| !v.trim().is_empty()),
+        username: req.username.filter(|v| !v.trim().is_empty()),
+        name: req.name,
+        organisation: req.organisation,
+        locale: req.locale,
+        temporary: true,
+    };
+    if [&add.name, &add.organisation]
+        .into_iter()
+        .flatten()
+        .any(|v| v.chars().count() > 200)
+    {
+        return Err(ApiError::invalid(
+            "name",
+            "Names are at most 200 characters.",
+        ));
+    }
+    let mut last = None;
+    for _ in 0..3 {
+        let password = temporary_password();
+        match admin::add_user(&app, add.clone(), &password).await {
+            Ok(user) => {
+                let made: Vec<AuditChange> = [
+                    ("email", &user.email),
+                    ("phone", &user.phone),
+                    ("username", &user.username),
+                    ("name", &user.name),
+                ]
+                .into_iter()
+                .filter_map(|(f, v)| v.as_deref().map(|v| audit::change(f, None, Some(v))))
+                .collect();
+                audit::record(
+                    &app.db,
+                    &admin.actor(),
+                    "create",
+                    Some(&user),
+                    &made,
+                    app.now(),
+                )
+                .await?;
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(CreatedUser {
+                        user: user.to_proto(),
+                        password,
+                    }),
+                ));
+            }
+            Err(AdminError::Refused(r)) => last = Some(AdminError::Refused(r)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last
+        .map(ApiError::from)
+        .unwrap_or_else(|| ApiError::new(ErrorCode::Internal)))
+}
+
+/// Changes an account's name, e-mail, phone or username (admin only): absent fields
+/// stay, an empty one is removed (one identifier must remain). The old e-mail address
+/// or phone number is told of the change.
+#[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = AdminUserSummary),
+        (status = 400, description = "`invalid_request` with the `field` at fault", body = ErrorBody),
+        (status = 409, description = "`conflict`: another account has this e-mail, phone or username", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn update(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateUserRequest>,
+) -> ApiResult<Json<AdminUserSummary>> {
+    admin.needs(AdminRole::Admin)?;
+    let user = target(&app, &id).await?;
+    let update = admin::UserUpdate {
+        name: req.name,
+        email: req.email,
+        phone: req.phone,
+        username: req.username,
+    };
+    let (now, changed) = admin::update_user(&app, &user, &update).await?;
+    if !changed.is_empty() {
+        audit::record(
+            &app.db,
+            &admin.actor(),
+            "update",
+            Some(&now),
+            &changes(&changed),
+            app.now(),
+        )
+        .await?;
+    }
+    Ok(Json(summary(&app, &now).await?))
+}
+
+/// Deletes an account and the personal data kept about it (admin only); the audit
+/// trail keeps its records with the account's id only.
+#[utoipa::path(delete, path = "/admin/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "`conflict`: the admin's own account", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn delete(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    let user = target(&app, &id).await?;
+    if user.id == admin.user.id {
+        return Err(
+            ApiError::new(ErrorCode::Conflict).message("An admin cannot delete their own account.")
+        );
+    }
+    admin::delete_user(&app, &user).await?;
+    audit::record_about(
+        &app.db,
+        &admin.actor(),
+        "delete",
+        (Some(&user.id), None),
+        &[],
+        app.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns maintenance on (admin only): the sign-in and account routes answer
+/// `maintenance` with this message; the admin API goes on working.
+#[utoipa::path(put, path = "/admin/v1/maintenance", tag = "admin", security(("bearer" = [])),
+    request_body = Maintenance,
+    responses(
+        (status = 204, description = "Maintenance is on"),
+        (status = 400, description = "`invalid_request`: an empty message or a bad `until`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn maintenance_on(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiJson(req): ApiJson<Maintenance>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    if req.message.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "message",
+            "The message is at most 500 characters.",
+        ));
+    }
+    admin::maintenance(&app, Some(req.clone())).await?;
+    let change = audit::change("maintenance", None, Some(&req.message));
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "maintenance_on",
+        None,
+        &[change],
+        app.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns maintenance off (admin only).
+#[utoipa::path(delete, path = "/admin/v1/maintenance", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Maintenance is off"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn maintenance_off(State(app): State<AppState>, admin: Admin) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    admin::maintenance(&app, None).await?;
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "maintenance_off",
+        None,
+        &[],
+        app.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

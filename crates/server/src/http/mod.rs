@@ -109,15 +109,16 @@ fn api() -> OpenApiRouter<AppState> {
     // IT's admin API (issue 18): outside the maintenance guard (not under /v1/).
     let admin = OpenApiRouter::new()
         .routes(routes!(admin::me))
-        .routes(routes!(admin::search))
-        .routes(routes!(admin::show))
+        .routes(routes!(admin::search, admin::create))
+        .routes(routes!(admin::show, admin::update, admin::delete))
         .routes(routes!(admin::unlock))
         .routes(routes!(admin::set_temporary_password))
         .routes(routes!(admin::reset_two_factor))
         .routes(routes!(admin::revoke_sessions))
         .routes(routes!(admin::disable))
         .routes(routes!(admin::enable))
-        .routes(routes!(admin::audit_trail));
+        .routes(routes!(admin::audit_trail))
+        .routes(routes!(admin::maintenance_on, admin::maintenance_off));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)

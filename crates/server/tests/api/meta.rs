@@ -85,6 +85,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/users/{id}/disable"),
     ("post", "/admin/v1/users/{id}/enable"),
     ("get", "/admin/v1/audit"),
+    ("post", "/admin/v1/users"),
+    ("patch", "/admin/v1/users/{id}"),
+    ("delete", "/admin/v1/users/{id}"),
+    ("put", "/admin/v1/maintenance"),
+    ("delete", "/admin/v1/maintenance"),
 ];
 
 async fn openapi_lists_every_route(b: Backend) {

@@ -128,5 +128,33 @@ pub(super) fn texts(kind: &MessageKind) -> Texts {
             sms: "Two-step verification was turned off. If this wasn't you, change your password."
                 .into(),
         },
+        MessageKind::ContactChanged { phone } => {
+            let what = if *phone {
+                "phone number"
+            } else {
+                "e-mail address"
+            };
+            Texts {
+                title: if *phone {
+                    "Your account's phone number was changed"
+                } else {
+                    "Your account's e-mail address was changed"
+                },
+                paragraphs: vec![
+                    Text(format!(
+                        "Your IT administrator changed the {what} of your account. Messages \
+                         about your account now go to the new one, not to this one."
+                    )),
+                    Text(
+                        "If you did not ask for this, contact your IT administrator now."
+                            .into(),
+                    ),
+                ],
+                footer,
+                sms: format!(
+                    "The {what} of your account was changed by IT. If you did not ask for this, contact IT now."
+                ),
+            }
+        }
     }
 }

@@ -203,6 +203,8 @@ mod tests {
             MessageKind::PasswordChanged,
             MessageKind::TotpEnabled,
             MessageKind::TotpDisabled,
+            MessageKind::ContactChanged { phone: false },
+            MessageKind::ContactChanged { phone: true },
         ] {
             for locale in ["zh-CN", "en"] {
                 let r = render(&kind, locale, "L");

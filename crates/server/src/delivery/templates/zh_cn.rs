@@ -102,5 +102,27 @@ pub(super) fn texts(kind: &MessageKind) -> Texts {
             footer,
             sms: "您的账户已关闭两步验证。如非本人操作，请立即修改密码。".into(),
         },
+        MessageKind::ContactChanged { phone } => {
+            let what = if *phone {
+                "手机号码"
+            } else {
+                "电子邮箱"
+            };
+            Texts {
+                title: if *phone {
+                    "您账户的手机号码已更改"
+                } else {
+                    "您账户的电子邮箱已更改"
+                },
+                paragraphs: vec![
+                    Text(format!(
+                        "IT 管理员更改了您账户的{what}。今后有关您账户的消息将发送到新的{what}，不再发送到这里。"
+                    )),
+                    Text("如果这不是您申请的，请立即联系 IT 管理员。".into()),
+                ],
+                footer,
+                sms: format!("您账户的{what}已被 IT 更改。如非本人申请，请立即联系 IT 管理员。"),
+            }
+        }
     }
 }

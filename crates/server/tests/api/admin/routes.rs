@@ -7,6 +7,7 @@ use latchkey_proto::AdminRole;
 use latchkey_testkit::api::assert_error;
 use latchkey_testkit::{on_both, Backend};
 use reqwest::Method;
+use serde_json::{json, Value};
 
 use super::{console, grant, person};
 use crate::api::totp::enabled_user;
@@ -16,32 +17,53 @@ on_both!(
     bad_input_gets_clear_refusals,
 );
 
-/// Each route, and the least role that may use it.
-fn routes(target: &str) -> Vec<(Method, String, AdminRole)> {
+/// Each route, the least role that may use it, and a body it accepts. `victim` is
+/// deleted.
+fn routes(target: &str, victim: &str) -> Vec<(Method, String, AdminRole, Option<Value>)> {
     let user = |action: &str| format!("/admin/v1/users/{target}/{action}");
+    let helpdesk = AdminRole::Helpdesk;
+    let admin = AdminRole::Admin;
     vec![
-        (Method::GET, "/admin/v1/me".into(), AdminRole::Helpdesk),
-        (
-            Method::GET,
-            "/admin/v1/users?q=corp".into(),
-            AdminRole::Helpdesk,
-        ),
+        (Method::GET, "/admin/v1/me".into(), helpdesk, None),
+        (Method::GET, "/admin/v1/users?q=corp".into(), helpdesk, None),
         (
             Method::GET,
             format!("/admin/v1/users/{target}"),
-            AdminRole::Helpdesk,
+            helpdesk,
+            None,
         ),
-        (Method::POST, user("unlock"), AdminRole::Helpdesk),
+        (Method::POST, user("unlock"), helpdesk, None),
+        (Method::POST, user("temporary-password"), helpdesk, None),
+        (Method::POST, user("reset-two-factor"), helpdesk, None),
+        (Method::POST, user("revoke-sessions"), helpdesk, None),
+        (Method::POST, user("disable"), admin, None),
+        (Method::POST, user("enable"), admin, None),
+        (
+            Method::PATCH,
+            format!("/admin/v1/users/{target}"),
+            admin,
+            Some(json!({"name": "Zhou Min 周敏"})),
+        ),
         (
             Method::POST,
-            user("temporary-password"),
-            AdminRole::Helpdesk,
+            "/admin/v1/users".into(),
+            admin,
+            Some(json!({"email": "new.hire@corp.cn", "name": "New Hire"})),
         ),
-        (Method::POST, user("reset-two-factor"), AdminRole::Helpdesk),
-        (Method::POST, user("revoke-sessions"), AdminRole::Helpdesk),
-        (Method::POST, user("disable"), AdminRole::Admin),
-        (Method::POST, user("enable"), AdminRole::Admin),
-        (Method::GET, "/admin/v1/audit".into(), AdminRole::Admin),
+        (
+            Method::DELETE,
+            format!("/admin/v1/users/{victim}"),
+            admin,
+            None,
+        ),
+        (
+            Method::PUT,
+            "/admin/v1/maintenance".into(),
+            admin,
+            Some(json!({"message": "Upgrade", "until": null})),
+        ),
+        (Method::DELETE, "/admin/v1/maintenance".into(), admin, None),
+        (Method::GET, "/admin/v1/audit".into(), admin, None),
     ]
 }
 
@@ -50,6 +72,7 @@ async fn every_route_checks_the_role_and_two_step_verification(b: Backend) {
         return;
     };
     let target = person(&c.srv, "zhou.min@corp.cn").await;
+    let victim = person(&c.srv, "leaver@corp.cn").await;
     // Two-step verification on, but no role.
     let plain = enabled_user(&c.srv, "staff@corp.cn").await.token;
     // A role, but no two-step verification.
@@ -66,22 +89,42 @@ async fn every_route_checks_the_role_and_two_step_verification(b: Backend) {
         .expose()
         .to_owned();
 
-    for (method, path, least) in routes(&target) {
-        let (s, body) = c.srv.call(method.clone(), &path, None, None).await;
+    for (method, path, least, sent) in routes(&target, &victim) {
+        let call = |token: Option<String>| {
+            let (method, path, sent) = (method.clone(), path.clone(), sent.clone());
+            let srv = &c.srv;
+            async move { srv.call(method, &path, token.as_deref(), sent).await }
+        };
+        let (s, body) = call(None).await;
         assert_error(s, &body, 401, "unauthenticated");
-        let (s, body) = c.call(&plain, method.clone(), &path).await;
+        let (s, body) = call(Some(plain.clone())).await;
         assert_error(s, &body, 403, "forbidden");
-        let (s, body) = c.call(&lax, method.clone(), &path).await;
+        let (s, body) = call(Some(lax.clone())).await;
         assert_error(s, &body, 403, "two_factor_required");
-        let (s, body) = c.call(&c.helpdesk, method.clone(), &path).await;
+        let (s, body) = call(Some(c.helpdesk.clone())).await;
         if least == AdminRole::Admin {
             assert_error(s, &body, 403, "forbidden");
         } else {
             assert!(s.is_success(), "helpdesk {method} {path}: {s} {body}");
         }
-        let (s, body) = c.call(&c.admin, method.clone(), &path).await;
+        let (s, body) = call(Some(c.admin.clone())).await;
         assert!(s.is_success(), "admin {method} {path}: {s} {body}");
     }
+    // What the refused calls would have done did not happen: one new account, one
+    // deletion, and maintenance is off.
+    let (_, found) = c
+        .call(&c.admin, Method::GET, "/admin/v1/users?q=new.hire")
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    let (_, found) = c
+        .call(&c.admin, Method::GET, "/admin/v1/users?q=leaver")
+        .await;
+    assert_eq!(found["total"], 0, "{found}");
+    let (s, _) = c
+        .srv
+        .login_raw("zhou.min@corp.cn", "Wrong-password-9")
+        .await;
+    assert_eq!(s, 401);
 
     // Each action is in the trail, with who did it and with which role.
     let trail = c.audit_of(&target).await;
@@ -105,8 +148,9 @@ async fn every_route_checks_the_role_and_two_step_verification(b: Backend) {
         want.push((action.into(), "helpdesk".into()));
         want.push((action.into(), "admin".into()));
     }
-    want.push(("disable".into(), "admin".into()));
-    want.push(("enable".into(), "admin".into()));
+    for action in ["disable", "enable", "update"] {
+        want.push((action.into(), "admin".into()));
+    }
     want.sort();
     assert_eq!(seen, want, "{trail:#?}");
     for e in &trail {
