@@ -143,7 +143,11 @@ enum ClientCommand {
         icon: Option<PathBuf>,
     },
     /// List the registered applications.
-    List,
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one application.
     Show {
         #[arg(long)]
@@ -168,7 +172,11 @@ enum KeysCommand {
     /// ID tokens they signed expire.
     Rotate,
     /// List the signing keys.
-    List,
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -344,7 +352,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("{} key {kid} signs from now on", alg.name());
             }
         }
-        Command::Keys(KeysCommand::List) => {
+        Command::Keys(KeysCommand::List { json: true }) => {
+            let keys: Vec<serde_json::Value> = latchkey_server::oidc::keys::list(&app.db)
+                .await?
+                .into_iter()
+                .map(|(kid, alg, made, retired)| {
+                    serde_json::json!({
+                        "kid": kid,
+                        "alg": alg,
+                        "made": rfc3339(made),
+                        "retired": retired.map(rfc3339),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&keys)?);
+        }
+        Command::Keys(KeysCommand::List { json: false }) => {
             println!("{:<16}  {:<6}  {:<20}  retired", "kid", "alg", "made");
             for (kid, alg, made, retired) in latchkey_server::oidc::keys::list(&app.db).await? {
                 let retired = retired.map(rfc3339).unwrap_or_else(|| "-".into());
@@ -462,7 +485,27 @@ async fn client(app: &AppState, cmd: ClientCommand) -> anyhow::Result<()> {
                 eprintln!("The secret is shown only this once; Latchkey keeps only its hash.");
             }
         }
-        ClientCommand::List => {
+        ClientCommand::List { json: true } => {
+            let listed: Vec<serde_json::Value> = clients::list(&app.db)
+                .await?
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "client_id": c.id,
+                        "name": c.name,
+                        "type": if c.is_public() { "public" } else { "confidential" },
+                        "redirect_uris": c.redirect_uris,
+                        "first_party": c.first_party,
+                        "require_2fa": c.require_2fa,
+                        "id_token_alg": c.id_token_alg.name(),
+                        "launch_url": c.launch_url,
+                        "icon": c.icon.is_some(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&listed)?);
+        }
+        ClientCommand::List { json: false } => {
             println!("{:<24}  {:<12}  {:<5}  name", "client_id", "type", "2fa");
             for c in clients::list(&app.db).await? {
                 let kind = if c.is_public() {

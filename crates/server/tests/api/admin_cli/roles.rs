@@ -7,12 +7,13 @@ use latchkey_testkit::{on_both, Backend};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::cli;
+use super::{cli, cli_env};
 use crate::api::totp::{enabled_user, start};
 
 on_both!(
     grant_list_and_revoke_a_role,
-    the_audit_trail_exports_as_json_lines
+    the_audit_trail_exports_as_json_lines,
+    applications_and_keys_list_as_json,
 );
 
 async fn grant_list_and_revoke_a_role(b: Backend) {
@@ -240,4 +241,50 @@ async fn the_audit_trail_exports_as_json_lines(b: Backend) {
         .await
         .failed()
         .stderr_has("RFC 3339");
+}
+
+async fn applications_and_keys_list_as_json(b: Backend) {
+    let Some(srv) = start(b).await else {
+        return;
+    };
+    let base = srv.base();
+    let env = [
+        ("LATCHKEY_SECRET_KEY", crate::api::totp::KEY),
+        ("LATCHKEY_OIDC__ISSUER", base.as_str()),
+    ];
+    let add = [
+        "client",
+        "add",
+        "--id",
+        "crm",
+        "--name",
+        "CRM 客户管理",
+        "--redirect-uri",
+        "https://crm.corp.example/callback",
+        "--first-party",
+        "--require-2fa",
+    ];
+    cli_env(&srv, &add, None, &env).await.ok();
+    let run = cli_env(&srv, &["client", "list", "--json"], None, &env).await;
+    run.ok();
+    let listed: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let crm = &listed.as_array().unwrap()[0];
+    assert_eq!(crm["client_id"], "crm");
+    assert_eq!(crm["name"], "CRM 客户管理");
+    assert_eq!(crm["type"], "confidential");
+    assert_eq!(crm["require_2fa"], true);
+    assert_eq!(crm["redirect_uris"][0], "https://crm.corp.example/callback");
+    // No secret in a listing.
+    assert!(!run.stdout.contains("secret"), "{}", run.stdout);
+
+    cli_env(&srv, &["keys", "rotate"], None, &env).await.ok();
+    let run = cli_env(&srv, &["keys", "list", "--json"], None, &env).await;
+    run.ok();
+    let keys: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let keys = keys.as_array().unwrap();
+    assert!(!keys.is_empty(), "{}", run.stdout);
+    assert!(keys
+        .iter()
+        .all(|k| k["kid"].is_string() && k["made"].is_string()));
+    assert!(keys.iter().any(|k| k["retired"].is_null()));
 }
