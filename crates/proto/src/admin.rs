@@ -202,3 +202,57 @@ pub struct CreatedUser {
     pub user: User,
     pub password: Secret,
 }
+
+/// `POST /admin/v1/users/import`: accounts from CSV text with a header line naming
+/// its columns, of `email`, `phone`, `username`, `name`, `organisation`, `locale`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    pub csv: String,
+    /// Only check: say what would be created, create nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What became of one line of an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// The account was made (its temporary password is in the line).
+    Created,
+    /// The account would be made (a dry run, or an import refused for other lines).
+    WouldCreate,
+    /// An account with these identifiers exists already: nothing to do (an import can
+    /// be run again).
+    Exists,
+    /// The line is wrong; `field` and `message` say why.
+    Error,
+}
+
+/// One line of an import's report (its line number in the text, from 1: the header).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportLine {
+    pub line: u64,
+    pub status: ImportStatus,
+    /// The account's e-mail, username or phone, as in the file.
+    pub label: Option<String>,
+    pub field: Option<String>,
+    pub message: Option<String>,
+    /// The temporary password of a created account, shown this once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+}
+
+/// The answer to an import. An import with an error in any line creates nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: u32,
+    pub existing: u32,
+    pub errors: u32,
+    pub lines: Vec<ImportLine>,
+}

@@ -72,19 +72,26 @@ pub async fn add_user(
     add: AddUser,
     password: &Secret,
 ) -> Result<UserRow, AdminError> {
+    let new = prepare(app, add)?;
+    insert_user(app, &new, password).await
+}
+
+/// Checks what `user add` (or an import line) is given and puts it in canonical form,
+/// without touching the database.
+pub fn prepare(app: &AppState, add: AddUser) -> Result<NewUser, AdminError> {
     let region = &app.config.default_region;
     let bad =
-        |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("{what}: {e}"));
+        |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("--{what}: {e}"));
     let email = match add.email.as_deref() {
-        Some(e) => Some(identifier::parse_email(e.trim()).map_err(|x| bad("--email", x))?),
+        Some(e) => Some(identifier::parse_email(e.trim()).map_err(|x| bad("email", x))?),
         None => None,
     };
     let phone = match add.phone.as_deref() {
-        Some(p) => Some(identifier::parse_phone(p.trim(), region).map_err(|x| bad("--phone", x))?),
+        Some(p) => Some(identifier::parse_phone(p.trim(), region).map_err(|x| bad("phone", x))?),
         None => None,
     };
     let username = match add.username.as_deref() {
-        Some(u) => Some(identifier::parse_username(u.trim()).map_err(|x| bad("--username", x))?),
+        Some(u) => Some(identifier::parse_username(u.trim()).map_err(|x| bad("username", x))?),
         None => None,
     };
     if email.is_none() && phone.is_none() && username.is_none() {
@@ -94,10 +101,10 @@ pub async fn add_user(
     }
     if let Some(locale) = &add.locale {
         if !matches!(locale.as_str(), "zh-CN" | "en") {
-            return Err(AdminError::Invalid("--locale must be zh-CN or en".into()));
+            return Err(AdminError::Invalid("--locale: zh-CN or en".into()));
         }
     }
-    let new = NewUser {
+    Ok(NewUser {
         email: email.map(|i| i.as_str().to_owned()),
         phone: phone.map(|i| i.as_str().to_owned()),
         username: username.map(|i| i.as_str().to_owned()),
@@ -105,7 +112,15 @@ pub async fn add_user(
         organisation: clean(add.organisation),
         locale: add.locale,
         temporary_password: add.temporary,
-    };
+    })
+}
+
+/// Stores a prepared account with `password` (checked against the policy first).
+pub async fn insert_user(
+    app: &AppState,
+    new: &NewUser,
+    password: &Secret,
+) -> Result<UserRow, AdminError> {
     let context = UserContext {
         identifier: new.username.clone(),
         name: new.name.clone(),
@@ -122,7 +137,7 @@ pub async fn add_user(
         password,
     )
     .await?;
-    let id = match users::insert(&app.db, &new, &hash, app.now()).await {
+    let id = match users::insert(&app.db, new, &hash, app.now()).await {
         Ok(id) => id,
         Err(InsertError::Exists) => return Err(AdminError::Exists),
         Err(InsertError::Db(e)) => return Err(e.into()),
@@ -486,4 +501,178 @@ pub async fn delete_user(app: &AppState, user: &UserRow) -> Result<(), AdminErro
     tx.commit().await?;
     crate::audit::anonymise(&app.db, &user.id).await?;
     Ok(())
+}
+
+/// The columns an import may have.
+pub const IMPORT_COLUMNS: [&str; 6] = [
+    "email",
+    "phone",
+    "username",
+    "name",
+    "organisation",
+    "locale",
+];
+/// The most lines an import takes (a larger file goes in parts).
+pub const MAX_IMPORT_LINES: usize = 1000;
+
+/// One line of an import, checked.
+#[derive(Debug)]
+pub enum ImportLine {
+    /// A new account.
+    New(Box<NewUser>),
+    /// An account with these identifiers exists (the import ran before).
+    Exists(String),
+    /// What is wrong: the field (or `None` for the line) and why.
+    Wrong(Option<String>, String),
+}
+
+/// Reads and checks an import's CSV text: each line (numbered in the text, the header
+/// being 1) with what would become of it. Nothing is written.
+pub async fn check_import(
+    app: &AppState,
+    text: &str,
+) -> Result<Vec<(u64, Option<String>, ImportLine)>, AdminError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| AdminError::Invalid(format!("--csv: the header line cannot be read: {e}")))?
+        .iter()
+        .map(|h| h.to_lowercase())
+        .collect();
+    if let Some(unknown) = headers
+        .iter()
+        .find(|h| !IMPORT_COLUMNS.contains(&h.as_str()))
+    {
+        return Err(AdminError::Invalid(format!(
+            "--csv: unknown column {unknown:?} (the columns are {})",
+            IMPORT_COLUMNS.join(", ")
+        )));
+    }
+    if !headers
+        .iter()
+        .any(|h| matches!(h.as_str(), "email" | "phone" | "username"))
+    {
+        return Err(AdminError::Invalid(
+            "--csv: a column email, phone or username is needed".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for record in reader.records() {
+        if out.len() >= MAX_IMPORT_LINES {
+            return Err(AdminError::Invalid(format!(
+                "--csv: at most {MAX_IMPORT_LINES} accounts at a time"
+            )));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                out.push((
+                    line,
+                    None,
+                    ImportLine::Wrong(None, format!("cannot be read: {e}")),
+                ));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |column: &str| {
+            headers
+                .iter()
+                .position(|h| h == column)
+                .and_then(|i| record.get(i))
+                .map(str::to_owned)
+                .filter(|v| !v.is_empty())
+        };
+        let add = AddUser {
+            email: get("email"),
+            phone: get("phone"),
+            username: get("username"),
+            name: get("name"),
+            organisation: get("organisation"),
+            locale: get("locale"),
+            temporary: true,
+        };
+        let label = add
+            .email
+            .clone()
+            .or(add.username.clone())
+            .or(add.phone.clone());
+        if [&add.name, &add.organisation]
+            .into_iter()
+            .flatten()
+            .any(|v| v.chars().count() > 200)
+        {
+            out.push((
+                line,
+                label,
+                ImportLine::Wrong(Some("name".into()), "at most 200 characters".into()),
+            ));
+            continue;
+        }
+        let new = match prepare(app, add) {
+            Ok(n) => n,
+            Err(AdminError::Invalid(m)) => {
+                let (field, why) = match m.strip_prefix("--").and_then(|r| r.split_once(':')) {
+                    Some((f, w)) => (Some(f.to_owned()), w.trim().to_owned()),
+                    None => (None, m),
+                };
+                out.push((line, label, ImportLine::Wrong(field, why)));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        // The same identifier twice in the file.
+        let ids: Vec<(&str, &String)> = [
+            ("email", &new.email),
+            ("phone", &new.phone),
+            ("username", &new.username),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+        .collect();
+        if let Some((field, first)) = ids.iter().find_map(|(f, v)| seen.get(*v).map(|l| (*f, *l))) {
+            out.push((
+                line,
+                label,
+                ImportLine::Wrong(Some(field.into()), format!("also on line {first}")),
+            ));
+            continue;
+        }
+        for (_, v) in &ids {
+            seen.insert((*v).clone(), line);
+        }
+        // Accounts that have these identifiers already.
+        let mut owners = Vec::new();
+        for (field, value) in &ids {
+            let found: Option<String> =
+                sqlx::query_scalar(&format!("SELECT id FROM users WHERE {field} = $1"))
+                    .bind(*value)
+                    .fetch_optional(&app.db)
+                    .await?;
+            owners.push((*field, found));
+        }
+        let existing: Vec<&String> = owners.iter().filter_map(|(_, o)| o.as_ref()).collect();
+        let state = if existing.is_empty() {
+            ImportLine::New(Box::new(new))
+        } else if existing.len() == owners.len() && existing.iter().all(|o| *o == existing[0]) {
+            ImportLine::Exists(existing[0].clone())
+        } else {
+            let (field, _) = owners
+                .iter()
+                .find(|(_, o)| o.is_some())
+                .map(|(f, o)| (*f, o.clone()))
+                .unwrap_or(("email", None));
+            ImportLine::Wrong(
+                Some(field.into()),
+                "another account has it, with other identifiers".into(),
+            )
+        };
+        out.push((line, label, state));
+    }
+    Ok(out)
 }

@@ -110,6 +110,7 @@ fn api() -> OpenApiRouter<AppState> {
     let admin = OpenApiRouter::new()
         .routes(routes!(admin::me))
         .routes(routes!(admin::search, admin::create))
+        .routes(routes!(admin::import))
         .routes(routes!(admin::show, admin::update, admin::delete))
         .routes(routes!(admin::unlock))
         .routes(routes!(admin::set_temporary_password))

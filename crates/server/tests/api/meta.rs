@@ -86,6 +86,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/users/{id}/enable"),
     ("get", "/admin/v1/audit"),
     ("post", "/admin/v1/users"),
+    ("post", "/admin/v1/users/import"),
     ("patch", "/admin/v1/users/{id}"),
     ("delete", "/admin/v1/users/{id}"),
     ("put", "/admin/v1/maintenance"),

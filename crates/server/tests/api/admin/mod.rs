@@ -4,6 +4,7 @@
 //! gives them (`latchkey_server::roles::grant`; the command itself is tested in
 //! `admin_cli`).
 
+mod import;
 mod journeys;
 mod routes;
 
