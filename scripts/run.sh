@@ -28,6 +28,9 @@ LATCHKEY_SECRET_KEY=$(cat .demo/secret_key)
 export LATCHKEY_SECRET_KEY
 
 target/release/latchkey-server demo
+# The demo account is also the demo admin of IT's console (issue 18).
+target/release/latchkey-server admin grant --identifier demo --role admin >/dev/null 2>&1 || true
+echo "IT console:        $LATCHKEY_OIDC__ISSUER/admin   (demo is its admin; turn on two-step verification in the app first)"
 
 # The example office application, registered afresh at every run: its secret is
 # printed once at registration and stored hashed, and its address may have changed.

@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser {
+    mod console;
     mod journeys;
     pub mod site;
 }

@@ -47,7 +47,15 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let authed = Authed::from_request_parts(parts, app).await?;
         let ip = ClientIp::from_request_parts(parts, app).await?;
-        let user = users::by_id(&app.db, &authed.user_id)
+        Self::for_user(app, &authed.user_id, ip.0).await
+    }
+}
+
+impl Admin {
+    /// The account `user_id` as an admin: refused unless it is enabled, has a role and
+    /// has two-step verification on.
+    pub async fn for_user(app: &AppState, user_id: &str, ip: Option<String>) -> ApiResult<Self> {
+        let user = users::by_id(&app.db, user_id)
             .await?
             .filter(|u| !u.is_disabled())
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
@@ -60,17 +68,11 @@ impl FromRequestParts<AppState> for Admin {
                 "Turn on two-step verification for this account before acting in the console.",
             ));
         }
-        Ok(Self {
-            user,
-            role,
-            ip: ip.0,
-        })
+        Ok(Self { user, role, ip })
     }
-}
 
-impl Admin {
     /// Refuses (`forbidden`) unless the admin's role allows what `needed` may do.
-    fn needs(&self, needed: AdminRole) -> ApiResult<()> {
+    pub fn needs(&self, needed: AdminRole) -> ApiResult<()> {
         if self.role.allows(needed) {
             Ok(())
         } else {
@@ -158,8 +160,23 @@ pub async fn search(
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<AdminUserPage>> {
     admin.needs(AdminRole::Helpdesk)?;
-    let page = q.page.unwrap_or(1);
-    let per_page = q.per_page.unwrap_or(20);
+    let found = find(
+        &app,
+        q.q.as_deref().unwrap_or(""),
+        q.page.unwrap_or(1),
+        q.per_page.unwrap_or(20),
+    )
+    .await?;
+    Ok(Json(found))
+}
+
+/// A page of the accounts matching `text` (the search of the API and the console).
+pub async fn find(
+    app: &AppState,
+    text: &str,
+    page: u32,
+    per_page: u32,
+) -> ApiResult<AdminUserPage> {
     if page == 0 || page > 1_000_000 {
         return Err(ApiError::invalid("page", "`page` starts at 1."));
     }
@@ -169,7 +186,7 @@ pub async fn search(
             "`per_page` must be between 1 and 100.",
         ));
     }
-    let text = q.q.as_deref().unwrap_or("").trim();
+    let text = text.trim();
     if text.chars().count() > MAX_QUERY_CHARS || text.contains('\0') {
         return Err(ApiError::invalid("q", "The search is too long."));
     }
@@ -203,18 +220,18 @@ pub async fn search(
     .await?;
     let mut users = Vec::with_capacity(rows.len());
     for user in &rows {
-        users.push(summary(&app, user).await?);
+        users.push(summary(app, user).await?);
     }
-    Ok(Json(AdminUserPage {
+    Ok(AdminUserPage {
         users,
         page,
         per_page,
         total: u64::try_from(total).unwrap_or(0),
-    }))
+    })
 }
 
 /// What the console shows about an account at a glance.
-async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSummary> {
+pub async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSummary> {
     let now = app.now();
     let mut locked_for = None;
     for subject in user.lockout_subjects() {
@@ -247,7 +264,7 @@ async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSummary> 
 }
 
 /// The account of a path's `{id}`.
-async fn target(app: &AppState, id: &str) -> ApiResult<UserRow> {
+pub async fn target(app: &AppState, id: &str) -> ApiResult<UserRow> {
     let plausible =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
     if !plausible {
@@ -272,16 +289,21 @@ pub async fn show(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AdminUserDetail>> {
+    Ok(Json(detail(&app, &admin, &id).await?))
+}
+
+/// An account with its sessions and activity (the API's and the console's).
+pub async fn detail(app: &AppState, admin: &Admin, id: &str) -> ApiResult<AdminUserDetail> {
     admin.needs(AdminRole::Helpdesk)?;
-    let user = target(&app, &id).await?;
-    let summary = summary(&app, &user).await?;
+    let user = target(app, id).await?;
+    let summary = summary(app, &user).await?;
     let sessions = session::list(&app.db, &user.id, "", app.now()).await?;
     let activity = activity::recent(&app.db, &user.id, 50).await?;
-    Ok(Json(AdminUserDetail {
+    Ok(AdminUserDetail {
         summary,
         sessions,
         activity,
-    }))
+    })
 }
 
 /// Lifts the account's sign-in lock (every identifier of it).
@@ -296,21 +318,114 @@ pub async fn unlock(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Helpdesk)?;
-    let user = target(&app, &id).await?;
-    let before = summary(&app, &user).await?.status.locked_until;
-    admin::unlock(&app, &user.id).await?;
-    let change = audit::change("locked_until", before.as_deref(), None);
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        "unlock",
-        Some(&user),
-        &[change],
-        app.now(),
-    )
-    .await?;
+    run(&app, &admin, &id, Action::Unlock).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An action on one account, as the admin API and the console run it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Unlock,
+    TemporaryPassword,
+    ResetTwoFactor,
+    RevokeSessions,
+    Disable,
+    Enable,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Self::Unlock,
+        Self::TemporaryPassword,
+        Self::ResetTwoFactor,
+        Self::RevokeSessions,
+        Self::Disable,
+        Self::Enable,
+    ];
+
+    /// Its path segment (`/admin/v1/users/{id}/<path>`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Unlock => "unlock",
+            Self::TemporaryPassword => "temporary-password",
+            Self::ResetTwoFactor => "reset-two-factor",
+            Self::RevokeSessions => "revoke-sessions",
+            Self::Disable => "disable",
+            Self::Enable => "enable",
+        }
+    }
+
+    pub fn parse(path: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.path() == path)
+    }
+
+    /// The least role that may run it.
+    pub fn role(self) -> AdminRole {
+        match self {
+            Self::Disable | Self::Enable => AdminRole::Admin,
+            _ => AdminRole::Helpdesk,
+        }
+    }
+}
+
+/// Runs `action` on the account `id` for `admin`, with its audit record; a temporary
+/// password is returned (to be shown once).
+pub async fn run(
+    app: &AppState,
+    admin: &Admin,
+    id: &str,
+    action: Action,
+) -> ApiResult<Option<Secret>> {
+    admin.needs(action.role())?;
+    let user = target(app, id).await?;
+    let now = app.now();
+    let (name, changes, secret) = match action {
+        Action::Unlock => {
+            let before = summary(app, &user).await?.status.locked_until;
+            admin::unlock(app, &user.id).await?;
+            let change = audit::change("locked_until", before.as_deref(), None);
+            ("unlock", vec![change], None)
+        }
+        Action::TemporaryPassword => {
+            let password = set_temporary(app, &user).await?;
+            let change = audit::change("must_change_password", Some("false"), Some("true"));
+            ("temporary_password", vec![change], Some(password))
+        }
+        Action::ResetTwoFactor => {
+            let mut conn = app.db.acquire().await?;
+            totp::remove(&mut conn, &user.id).await?;
+            drop(conn);
+            if user.mfa_on() {
+                crate::mfa::notify_totp_change(app, &user, false).await;
+            }
+            let was = if user.mfa_on() { "true" } else { "false" };
+            let change = audit::change("mfa_enabled", Some(was), Some("false"));
+            ("reset_two_factor", vec![change], None)
+        }
+        Action::RevokeSessions => {
+            let live = session::list(&app.db, &user.id, "", now).await?.len();
+            let mut conn = app.db.acquire().await?;
+            session::revoke_all(&mut conn, &user.id, None, now).await?;
+            drop(conn);
+            let change = audit::change("sessions", Some(&live.to_string()), Some("0"));
+            ("revoke_sessions", vec![change], None)
+        }
+        Action::Disable | Action::Enable => {
+            let disabled = action == Action::Disable;
+            if disabled && user.id == admin.user.id {
+                return Err(ApiError::new(ErrorCode::Conflict)
+                    .message("An admin cannot disable their own account."));
+            }
+            admin::set_disabled(app, &user.id, disabled).await?;
+            let before = if user.is_disabled() { "true" } else { "false" };
+            let after = if disabled { "true" } else { "false" };
+            let name = if disabled { "disable" } else { "enable" };
+            let change = audit::change("disabled", Some(before), Some(after));
+            (name, vec![change], None)
+        }
+    };
+    audit::record(&app.db, &admin.actor(), name, Some(&user), &changes, now).await?;
+    Ok(secret)
 }
 
 /// Characters of a temporary password: no look-alikes (0/O, 1/l/I), since it is read
@@ -344,27 +459,21 @@ pub async fn set_temporary_password(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TemporaryPassword>> {
-    admin.needs(AdminRole::Helpdesk)?;
-    let user = target(&app, &id).await?;
-    // A random password of this shape meets any sane policy; a policy that refuses one
-    // (say, one that wants a symbol) gets another try before the refusal is passed on.
+    let password = run(&app, &admin, &id, Action::TemporaryPassword)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+    Ok(Json(TemporaryPassword { password }))
+}
+
+/// A temporary password for `user`: set, every session ended, reset links void, locks
+/// lifted. A random password of this shape meets any sane policy; a policy that refuses
+/// one (say, one that wants a symbol) gets another try before the refusal is passed on.
+async fn set_temporary(app: &AppState, user: &UserRow) -> ApiResult<Secret> {
     let mut last = None;
     for _ in 0..3 {
         let password = temporary_password();
-        match admin::reset_password(&app, &user.id, &password).await {
-            Ok(_) => {
-                let change = audit::change("must_change_password", Some("false"), Some("true"));
-                audit::record(
-                    &app.db,
-                    &admin.actor(),
-                    "temporary_password",
-                    Some(&user),
-                    &[change],
-                    app.now(),
-                )
-                .await?;
-                return Ok(Json(TemporaryPassword { password }));
-            }
+        match admin::reset_password(app, &user.id, &password).await {
+            Ok(_) => return Ok(password),
             Err(AdminError::Refused(r)) => last = Some(AdminError::Refused(r)),
             Err(e) => return Err(e.into()),
         }
@@ -389,25 +498,7 @@ pub async fn reset_two_factor(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Helpdesk)?;
-    let user = target(&app, &id).await?;
-    let mut conn = app.db.acquire().await?;
-    totp::remove(&mut conn, &user.id).await?;
-    drop(conn);
-    let was = if user.mfa_on() { "true" } else { "false" };
-    let change = audit::change("mfa_enabled", Some(was), Some("false"));
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        "reset_two_factor",
-        Some(&user),
-        &[change],
-        app.now(),
-    )
-    .await?;
-    if user.mfa_on() {
-        crate::mfa::notify_totp_change(&app, &user, false).await;
-    }
+    run(&app, &admin, &id, Action::ResetTwoFactor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -424,59 +515,7 @@ pub async fn revoke_sessions(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Helpdesk)?;
-    let user = target(&app, &id).await?;
-    let now = app.now();
-    let live = session::list(&app.db, &user.id, "", now).await?.len();
-    let mut conn = app.db.acquire().await?;
-    session::revoke_all(&mut conn, &user.id, None, now).await?;
-    drop(conn);
-    let change = audit::change("sessions", Some(&live.to_string()), Some("0"));
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        "revoke_sessions",
-        Some(&user),
-        &[change],
-        now,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn set_disabled(
-    app: &AppState,
-    admin: &Admin,
-    id: &str,
-    disabled: bool,
-) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Admin)?;
-    let user = target(app, id).await?;
-    if disabled && user.id == admin.user.id {
-        return Err(ApiError::new(ErrorCode::Conflict)
-            .message("An admin cannot disable their own account."));
-    }
-    admin::set_disabled(app, &user.id, disabled).await?;
-    let (before, after) = if disabled {
-        ("false", "true")
-    } else {
-        ("true", "false")
-    };
-    let change = audit::change(
-        "disabled",
-        Some(if user.is_disabled() { "true" } else { before }),
-        Some(after),
-    );
-    let action = if disabled { "disable" } else { "enable" };
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        action,
-        Some(&user),
-        &[change],
-        app.now(),
-    )
-    .await?;
+    run(&app, &admin, &id, Action::RevokeSessions).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -493,7 +532,8 @@ pub async fn disable(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    set_disabled(&app, &admin, &id, true).await
+    run(&app, &admin, &id, Action::Disable).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Enables a disabled account again (admin only).
@@ -508,7 +548,8 @@ pub async fn enable(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    set_disabled(&app, &admin, &id, false).await
+    run(&app, &admin, &id, Action::Enable).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

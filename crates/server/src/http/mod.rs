@@ -5,6 +5,7 @@
 mod admin;
 mod approvals;
 mod auth;
+mod console;
 mod device;
 mod extract;
 mod guard;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = api().split_for_parts();
     routes
         .merge(oidc::routes())
+        .merge(console::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

