@@ -270,8 +270,8 @@ mod tests {
 
     /// What the app shows for every wire code: (server code, app code, next step),
     /// written out. A snapshot taken before issue 14 moved the tables to proto; it must
-    /// not change (issue 16 added the three approval codes).
-    const SERVER_CODES: [(&str, &str, &str); 29] = [
+    /// not change (issue 16 added the three approval codes, issue 18 forbidden).
+    const SERVER_CODES: [(&str, &str, &str); 30] = [
         ("invalid_request", "server_rejected", "retry_later"),
         ("payload_too_large", "server_rejected", "retry_later"),
         ("unsupported_media_type", "server_rejected", "retry_later"),
@@ -312,6 +312,8 @@ mod tests {
         ("approval_invalid", "approval_invalid", "start_over"),
         ("approval_mismatch", "approval_mismatch", "start_over"),
         ("two_factor_required", "two_factor_required", "contact_it"),
+        // Only the IT console's routes answer it; the app never calls them.
+        ("forbidden", "server_rejected", "retry_later"),
         ("internal", "server_error", "contact_it"),
     ];
 
