@@ -396,6 +396,11 @@ fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> C
         ErrorCode::Internal => ClientError::ServerError {
             status: status.as_u16(),
         },
+        // The server is up but cannot use its database: as unreachable as a 502 from
+        // its proxy (an offline sign-in is worth trying, and so is a retry).
+        ErrorCode::ServerUnavailable => ClientError::ServerUnavailable {
+            status: status.as_u16(),
+        },
         code => ClientError::Server(code),
     }
 }
@@ -432,6 +437,15 @@ mod tests {
             answer(401, json!({"code": "invalid_credentials", "message": "m"})),
             ClientError::Server(ErrorCode::InvalidCredentials)
         ));
+        let unavailable = answer(
+            503,
+            json!({"code": "server_unavailable", "message": "m", "retry_after": 2}),
+        );
+        assert!(matches!(
+            unavailable,
+            ClientError::ServerUnavailable { status: 503 }
+        ));
+        assert!(unavailable.is_unreachable());
     }
 
     #[test]

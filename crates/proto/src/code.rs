@@ -206,6 +206,13 @@ server_codes! {
     /// Something failed inside the server; details are in its log, never in the answer.
     Internal = "internal", 500, ServerError,
         "Something went wrong on the server.";
+    /// The server cannot use its database right now (the connection to PostgreSQL was
+    /// lost or cannot be made, SQLite's disk is full or failing); `retry_after` says
+    /// when to try again. A transaction is all or nothing, so a request answered this
+    /// way left none of its effects or, when the connection broke during the commit,
+    /// all of them — a retried refresh then gets the answer of its grace period.
+    ServerUnavailable = "server_unavailable", 503, ServerUnavailable,
+        "The server cannot reach its database right now. Try again in a moment.";
 }
 
 app_codes! {
@@ -213,7 +220,8 @@ app_codes! {
     NotConfigured = "not_configured", CheckServerAddress;
     InvalidServerUrl = "invalid_server_url", CheckServerAddress;
     InsecureServerUrl = "insecure_server_url", CheckServerAddress;
-    // Reaching the server (the client's own: the server never answers them).
+    // Reaching the server (the client's own, except `server_unavailable`, which the
+    // server also answers when it cannot use its database).
     NoNetwork = "no_network", CheckNetwork;
     DnsFailed = "dns_failed", CheckServerAddress;
     ConnectionRefused = "connection_refused", CheckServerAddress;

@@ -60,6 +60,63 @@ pub enum DbError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// Whether `e` means the database cannot be used right now, rather than that the
+/// request or the server's code is wrong: the answer is then `server_unavailable`
+/// (503, `Retry-After`), never `internal`.
+///
+/// - the connection broke or could not be made (I/O, TLS, a protocol stream cut off),
+///   or the pool gave none in time or is closed;
+/// - PostgreSQL: SQLSTATE class 08 (connection exception), 53 (insufficient resources:
+///   disk full, out of memory, too many connections), 57P01–57P03 (the server shutting
+///   down, crashed, or still starting), 58030 (an I/O error);
+/// - SQLite: `SQLITE_FULL` (the disk is full), `SQLITE_IOERR`, `SQLITE_CANTOPEN`,
+///   `SQLITE_BUSY` and `SQLITE_LOCKED` past the busy timeout (primary result codes,
+///   from the extended code sqlx reports).
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                postgres_unavailable(&code)
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                code.parse().is_ok_and(sqlite_unavailable)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A PostgreSQL SQLSTATE that means "unavailable".
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || sqlstate.starts_with("53")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "58030")
+}
+
+/// A SQLite extended result code that means "unavailable": SQLITE_BUSY 5, SQLITE_LOCKED
+/// 6, SQLITE_IOERR 10, SQLITE_FULL 13, SQLITE_CANTOPEN 14 (the primary code is the low
+/// byte of the extended one).
+fn sqlite_unavailable(extended: i32) -> bool {
+    matches!(extended & 0xff, 5 | 6 | 10 | 13 | 14)
+}
+
+/// How long a request waits for a PostgreSQL connection before it is answered
+/// `server_unavailable`: while the database restarts, the pool keeps trying to connect
+/// for this long. Shorter than the app's 15 s request timeout, so that an outage is a
+/// clear answer with `Retry-After` rather than a timeout.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
@@ -87,6 +144,7 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .test_before_acquire(false)
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(usable(conn)) }))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets admin commands read while the server writes; NORMAL
@@ -106,10 +164,13 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
             }),
         Backend::Postgres => AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
+                    if !usable(conn) {
+                        return Ok(false);
+                    }
                     if meta.idle_for < PING_WHEN_IDLE_FOR {
                         return Ok(true);
                     }
@@ -122,6 +183,21 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
     .await
     .map_err(DbError::Connect)?;
     Ok(pool)
+}
+
+/// Whether a connection given back to the pool may serve another request: one that
+/// still counts a transaction as open is broken. SQLite rolls a transaction back by
+/// itself when a write or the commit fails with a full disk (`SQLITE_FULL`) or an I/O
+/// error; the `ROLLBACK` sent afterwards then fails ("no transaction is active"), and
+/// sqlx keeps counting the transaction, so every later `BEGIN` of that connection would
+/// fail too — the server would never recover from a full disk without a restart.
+/// Returning `false` makes the pool close it and open another.
+fn usable(conn: &sqlx::AnyConnection) -> bool {
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a transaction; replacing it");
+        return false;
+    }
+    true
 }
 
 /// How often [`checkpoint_wal`] copies the SQLite WAL back into the database file.
@@ -221,6 +297,28 @@ mod tests {
         assert_eq!(Backend::of("sqlite://x.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::of("postgres://u@h/d"), Some(Backend::Postgres));
         assert_eq!(Backend::of("mysql://h"), None);
+    }
+
+    #[test]
+    fn unavailable_codes() {
+        // SQLite: SQLITE_FULL, SQLITE_IOERR_WRITE (10 | 3 << 8), SQLITE_BUSY; not
+        // SQLITE_CONSTRAINT_UNIQUE (2067) nor SQLITE_CORRUPT (11).
+        for code in [13, 778, 5] {
+            assert!(sqlite_unavailable(code), "{code}");
+        }
+        for code in [2067, 11, 1] {
+            assert!(!sqlite_unavailable(code), "{code}");
+        }
+        // PostgreSQL: admin shutdown, connection failure, disk full; not a unique
+        // violation nor a syntax error.
+        for code in ["57P01", "08006", "53100"] {
+            assert!(postgres_unavailable(code), "{code}");
+        }
+        for code in ["23505", "42601"] {
+            assert!(!postgres_unavailable(code), "{code}");
+        }
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
     }
 
     #[test]

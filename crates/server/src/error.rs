@@ -92,10 +92,21 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A database that cannot be used right now (see [`crate::db::is_unavailable`]) is
+    /// `server_unavailable` with `Retry-After`, which a client may retry; anything else
+    /// is a bug, `internal`.
     fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(ErrorCode::ServerUnavailable).retry_after(UNAVAILABLE_RETRY_AFTER);
+        }
         Self::internal(format_args!("database: {e}"))
     }
 }
+
+/// Seconds a client is asked to wait after `server_unavailable`: a PostgreSQL restart or
+/// a failover takes a few seconds, and the pool reconnects by itself.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -117,7 +128,7 @@ mod tests {
     /// The HTTP status of every wire code, written out: the public contract (issue 14
     /// moved the table to proto; this snapshot was taken before: codes are only ever
     /// added to it, never changed).
-    const STATUSES: [(&str, u16); 30] = [
+    const STATUSES: [(&str, u16); 31] = [
         ("invalid_request", 400),
         ("payload_too_large", 413),
         ("unsupported_media_type", 415),
@@ -148,6 +159,7 @@ mod tests {
         ("two_factor_required", 403),
         ("forbidden", 403),
         ("internal", 500),
+        ("server_unavailable", 503),
     ];
 
     #[test]
@@ -169,7 +181,10 @@ mod tests {
                 e.status.is_server_error(),
                 matches!(
                     code,
-                    ErrorCode::Internal | ErrorCode::Maintenance | ErrorCode::TotpUnavailable
+                    ErrorCode::Internal
+                        | ErrorCode::Maintenance
+                        | ErrorCode::TotpUnavailable
+                        | ErrorCode::ServerUnavailable
                 )
             );
         }

@@ -14,6 +14,7 @@ mod api {
     mod config;
     mod delivery;
     mod devices;
+    mod faults;
     mod forced_change;
     mod limits;
     mod lockout;

@@ -17,6 +17,7 @@ pub mod api;
 pub mod chromium;
 mod database;
 pub mod fault;
+pub mod postgres;
 pub mod queue;
 pub mod sms;
 pub mod smtp;
@@ -121,6 +122,18 @@ impl TestServer {
     /// `tweak` last. `None` when the backend is skipped.
     pub async fn bare_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         Self::launch(backend, Setup::Bare, tweak).await
+    }
+
+    /// A bare server (see [`TestServer::bare_with`]) over the database at `url` that
+    /// the test made itself — a [`postgres::PrivatePostgres`] it may restart, a SQLite
+    /// file on a small filesystem — instead of a fresh one of the harness.
+    pub async fn bare_over(url: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::bare_with(Backend::Sqlite, |config| {
+            config.database_url = url.to_owned();
+            tweak(config);
+        })
+        .await
+        .expect("a SQLite run is never skipped")
     }
 
     async fn launch(

@@ -40,7 +40,7 @@ use crate::users::{self, UserRow};
         (status = 423, description = "`account_locked` with `retry_after`", body = ErrorBody),
         (status = 426, description = "`client_outdated` with `min_version`", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`", body = ErrorBody),
-        (status = 503, description = "`maintenance` with `until`", body = ErrorBody),
+        (status = 503, description = "`maintenance` with `until`, or `server_unavailable` with `retry_after`: the database cannot be used right now", body = ErrorBody),
     ))]
 pub async fn login(
     State(app): State<AppState>,
@@ -345,6 +345,7 @@ pub async fn forced_change(
     responses(
         (status = 200, description = "Rotated session", body = Session),
         (status = 401, description = "`token_invalid` or `refresh_token_reused`", body = ErrorBody),
+        (status = 503, description = "`server_unavailable` with `retry_after`: the database cannot be used right now (send the same token again: within the grace period it gets the same answer)", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(app): State<AppState>,

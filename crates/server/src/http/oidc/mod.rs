@@ -79,7 +79,16 @@ impl OAuthError {
 }
 
 impl From<sqlx::Error> for OAuthError {
+    /// A database that cannot be used right now is `temporarily_unavailable` (503,
+    /// `Retry-After`), as `server_unavailable` is on the v1 API.
     fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(
+                "temporarily_unavailable",
+                "The server cannot reach its database right now; try again in a moment.",
+            );
+        }
         Self::server(format_args!("database: {e}"))
     }
 }
@@ -110,6 +119,12 @@ impl IntoResponse for OAuthError {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            "temporarily_unavailable" => {
+                h.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
                 );
             }
             _ => {}
@@ -307,7 +322,7 @@ async fn authenticate(app: &AppState, headers: &HeaderMap, p: &Params) -> OAuthR
         (status = 200, description = "`access_token`, `token_type`, `expires_in`, `scope`, `id_token` (with `openid`), `refresh_token` (with `offline_access`)", body = Object),
         (status = 400, description = "`invalid_request`, `invalid_grant` (unknown, expired, replayed or foreign code; wrong PKCE verifier or redirect_uri; used refresh token), `unsupported_grant_type`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: maintenance", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: maintenance, or the database cannot be reached (with `Retry-After`)", body = OAuthErrorBody),
     ))]
 pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token_inner(&app, &headers, &body).await {

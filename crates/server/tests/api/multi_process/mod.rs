@@ -23,10 +23,11 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey-server");
 
 /// A running server process, killed (and reaped) when dropped, also when a test fails.
-struct ServerProcess {
+/// (Also used by `faults`, which kills one under load.)
+pub(super) struct ServerProcess {
     name: &'static str,
-    child: Child,
-    base: String,
+    pub(super) child: Child,
+    pub(super) base: String,
     log: std::path::PathBuf,
 }
 
@@ -56,7 +57,7 @@ fn command(database_url: &str, config: &Path) -> Command {
 }
 
 /// Starts `latchkey-server serve` on 127.0.0.1:0 and learns its address from stdout.
-fn spawn_server(
+pub(super) fn spawn_server(
     name: &'static str,
     database_url: &str,
     config: &Path,
@@ -104,7 +105,12 @@ fn spawn_server(
 }
 
 /// Runs an admin command on the same database and configuration.
-fn admin(database_url: &str, config: &Path, args: &[&str], stdin: Option<&str>) -> String {
+pub(super) fn admin(
+    database_url: &str,
+    config: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
     use std::io::Write;
     let mut child = command(database_url, config)
         .args(args)
