@@ -42,7 +42,8 @@ const REFRESH_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs
 
 impl Client {
     /// `POST /v1/auth/refresh`, tried again on a failure after the request may have
-    /// reached the server (a connection reset or closed, a timeout) — see
+    /// reached the server (a connection reset or closed, a timeout, a 502–504 or
+    /// `server_unavailable`) — see
     /// [`REFRESH_RETRY_PAUSES_MS`]. A refusal of the server is final at once.
     async fn refresh_retrying(
         &self,
@@ -54,10 +55,14 @@ impl Client {
             let result = self.api()?.refresh(token).await;
             // Only a failure after the request may have reached the server: a refused
             // connection, a failed DNS look-up or no network at all never did, and the
-            // token is still unused (and an offline start should not wait).
+            // token is still unused (and an offline start should not wait). A 502–504,
+            // or the server's own `server_unavailable` (its database connection broke,
+            // perhaps during the commit), may have rotated the token.
             let retry = matches!(
                 &result,
-                Err(ClientError::Network { .. } | ClientError::Timeout)
+                Err(ClientError::Network { .. }
+                    | ClientError::Timeout
+                    | ClientError::ServerUnavailable { .. })
             );
             match (retry, pauses.next()) {
                 (true, Some(pause)) if started.elapsed() < REFRESH_RETRY_BUDGET => {

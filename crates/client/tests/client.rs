@@ -13,6 +13,8 @@ mod client {
     mod approval;
     /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
     pub mod common;
+    /// The server's database restarted while the app refreshes: the app stays signed in.
+    mod database_restart;
     /// The keychain: a real Secret Service, remember me, forget this device.
     mod keychain;
     /// No password, code or token in the log or the app's folders.
