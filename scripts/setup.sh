@@ -13,6 +13,7 @@ packages=(
   fonts-noto-cjk
   xvfb xauth webkit2gtk-driver imagemagick xdotool xfce4-panel
   chromium chromium-driver
+  faketime
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,7 @@ use crate::device::{self, ThisDevice};
 
 use crate::api::{Api, Timeouts};
 use crate::approval::PendingApproval;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, Deadline, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
@@ -78,8 +78,8 @@ pub(crate) struct Pending {
 pub(crate) struct Active {
     /// `None` while offline.
     pub(crate) session: Option<Session>,
-    /// Unix seconds at which the access token expires.
-    pub(crate) access_expires_at: u64,
+    /// When the access token expires (its `expires_in` counted from the answer).
+    pub(crate) access_expires_at: Deadline,
     pub(crate) user: User,
     pub(crate) identifier: String,
     pub(crate) key: String,

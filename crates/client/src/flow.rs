@@ -10,6 +10,7 @@ use latchkey_proto::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Active, Client, Pending};
+use crate::clock::Deadline;
 use crate::code::{self, Kind};
 use crate::error::{ClientError, Code};
 use crate::offline;
@@ -239,7 +240,7 @@ impl Client {
         let pending = std::mem::take(&mut self.pending);
         self.active = Some(Active {
             session: None,
-            access_expires_at: 0,
+            access_expires_at: Deadline::default(),
             user: record.user.clone(),
             identifier: pending.identifier,
             key: pending.key,
@@ -402,7 +403,7 @@ impl Client {
             self.index = self.vault.load_index(&server).ok();
         }
         self.active = Some(Active {
-            access_expires_at: now.saturating_add(session.expires_in),
+            access_expires_at: Deadline::after(&*self.clock, session.expires_in),
             session: Some(session),
             user: user.clone(),
             identifier: pending.identifier,

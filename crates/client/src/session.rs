@@ -9,6 +9,7 @@ use latchkey_proto::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Active, Client};
+use crate::clock::Deadline;
 use crate::code::{self, Kind};
 use crate::error::{ClientError, EndReason};
 use crate::offline;
@@ -99,7 +100,7 @@ impl Client {
                 record.offline_policy = self.offline_policy();
                 self.vault.update(&server, key, &record)?;
                 self.active = Some(Active {
-                    access_expires_at: now.saturating_add(session.expires_in),
+                    access_expires_at: Deadline::after(&*self.clock, session.expires_in),
                     user: session.user.clone(),
                     session: Some(session),
                     identifier,
@@ -143,7 +144,6 @@ impl Client {
     /// The access token of the online session, refreshed (and the rotated refresh
     /// token stored) when it is about to expire.
     pub(crate) async fn access_token(&mut self) -> Result<Secret, ClientError> {
-        let now = self.now();
         let active = self
             .active
             .as_ref()
@@ -152,13 +152,17 @@ impl Client {
             .session
             .as_ref()
             .ok_or(ClientError::WrongStep("online"))?;
-        if active.access_expires_at > now.saturating_add(REFRESH_MARGIN) {
+        if !active
+            .access_expires_at
+            .is_within(&*self.clock, REFRESH_MARGIN)
+        {
             return Ok(session.access_token.clone());
         }
         let refreshed = self.refresh_retrying(&session.refresh_token).await?;
         let token = refreshed.access_token.clone();
+        let expires = Deadline::after(&*self.clock, refreshed.expires_in);
         if let Some(a) = self.active.as_mut() {
-            a.access_expires_at = now.saturating_add(refreshed.expires_in);
+            a.access_expires_at = expires;
             a.session = Some(refreshed);
         }
         self.store_refresh_token();
@@ -227,7 +231,7 @@ impl Client {
                 record.offline_failures = 0;
                 self.vault.update(&server, &key, &record)?;
                 if let Some(a) = self.active.as_mut() {
-                    a.access_expires_at = now.saturating_add(session.expires_in);
+                    a.access_expires_at = Deadline::after(&*self.clock, session.expires_in);
                     a.user = session.user.clone();
                     a.session = Some(session);
                     a.offline_reason = None;

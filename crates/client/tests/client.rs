@@ -11,6 +11,8 @@ mod client {
     /// Approving a browser sign-in (with a cookie-jar browser on the provider's pages),
     /// the launcher, the applications signed in through Latchkey (issue 16).
     mod approval;
+    /// The device's clock 10 minutes off, or set back or forward during a session.
+    mod clock;
     /// Helpers: a client app in a temporary folder, the keychain, driving the flows.
     pub mod common;
     /// The server's database restarted while the app refreshes: the app stays signed in.
