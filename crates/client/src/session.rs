@@ -144,6 +144,14 @@ impl Client {
     /// The access token of the online session, refreshed (and the rotated refresh
     /// token stored) when it is about to expire.
     pub(crate) async fn access_token(&mut self) -> Result<Secret, ClientError> {
+        // The keychain missed the current refresh token: try again, it may be back.
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.remembered && a.cannot_remember)
+        {
+            self.store_refresh_token();
+        }
         let active = self
             .active
             .as_ref()
@@ -170,7 +178,11 @@ impl Client {
     }
 
     /// Writes the session's current refresh token and profile to the vault, when
-    /// remembered.
+    /// remembered. When the keychain cannot take it (the Secret Service stopped, the
+    /// keyring locked), the session goes on in memory, [`Step::SignedIn`] says this
+    /// device cannot be remembered right now, and nothing is written anywhere else;
+    /// every later call tries again ([`Client::access_token`]), and once the keychain
+    /// is back the current token is in it and the step says so.
     fn store_refresh_token(&mut self) {
         let Some(a) = &self.active else { return };
         if !a.remembered {
@@ -187,8 +199,24 @@ impl Client {
             }
             None => Ok(()),
         });
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "cannot store the rotated refresh token");
+        let stored = match result {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot store the rotated refresh token");
+                false
+            }
+        };
+        let Some(a) = self.active.as_mut() else {
+            return;
+        };
+        if a.cannot_remember == stored {
+            a.cannot_remember = !stored;
+            if stored {
+                tracing::info!("the keychain is back: this device is remembered again");
+            }
+            if matches!(self.step, Step::SignedIn { .. }) {
+                self.show_signed_in();
+            }
         }
     }
 

@@ -69,7 +69,9 @@ pub enum Step {
     ResetDone { identifier: String },
     /// Signed in. `offline`: opened with the cached verifier, the server unreachable
     /// (`offline_reason` says why). `cannot_remember`: "remember me" was asked for but
-    /// there is no keychain to keep it in.
+    /// there is no keychain to keep it in — none at sign-in, or it went away during the
+    /// session (then `remembered` stays true, and this turns false again once the
+    /// keychain is back and holds the current refresh token).
     SignedIn {
         user: User,
         offline: bool,

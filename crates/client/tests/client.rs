@@ -19,6 +19,8 @@ mod client {
     mod database_restart;
     /// The keychain: a real Secret Service, remember me, forget this device.
     mod keychain;
+    /// The keychain going away during a session, and coming back.
+    mod keychain_loss;
     /// No password, code or token in the log or the app's folders.
     mod leaks;
     /// A refresh whose answer is lost (a fault proxy): the app stays signed in.
