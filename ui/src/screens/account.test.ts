@@ -126,7 +126,21 @@ describe("account", () => {
     const banner = document.querySelector<HTMLElement>("[data-testid=offline-banner]");
     expect(banner?.hidden).toBe(false);
     expect(banner?.textContent).toContain("signed in offline");
-    expect(byTestId(root, "keychain-note").textContent).toContain("no keychain");
+    // Remembered, and the keychain not answering: it went away during the session.
+    expect(byTestId(root, "keychain-note").textContent).toContain("cannot be reached right now");
+  });
+
+  it("says which keychain note applies: none at sign-in, or gone for now", () => {
+    ipc({ account_details: DETAILS });
+    const none = showView({ screen: "loading" }, "en");
+    none.app.signedIn = { account: ACCOUNT, offline: false, remembered: false, keychainAvailable: false };
+    none.app.go({ screen: "account", notice: null });
+    expect(byTestId(none.root, "keychain-note").textContent).toContain("no keychain");
+    const away = signedIn({ screen: "account", notice: null });
+    expect(away.root.querySelector("[data-testid=keychain-note]")).toBeNull();
+    away.app.signedIn = { account: ACCOUNT, offline: false, remembered: true, keychainAvailable: false };
+    away.app.go({ screen: "account", notice: null });
+    expect(byTestId(away.root, "keychain-note").textContent).toContain("remembers you again");
   });
 
   it("a session_expired while signed in ends the session", async () => {

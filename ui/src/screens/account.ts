@@ -148,7 +148,12 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
 
   const notes = h("div", { class: "notes" });
   if (offline) notes.append(h("p", { class: "notice warning", "data-testid": "offline-note" }, t("account.offline_note")));
-  if (signedIn && !signedIn.keychainAvailable) notes.append(h("p", { class: "notice info", "data-testid": "keychain-note" }, t("account.no_keychain")));
+  // Remembered, yet no keychain: it went away during the session (issue 21); the app
+  // keeps the session and remembers again once the keychain is back.
+  if (signedIn && !signedIn.keychainAvailable) {
+    const note = signedIn.remembered ? t("account.keychain_away") : t("account.no_keychain");
+    notes.append(h("p", { class: "notice info", "data-testid": "keychain-note" }, note));
+  }
 
   return card(
     "account",
