@@ -271,8 +271,8 @@ mod tests {
     /// What the app shows for every wire code: (server code, app code, next step),
     /// written out. A snapshot taken before issue 14 moved the tables to proto; it must
     /// not change (issue 16 added the three approval codes, issue 18 `forbidden`, issue 21
-    /// `server_unavailable`).
-    const SERVER_CODES: [(&str, &str, &str); 31] = [
+    /// `server_unavailable` and the two of `Idempotency-Key`).
+    const SERVER_CODES: [(&str, &str, &str); 33] = [
         ("invalid_request", "server_rejected", "retry_later"),
         ("payload_too_large", "server_rejected", "retry_later"),
         ("unsupported_media_type", "server_rejected", "retry_later"),
@@ -317,6 +317,8 @@ mod tests {
         ("forbidden", "server_rejected", "retry_later"),
         ("internal", "server_error", "contact_it"),
         ("server_unavailable", "server_unavailable", "retry_later"),
+        ("idempotency_key_reused", "server_rejected", "retry_later"),
+        ("idempotency_key_in_use", "conflict", "retry_later"),
     ];
 
     /// The (code, next step) of every other failure, written out (same snapshot).

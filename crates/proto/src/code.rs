@@ -213,6 +213,15 @@ server_codes! {
     /// all of them — a retried refresh then gets the answer of its grace period.
     ServerUnavailable = "server_unavailable", 503, ServerUnavailable,
         "The server cannot reach its database right now. Try again in a moment.";
+    /// An `Idempotency-Key` sent again with another request (another body, or by
+    /// another account) than the one it was first sent with on that route: nothing was
+    /// done. A client makes a new key for each action.
+    IdempotencyKeyReused = "idempotency_key_reused", 422, ServerRejected,
+        "This Idempotency-Key was already used for another request.";
+    /// The request first sent with this `Idempotency-Key` is still being answered;
+    /// `retry_after` says when to send it again (it then gets that answer).
+    IdempotencyKeyInUse = "idempotency_key_in_use", 409, Conflict,
+        "The same request is still being answered. Try again in a moment.";
 }
 
 app_codes! {

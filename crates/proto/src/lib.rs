@@ -38,3 +38,16 @@ pub const API_VERSION: &str = "v1";
 
 /// Header a client sends with every request so the server can answer `client_outdated`.
 pub const CLIENT_VERSION_HEADER: &str = "latchkey-client-version";
+
+/// Header that makes a sign-in step or an account action safe to send again: a retry
+/// with the same key gets the first answer, and the action is not done twice. One key
+/// per action the person takes, random (128 bits or more); printable ASCII without
+/// spaces, [`IDEMPOTENCY_KEY_MIN_CHARS`] to [`IDEMPOTENCY_KEY_MAX_CHARS`] characters.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Shortest `Idempotency-Key` accepted: the key also encrypts the stored answer.
+pub const IDEMPOTENCY_KEY_MIN_CHARS: usize = 16;
+/// Longest `Idempotency-Key` accepted.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 128;
+/// Header of an answer that is a stored one, replayed for an `Idempotency-Key` seen
+/// before (value `true`).
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";

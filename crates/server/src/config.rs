@@ -234,6 +234,9 @@ pub struct SessionConfig {
     /// A rotated refresh token presented again this soon (its answer was lost on the
     /// way) gets the same successor instead of ending the session (0 = off).
     pub refresh_grace_seconds: u64,
+    /// The answer to a request with an `Idempotency-Key` is given again for a retry
+    /// with the same key for this long (see `http::idempotency`).
+    pub idempotency_ttl_seconds: u64,
 }
 
 impl Default for SessionConfig {
@@ -244,6 +247,7 @@ impl Default for SessionConfig {
             change_token_ttl_seconds: 10 * 60,
             absolute_ttl_seconds: 90 * 24 * 3600,
             refresh_grace_seconds: 30,
+            idempotency_ttl_seconds: 300,
         }
     }
 }

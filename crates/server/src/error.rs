@@ -128,7 +128,7 @@ mod tests {
     /// The HTTP status of every wire code, written out: the public contract (issue 14
     /// moved the table to proto; this snapshot was taken before: codes are only ever
     /// added to it, never changed).
-    const STATUSES: [(&str, u16); 31] = [
+    const STATUSES: [(&str, u16); 33] = [
         ("invalid_request", 400),
         ("payload_too_large", 413),
         ("unsupported_media_type", 415),
@@ -160,6 +160,8 @@ mod tests {
         ("forbidden", 403),
         ("internal", 500),
         ("server_unavailable", 503),
+        ("idempotency_key_reused", 422),
+        ("idempotency_key_in_use", 409),
     ];
 
     #[test]

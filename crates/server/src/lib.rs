@@ -19,6 +19,7 @@ pub mod devices;
 pub mod error;
 pub mod hasher;
 mod http;
+pub mod idempotency;
 pub mod identifier;
 mod listen;
 pub mod lockout;

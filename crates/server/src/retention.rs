@@ -1,6 +1,6 @@
 //! The janitor's work: deleting what can no longer matter, so that the tables an
 //! unauthenticated caller can grow (`lockouts`, `throttles`, `recoveries`, `activity`,
-//! `messages`, the send log) stay bounded by time. Runs every ten minutes in every
+//! `messages`, the send log, the answers kept for `Idempotency-Key`s) stay bounded by time. Runs every ten minutes in every
 //! server process ([`crate::serve`]); each statement is idempotent, so several
 //! processes may run it at once.
 
@@ -81,6 +81,7 @@ pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
         &[ago(c.retention.messages_days.saturating_mul(DAY))],
     )
     .await?;
+    deleted += crate::idempotency::prune(db, now).await?;
     deleted += crate::oidc::grants::prune(db, now).await?;
     deleted += crate::oidc::sso::prune(db, now).await?;
     deleted += crate::oidc::keys::prune(app, now).await?;

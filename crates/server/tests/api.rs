@@ -16,6 +16,7 @@ mod api {
     mod devices;
     mod faults;
     mod forced_change;
+    mod idempotency;
     mod limits;
     mod lockout;
     mod login;

@@ -9,6 +9,7 @@ mod console;
 mod device;
 mod extract;
 mod guard;
+mod idempotency;
 mod me;
 mod meta;
 mod mfa;
@@ -130,15 +131,28 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The generated OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    parts().1
+}
+
+/// The routes and their document, with what the annotations cannot say of each
+/// operation (the `Idempotency-Key` header) added.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = api().split_for_parts();
+    idempotency::describe(&mut doc);
+    (routes, doc)
 }
 
 /// The whole application, ready to serve.
 pub fn router(state: AppState) -> Router {
-    let (routes, doc) = api().split_for_parts();
+    let (routes, doc) = parts();
     routes
         .merge(oidc::routes())
         .merge(console::routes())
+        // Inside the guard: an answer of maintenance or an outdated client is not stored.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,
