@@ -13,7 +13,7 @@ use latchkey_proto::{
     RecoveryCodes, RecoveryCodesRequest, RefreshRequest, ResetCompleteRequest, ResetLinkAccount,
     ResetLinkRequest, ResetStartRequest, ResetStarted, ResetVerified, ResetVerifyRequest, Secret,
     Session, SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrollRequest,
-    TotpEnrollment, CLIENT_VERSION_HEADER,
+    TotpEnrollment, CLIENT_VERSION_HEADER, IDEMPOTENCY_KEY_HEADER,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::error::ClientError;
 use crate::net::{self, ServerUrl};
+pub use crate::retry::IdempotencyKey;
 
 /// How long to wait. The request timeout covers the server's password hashing and its
 /// bounded queue (up to 5 s under load).
@@ -46,6 +47,8 @@ pub struct Api {
     base: ServerUrl,
     client_version: String,
     proxied: bool,
+    /// Sent as `Idempotency-Key` with every request of this copy (see [`Api::keyed`]).
+    key: Option<IdempotencyKey>,
 }
 
 impl std::fmt::Debug for Api {
@@ -78,7 +81,17 @@ impl Api {
             http,
             base,
             client_version: client_version.to_owned(),
+            key: None,
         })
+    }
+
+    /// This client, sending `key` as the `Idempotency-Key` of its requests: one copy
+    /// per action of the person, used for each try of it.
+    pub fn keyed(&self, key: IdempotencyKey) -> Self {
+        Self {
+            key: Some(key),
+            ..self.clone()
+        }
     }
 
     pub fn base(&self) -> &ServerUrl {
@@ -103,6 +116,9 @@ impl Api {
             .header(CLIENT_VERSION_HEADER, &self.client_version);
         if let Some(token) = bearer {
             req = req.bearer_auth(token.expose());
+        }
+        if let Some(key) = &self.key {
+            req = req.header(IDEMPOTENCY_KEY_HEADER, key.as_str());
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -281,7 +281,11 @@ impl Client {
             return Err(ClientError::InvalidInput("client_id"));
         }
         let token = self.online_token().await?;
-        self.api()?.sign_out_of_app(&token, client_id).await
+        let token = &token;
+        self.once("sign out of an application", |api| async move {
+            api.sign_out_of_app(token, client_id).await
+        })
+        .await
     }
 
     /// The access token of an online session; offline, the network error the offline

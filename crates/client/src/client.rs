@@ -212,6 +212,22 @@ impl Client {
         self.api.as_ref().ok_or(ClientError::NotConfigured)
     }
 
+    /// One action of the person (a sign-in step, a reset step, an account action):
+    /// `call` with an `Idempotency-Key` of its own, the same for every try, tried again
+    /// when its answer may have been lost (see [`crate::retry`]).
+    pub(crate) async fn once<T, F, Fut>(
+        &self,
+        what: &'static str,
+        call: F,
+    ) -> Result<T, ClientError>
+    where
+        F: Fn(Api) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let api = self.api()?.keyed(crate::retry::IdempotencyKey::random());
+        crate::retry::retrying(what, || call(api.clone())).await
+    }
+
     pub(crate) fn server_url(&self) -> Result<&ServerUrl, ClientError> {
         self.server
             .as_ref()

@@ -135,7 +135,10 @@ impl Client {
             device: self.device(),
             client_version: Some(self.client_version.clone()),
         };
-        let answer = self.api()?.login(&req).await;
+        let req = &req;
+        let answer = self
+            .once("login", |api| async move { api.login(req).await })
+            .await;
         match answer {
             Ok(resp) => {
                 self.pending.password = Some(password);
@@ -274,7 +277,10 @@ impl Client {
             method,
             code: code::clean(&code, SecondFactor::kind(method))?,
         };
-        let session = self.api()?.mfa(&req).await?;
+        let req = &req;
+        let session = self
+            .once("second factor", |api| async move { api.mfa(req).await })
+            .await?;
         self.signed_in(session)
     }
 
@@ -294,7 +300,14 @@ impl Client {
             challenge_token,
             code: code::clean(&code, Kind::Digits)?,
         };
-        match self.api()?.verify_device(&req).await {
+        let req = &req;
+        let answer = self
+            .once(
+                "device code",
+                |api| async move { api.verify_device(req).await },
+            )
+            .await;
+        match answer {
             Ok(session) => self.signed_in(session),
             // The device is verified; the sign-in goes on with the forced change.
             Err(ClientError::PasswordChangeRequired {
@@ -335,7 +348,12 @@ impl Client {
             recovery_code,
             device: Some(self.device()),
         };
-        let session = self.api()?.forced_change(&req).await?;
+        let req = &req;
+        let session = self
+            .once("forced change", |api| async move {
+                api.forced_change(req).await
+            })
+            .await?;
         self.pending.password = Some(new_password);
         self.signed_in(session)
     }
@@ -459,7 +477,12 @@ impl Client {
             .or(kept.filter(|_| from_offer))
             .ok_or(ClientError::InvalidInput("password"))?;
         let token = self.access_token().await?;
-        let answer = self.api()?.totp_enroll(&token, &password).await;
+        let (token, password) = (&token, &password);
+        let answer = self
+            .once("set up TOTP", |api| async move {
+                api.totp_enroll(token, password).await
+            })
+            .await;
         // Kept for another press of "set up" after a failure such as no network or a
         // timeout (the offer has no password field); dropped once the server has
         // answered for good.
@@ -520,7 +543,12 @@ impl Client {
         self.expect_step(matches!(self.step, Step::TotpSetup { .. }), "confirm_totp")?;
         let code = code::clean(&code, Kind::Digits)?;
         let token = self.access_token().await?;
-        let codes = self.api()?.totp_confirm(&token, &code).await?;
+        let (token, code) = (&token, &code);
+        let codes = self
+            .once("confirm TOTP", |api| async move {
+                api.totp_confirm(token, code).await
+            })
+            .await?;
         if let Some(a) = self.active.as_mut() {
             a.user.mfa_enabled = true;
         }

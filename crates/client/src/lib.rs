@@ -11,6 +11,8 @@
 //!   reset, the offline path.
 //! - [`vault`]: the OS keychain (refresh token, offline verifier, profile); no keychain
 //!   means nothing is remembered, never a plain file.
+//! - `retry`: calls whose answer may have been lost, tried again (backoff with jitter,
+//!   bounded), with one `Idempotency-Key` per action of the person.
 //! - `code`: one-time codes as typed (NFKC, so full-width IME digits count).
 //! - [`offline`]: the argon2id verifier and the offline rules.
 //! - [`strength`]: the server's own password policy for the live meter.
@@ -35,6 +37,7 @@ pub mod logging;
 pub mod net;
 pub mod offline;
 mod reset;
+mod retry;
 mod session;
 mod step;
 pub mod strength;

@@ -76,7 +76,13 @@ impl Client {
             channel: self.pending.reset_channel,
             locale: self.locale.clone(),
         };
-        let started = self.api()?.reset_start(&req).await?;
+        let req = &req;
+        let started = self
+            .once(
+                "reset start",
+                |api| async move { api.reset_start(req).await },
+            )
+            .await?;
         self.pending.reset_id = Some(started.recovery_id);
         self.step = Step::ResetCode {
             resend_after: started.resend_after,
@@ -101,7 +107,13 @@ impl Client {
             return Err(ClientError::InvalidInput("code"));
         }
         let req = ResetVerifyRequest { recovery_id, code };
-        let verified = self.api()?.reset_verify(&req).await?;
+        let req = &req;
+        let verified = self
+            .once(
+                "reset code",
+                |api| async move { api.reset_verify(req).await },
+            )
+            .await?;
         self.pending.reset_token = Some(verified.reset_token);
         self.step = Step::ResetPassword {
             mfa_methods: verified.mfa_methods,
@@ -229,7 +241,11 @@ impl Client {
             totp_code,
             recovery_code,
         };
-        self.api()?.reset_complete(&req).await?;
+        let req = &req;
+        self.once("reset complete", |api| async move {
+            api.reset_complete(req).await
+        })
+        .await?;
         let identifier = std::mem::take(&mut self.pending.identifier);
         if !identifier.is_empty() {
             if let (Ok(server), Some(index)) = (self.server_url().cloned(), self.index.as_ref()) {

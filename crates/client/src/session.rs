@@ -32,51 +32,18 @@ pub enum Revalidation {
 /// Seconds before expiry at which the access token is refreshed.
 const REFRESH_MARGIN: u64 = 30;
 
-/// A refresh that failed on the way is tried again after these pauses (plus up to a
-/// quarter second of jitter, so that many apps do not come back at the same instant),
-/// while less than [`REFRESH_RETRY_BUDGET`] has passed: the server rotated the token
-/// and its answer may be what was lost, and the same token sent again within its grace
-/// period (30 s by default) gets the same new tokens instead of ending the session.
-const REFRESH_RETRY_PAUSES_MS: [u64; 3] = [250, 1_000, 3_000];
-/// How long retries of one refresh may go on, well inside the server's grace period.
-const REFRESH_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
-
 impl Client {
     /// `POST /v1/auth/refresh`, tried again on a failure after the request may have
-    /// reached the server (a connection reset or closed, a timeout, a 502–504 or
-    /// `server_unavailable`) — see
-    /// [`REFRESH_RETRY_PAUSES_MS`]. A refusal of the server is final at once.
+    /// reached the server (see [`crate::retry`]): the server rotated the token and its
+    /// answer may be what was lost, and the same token sent again within its grace
+    /// period (30 s by default) gets the same new tokens instead of ending the session.
+    /// A refusal of the server is final at once.
     async fn refresh_retrying(
         &self,
         token: &Secret,
     ) -> Result<latchkey_proto::Session, ClientError> {
-        let started = std::time::Instant::now();
-        let mut pauses = REFRESH_RETRY_PAUSES_MS.iter();
-        loop {
-            let result = self.api()?.refresh(token).await;
-            // Only a failure after the request may have reached the server: a refused
-            // connection, a failed DNS look-up or no network at all never did, and the
-            // token is still unused (and an offline start should not wait). A 502–504,
-            // or the server's own `server_unavailable` (its database connection broke,
-            // perhaps during the commit), may have rotated the token.
-            let retry = matches!(
-                &result,
-                Err(ClientError::Network { .. }
-                    | ClientError::Timeout
-                    | ClientError::ServerUnavailable { .. })
-            );
-            match (retry, pauses.next()) {
-                (true, Some(pause)) if started.elapsed() < REFRESH_RETRY_BUDGET => {
-                    let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0..250);
-                    tracing::info!(
-                        pause_ms = pause + jitter,
-                        "refresh failed on the way; trying again"
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(pause + jitter)).await;
-                }
-                _ => return result,
-            }
-        }
+        let api = self.api()?;
+        crate::retry::retrying("refresh", || api.refresh(token)).await
     }
 
     /// Signs in at launch through the refresh token kept for `key`.
@@ -420,7 +387,11 @@ impl Client {
             current_password: current,
             new_password: new_password.clone(),
         };
-        self.api()?.change_password(&token, &req).await?;
+        let (token, req) = (&token, &req);
+        self.once("change password", |api| async move {
+            api.change_password(token, req).await
+        })
+        .await?;
         let Some(a) = &self.active else { return Ok(()) };
         if a.remembered {
             let server = self.server_url()?.clone();
@@ -439,7 +410,11 @@ impl Client {
 
     pub async fn revoke_session(&mut self, id: &str) -> Result<(), ClientError> {
         let token = self.access_token().await?;
-        self.api()?.revoke_session(&token, id).await
+        let token = &token;
+        self.once("revoke session", |api| async move {
+            api.revoke_session(token, id).await
+        })
+        .await
     }
 
     pub async fn activity(&mut self) -> Result<ActivityList, ClientError> {
@@ -455,9 +430,11 @@ impl Client {
     ) -> Result<(), ClientError> {
         let code = code::clean(&code, Kind::Digits)?;
         let token = self.access_token().await?;
-        self.api()?
-            .totp_disable(&token, &TotpDisableRequest { password, code })
-            .await?;
+        let (token, req) = (&token, &TotpDisableRequest { password, code });
+        self.once("turn TOTP off", |api| async move {
+            api.totp_disable(token, req).await
+        })
+        .await?;
         if let Some(a) = self.active.as_mut() {
             a.user.mfa_enabled = false;
         }
@@ -472,9 +449,11 @@ impl Client {
         password: Secret,
     ) -> Result<Vec<Secret>, ClientError> {
         let token = self.access_token().await?;
+        let (token, req) = (&token, &RecoveryCodesRequest { password });
         let codes = self
-            .api()?
-            .regenerate_recovery_codes(&token, &RecoveryCodesRequest { password })
+            .once("new recovery codes", |api| async move {
+                api.regenerate_recovery_codes(token, req).await
+            })
             .await?;
         Ok(codes.recovery_codes)
     }

@@ -17,6 +17,9 @@ mod client {
     pub mod common;
     /// The server's database restarted while the app refreshes: the app stays signed in.
     mod database_restart;
+    /// Faults injected by a proxy (reset, lost answer, stall, black hole) in sign-in,
+    /// refresh, reset and account actions (issue 21).
+    mod faults;
     /// The keychain: a real Secret Service, remember me, forget this device.
     mod keychain;
     /// The keychain going away during a session, and coming back.

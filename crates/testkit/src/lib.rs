@@ -295,6 +295,15 @@ impl TestServer {
         self.advance_ms(ttl);
     }
 
+    /// One number the server's database answers (`SELECT COUNT(*) FROM …`), for tests
+    /// that check what the server did, not only what it said.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// The server's clock, in Unix seconds.
     pub fn now_secs(&self) -> u64 {
         u64::try_from(self.state.now() / 1000).expect("time after 1970")
