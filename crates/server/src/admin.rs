@@ -570,7 +570,7 @@ pub async fn check_import(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = line_at(text, e.position().map_or(0, |p| p.byte()));
                 out.push((
                     line,
                     None,
@@ -579,7 +579,9 @@ pub async fn check_import(
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        // The line in the text, counted here: the csv crate counts CRLF lines (what a
+        // browser's form sends) one short.
+        let line = line_at(text, record.position().map_or(0, |p| p.byte()));
         let get = |column: &str| {
             headers
                 .iter()
@@ -675,4 +677,30 @@ pub async fn check_import(
         out.push((line, label, state));
     }
     Ok(out)
+}
+
+/// The line (from 1) of a record that the csv crate says starts at byte `at` of
+/// `text`. After a CRLF it names the `\n` (it ended the line at the `\r`), so that
+/// byte counts too.
+fn line_at(text: &str, at: u64) -> u64 {
+    let end = usize::try_from(at)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_are_counted_alike_with_lf_and_crlf() {
+        assert_eq!(super::line_at("a\nb\nc", 4), 3);
+        // The csv crate's position of "c" after CRLFs: the last "\n".
+        assert_eq!(super::line_at("a\r\nb\r\nc", 5), 3);
+        assert_eq!(super::line_at("abc", 0), 1);
+        assert_eq!(super::line_at("abc", 99), 1);
+    }
 }

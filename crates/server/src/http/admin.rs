@@ -613,6 +613,16 @@ pub async fn create(
     admin: Admin,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
+    let created = create_account(&app, &admin, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates an account with a temporary password (the API's and the console's).
+pub async fn create_account(
+    app: &AppState,
+    admin: &Admin,
+    req: CreateUserRequest,
+) -> ApiResult<CreatedUser> {
     admin.needs(AdminRole::Admin)?;
     let add = admin::AddUser {
         email: req.email.filter(|v| !v.trim().is_empty()),
@@ -636,7 +646,7 @@ pub async fn create(
     let mut last = None;
     for _ in 0..3 {
         let password = temporary_password();
-        match admin::add_user(&app, add.clone(), &password).await {
+        match admin::add_user(app, add.clone(), &password).await {
             Ok(user) => {
                 let made: Vec<AuditChange> = [
                     ("email", &user.email),
@@ -656,13 +666,10 @@ pub async fn create(
                     app.now(),
                 )
                 .await?;
-                return Ok((
-                    StatusCode::CREATED,
-                    Json(CreatedUser {
-                        user: user.to_proto(),
-                        password,
-                    }),
-                ));
+                return Ok(CreatedUser {
+                    user: user.to_proto(),
+                    password,
+                });
             }
             Err(AdminError::Refused(r)) => last = Some(AdminError::Refused(r)),
             Err(e) => return Err(e.into()),
@@ -691,15 +698,25 @@ pub async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> ApiResult<Json<AdminUserSummary>> {
+    Ok(Json(update_account(&app, &admin, &id, req).await?))
+}
+
+/// Changes an account (the API's and the console's).
+pub async fn update_account(
+    app: &AppState,
+    admin: &Admin,
+    id: &str,
+    req: UpdateUserRequest,
+) -> ApiResult<AdminUserSummary> {
     admin.needs(AdminRole::Admin)?;
-    let user = target(&app, &id).await?;
+    let user = target(app, id).await?;
     let update = admin::UserUpdate {
         name: req.name,
         email: req.email,
         phone: req.phone,
         username: req.username,
     };
-    let (now, changed) = admin::update_user(&app, &user, &update).await?;
+    let (now, changed) = admin::update_user(app, &user, &update).await?;
     if !changed.is_empty() {
         audit::record(
             &app.db,
@@ -711,7 +728,7 @@ pub async fn update(
         )
         .await?;
     }
-    Ok(Json(summary(&app, &now).await?))
+    summary(app, &now).await
 }
 
 /// Deletes an account and the personal data kept about it (admin only); the audit
@@ -728,14 +745,20 @@ pub async fn delete(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
+    delete_account(&app, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an account (the API's and the console's).
+pub async fn delete_account(app: &AppState, admin: &Admin, id: &str) -> ApiResult<()> {
     admin.needs(AdminRole::Admin)?;
-    let user = target(&app, &id).await?;
+    let user = target(app, id).await?;
     if user.id == admin.user.id {
         return Err(
             ApiError::new(ErrorCode::Conflict).message("An admin cannot delete their own account.")
         );
     }
-    admin::delete_user(&app, &user).await?;
+    admin::delete_user(app, &user).await?;
     audit::record_about(
         &app.db,
         &admin.actor(),
@@ -745,7 +768,7 @@ pub async fn delete(
         app.now(),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Turns maintenance on (admin only): the sign-in and account routes answer
@@ -821,8 +844,17 @@ pub async fn import(
     admin: Admin,
     ApiJson(req): ApiJson<ImportRequest>,
 ) -> ApiResult<Json<ImportReport>> {
+    Ok(Json(import_accounts(&app, &admin, req).await?))
+}
+
+/// Imports accounts from CSV (the API's and the console's).
+pub async fn import_accounts(
+    app: &AppState,
+    admin: &Admin,
+    req: ImportRequest,
+) -> ApiResult<ImportReport> {
     admin.needs(AdminRole::Admin)?;
-    let checked = admin::check_import(&app, &req.csv).await?;
+    let checked = admin::check_import(app, &req.csv).await?;
     let errors = checked
         .iter()
         .filter(|(_, _, l)| matches!(l, admin::ImportLine::Wrong(..)))
@@ -856,7 +888,7 @@ pub async fn import(
             admin::ImportLine::New(_) if !create => out.status = ImportStatus::WouldCreate,
             admin::ImportLine::New(new) => {
                 let password = temporary_password();
-                match admin::insert_user(&app, &new, &password).await {
+                match admin::insert_user(app, &new, &password).await {
                     Ok(user) => {
                         let made: Vec<AuditChange> = [
                             ("email", &user.email),
@@ -891,5 +923,5 @@ pub async fn import(
         }
         report.lines.push(out);
     }
-    Ok(Json(report))
+    Ok(report)
 }

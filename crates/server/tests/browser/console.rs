@@ -154,3 +154,154 @@ async fn the_helpdesk_unlocks_a_locked_person(b: Backend, lang: Lang) {
     browser.page(&text(lang, "signin.title"), lang).await;
     browser.quit().await;
 }
+
+in_both_languages!(an_admin_changes_deletes_creates_and_imports);
+
+/// An admin's console: a changed e-mail address (the person signs in with the new
+/// one), a leaver deleted, a new account with its temporary password, and a CSV
+/// import checked first, then made.
+async fn an_admin_changes_deletes_creates_and_imports(b: Backend, lang: Lang) {
+    let Some(site) = site::known_browsers(b).await else {
+        return;
+    };
+    let srv = &site.srv;
+    let key = site.totp_user("it.admin@corp.example").await;
+    let it = latchkey_server::admin::find(&srv.state, "it.admin@corp.example")
+        .await
+        .expect("the admin's account");
+    latchkey_server::roles::grant(&srv.state.db, &it.id, AdminRole::Admin, srv.state.now())
+        .await
+        .expect("a role");
+    let moved = srv.add_user("wang.fang@corp.example", PASSWORD).await;
+    let leaver = srv.add_user("leaver@corp.example", PASSWORD).await;
+
+    let Some(browser) = Browser::launch(lang).await else {
+        return;
+    };
+    browser.goto(&format!("{}/admin", site.base())).await;
+    browser.type_in("username", "it.admin@corp.example").await;
+    browser.type_and_enter("current-password", PASSWORD).await;
+    browser
+        .type_and_enter("one-time-code", &site.totp(&key))
+        .await;
+    browser.page(words(lang, "Users", "用户"), lang).await;
+
+    // A changed e-mail address.
+    browser
+        .goto(&format!("{}/admin/users/{}", site.base(), moved.id))
+        .await;
+    browser.follow("a[data-action=edit]").await;
+    browser.screenshot("console-edit").await;
+    // A wrong address is refused on the form, which keeps what was typed.
+    browser
+        .client
+        .execute(
+            "document.getElementById('email').value = 'not an address';",
+            vec![],
+        )
+        .await
+        .expect("type");
+    browser.submit().await;
+    assert!(
+        browser.error().await.contains("email"),
+        "{}",
+        browser.error().await
+    );
+    browser
+        .client
+        .execute(
+            "document.getElementById('email').value = 'wang.fang@newcorp.example';",
+            vec![],
+        )
+        .await
+        .expect("type");
+    browser.submit().await;
+    assert_eq!(
+        browser.text("#notice").await,
+        words(lang, "Saved.", "已保存。")
+    );
+    let (s, body) = srv.login_raw("wang.fang@newcorp.example", PASSWORD).await;
+    assert_eq!(s, 200, "{body}");
+
+    // A leaver deleted.
+    browser
+        .goto(&format!("{}/admin/users/{}", site.base(), leaver.id))
+        .await;
+    browser.follow("a[data-action=delete]").await;
+    browser.screenshot("console-delete").await;
+    browser.submit().await;
+    assert_eq!(
+        browser.text("#notice").await,
+        words(lang, "The account is deleted.", "账户已删除。")
+    );
+    let (s, _) = srv.login_raw("leaver@corp.example", PASSWORD).await;
+    assert_eq!(s, 401);
+
+    // A new account: its temporary password signs in to the forced change.
+    browser.goto(&format!("{}/admin/new", site.base())).await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('email').value = 'new.hire@corp.example';\
+             document.getElementById('name').value = 'Xu Li 徐丽';",
+            vec![],
+        )
+        .await
+        .expect("type");
+    browser.submit().await;
+    let password = browser.text("#secret").await;
+    browser.screenshot("console-created").await;
+    let (s, body) = srv.login_raw("new.hire@corp.example", &password).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "password_change_required", "{body}");
+
+    // An import: checked (a wrong line: nothing made), fixed, made.
+    browser.goto(&format!("{}/admin/import", site.base())).await;
+    let csv =
+        "email,phone,name\\nstaff1@corp.example,+86 139 1000 0001,Staff 1\\nnot-an-email,,X\\n";
+    browser
+        .client
+        .execute(
+            &format!("document.getElementById('csv').value = \"{csv}\";"),
+            vec![],
+        )
+        .await
+        .expect("paste");
+    browser.submit().await;
+    assert!(
+        !browser.error().await.is_empty(),
+        "the wrong line is reported"
+    );
+    browser.screenshot("console-import-checked").await;
+    let csv = "email,phone,name\\nstaff1@corp.example,+86 139 1000 0001,Staff 1\\nstaff2@corp.example,,Staff 2\\n";
+    browser
+        .client
+        .execute(
+            &format!(
+                "document.getElementById('csv').value = \"{csv}\";\
+                 document.getElementById('dry_run').checked = false;"
+            ),
+            vec![],
+        )
+        .await
+        .expect("paste");
+    browser.submit().await;
+    let notice = browser.text("#notice").await;
+    assert!(notice.contains('2'), "{notice}");
+    browser.screenshot("console-imported").await;
+    let rows = browser.text("table tbody").await;
+    assert!(
+        rows.starts_with("2 "),
+        "the first account is on line 2: {rows}"
+    );
+    let staff2 = rows
+        .lines()
+        .find(|l| l.contains("staff2@corp.example"))
+        .expect("the line of staff2");
+    let password = staff2.split_whitespace().last().expect("its password");
+    let (s, body) = srv.login_raw("staff2@corp.example", password).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "password_change_required", "{body}");
+    browser.no_placeholder().await;
+    browser.quit().await;
+}

@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(user))
         .route("/admin/users/{id}/{action}", get(confirm).post(act))
         .route("/admin/audit", get(audit))
+        .route("/admin/new", get(new_account).post(create_account))
+        .route("/admin/import", get(import_page).post(import_accounts))
         .route("/admin/sign-in", get(sign_in))
         .route("/admin/callback", get(callback))
         .route("/admin/sign-out", axum::routing::post(sign_out))
@@ -70,8 +72,26 @@ struct Page {
     actions_title: String,
     actions: Vec<ActionLink>,
     confirm: Option<Confirm>,
+    form: Option<EditForm>,
     tables: Vec<Table>,
     links: Vec<Link>,
+}
+
+struct EditForm {
+    action: String,
+    fields: Vec<FormField>,
+    submit: String,
+    cancel_href: String,
+    cancel: String,
+}
+
+struct FormField {
+    name: &'static str,
+    label: String,
+    value: String,
+    /// `text`, `email`, `tel`, `textarea` or `checkbox`.
+    kind: &'static str,
+    hint: Option<String>,
 }
 
 struct Search {
@@ -196,6 +216,7 @@ impl Ctx {
             actions_title: c(lang, "actions"),
             actions: vec![],
             confirm: None,
+            form: None,
             tables: vec![],
             links: vec![],
         }
@@ -288,6 +309,7 @@ async fn signed_in(
 struct UsersQuery {
     q: Option<String>,
     page: Option<u32>,
+    done: Option<String>,
     lang: Option<String>,
 }
 
@@ -313,6 +335,22 @@ async fn users(
     let lang = ctx.lang;
     let mut page = ctx.page(c(lang, "users.title"), Some(&admin));
     page.lead = Some(c(lang, "users.lead"));
+    if q.done.as_deref() == Some("delete") {
+        page.notice = Some(c(lang, "action.delete.done"));
+    }
+    if admin.role.allows(AdminRole::Admin) {
+        page.actions_title = String::new();
+        for (id, href, key) in [
+            ("new", "/admin/new", "new.link"),
+            ("import", "/admin/import", "import.link"),
+        ] {
+            page.actions.push(ActionLink {
+                id,
+                href: href.into(),
+                label: c(lang, key),
+            });
+        }
+    }
     page.search = Some(Search {
         label: c(lang, "search.label"),
         value: text.clone(),
@@ -467,6 +505,9 @@ async fn user(
     if let Some(action) = q.done.as_deref().and_then(Action::parse) {
         page.notice = Some(c(lang, &format!("action.{}.done", action.path())));
     }
+    if q.done.as_deref() == Some("edit") {
+        page.notice = Some(c(lang, "action.edit.done"));
+    }
     let dash = || "—".to_owned();
     page.facts = vec![
         (
@@ -536,6 +577,20 @@ async fn user(
                 id: action.path(),
                 href: format!("/admin/users/{}/{}", s.user.id, action.path()),
                 label: c(lang, &format!("action.{}", action.path())),
+            });
+        }
+    }
+    if admin.role.allows(AdminRole::Admin) {
+        page.actions.push(ActionLink {
+            id: "edit",
+            href: format!("/admin/users/{}/edit", s.user.id),
+            label: c(lang, "action.edit"),
+        });
+        if s.user.id != admin.user.id {
+            page.actions.push(ActionLink {
+                id: "delete",
+                href: format!("/admin/users/{}/delete", s.user.id),
+                label: c(lang, "action.delete"),
             });
         }
     }
@@ -613,6 +668,9 @@ async fn confirm(
         Err(r) => return r,
     };
     let lang = ctx.lang;
+    if action == "edit" || action == "delete" {
+        return admin_page(&app, admin, ctx, &id, &action, None).await;
+    }
     let Some(action) = Action::parse(&action) else {
         return ctx.error(
             Some(&admin),
@@ -663,6 +721,31 @@ async fn act(
     let form = web::parse_form(&body).unwrap_or_default();
     if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
         return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    if action == "edit" {
+        let field = |k: &str| form.get(k).cloned();
+        let req = latchkey_proto::UpdateUserRequest {
+            name: field("name"),
+            email: field("email"),
+            phone: field("phone"),
+            username: field("username"),
+        };
+        return match api::update_account(&app, &admin, &id, req).await {
+            Ok(_) => web::see_other(
+                &format!("/admin/users/{}?done=edit", urlencode(&id)),
+                ctx.cookies,
+            ),
+            Err(e) if matches!(e.code(), ErrorCode::InvalidRequest | ErrorCode::Conflict) => {
+                admin_page(&app, admin, ctx, &id, "edit", Some((form, e))).await
+            }
+            Err(e) => ctx.refused(Some(&admin), &e),
+        };
+    }
+    if action == "delete" {
+        return match api::delete_account(&app, &admin, &id).await {
+            Ok(()) => web::see_other("/admin?done=delete", ctx.cookies),
+            Err(e) => ctx.refused(Some(&admin), &e),
+        };
     }
     let Some(action) = Action::parse(&action) else {
         return ctx.error(
@@ -919,4 +1002,428 @@ async fn style() -> Response {
         HeaderValue::from_static("max-age=3600"),
     );
     r
+}
+
+/// What a refused form says: the field at fault, or that another account has it.
+fn form_error(lang: Lang, e: &ApiError) -> String {
+    match (e.code(), e.body.field.as_deref()) {
+        (ErrorCode::Conflict, _) => c(lang, "error.exists"),
+        (_, Some(field)) => cf(
+            lang,
+            "error.invalid",
+            &[
+                ("field", field),
+                (
+                    "why",
+                    e.body
+                        .message
+                        .split_once(": ")
+                        .map_or(&*e.body.message, |(_, w)| w),
+                ),
+            ],
+        ),
+        _ => e.body.message.clone(),
+    }
+}
+
+/// The admin's pages about one account: its edit form (with what was typed and why it
+/// was refused, after a refusal) or the confirmation of its deletion.
+async fn admin_page(
+    app: &AppState,
+    admin: Admin,
+    ctx: Ctx,
+    id: &str,
+    which: &str,
+    refused: Option<(std::collections::HashMap<String, String>, ApiError)>,
+) -> Response {
+    let lang = ctx.lang;
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let user = match api::target(app, id).await {
+        Ok(u) => u,
+        Err(e) => return ctx.refused(Some(&admin), &e),
+    };
+    let who = user.label().to_owned();
+    if which == "delete" {
+        if user.id == admin.user.id {
+            return ctx.error(
+                Some(&admin),
+                StatusCode::CONFLICT,
+                c(lang, "error.own_account"),
+            );
+        }
+        let mut page = ctx.page(
+            cf(lang, "action.delete.question", &[("who", &who)]),
+            Some(&admin),
+        );
+        page.confirm = Some(Confirm {
+            action: format!("/admin/users/{}/delete", user.id),
+            explain: c(lang, "action.delete.explain"),
+            submit: c(lang, "action.delete"),
+            danger: true,
+            cancel_href: format!("/admin/users/{}", user.id),
+            cancel: c(lang, "cancel"),
+        });
+        return ctx.respond(page, StatusCode::OK);
+    }
+    let mut page = ctx.page(c(lang, "action.edit"), Some(&admin));
+    page.lead = Some(c(lang, "action.edit.lead"));
+    let typed = refused.as_ref().map(|(f, _)| f);
+    let value = |name: &str, now: &Option<String>| {
+        typed
+            .and_then(|f| f.get(name).cloned())
+            .unwrap_or_else(|| now.clone().unwrap_or_default())
+    };
+    page.form = Some(EditForm {
+        action: format!("/admin/users/{}/edit", user.id),
+        fields: vec![
+            FormField {
+                name: "name",
+                label: c(lang, "col.name"),
+                value: value("name", &user.name),
+                kind: "text",
+                hint: None,
+            },
+            FormField {
+                name: "email",
+                label: c(lang, "col.email"),
+                value: value("email", &user.email),
+                kind: "email",
+                hint: None,
+            },
+            FormField {
+                name: "phone",
+                label: c(lang, "col.phone"),
+                value: value("phone", &user.phone),
+                kind: "tel",
+                hint: None,
+            },
+            FormField {
+                name: "username",
+                label: c(lang, "col.username"),
+                value: value("username", &user.username),
+                kind: "text",
+                hint: None,
+            },
+        ],
+        submit: c(lang, "action.edit.submit"),
+        cancel_href: format!("/admin/users/{}", user.id),
+        cancel: c(lang, "cancel"),
+    });
+    let status = match &refused {
+        Some((_, e)) => {
+            page.error = Some(form_error(lang, e));
+            StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+        }
+        None => StatusCode::OK,
+    };
+    ctx.respond(page, status)
+}
+
+fn new_form(lang: Lang, typed: &std::collections::HashMap<String, String>) -> EditForm {
+    let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    EditForm {
+        action: "/admin/new".into(),
+        fields: vec![
+            FormField {
+                name: "email",
+                label: c(lang, "col.email"),
+                value: v("email"),
+                kind: "email",
+                hint: None,
+            },
+            FormField {
+                name: "phone",
+                label: c(lang, "col.phone"),
+                value: v("phone"),
+                kind: "tel",
+                hint: None,
+            },
+            FormField {
+                name: "username",
+                label: c(lang, "col.username"),
+                value: v("username"),
+                kind: "text",
+                hint: None,
+            },
+            FormField {
+                name: "name",
+                label: c(lang, "col.name"),
+                value: v("name"),
+                kind: "text",
+                hint: None,
+            },
+            FormField {
+                name: "organisation",
+                label: c(lang, "field.organisation"),
+                value: v("organisation"),
+                kind: "text",
+                hint: None,
+            },
+            FormField {
+                name: "locale",
+                label: c(lang, "field.locale"),
+                value: v("locale"),
+                kind: "text",
+                hint: None,
+            },
+        ],
+        submit: c(lang, "new.submit"),
+        cancel_href: "/admin".into(),
+        cancel: c(lang, "cancel"),
+    }
+}
+
+/// `GET /admin/new`: the form of a new account (admins).
+async fn new_account(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/new");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let lang = ctx.lang;
+    let mut page = ctx.page(c(lang, "new.title"), Some(&admin));
+    page.lead = Some(c(lang, "new.lead"));
+    page.form = Some(new_form(lang, &Default::default()));
+    ctx.respond(page, StatusCode::OK)
+}
+
+/// `POST /admin/new`: creates it; its temporary password is shown once.
+async fn create_account(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin/new");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    let field = |k: &str| form.get(k).cloned().filter(|v| !v.trim().is_empty());
+    let req = latchkey_proto::CreateUserRequest {
+        email: field("email"),
+        phone: field("phone"),
+        username: field("username"),
+        name: field("name"),
+        organisation: field("organisation"),
+        locale: field("locale"),
+    };
+    match api::create_account(&app, &admin, req).await {
+        Ok(created) => {
+            let who = created
+                .user
+                .email
+                .clone()
+                .or(created.user.username.clone())
+                .or(created.user.phone.clone())
+                .unwrap_or_default();
+            let mut page = ctx.page(c(lang, "new.title"), Some(&admin));
+            page.secret = Some((
+                cf(lang, "new.done", &[("who", &who)]),
+                created.password.expose().to_owned(),
+            ));
+            page.links.push(Link {
+                href: format!("/admin/users/{}", created.user.id),
+                label: who,
+            });
+            ctx.respond(page, StatusCode::CREATED)
+        }
+        Err(e)
+            if matches!(
+                e.code(),
+                ErrorCode::InvalidRequest | ErrorCode::Conflict | ErrorCode::PasswordRejected
+            ) =>
+        {
+            let mut page = ctx.page(c(lang, "new.title"), Some(&admin));
+            page.lead = Some(c(lang, "new.lead"));
+            page.error = Some(form_error(lang, &e));
+            page.form = Some(new_form(lang, &form));
+            let status =
+                StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            ctx.respond(page, status)
+        }
+        Err(e) => ctx.refused(Some(&admin), &e),
+    }
+}
+
+fn import_form(lang: Lang, csv: String, dry_run: bool) -> EditForm {
+    EditForm {
+        action: "/admin/import".into(),
+        fields: vec![
+            FormField {
+                name: "csv",
+                label: c(lang, "import.csv"),
+                value: csv,
+                kind: "textarea",
+                hint: Some(c(lang, "import.lead")),
+            },
+            FormField {
+                name: "dry_run",
+                label: c(lang, "import.dry_run"),
+                value: if dry_run { "1".into() } else { String::new() },
+                kind: "checkbox",
+                hint: None,
+            },
+        ],
+        submit: c(lang, "import.submit"),
+        cancel_href: "/admin".into(),
+        cancel: c(lang, "cancel"),
+    }
+}
+
+/// `GET /admin/import`: the CSV form (admins).
+async fn import_page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/import");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let lang = ctx.lang;
+    let mut page = ctx.page(c(lang, "import.title"), Some(&admin));
+    page.form = Some(import_form(lang, "email,phone,name\n".into(), true));
+    ctx.respond(page, StatusCode::OK)
+}
+
+/// `POST /admin/import`: the report line by line, and the form again (to fix the file
+/// and run it for real).
+async fn import_accounts(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin/import");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    let csv = form.get("csv").cloned().unwrap_or_default();
+    let dry_run = form.get("dry_run").is_some_and(|v| v == "1");
+    let req = latchkey_proto::ImportRequest {
+        csv: csv.clone(),
+        dry_run,
+    };
+    let mut page = ctx.page(c(lang, "import.title"), Some(&admin));
+    match api::import_accounts(&app, &admin, req).await {
+        Ok(report) => {
+            let would = report
+                .lines
+                .iter()
+                .filter(|l| l.status == latchkey_proto::ImportStatus::WouldCreate)
+                .count();
+            let (created, existing, errors) = (
+                report.created.to_string(),
+                report.existing.to_string(),
+                report.errors.to_string(),
+            );
+            let summary = if report.created == 0 && (dry_run || report.errors > 0) {
+                cf(
+                    lang,
+                    "import.summary_dry",
+                    &[
+                        ("would", &would.to_string()),
+                        ("existing", &existing),
+                        ("errors", &errors),
+                    ],
+                )
+            } else {
+                cf(
+                    lang,
+                    "import.summary",
+                    &[
+                        ("created", &created),
+                        ("existing", &existing),
+                        ("errors", &errors),
+                    ],
+                )
+            };
+            if report.errors > 0 {
+                page.error = Some(summary);
+            } else {
+                page.notice = Some(summary);
+            }
+            page.tables.push(Table {
+                caption: c(lang, "import.caption"),
+                headers: ["col.line", "col.account", "col.status", "col.password"]
+                    .iter()
+                    .map(|k| c(lang, k))
+                    .collect(),
+                rows: report
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let status = serde_json::to_value(l.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        let mut said = c(lang, &format!("import.status.{status}"));
+                        if let Some(m) = &l.message {
+                            said = format!(
+                                "{said}: {}{m}",
+                                l.field
+                                    .as_deref()
+                                    .map(|f| format!("{f}: "))
+                                    .unwrap_or_default()
+                            );
+                        }
+                        vec![
+                            cell(l.line.to_string()),
+                            cell(l.label.clone().unwrap_or_default()),
+                            cell(said),
+                            cell(
+                                l.password
+                                    .as_ref()
+                                    .map(|p| p.expose().to_owned())
+                                    .unwrap_or_default(),
+                            ),
+                        ]
+                    })
+                    .collect(),
+                empty: String::new(),
+            });
+            page.form = Some(import_form(
+                lang,
+                if report.created > 0 {
+                    String::new()
+                } else {
+                    csv
+                },
+                dry_run && report.created == 0,
+            ));
+            ctx.respond(page, StatusCode::OK)
+        }
+        Err(e) => {
+            page.error = Some(form_error(lang, &e));
+            page.form = Some(import_form(lang, csv, dry_run));
+            ctx.respond(page, StatusCode::BAD_REQUEST)
+        }
+    }
 }
