@@ -145,6 +145,21 @@ async fn the_helpdesk_unlocks_a_locked_person(b: Backend, lang: Lang) {
     assert_eq!(trail[0].action, "unlock");
     assert_eq!(trail[0].actor.as_deref(), Some("helpdesk@corp.example"));
 
+    // The audit trail is the admins': the helpdesk is told so, and admin pages too.
+    for path in ["/admin/audit", "/admin/new", "/admin/import"] {
+        browser.goto(&format!("{}{path}", site.base())).await;
+        let said = browser.error().await;
+        assert_eq!(
+            said,
+            words(
+                lang,
+                "Your role does not allow this.",
+                "您的角色无权执行此操作。"
+            ),
+            "{path}"
+        );
+    }
+
     // Signing out of the console ends the browser's sign-in: the console asks again.
     browser.follow(".who button").await;
     browser
