@@ -228,9 +228,11 @@ impl Client {
             number: number.filter(|_| allow),
         };
         let token = self.online_token().await?;
+        let (token, id, decision) = (&token, &pending.id, &decision);
         let answer = self
-            .api()?
-            .decide_approval(&token, &pending.id, &decision)
+            .once("answer a browser sign-in", |api| async move {
+                api.decide_approval(token, id, decision).await
+            })
             .await;
         if !matches!(&answer, Err(e) if e.is_unreachable()) {
             self.approval = None;
@@ -261,7 +263,12 @@ impl Client {
         let req = LaunchRequest {
             client_id: client_id.to_owned(),
         };
-        let ticket = self.api()?.launch(&token, &req).await?;
+        let (token, req) = (&token, &req);
+        let ticket = self
+            .once("open an application", |api| async move {
+                api.launch(token, req).await
+            })
+            .await?;
         if !on_server(self.server_url()?, ticket.url.expose()) {
             tracing::warn!("the launch address is not on this server; not opened");
             return Err(ClientError::UnexpectedResponse { status: 200 });

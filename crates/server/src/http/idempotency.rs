@@ -1,7 +1,8 @@
 //! The `Idempotency-Key` header on the calls that must not run twice (issue 21): the
 //! sign-in steps (`/v1/auth/login`, `/mfa`, `/device/verify`, `/password`), the
 //! password reset (`/v1/recovery/start`, `/verify`, `/complete`) and every account
-//! action (`POST`, `PUT`, `PATCH`, `DELETE` under `/v1/me/`). Elsewhere the header is
+//! action (`POST`, `PUT`, `PATCH`, `DELETE` under `/v1/me/`, answering a browser's
+//! sign-in at `/v1/approvals/{id}`, `POST /v1/launch`). Elsewhere the header is
 //! ignored; without it a request runs as before.
 //!
 //! The first request with a key runs the action and its answer is stored (sealed, see
@@ -64,12 +65,13 @@ pub fn covered(method: &Method, path: &str) -> bool {
     matches!(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) && path.starts_with("/v1/me/")
+    ) && is_account_route(path)
 }
 
-/// Account actions are scoped to the account.
+/// Account actions (the account page, approving a browser sign-in, opening an
+/// application from the launcher) are scoped to the account.
 fn is_account_route(path: &str) -> bool {
-    path.starts_with("/v1/me/")
+    path.starts_with("/v1/me/") || path.starts_with("/v1/approvals/") || path == "/v1/launch"
 }
 
 pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -365,6 +367,10 @@ mod tests {
         assert!(covered(&Method::DELETE, "/v1/me/sessions/{id}"));
         assert!(covered(&Method::DELETE, "/v1/me/sessions/abc"));
         assert!(!covered(&Method::GET, "/v1/me/sessions"));
+        assert!(covered(&Method::POST, "/v1/approvals/{id}"));
+        assert!(!covered(&Method::GET, "/v1/approvals/{id}"));
+        assert!(covered(&Method::POST, "/v1/launch"));
+        assert!(!covered(&Method::GET, "/v1/launcher"));
         assert!(!covered(&Method::POST, "/v1/auth/refresh"));
         assert!(!covered(&Method::POST, "/v1/recovery/link"));
         assert!(!covered(&Method::GET, "/v1/auth/login"));

@@ -113,15 +113,25 @@ async fn the_app_approves_a_browser_sign_in_once(b: Backend) {
         .collect();
     assert_eq!(numbers.len(), 3);
     assert!(numbers.contains(&u64::from(number)));
-    let (status, body) = app_call(
-        &srv,
-        &token,
-        Method::POST,
-        &format!("/v1/approvals/{id}"),
-        Some(serde_json::json!({"allow": true, "number": number})),
-    )
-    .await;
-    assert_eq!(status, 204, "{body}");
+    // The app's answer carries an Idempotency-Key; sent again with it (its answer was
+    // lost on the way), it is told the same: allowed (issue 21).
+    let key = "5b0c9a1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d";
+    for replay in [false, true] {
+        let answer = srv
+            .http
+            .post(srv.url(&format!("/v1/approvals/{id}")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&serde_json::json!({"allow": true, "number": number}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 204);
+        assert_eq!(
+            answer.headers().get("idempotent-replayed").is_some(),
+            replay
+        );
+    }
     // A second answer is refused.
     let (status, body) = app_call(
         &srv,
