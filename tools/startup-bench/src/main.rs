@@ -33,6 +33,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -168,8 +169,12 @@ fn launch(program: &Path, server: &str) -> Launch {
     let home = tempfile::tempdir().expect("home");
     let h = home.path();
     let started = Instant::now();
-    let mut child = Command::new(program)
-        .process_group(0)
+    let mut command = Command::new(program);
+    // Its own process group, so that `stop` ends WebKit's processes too. The figures
+    // come from /proc (Linux); elsewhere this program only builds.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
         .env("HOME", h)
         .env("XDG_CONFIG_HOME", h.join(".config"))
         .env("XDG_DATA_HOME", h.join(".local/share"))
