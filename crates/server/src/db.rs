@@ -127,12 +127,17 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url).ok_or(DbError::UnsupportedUrl)?;
     let url = match backend {
-        // mode=rwc creates the file; keep any options the operator gave.
-        Backend::Sqlite if !url.contains("mode=") => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
+        Backend::Sqlite => {
+            let url = sqlite_url(url);
+            // mode=rwc creates the file; keep any options the operator gave.
+            if url.contains("mode=") {
+                url
+            } else {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
         }
-        _ => url.to_owned(),
+        Backend::Postgres => url.to_owned(),
     };
     let options: AnyConnectOptions = url.parse().map_err(DbError::Connect)?;
     // No ping before every acquire (sqlx's default): on the hot path it was one more
@@ -198,6 +203,36 @@ fn usable(conn: &sqlx::AnyConnection) -> bool {
         return false;
     }
     true
+}
+
+/// A SQLite URL in the form sqlx reads the same on every OS: `sqlite:` and the path.
+///
+/// sqlx parses the URL as a URL before it takes the path back out of it, so
+/// `sqlite://C:\ProgramData\Latchkey\latchkey.db` (what a Windows path gives, and what an
+/// operator writes) would read `C` as a host; `sqlite:C:\…` keeps the path whole. The
+/// path is kept as given (sqlx percent-decodes it), and so are the options after `?`.
+/// On Windows `sqlite:///C:/…` (the `file:` URL habit) names `C:/…` too.
+fn sqlite_url(url: &str) -> String {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let rest = if cfg!(windows) && has_drive_after_slash(rest) {
+        &rest[1..]
+    } else {
+        rest
+    };
+    format!("sqlite:{rest}")
+}
+
+/// `/C:/…` or `/C:\…`.
+fn has_drive_after_slash(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() >= 4
+        && b[0] == b'/'
+        && b[1].is_ascii_alphabetic()
+        && b[2] == b':'
+        && matches!(b[3], b'/' | b'\\')
 }
 
 /// How often [`checkpoint_wal`] copies the SQLite WAL back into the database file.
@@ -319,6 +354,41 @@ mod tests {
         }
         assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
         assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+    }
+
+    #[test]
+    fn sqlite_urls_keep_the_path_whole() {
+        assert_eq!(sqlite_url("sqlite://x.db"), "sqlite:x.db");
+        assert_eq!(
+            sqlite_url("sqlite:///var/lib/lk.db?mode=ro"),
+            "sqlite:/var/lib/lk.db?mode=ro"
+        );
+        assert_eq!(sqlite_url("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(
+            sqlite_url(r"sqlite://C:\Users\li\AppData\latchkey.db"),
+            r"sqlite:C:\Users\li\AppData\latchkey.db"
+        );
+        let drive = sqlite_url("sqlite:///C:/ProgramData/latchkey.db");
+        if cfg!(windows) {
+            assert_eq!(drive, "sqlite:C:/ProgramData/latchkey.db");
+        } else {
+            assert_eq!(drive, "sqlite:/C:/ProgramData/latchkey.db");
+        }
+    }
+
+    /// The path sqlx opens is the one in the URL, a Windows one included (the test
+    /// suites under Wine open every database through such a URL).
+    #[test]
+    fn sqlx_reads_the_path_back() {
+        use sqlx::ConnectOptions;
+        for path in [
+            r"C:\Users\li\AppData\Local\Temp\.tmpA1\latchkey.db",
+            "/tmp/.tmpA1/latchkey.db",
+        ] {
+            let any: AnyConnectOptions = sqlite_url(&format!("sqlite://{path}")).parse().unwrap();
+            let sqlite = sqlx::sqlite::SqliteConnectOptions::from_url(&any.database_url).unwrap();
+            assert_eq!(sqlite.get_filename(), std::path::Path::new(path));
+        }
     }
 
     #[test]
