@@ -14,8 +14,10 @@ on_both!(
     without_a_keychain_each_run_is_a_new_device,
 );
 
-/// What `secret-tool` (libsecret, another process) finds under `service`.
-fn secret_tool_search(service: &str) -> String {
+/// What another process finds in the OS keychain under `service`: through libsecret
+/// (`secret-tool`) on Linux.
+#[cfg(not(windows))]
+fn keychain_search(service: &str) -> String {
     let out = Command::new("secret-tool")
         .args(["search", "--all", "--unlock", "service", service])
         .output()
@@ -27,8 +29,25 @@ fn secret_tool_search(service: &str) -> String {
     )
 }
 
+/// What another process finds in the OS keychain under `service`: through the
+/// Credential Manager API (`CredEnumerateW`) on Windows, by `credlist.exe`
+/// (scripts/windows/credlist.c, built by scripts/windows-tests.sh, which names it in
+/// `LATCHKEY_TEST_CREDLIST`): a line per item, its target name (keyring's
+/// `<item>.<service>`), the secret's size in bytes and the secret.
+#[cfg(windows)]
+fn keychain_search(service: &str) -> String {
+    let program = std::env::var_os("LATCHKEY_TEST_CREDLIST")
+        .expect("LATCHKEY_TEST_CREDLIST names credlist.exe (scripts/windows-tests.sh)");
+    let out = Command::new(program)
+        .arg(format!(".{service}"))
+        .output()
+        .expect("credlist.exe runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_keychain_is_the_real_secret_service_not_a_mock() {
+async fn the_keychain_is_the_real_os_store_not_a_mock() {
     let Some(keyring) = keyring() else { return };
     let service = keyring.service().to_owned();
     let srv = TestServer::start(Backend::Sqlite, |_| {}).await.unwrap();
@@ -36,9 +55,10 @@ async fn the_keychain_is_the_real_secret_service_not_a_mock() {
     let mut app = App::new(&srv.base(), Arc::new(keyring));
     signed_in(&mut app, &srv, "gao@corp.cn", PASSWORD, true).await;
 
-    // Another process, through libsecret, sees the items this one wrote: they are in
-    // the Secret Service, not in keyring's in-memory mock.
-    let found = secret_tool_search(&service);
+    // Another process, through libsecret or the Credential Manager API, sees the items
+    // this one wrote: they are in the Secret Service or the Credential Manager, not in
+    // keyring's in-memory mock.
+    let found = keychain_search(&service);
     let record = format!("{} account gao@corp.cn", srv.base());
     assert!(found.contains(&record), "{found}");
     assert!(found.contains(&format!("{} index", srv.base())), "{found}");
@@ -46,12 +66,12 @@ async fn the_keychain_is_the_real_secret_service_not_a_mock() {
     assert!(found.contains("$argon2id$"), "{found}");
 
     app.client.forget_device().await.unwrap();
-    let found = secret_tool_search(&service);
+    let found = keychain_search(&service);
     assert!(!found.contains("gao@corp.cn"), "{found}");
 }
 
 /// Issue 13: the device id that skips the new-device code is a secret: it is in the
-/// Secret Service, in no file of the app's, and stable across launches.
+/// OS keychain, in no file of the app's, and stable across launches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_id_is_in_the_keychain_not_a_file() {
     let Some(keyring) = keyring() else { return };
@@ -62,7 +82,7 @@ async fn the_device_id_is_in_the_keychain_not_a_file() {
     app.client.start().await;
     let id = app.client.device().id;
     assert_eq!(id.len(), 32);
-    let found = secret_tool_search(&service);
+    let found = keychain_search(&service);
     assert!(found.contains(&id), "{found}");
     assert!(
         found.contains(latchkey_client::device::KEYCHAIN_ITEM),
@@ -111,7 +131,7 @@ async fn an_old_device_file_moves_into_the_keychain() {
     );
     client.start().await;
     assert!(!file.exists(), "the plain file is gone");
-    assert!(secret_tool_search(&service).contains(&id));
+    assert!(keychain_search(&service).contains(&id));
     client.identify("yan@corp.cn").await.unwrap();
     let step = client.sign_in(secret(PASSWORD), false).await.unwrap();
     assert_eq!(step, Step::TotpOffer, "a known device: no device code");
