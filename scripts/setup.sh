@@ -14,6 +14,7 @@ packages=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool xfce4-panel
   chromium chromium-driver
   faketime
+  mingw-w64 wine wine64
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +30,12 @@ fi
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 command -v npm >/dev/null || { echo "Node.js 20+ with npm is required"; exit 1; }
+
+# The Windows build (scripts/windows-tests.sh): Rust's standard library for the target
+# that Debian's mingw-w64 links.
+if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  rustup target add x86_64-pc-windows-gnu
+fi
 
 # The end-to-end tests drive the app through tauri-driver (WebDriver in front of
 # WebKitWebDriver).

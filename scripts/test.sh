@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up a fresh machine, starts PostgreSQL, and runs
 # every test of the workspace (UI unit tests, unit tests, integration tests against a
-# real server on SQLite and PostgreSQL, the sign-in pages in headless chromium), then
-# the end-to-end tests of the desktop app.
+# real server on SQLite and PostgreSQL, the sign-in pages in headless chromium), the
+# Windows build with its tests under Wine, then the end-to-end tests of the desktop app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,11 @@ else
   grep "test result" "$browser_log"
 fi
 ((workspace_status == 0 && browser_status == 0)) || exit 1
+
+# The Windows build: every crate for x86_64-pc-windows-gnu, and the tests of the client
+# core, the policy and the wire types under Wine (against Wine's Credential Manager, on
+# SQLite and on this PostgreSQL). README "Windows" says what does not run there.
+scripts/windows-tests.sh
 
 # End to end: the real app in a virtual X display, driven through tauri-driver, with
 # the same kind of Secret Service, and a headless chromium on the example office app

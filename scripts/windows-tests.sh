@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The Windows build, made and tested on Linux (scripts/test.sh runs it; README
+# "Windows"): every crate of the workspace is built for x86_64-pc-windows-gnu with
+# Debian's mingw-w64 (the desktop app, the server and the tools included), then the
+# tests of the client core, the password policy and the wire types are built for
+# Windows and run under Wine, in a Wine prefix of this script's own, made anew each run:
+#
+#   scripts/windows-tests.sh                 # everything
+#   scripts/windows-tests.sh keychain        # a test-name filter, as for cargo test
+#
+# The client's integration tests start their server in-process (latchkey-testkit), so
+# under Wine the server runs inside the Windows test binary too, on 127.0.0.1, over
+# SQLite in the Windows temporary folder, and over the Linux PostgreSQL when
+# LATCHKEY_TEST_POSTGRES_URL names one (scripts/test.sh starts it). The keychain tests
+# use Wine's Credential Manager (the `Cred*` API), never keyring's mock
+# (LATCHKEY_TEST_REQUIRE_KEYRING=1), and read it back through another process,
+# credlist.exe.
+#
+# Debian 12's Wine (8.0) lacks bcryptprimitives.dll, whose ProcessPrng Rust's standard
+# library needs before main: the prefix gets a small one of our own
+# (scripts/windows/bcryptprimitives.c). Needs mingw-w64, wine and the Rust target
+# x86_64-pc-windows-gnu (scripts/setup.sh installs them); a missing one fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target=x86_64-pc-windows-gnu
+work=$root/target/wine
+# No debug info for Windows: the binaries link faster and take a fifth of the disk.
+export CARGO_PROFILE_DEV_DEBUG=0
+
+for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver winepath; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/setup.sh"; exit 1; }
+done
+rustup target list --installed | grep -qx "$target" ||
+  { echo "the Rust target $target is missing: run scripts/setup.sh"; exit 1; }
+
+# The helpers, test-only: the ProcessPrng DLL and the Credential Manager reader.
+mkdir -p "$work/bin"
+x86_64-w64-mingw32-gcc -shared -O2 -s -o "$work/bin/bcryptprimitives.dll" \
+  scripts/windows/bcryptprimitives.c -ladvapi32
+x86_64-w64-mingw32-gcc -municode -O2 -s -o "$work/bin/credlist.exe" \
+  scripts/windows/credlist.c -ladvapi32
+
+# Every crate, for Windows: libraries and programs (the desktop app embeds ui/dist).
+cargo build --locked --quiet --target "$target" --workspace
+
+# The tests to run under Wine, each with the folder of its package (cargo test runs a
+# test binary there).
+tests=()
+while IFS=$'\t' read -r exe dir; do
+  tests+=("$exe"$'\t'"$dir")
+done < <(
+  cargo test --locked --quiet --target "$target" --no-run --message-format=json \
+    -p latchkey-client -p latchkey-policy -p latchkey-proto |
+    grep '"test":true' |
+    sed -n 's/.*"manifest_path":"\([^"]*\)\/Cargo.toml".*"executable":"\([^"]*\)".*/\2\t\1/p'
+)
+((${#tests[@]} >= 5)) || { echo "expected at least 5 test binaries, found ${#tests[@]}"; exit 1; }
+
+# A fresh prefix: no Mono or Gecko (nothing here needs .NET or a browser engine), no
+# display (the tests have no window).
+export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+unset DISPLAY WAYLAND_DISPLAY
+rm -rf "$WINEPREFIX"
+wineboot --init >/dev/null 2>&1
+cp "$work/bin/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+trap 'wineserver -k 2>/dev/null || true' EXIT
+
+export LATCHKEY_TEST_REQUIRE_KEYRING=1
+LATCHKEY_TEST_CREDLIST=$(winepath -w "$work/bin/credlist.exe")
+export LATCHKEY_TEST_CREDLIST
+
+status=0
+for t in "${tests[@]}"; do
+  exe=${t%%$'\t'*}
+  dir=${t#*$'\t'}
+  echo "under Wine: ${exe#"$root"/}"
+  (cd "$dir" && wine "$exe" "$@") || status=1
+done
+exit "$status"
