@@ -10,7 +10,8 @@
 //! One keychain item per (server, account) holds the whole [`Record`] as JSON, so that
 //! the sign-in screen reads it in one round trip (each Secret Service call opens its
 //! own D-Bus connection); one more item per server, the [`Index`], lists the remembered
-//! accounts and the identifiers they answer to.
+//! accounts and the identifiers they answer to. Every item stays within Windows
+//! Credential Manager's 2,560 bytes on every OS ([`fit`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ClientError;
 use crate::net::ServerUrl;
+
+mod fit;
+pub use fit::{item_bytes, MAX_ITEM_BYTES};
 
 /// Keychain service name of the app's items.
 pub const SERVICE: &str = "latchkey";
@@ -187,7 +191,8 @@ pub struct Index {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IndexEntry {
     pub key: String,
-    /// The identifiers that name this account (e-mail, username, phone), normalised.
+    /// The other identifiers that name this account (e-mail, username, phone),
+    /// normalised; those of older versions may repeat the key.
     pub aliases: Vec<String>,
 }
 
@@ -259,12 +264,19 @@ impl Vault {
         }
     }
 
+    /// Writes the index; the least recently used accounts that do not fit in one item
+    /// are forgotten, their records too (see [`fit`]).
     fn save_index(&self, server: &ServerUrl, index: &Index) -> Result<(), StoreError> {
         if index.accounts.is_empty() {
             return self.store.delete(&Self::index_name(server));
         }
-        let json = serde_json::to_string(index).map_err(|e| StoreError::Failed(e.to_string()))?;
-        self.store.set(&Self::index_name(server), &json)
+        let (json, dropped) = fit::index_json(index)?;
+        self.store.set(&Self::index_name(server), &json)?;
+        for key in dropped {
+            tracing::info!("a least recently used account is forgotten: the index is full");
+            self.store.delete(&Self::record_name(server, &key))?;
+        }
+        Ok(())
     }
 
     pub fn load(&self, server: &ServerUrl, key: &str) -> Result<Option<Record>, StoreError> {
@@ -278,7 +290,7 @@ impl Vault {
 
     /// Writes only the record (an offline failure count, a rotated token).
     pub fn update(&self, server: &ServerUrl, key: &str, record: &Record) -> Result<(), StoreError> {
-        let json = serde_json::to_string(record).map_err(|e| StoreError::Failed(e.to_string()))?;
+        let json = fit::record_json(record)?;
         self.store.set(&Self::record_name(server, key), &json)
     }
 
@@ -299,6 +311,9 @@ impl Vault {
         .map(|name| account_key(name, DEFAULT_REGION))
         .collect();
         aliases.dedup();
+        // The key answers by itself: the index holds only the other names, so that
+        // more accounts fit in its one item.
+        aliases.retain(|alias| alias != key);
         index.accounts.insert(
             0,
             IndexEntry {
@@ -427,6 +442,44 @@ mod tests {
             "138 0013 8000"
         );
         assert!(index.find("zhang@corp.cn", "CN").is_some());
+    }
+
+    /// Issue 17: the index does not grow past one Credential Manager item; the
+    /// accounts it forgets leave no record behind.
+    #[test]
+    fn many_accounts_keep_every_item_within_the_limit() {
+        let store = MemoryStore::default();
+        let vault = Vault::new(Arc::new(store.clone()));
+        let server = ServerUrl::parse("https://sso.corp.cn").unwrap();
+        for i in 0..60 {
+            let mut r = record("lkr_a");
+            r.user.email = Some(format!("employee.number.{i:03}@branch-office.corp.cn"));
+            r.user.username = Some(format!("employee{i:03}"));
+            let key = account_key(r.user.email.as_deref().unwrap(), "CN");
+            vault.save(&server, &key, &r).unwrap();
+            for name in store.names() {
+                let item = store.get(&name).unwrap().unwrap();
+                assert!(
+                    item_bytes(&item) <= MAX_ITEM_BYTES,
+                    "{name}: {}",
+                    item.len()
+                );
+            }
+        }
+        let index = vault.load_index(&server).unwrap();
+        let kept = index.accounts.len();
+        assert!((15..60).contains(&kept), "{kept}");
+        assert_eq!(
+            index.accounts[0].key,
+            "employee.number.059@branch-office.corp.cn"
+        );
+        // The index and one record per account it lists: nothing else.
+        assert_eq!(store.names().len(), kept + 1);
+        assert!(vault
+            .load(&server, "employee.number.000@branch-office.corp.cn")
+            .unwrap()
+            .is_none());
+        assert!(index.find("employee059", "CN").is_some());
     }
 
     #[test]

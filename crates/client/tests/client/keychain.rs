@@ -2,8 +2,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use latchkey_client::net::ServerUrl;
-use latchkey_client::vault::{account_key, Vault};
+use latchkey_client::vault::{account_key, item_bytes, Record, SecretStore, Vault, MAX_ITEM_BYTES};
 use latchkey_client::Step;
+use latchkey_proto::User;
 use latchkey_testkit::{on_both, Backend, TestServer};
 
 use super::common::*;
@@ -44,6 +45,95 @@ fn keychain_search(service: &str) -> String {
         .expect("credlist.exe runs");
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The secrets another process finds under `service` (see [`keychain_search`]), and on
+/// Windows the size of each as the Credential Manager gives it.
+fn keychain_secrets(service: &str) -> Vec<(String, Option<usize>)> {
+    let found = keychain_search(service);
+    if cfg!(windows) {
+        found
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.splitn(3, '\t');
+                let (_target, size, secret) = (fields.next()?, fields.next()?, fields.next()?);
+                Some((secret.to_owned(), size.parse().ok()))
+            })
+            .collect()
+    } else {
+        found
+            .lines()
+            .filter_map(|line| line.strip_prefix("secret = "))
+            .map(|secret| (secret.to_owned(), None))
+            .collect()
+    }
+}
+
+/// Issue 17: Windows Credential Manager holds at most 2,560 bytes an item. Forty
+/// accounts on one server, each with a profile longer than any directory gives: in the
+/// real keychain (read back by another process), no item is larger, and the index
+/// kept the most recent accounts, whose records are all there.
+#[test]
+fn many_accounts_stay_within_the_credential_managers_item_limit() {
+    let Some(keyring) = keyring() else { return };
+    let service = keyring.service().to_owned();
+    let store: Arc<dyn SecretStore> = Arc::new(keyring);
+    if cfg!(windows) {
+        // The limit is the store's own: one UTF-16 unit more is refused.
+        let half = MAX_ITEM_BYTES / 2;
+        store.set("limit", &"a".repeat(half)).unwrap();
+        assert!(store.set("limit", &"a".repeat(half + 1)).is_err());
+        store.delete("limit").unwrap();
+    }
+    let vault = Vault::new(store.clone());
+    let server = ServerUrl::parse("https://sso.branch-office.corp.cn").unwrap();
+    for i in 0..40 {
+        let email = format!("employee.number.{i:03}@branch-office.corp.cn");
+        let record = Record {
+            refresh_token: Some(format!("lkr_{}", "r".repeat(43)).into()),
+            verifier: Some(format!("$argon2id$v=19$m=19456,t=2,p=1${}", "v".repeat(66)).into()),
+            user: User {
+                id: format!("{i:032}"),
+                email: Some(email.clone()),
+                phone: Some(format!("+86138{i:08}")),
+                username: Some(format!("employee{i:03}")),
+                name: Some("张".repeat(400)),
+                organisation: Some("华东区销售部".repeat(100)),
+                locale: Some("zh-CN".into()),
+                mfa_enabled: false,
+            },
+            last_online_at: 1,
+            last_seen_at: 1,
+            offline_failures: 0,
+            offline_policy: Default::default(),
+            totp_offer_declined: false,
+        };
+        vault.save(&server, &email, &record).unwrap();
+    }
+    let secrets = keychain_secrets(&service);
+    let index = vault.load_index(&server).unwrap();
+    assert!(index.accounts.len() >= 10, "{}", index.accounts.len());
+    assert_eq!(
+        secrets.len(),
+        index.accounts.len() + 1,
+        "the index and its records"
+    );
+    for (secret, size) in &secrets {
+        assert!(
+            item_bytes(secret) <= MAX_ITEM_BYTES,
+            "{} bytes",
+            item_bytes(secret)
+        );
+        if let Some(size) = size {
+            assert_eq!(*size, item_bytes(secret));
+        }
+    }
+    for entry in &index.accounts {
+        let record = vault.load(&server, &entry.key).unwrap().unwrap();
+        assert!(record.user.name.unwrap().ends_with('…'));
+    }
+    vault.forget(&server).unwrap();
+    assert!(keychain_secrets(&service).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
