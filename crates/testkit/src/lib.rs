@@ -13,7 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
-#[cfg(feature = "chromium")]
+// Debian's chromium, stopped by Unix process group: not in the Windows build.
+#[cfg(all(feature = "chromium", unix))]
 pub mod chromium;
 mod database;
 pub mod fault;
