@@ -14,7 +14,7 @@ packages=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool xfce4-panel
   chromium chromium-driver
   faketime
-  mingw-w64 wine wine64
+  mingw-w64 wine wine64 nsis
 )
 missing=()
 for p in "${packages[@]}"; do

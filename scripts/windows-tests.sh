@@ -3,10 +3,12 @@
 # "Windows"): every crate of the workspace is built for x86_64-pc-windows-gnu with
 # Debian's mingw-w64 (the desktop app, the server and the tools included), then the
 # tests of the client core, the password policy and the wire types are built for
-# Windows and run under Wine, in a Wine prefix of this script's own, made anew each run:
+# Windows and run under Wine, in a Wine prefix of this script's own, made anew each run;
+# last, the installer (scripts/windows-installer.sh) is built from the dev build,
+# installed silently with IT's server, checked and uninstalled in that prefix:
 #
 #   scripts/windows-tests.sh                 # everything
-#   scripts/windows-tests.sh keychain        # a test-name filter, as for cargo test
+#   scripts/windows-tests.sh keychain        # a test-name filter, as for cargo test (no installer)
 #
 # The client's integration tests start their server in-process (latchkey-testkit), so
 # under Wine the server runs inside the Windows test binary too, on 127.0.0.1, over
@@ -19,7 +21,8 @@
 # Debian 12's Wine (8.0) lacks bcryptprimitives.dll, whose ProcessPrng Rust's standard
 # library needs before main: the prefix gets a small one of our own
 # (scripts/windows/bcryptprimitives.c). Needs mingw-w64, wine and the Rust target
-# x86_64-pc-windows-gnu (scripts/setup.sh installs them); a missing one fails the run.
+# x86_64-pc-windows-gnu, and nsis for the installer (scripts/setup.sh installs them); a
+# missing one fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,7 +31,7 @@ work=$root/target/wine
 # No debug info for Windows: the binaries link faster and take a fifth of the disk.
 export CARGO_PROFILE_DEV_DEBUG=0
 
-for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver winepath; do
+for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver winepath makensis; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/setup.sh"; exit 1; }
 done
 rustup target list --installed | grep -qx "$target" ||
@@ -77,4 +80,52 @@ for t in "${tests[@]}"; do
   echo "under Wine: ${exe#"$root"/}"
   (cd "$dir" && wine "$exe" "$@") || status=1
 done
+(($#)) && exit "$status" # a filter names tests, not the installer
+
+# The installer (scripts/windows-installer.sh), from the dev build: installed silently
+# with IT's server into this prefix, per user, then uninstalled.
+installer=$(scripts/windows-installer.sh dev)
+echo "under Wine: $installer"
+passed=0
+failed=0
+check() {
+  local what=$1
+  shift
+  if "$@" >/dev/null 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "installer: FAILED: $what"
+  fi
+}
+win_dir() { winepath -u "$(wine cmd /c echo "%$1%" | tr -d '\r')"; }
+app=$(win_dir LOCALAPPDATA)/Programs/Latchkey
+menu=$(win_dir APPDATA)/Microsoft/Windows/Start\ Menu/Programs
+version=$(cargo pkgid -p latchkey)
+version=${version##*@}
+scheme='HKCU\Software\Classes\latchkey\shell\open\command'
+entry='HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\Latchkey'
+install() { wine "$installer" /S "$@"; }
+names_server() { tr -d '\r' <"$app/latchkey.toml" | grep -qxF "server = \"$1\""; }
+opens_links() { wine reg query "$scheme" | grep -qF "$app_win\latchkey.exe\" \"%1\""; }
+listed() { wine reg query "$entry" /v DisplayVersion | grep -qF "$version"; }
+check "a silent install with /SERVER= succeeds" install /SERVER=https://auth.corp.cn/sso
+app_win=$(winepath -w "$app")
+check "the app is in %LOCALAPPDATA%\\Programs\\Latchkey" test -f "$app/latchkey.exe"
+check "latchkey.toml names IT's server" names_server https://auth.corp.cn/sso
+check "latchkey:// opens the app" opens_links
+check "Installed apps lists this version, per user" listed
+check "the Start menu has it" test -f "$menu/Latchkey.lnk"
+bad_status=0
+install '/SERVER="https://a b"' || bad_status=$?
+check "an address that would break latchkey.toml is refused (exit status 2)" test "$bad_status" -eq 2
+check "and latchkey.toml is left as it was" names_server https://auth.corp.cn/sso
+check "a silent reinstall without /SERVER= succeeds" install
+check "and keeps IT's server" names_server https://auth.corp.cn/sso
+wine "$app/uninstall.exe" /S || true
+wineserver -w # the uninstaller runs from a copy of itself
+check "the uninstaller removes the app" test ! -e "$app"
+check "and the scheme" bash -c "! wine reg query '$scheme'"
+echo "installer: $passed passed, $failed failed"
+((failed == 0)) || status=1
 exit "$status"
