@@ -2,7 +2,8 @@
 //! server test once on SQLite and once on PostgreSQL (`LATCHKEY_TEST_POSTGRES_URL`;
 //! `LATCHKEY_TEST_REQUIRE_POSTGRES=1` fails instead of skipping), with the keychain of a
 //! real Secret Service when one is on the session bus (`scripts/with-keyring.sh`;
-//! `LATCHKEY_TEST_REQUIRE_KEYRING=1` fails instead of falling back).
+//! `LATCHKEY_TEST_REQUIRE_KEYRING=1` fails instead of falling back). Built for Windows,
+//! they run under Wine against its Credential Manager (`scripts/windows-tests.sh`).
 
 // Test code may panic: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
