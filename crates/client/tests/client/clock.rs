@@ -19,7 +19,9 @@
 //! [`ManualClock::advance`]: latchkey_client::clock::ManualClock::advance
 //! [`ManualClock::set`]: latchkey_client::clock::ManualClock::set
 
-use latchkey_client::clock::{Clock, SystemClock};
+use latchkey_client::clock::Clock;
+#[cfg(unix)]
+use latchkey_client::clock::SystemClock;
 use latchkey_client::{ClientError, Step};
 use latchkey_proto::MfaMethod;
 use latchkey_testkit::{on_both, Backend, TestServer, SECRET_KEY};
@@ -157,6 +159,8 @@ async fn a_clock_ten_minutes_off_changes_nothing(b: Backend) {
 /// waits them out, and its next call must refresh rather than send an expired token.
 /// Skipped, with a note, where libfaketime is not installed (Debian's `faketime`
 /// package, which `scripts/setup.sh` installs; or `LATCHKEY_TEST_FAKETIME_LIB`).
+/// Linux only (`LD_PRELOAD`): not in the Windows build that runs under Wine.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_clock_set_back_during_a_session_sends_no_expired_token() {
     let Some(lib) = libfaketime() else {
@@ -196,11 +200,16 @@ async fn a_real_clock_set_back_during_a_session_sends_no_expired_token() {
     assert!(text.contains("1 passed"), "the child did not run: {text}");
 }
 
+#[cfg(unix)]
 const CHILD_SERVER: &str = "LATCHKEY_TEST_CLOCK_CHILD_SERVER";
+#[cfg(unix)]
 const CHILD_CLOCK_FILE: &str = "LATCHKEY_TEST_CLOCK_CHILD_FILE";
+#[cfg(unix)]
 const REAL_EMAIL: &str = "real-clock@corp.cn";
+#[cfg(unix)]
 const REAL_ACCESS_TTL: u64 = 31;
 
+#[cfg(unix)]
 fn libfaketime() -> Option<std::path::PathBuf> {
     if let Some(lib) = std::env::var_os("LATCHKEY_TEST_FAKETIME_LIB") {
         return Some(lib.into());
@@ -213,6 +222,7 @@ fn libfaketime() -> Option<std::path::PathBuf> {
 }
 
 /// The app under libfaketime: see the test above. Does nothing when not started by it.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run under libfaketime by a_real_clock_set_back_during_a_session_sends_no_expired_token"]
 async fn real_clock_child() {
