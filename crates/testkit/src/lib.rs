@@ -231,14 +231,22 @@ impl TestServer {
         &self.state.config.database_url
     }
 
-    /// Closes the port and every connection: the server is unreachable.
+    /// Closes the port and every connection: the server is unreachable. The server's
+    /// own shutdown runs to its end (it closes the kept-alive connections and waits for
+    /// them), so that no connection a client keeps in its pool still answers once this
+    /// returns; a request still running after 5 s is cut off.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
+        if let Some(mut t) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+                let _ = t.await;
+            }
         }
     }
 
