@@ -38,6 +38,16 @@ async fn sign_in(app: &App, identifier: &str, password: &str) {
     app.click("[data-testid=sign-in-submit]").await;
 }
 
+/// "Sign out" on the account screen, once what the screen loads by itself (devices,
+/// activity, launcher, applications) is there: a click while those sections still
+/// grow can land where the button was a moment before (seen once in CI, under load).
+async fn sign_out(app: &App) {
+    app.screen("account").await;
+    app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
+        .await;
+    app.click("[data-testid=sign-out]").await;
+}
+
 /// The code of the `nth` received mail that carries one (notices carry none).
 async fn mailed_code(server: &TestServer, nth: usize) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -205,7 +215,7 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
     app.click("[data-testid=codes-done]").await;
     app.screen("account").await;
 
-    app.click("[data-testid=sign-out]").await;
+    sign_out(&app).await;
     sign_in(&app, "bo@corp.example", PASSWORD).await;
     app.screen("second_factor").await;
     app.screenshots("second-factor").await;
@@ -232,7 +242,7 @@ async fn totp_setup_then_sign_in_with_totp_and_with_a_recovery_code() {
         app.screen("account").await;
     }
 
-    app.click("[data-testid=sign-out]").await;
+    sign_out(&app).await;
     sign_in(&app, "bo@corp.example", PASSWORD).await;
     app.screen("second_factor").await;
     app.click("[data-testid=switch-method]").await;
@@ -487,7 +497,7 @@ async fn forced_change_after_an_admin_reset() {
     app.screen("offer_totp").await;
     app.click("[data-testid=totp-offer-skip]").await;
     app.screen("account").await;
-    app.click("[data-testid=sign-out]").await;
+    sign_out(&app).await;
 
     // The device was verified with the code: the new password alone is enough now.
     sign_in(&app, "gu@corp.example", NEW_PASSWORD).await;
