@@ -14,7 +14,8 @@
 //! (a browser sign-in to approve) to the client, telling the UI with the
 //! `deep-link-reset` and `deep-link-approve` events; while the user is signed in
 //! offline it asks the client every [`REVALIDATE_EVERY`] whether the server is back,
-//! telling the UI through the `connectivity` and `session-ended` events; and it keeps
+//! telling the UI through the `connectivity` and `session-ended` events; it tells the
+//! UI whether the server answers at all (the `link` event, "reconnecting…"); and it keeps
 //! a tray icon ([`tray`]), so that closing the window hides it instead of quitting.
 
 mod commands;
@@ -27,6 +28,7 @@ mod view;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use latchkey_client::link::Link;
 use latchkey_client::{ApprovalLink, Client, Code, Options, Revalidation, Step as ClientStep};
 use serde_json::json;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
@@ -41,6 +43,9 @@ const START_WAIT: Duration = Duration::from_millis(250);
 
 /// How often an offline session checks whether the server is reachable again.
 const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
+
+/// How often a server that stopped answering is looked at again.
+const PROBE_EVERY: Duration = Duration::from_secs(3);
 
 /// Builds the app from `tauri.conf.json` and runs it until the last window closes.
 ///
@@ -61,6 +66,7 @@ pub fn run() -> tauri::Result<()> {
     log_panics(log.clone());
     tracing::debug!(at_ms = started.ms(), "log open");
     let client = Client::new(options).map_err(setup_error)?;
+    let server_link = client.link();
     tracing::debug!(at_ms = started.ms(), "client ready");
     // The client's start (server meta, keychain, automatic sign-in) runs while GTK and
     // the web view start up; its answer is handed to the page with the page itself
@@ -126,6 +132,7 @@ pub fn run() -> tauri::Result<()> {
                     tauri::async_runtime::spawn(open_link(on_link.clone(), url.to_string()));
                 }
             });
+            tauri::async_runtime::spawn(follow_link(handle.clone(), server_link));
             tauri::async_runtime::spawn(revalidate_offline(handle));
             Ok(())
         })
@@ -288,6 +295,39 @@ async fn open_link(app: AppHandle, link: String) {
         }
     }
     let _ = app.emit("deep-link-reset", view::ResetLinkEvent::of(outcome));
+}
+
+/// Tells the window whether the server answers (the `link` event): down as soon as a
+/// request finds it out of reach — the window says it is reconnecting — and up as soon
+/// as a request gets an answer again: a retry, the person's next action, or the look
+/// this task takes every [`PROBE_EVERY`] while it is down. While down the state is
+/// told again at each look, for a window that started listening after the first.
+async fn follow_link(app: AppHandle, link: Link) {
+    let mut changes = link.watch();
+    loop {
+        let up = *changes.borrow_and_update();
+        let _ = app.emit("link", json!({ "up": up }));
+        if up {
+            if changes.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(PROBE_EVERY) => {
+                // Skipped while a command holds the client: its own request will tell.
+                let probe = app.state::<AppState>().try_client().and_then(|c| c.probe());
+                if let Some(probe) = probe {
+                    probe.await;
+                }
+            }
+        }
+    }
 }
 
 /// While signed in offline: is the server back, and does it still accept this device?

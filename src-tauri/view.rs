@@ -396,6 +396,9 @@ impl From<ActivityEntry> for ActivityView {
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct AccountDetails {
     pub summary: AccountSummary,
+    /// False while the keychain cannot keep this device's sign-in (it went away during
+    /// the session); true again once it is back.
+    pub keychain_available: bool,
     pub password_expires_at: Option<String>,
     pub recovery_codes_left: Option<u32>,
     pub sessions: Vec<SessionView>,
@@ -403,9 +406,15 @@ pub struct AccountDetails {
 }
 
 impl AccountDetails {
-    pub fn of(profile: Profile, sessions: Vec<SessionInfo>, activity: Vec<ActivityEntry>) -> Self {
+    pub fn of(
+        profile: Profile,
+        sessions: Vec<SessionInfo>,
+        activity: Vec<ActivityEntry>,
+        keychain_available: bool,
+    ) -> Self {
         Self {
             summary: AccountSummary::of(&profile.user),
+            keychain_available,
             password_expires_at: profile.password_expires_at,
             recovery_codes_left: profile.recovery_codes_left,
             sessions: sessions.into_iter().map(SessionView::from).collect(),

@@ -537,6 +537,84 @@ async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
     app.close().await;
 }
 
+/// A flaky network between the window and the server (issue 21, item 3): a fault
+/// proxy in front of the server. The answer to a password change is lost after the
+/// server acted: the app tries again and is told it is done (one change, one notice).
+/// Then every request is reset on its way: the window says it is reconnecting, in both
+/// languages, keeps the person signed in, and once the path is back the note goes by
+/// itself (the app looks at the server every 3 s) and the account loads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_network_says_reconnecting_and_keeps_the_session() {
+    let server = server().await;
+    server.add_user("lu@corp.example", PASSWORD).await;
+    let proxy = latchkey_testkit::fault::FaultProxy::start(server.addr).await;
+    let home = Home::new();
+    let url = proxy.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "lu@corp.example").await;
+    app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
+        .await;
+    let mails = server.smtp.messages().len();
+
+    proxy.drop_next_answers(1);
+    app.click("[data-testid=account-change-password]").await;
+    app.screen("account_password").await;
+    app.fill("input[autocomplete=current-password]", PASSWORD)
+        .await;
+    app.fill("input[name=new_password]", NEW_PASSWORD).await;
+    app.fill("input[name=confirm_password]", NEW_PASSWORD).await;
+    app.click("[data-testid=account-password-submit]").await;
+    app.screen("account").await;
+    app.wait_text("[data-testid=notice]", |t| !t.trim().is_empty())
+        .await;
+    assert_eq!(proxy.dropped(), 1, "the first answer was lost");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.smtp.messages().len() == mails {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice of the change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let notices = server.smtp.messages().len() - mails;
+    assert_eq!(notices, 1, "one notice of the change, not two");
+    let (status, _) = server.login_raw("lu@corp.example", NEW_PASSWORD).await;
+    assert_eq!(status, 200, "the password changed");
+    app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
+        .await;
+
+    // Every request reset as it leaves: the account's reload (a language switch draws
+    // the screen again) cannot reach the server.
+    proxy.reset_next_requests(100_000);
+    app.language("zh-CN").await;
+    app.wait_text("[data-testid=offline-banner]", |t| {
+        t.contains("正在重新连接")
+    })
+    .await;
+    app.screenshot("reconnecting-zh-CN").await;
+    app.language("en").await;
+    app.wait_text("[data-testid=offline-banner]", |t| {
+        t.contains("Reconnecting")
+    })
+    .await;
+    app.screenshot("reconnecting-en").await;
+    app.screen("account").await;
+    assert!(proxy.reset() > 0);
+
+    // The path is back: nobody clicks anything, and the account loads again.
+    proxy.reset_next_requests(0);
+    app.wait_hidden("[data-testid=offline-banner]", 20).await;
+    app.screen("account").await;
+    app.wait_text("[data-testid=sessions]", |t| t.contains("This device"))
+        .await;
+    sign_out(&app).await;
+    app.screen("sign_in").await;
+    app.close().await;
+}
+
 /// Registers an application of the launcher that is not running here (`client add …
 /// --launch-url … --icon …`): a tile and a name, as IT gives them.
 async fn register(server: &TestServer, id: &str, name: &str, icon: Option<&str>) {

@@ -1,6 +1,6 @@
 //! The signed-in account: profile, password, two-factor, devices, activity, sign out.
 
-use latchkey_client::codes_file;
+use latchkey_client::{codes_file, Step as ClientStep};
 use latchkey_proto::Secret;
 use tauri::{AppHandle, State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt;
@@ -15,7 +15,20 @@ pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetail
     let profile = client.profile().await?;
     let sessions = client.sessions().await?.sessions;
     let activity = client.activity().await?.entries;
-    Ok(AccountDetails::of(profile, sessions, activity))
+    // Each call tried the keychain again if it had gone away.
+    let keychain_available = !matches!(
+        client.step(),
+        ClientStep::SignedIn {
+            cannot_remember: true,
+            ..
+        }
+    );
+    Ok(AccountDetails::of(
+        profile,
+        sessions,
+        activity,
+        keychain_available,
+    ))
 }
 
 pub async fn change_password(

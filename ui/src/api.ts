@@ -291,7 +291,16 @@ export function onSessionEnded(handler: (reason: EndReason) => void): Promise<Un
   return listen<{ reason: EndReason }>("session-ended", (event) => handler(event.payload.reason));
 }
 
-/** The server became reachable or unreachable. */
+/**
+ * Whether the server answers: false as soon as a request finds it out of reach (the app
+ * then looks again every few seconds, and repeats false each time), true once one
+ * gets an answer. Says nothing of an offline session, which `connectivity` ends.
+ */
+export function onLink(handler: (up: boolean) => void): Promise<UnlistenFn> {
+  return listen<{ up: boolean }>("link", (event) => handler(event.payload.up));
+}
+
+/** An offline session is an online one again (true), or the connection was lost (false). */
 export function onConnectivity(handler: (online: boolean) => void): Promise<UnlistenFn> {
   return listen<{ online: boolean }>("connectivity", (event) => handler(event.payload.online));
 }

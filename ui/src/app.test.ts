@@ -206,6 +206,45 @@ describe("events", () => {
   });
 });
 
+describe("the link to the server", () => {
+  it("says it is reconnecting while the server does not answer, and stops by itself once it does", async () => {
+    const calls = ipc({
+      app_start: { server: SERVER, step: { step: "signed_in", account: ACCOUNT, offline: false, remembered: true, keychain_available: true } },
+      account_details: DETAILS,
+    });
+    const element = root();
+    await mount(element, "zh-CN");
+    const banner = byTestId(element, "offline-banner");
+    expect(banner.hidden).toBe(true);
+    await emit("link", { up: false });
+    await flush();
+    expect(banner.hidden).toBe(false);
+    expect(banner.textContent).toContain("正在重新连接");
+    await emit("link", { up: false });
+    await flush();
+    expect(banner.hidden).toBe(false);
+    const loads = calls.filter((c) => c.cmd === "account_details").length;
+    await emit("link", { up: true });
+    await flush();
+    expect(banner.hidden).toBe(true);
+    expect(screenName(element)).toBe("account");
+    expect(calls.filter((c) => c.cmd === "account_details").length).toBe(loads + 1);
+  });
+
+  it("on the sign-in screen says the server cannot be reached until it answers", async () => {
+    ipc({ app_start: SIGN_IN });
+    const element = root();
+    await mount(element, "en");
+    const banner = byTestId(element, "offline-banner");
+    await emit("link", { up: false });
+    await flush();
+    expect(banner.textContent).toContain("server cannot be reached");
+    await emit("link", { up: true });
+    await flush();
+    expect(banner.hidden).toBe(true);
+  });
+});
+
 describe("connection lost while signed in online", () => {
   it("a command that cannot reach the server shows the banner until one gets through", async () => {
     let reachable = false;

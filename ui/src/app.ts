@@ -6,6 +6,7 @@ import {
   approvalPending,
   asAppError,
   onConnectivity,
+  onLink,
   onDeepLinkApprove,
   onDeepLinkReset,
   onLocked,
@@ -84,6 +85,7 @@ export class App implements Ctx {
       onDeepLinkApprove((event) => this.approval(event)),
       onSessionEnded((reason) => this.sessionEnded(reason)),
       onConnectivity((online) => this.connectivity(online)),
+      onLink((up) => this.linkChanged(up)),
       onLocked(() => this.sessionEnded("locked")),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
     this.sendTrayLabels();
@@ -309,6 +311,18 @@ export class App implements Ctx {
         this.go(this.view, false);
         return;
       }
+    }
+    this.renderBanner();
+  }
+
+  /** The server stopped answering ("reconnecting…"), or answers again. */
+  private linkChanged(up: boolean): void {
+    if (this.online === up) return;
+    this.online = up;
+    // Back: the account page loads again what it could not (it holds nothing typed).
+    if (up && this.signedIn !== null && !this.signedIn.offline && this.view.screen === "account") {
+      this.go(this.view, false);
+      return;
     }
     this.renderBanner();
   }

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::ClientError;
+use crate::link::Link;
 use crate::net::{self, ServerUrl};
 pub use crate::retry::IdempotencyKey;
 
@@ -49,6 +50,8 @@ pub struct Api {
     proxied: bool,
     /// Sent as `Idempotency-Key` with every request of this copy (see [`Api::keyed`]).
     key: Option<IdempotencyKey>,
+    /// Told how each request ended (see [`Api::reporting_to`]).
+    link: Link,
 }
 
 impl std::fmt::Debug for Api {
@@ -82,7 +85,13 @@ impl Api {
             base,
             client_version: client_version.to_owned(),
             key: None,
+            link: Link::default(),
         })
+    }
+
+    /// This client, telling `link` whether each request reached the server.
+    pub fn reporting_to(self, link: Link) -> Self {
+        Self { link, ..self }
     }
 
     /// This client, sending `key` as the `Idempotency-Key` of its requests: one copy
@@ -103,6 +112,18 @@ impl Api {
     }
 
     async fn call<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: Option<&B>,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
+        let outcome = self.exchange(method, path, bearer, body).await;
+        self.link.note(&outcome);
+        outcome
+    }
+
+    async fn exchange<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,

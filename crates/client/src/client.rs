@@ -17,6 +17,7 @@ use crate::clock::{Clock, Deadline, SystemClock};
 use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
+use crate::link::Link;
 use crate::net::ServerUrl;
 use crate::offline;
 use crate::reset::ResetLink;
@@ -121,6 +122,8 @@ pub struct Client {
     pub(crate) locale: Option<String>,
     /// The browser sign-in on screen, until it is answered (`approval.rs`).
     pub(crate) approval: Option<PendingApproval>,
+    /// Whether the chosen server answers right now (every copy of `api` reports to it).
+    pub(crate) link: Link,
 }
 
 impl std::fmt::Debug for Client {
@@ -158,6 +161,7 @@ impl Client {
             waiting_link: None,
             locale: None,
             approval: None,
+            link: Link::default(),
         };
         if let Some(choice) = server {
             client.use_server(choice)?;
@@ -166,11 +170,10 @@ impl Client {
     }
 
     fn use_server(&mut self, choice: ServerChoice) -> Result<(), ClientError> {
-        self.api = Some(Api::new(
-            choice.url.clone(),
-            &self.client_version,
-            self.timeouts,
-        )?);
+        self.api = Some(
+            Api::new(choice.url.clone(), &self.client_version, self.timeouts)?
+                .reporting_to(self.link.clone()),
+        );
         self.meta = config::load_meta(&self.dirs, &choice.url);
         self.server = Some(choice);
         self.step = Step::Identify { identifier: None };
@@ -206,6 +209,22 @@ impl Client {
     pub(crate) fn this_device(&mut self) -> &ThisDevice {
         self.device
             .get_or_insert_with(|| device::load(self.vault.store(), &self.dirs))
+    }
+
+    /// Whether the chosen server answers right now, and its changes: the shell shows
+    /// "reconnecting…" while it does not.
+    pub fn link(&self) -> Link {
+        self.link.clone()
+    }
+
+    /// A look at the chosen server (`GET /v1/meta`) that does not hold the client, so
+    /// that a person's action need not wait behind it: its outcome goes to
+    /// [`Client::link`]. `None` before a server is chosen.
+    pub fn probe(&self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let api = self.api.clone()?;
+        Some(async move {
+            let _ = api.meta().await;
+        })
     }
 
     pub(crate) fn api(&self) -> Result<&Api, ClientError> {

@@ -13,6 +13,7 @@
 //!   means nothing is remembered, never a plain file.
 //! - `retry`: calls whose answer may have been lost, tried again (backoff with jitter,
 //!   bounded), with one `Idempotency-Key` per action of the person.
+//! - [`link`]: whether the server answers right now (the app's "reconnecting…").
 //! - `code`: one-time codes as typed (NFKC, so full-width IME digits count).
 //! - [`offline`]: the argon2id verifier and the offline rules.
 //! - [`strength`]: the server's own password policy for the live meter.
@@ -33,6 +34,7 @@ pub mod device;
 pub mod dirs;
 pub mod error;
 mod flow;
+pub mod link;
 pub mod logging;
 pub mod net;
 pub mod offline;

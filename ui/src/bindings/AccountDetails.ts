@@ -6,4 +6,9 @@ import type { SessionView } from "./SessionView";
 /**
  * The account screen.
  */
-export type AccountDetails = { summary: AccountSummary, password_expires_at: string | null, recovery_codes_left: number | null, sessions: Array<SessionView>, activity: Array<ActivityView>, };
+export type AccountDetails = { summary: AccountSummary, 
+/**
+ * False while the keychain cannot keep this device's sign-in (it went away during
+ * the session); true again once it is back.
+ */
+keychain_available: boolean, password_expires_at: string | null, recovery_codes_left: number | null, sessions: Array<SessionView>, activity: Array<ActivityView>, };

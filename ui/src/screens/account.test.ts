@@ -143,6 +143,19 @@ describe("account", () => {
     expect(byTestId(away.root, "keychain-note").textContent).toContain("remembers you again");
   });
 
+  it("each load says whether the keychain is there now: the note comes and goes with it", async () => {
+    let keychain = false;
+    ipc({ account_details: () => ({ ...DETAILS, keychain_available: keychain }) });
+    const { app, root } = signedIn({ screen: "account", notice: null });
+    expect(root.querySelector("[data-testid=keychain-note]")).toBeNull();
+    await flush();
+    expect(byTestId(root, "keychain-note").textContent).toContain("remembers you again");
+    keychain = true;
+    app.go({ screen: "account", notice: null });
+    await flush();
+    expect(root.querySelector("[data-testid=keychain-note]")).toBeNull();
+  });
+
   it("a session_expired while signed in ends the session", async () => {
     ipc({ account_details: fail("session_expired") });
     const { root } = signedIn({ screen: "account", notice: null });

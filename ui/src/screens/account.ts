@@ -48,6 +48,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
     try {
       const details = await accountDetails();
       ctx.reached();
+      showKeychain(details.keychain_available);
       title.textContent = details.summary.display_name;
       renderProfile(profile.body, details.summary);
       renderSecurity(details);
@@ -58,6 +59,13 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
       sessions.body.replaceChildren(h("p", { class: "muted" }, t("account.unavailable")));
       activity.body.replaceChildren(h("p", { class: "muted" }, t("account.unavailable")));
     }
+  }
+
+  function showKeychain(available: boolean): void {
+    notes.querySelector("[data-testid=keychain-note]")?.remove();
+    if (available || signedIn === null) return;
+    const note = signedIn.remembered ? t("account.keychain_away") : t("account.no_keychain");
+    notes.append(h("p", { class: "notice info", "data-testid": "keychain-note" }, note));
   }
 
   function renderSessions(details: AccountDetails): void {
@@ -149,11 +157,9 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   const notes = h("div", { class: "notes" });
   if (offline) notes.append(h("p", { class: "notice warning", "data-testid": "offline-note" }, t("account.offline_note")));
   // Remembered, yet no keychain: it went away during the session (issue 21); the app
-  // keeps the session and remembers again once the keychain is back.
-  if (signedIn && !signedIn.keychainAvailable) {
-    const note = signedIn.remembered ? t("account.keychain_away") : t("account.no_keychain");
-    notes.append(h("p", { class: "notice info", "data-testid": "keychain-note" }, note));
-  }
+  // keeps the session and remembers again once the keychain is back. Each load of the
+  // account says how it is now.
+  showKeychain(signedIn?.keychainAvailable ?? true);
 
   return card(
     "account",

@@ -141,6 +141,7 @@ export function submit(element: Element): void {
 /** What `account_details` answers for ACCOUNT with two-factor on. */
 export const DETAILS: AccountDetails = {
   summary: { ...ACCOUNT, mfa_enabled: true },
+  keychain_available: true,
   password_expires_at: "2030-06-01T00:00:00Z",
   recovery_codes_left: 7,
   sessions: [

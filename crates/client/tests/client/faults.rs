@@ -5,7 +5,8 @@
 //! and the account actions: the person stays signed in or is told plainly to try
 //! again, no code is sent twice (the SMTP sink's mails are counted), no failure is
 //! counted twice (the server's lockout rows), and all works again once the path is
-//! back.
+//! back — the app's link to the server (its "reconnecting…") goes down with the path
+//! and up again at the first answer.
 
 use std::time::{Duration, Instant};
 
@@ -287,7 +288,19 @@ async fn account_actions_through_faults(b: Backend) {
         .unwrap_err();
     assert_eq!(e.code(), Code::Timeout, "{e:?}");
     assert!(matches!(app.client.step(), Step::SignedIn { .. }));
+    // Meanwhile the app says it is reconnecting (the link is down), and its own look at
+    // the server keeps it so while the server stays silent…
+    let link = app.client.link();
+    let flips = link.watch();
+    assert!(!link.is_up());
+    app.client.probe().expect("a server").await;
+    assert!(!link.is_up());
+    assert!(!flips.has_changed().unwrap());
+    // …and up again, by itself, at the first look once the path is back.
     proxy.black_hole(false);
+    app.client.probe().expect("a server").await;
+    assert!(link.is_up());
+    assert!(flips.has_changed().unwrap());
     srv.login("desk@corp.cn", PASSWORD).await;
     // Tried again, its answer lost: changed once, and the retry is told it is done
     // (before: "the current password is wrong").
