@@ -199,6 +199,11 @@ server_codes! {
     /// The application requires two-step verification and this sign-in had none.
     TwoFactorRequired = "two_factor_required", 403, TwoFactorRequired,
         "This application requires two-step verification. Turn it on, then sign in again.";
+    /// The organisation requires two-step verification of this account and its grace
+    /// period is over: the session may only set TOTP up (`/v1/me/totp/enroll`,
+    /// `confirm`), read `/v1/me` and sign out until it is on.
+    TwoFactorSetupRequired = "two_factor_setup_required", 403, TwoFactorSetupRequired,
+        "Your organisation requires two-step verification. Set it up to continue.";
     /// The account is signed in but its role does not allow this (the admin API: no
     /// console role, or helpdesk asking for an admin's action).
     Forbidden = "forbidden", 403, ServerRejected,
@@ -261,6 +266,7 @@ app_codes! {
     ApprovalInvalid = "approval_invalid", StartOver;
     ApprovalMismatch = "approval_mismatch", StartOver;
     TwoFactorRequired = "two_factor_required", ContactIt;
+    TwoFactorSetupRequired = "two_factor_setup_required", CorrectInput;
     Conflict = "conflict", RetryLater;
     ServerRejected = "server_rejected", RetryLater;
     // Offline sign-in and sessions ended on re-validation.

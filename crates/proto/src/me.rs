@@ -17,6 +17,11 @@ pub struct Profile {
     /// and from servers before this field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_codes_left: Option<u32>,
+    /// The organisation requires two-step verification of this account, which has none:
+    /// until when it may still sign in without it (RFC 3339; in the past: it must be set
+    /// up now, and other calls answer `two_factor_setup_required`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor_required_by: Option<String>,
 }
 
 /// `POST /v1/me/password` body.
@@ -121,6 +126,7 @@ mod tests {
             password_changed_at: "2026-01-01T00:00:00Z".into(),
             password_expires_at: None,
             recovery_codes_left: Some(7),
+            two_factor_required_by: None,
         };
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["recovery_codes_left"], 7);

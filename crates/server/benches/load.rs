@@ -741,8 +741,9 @@ async fn exchange_phase(
             tokio::spawn(async move {
                 let mut codes = Vec::with_capacity(count);
                 for _ in 0..count {
-                    let code = grants::issue_code(&app.db, &app.config.oidc, &req, &sso, app.now())
-                        .await?;
+                    let code =
+                        grants::issue_code(&app.db, &app.config().oidc, &req, &sso, app.now())
+                            .await?;
                     codes.push(code.expose().to_owned());
                 }
                 anyhow::Ok(codes)

@@ -120,7 +120,7 @@ pub async fn confirm_password(
             .await;
         verified.map(|v| v.ok).map_err(hash_error)
     };
-    let cfg = &app.config.lockout;
+    let cfg = &app.config().lockout;
     match lockout::attempt(&app.db, cfg, &user.subject(), now, check).await? {
         Verdict::Right => Ok(()),
         Verdict::Wrong(None) => Err(ApiError::new(ErrorCode::CurrentPasswordInvalid).field(field)),
@@ -137,8 +137,8 @@ pub fn session_body(app: &AppState, issued: Issued, user: &UserRow) -> Session {
         session_id: issued.session_id,
         access_token: issued.access,
         refresh_token: issued.refresh,
-        expires_in: app.config.sessions.access_ttl_seconds,
-        refresh_expires_in: app.config.sessions.refresh_ttl_seconds,
+        expires_in: app.config().sessions.access_ttl_seconds,
+        refresh_expires_in: app.config().sessions.refresh_ttl_seconds,
         user: user.to_proto(),
     }
 }

@@ -79,7 +79,7 @@ pub async fn add_user(
 /// Checks what `user add` (or an import line) is given and puts it in canonical form,
 /// without touching the database.
 pub fn prepare(app: &AppState, add: AddUser) -> Result<NewUser, AdminError> {
-    let region = &app.config.default_region;
+    let region = &app.config().default_region;
     let bad =
         |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("--{what}: {e}"));
     let email = match add.email.as_deref() {
@@ -131,7 +131,7 @@ pub async fn insert_user(
     let hash = account::new_password_hash(
         &app.hasher,
         &app.db,
-        &app.config.password,
+        &app.config().password,
         None,
         context,
         password,
@@ -153,7 +153,7 @@ fn clean(v: Option<String>) -> Option<String> {
 
 /// Finds an account by e-mail, phone, username or id.
 pub async fn find(app: &AppState, identifier: &str) -> Result<UserRow, AdminError> {
-    if let Ok(id) = Identifier::parse(identifier, &app.config.default_region) {
+    if let Ok(id) = Identifier::parse(identifier, &app.config().default_region) {
         if let Some(user) = users::find(&app.db, &id).await? {
             return Ok(user);
         }
@@ -202,7 +202,7 @@ pub async fn set_disabled(
 /// Lifts a sign-in lock, whether or not an account has the identifier.
 pub async fn unlock(app: &AppState, identifier: &str) -> Result<String, AdminError> {
     let mut subjects = Vec::new();
-    if let Ok(id) = Identifier::parse(identifier, &app.config.default_region) {
+    if let Ok(id) = Identifier::parse(identifier, &app.config().default_region) {
         subjects.push(id.subject());
     }
     let label = match find(app, identifier).await {
@@ -231,7 +231,7 @@ pub async fn reset_password(
     let hash = match account::new_password_hash(
         &app.hasher,
         &app.db,
-        &app.config.password,
+        &app.config().password,
         None,
         user.context(),
         password,
@@ -359,7 +359,7 @@ pub async fn update_user(
     user: &UserRow,
     update: &UserUpdate,
 ) -> Result<(UserRow, Vec<Changed>), AdminError> {
-    let region = &app.config.default_region;
+    let region = &app.config().default_region;
     let bad =
         |what: &str, e: identifier::IdentifierError| AdminError::Invalid(format!("--{what}: {e}"));
     let parse = |what: &'static str, v: &str| -> Result<Option<String>, AdminError> {

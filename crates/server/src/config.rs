@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod layers;
 mod redact;
 
+pub(crate) use layers::with_values;
 pub use layers::{Layered, Source, LEGACY_VARS};
 pub use redact::redact_url;
 
@@ -81,6 +82,7 @@ pub struct Config {
     #[serde(rename = "recovery")]
     pub password_reset: PasswordResetConfig,
     pub devices: DeviceConfig,
+    pub two_factor: TwoFactorConfig,
     pub retention: crate::retention::RetentionConfig,
     pub limits: LimitsConfig,
     pub oidc: crate::oidc::OidcConfig,
@@ -163,6 +165,28 @@ impl Default for DeviceConfig {
             resend_after_seconds: 0,
         }
     }
+}
+
+/// Who must use two-step verification (TOTP), and how long an account that lacks it
+/// may still sign in without it (section `[two_factor]`, also set from the console).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwoFactorConfig {
+    pub required: TwoFactorRequired,
+    /// Days, from when the requirement first applied to the account, during which it
+    /// may still sign in without TOTP (and is reminded); then setting it up is a step
+    /// of the sign-in. 0: at once.
+    pub grace_days: u32,
+}
+
+/// `off` (default), `admins` (accounts with a console role) or `everyone`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoFactorRequired {
+    #[default]
+    Off,
+    Admins,
+    Everyone,
 }
 
 /// argon2id cost and how many hashes may run or wait at once.
@@ -308,6 +332,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             password_reset: PasswordResetConfig::default(),
             devices: DeviceConfig::default(),
+            two_factor: TwoFactorConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
             limits: LimitsConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),

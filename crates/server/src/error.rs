@@ -128,7 +128,7 @@ mod tests {
     /// The HTTP status of every wire code, written out: the public contract (issue 14
     /// moved the table to proto; this snapshot was taken before: codes are only ever
     /// added to it, never changed).
-    const STATUSES: [(&str, u16); 33] = [
+    const STATUSES: [(&str, u16); 34] = [
         ("invalid_request", 400),
         ("payload_too_large", 413),
         ("unsupported_media_type", 415),
@@ -157,6 +157,7 @@ mod tests {
         ("approval_invalid", 404),
         ("approval_mismatch", 400),
         ("two_factor_required", 403),
+        ("two_factor_setup_required", 403),
         ("forbidden", 403),
         ("internal", 500),
         ("server_unavailable", 503),

@@ -26,6 +26,7 @@ pub mod lockout;
 pub mod mfa;
 pub mod notify;
 pub mod oidc;
+pub mod policy;
 pub mod recovery_codes;
 pub mod replacement;
 pub mod retention;
@@ -38,6 +39,7 @@ pub mod signin;
 pub mod state;
 pub mod tokens;
 pub mod totp;
+pub mod two_factor;
 pub mod users;
 
 use std::future::Future;
@@ -56,7 +58,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // A bad SMTP or webhook URL stops the start, before any task is spawned.
-    let dispatcher = if state.config.delivery.dispatcher {
+    let dispatcher = if state.config().delivery.dispatcher {
         let dispatcher = delivery::Dispatcher::new(&state)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         Some(tokio::spawn(dispatcher.run()))
@@ -77,7 +79,7 @@ pub async fn serve(
         })
     };
     let checkpointer = tokio::spawn(db::checkpoint_wal(state.db.clone()));
-    let limits = state.config.limits.clone();
+    let limits = state.config().limits.clone();
     let result = listen::serve(router(state), listener, &limits, shutdown).await;
     janitor.abort();
     checkpointer.abort();

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use latchkey_proto::{AdminRole, Maintenance, Secret};
 use latchkey_server::admin::{self, AddUser};
 use latchkey_server::audit::{self, Actor};
+use latchkey_server::config::Layered;
 use latchkey_server::roles;
 use latchkey_server::{AppState, Config};
 
@@ -263,13 +264,13 @@ fn main() -> anyhow::Result<()> {
     if let Command::Config(ConfigCommand::Check) = cli.command {
         return config_check(cli.config.as_deref());
     }
-    let config = Config::load(cli.config.as_deref())?;
+    let layered = Config::load_with_sources(cli.config.as_deref())?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
-    if config.worker_threads > 0 {
-        runtime.worker_threads(config.worker_threads);
+    if layered.config.worker_threads > 0 {
+        runtime.worker_threads(layered.config.worker_threads);
     }
-    runtime.build()?.block_on(run(cli.command, config))
+    runtime.build()?.block_on(run(cli.command, layered))
 }
 
 /// `config check`: one `key = value  # source` line per setting; opens no database.
@@ -288,9 +289,9 @@ fn config_check(file: Option<&std::path::Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    let bind = config.bind;
-    let app = AppState::open(config).await?;
+async fn run(command: Command, layered: Layered) -> anyhow::Result<()> {
+    let bind = layered.config.bind;
+    let app = AppState::open_layered(layered.config, layered.sources).await?;
     match command {
         // Handled in `main`, before a database is opened.
         Command::Config(ConfigCommand::Check) => {}
@@ -299,8 +300,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
-            tracing::info!(config = ?app.config, "starting");
-            if let Some(issuer) = app.config.oidc.issuer() {
+            tracing::info!(config = ?app.config(), "starting");
+            if let Some(issuer) = app.config().oidc.issuer() {
                 let origin_only = url::Url::parse(issuer).is_ok_and(|u| {
                     matches!(u.scheme(), "https" | "http")
                         && u.path() == "/"
@@ -314,7 +315,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     );
                 }
             }
-            if app.config.oidc.issuer().is_some() && app.secret_key.is_none() {
+            if app.config().oidc.issuer().is_some() && app.secret_key.is_none() {
                 anyhow::bail!(
                     "[oidc] issuer is set, but the OpenID Connect provider needs \
                      LATCHKEY_SECRET_KEY to keep its signing keys; set 64 hex characters"

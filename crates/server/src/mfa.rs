@@ -73,7 +73,15 @@ pub async fn verify(app: &AppState, user_id: &str, factor: Factor<'_>, now: i64)
             }
         }
     };
-    match lockout::attempt(&app.db, &app.config.lockout, &subject(user_id), now, check).await? {
+    match lockout::attempt(
+        &app.db,
+        &app.config().lockout,
+        &subject(user_id),
+        now,
+        check,
+    )
+    .await?
+    {
         Verdict::Right => Ok(()),
         Verdict::Wrong(None) => Err(ApiError::new(ErrorCode::CodeInvalid).field("code")),
         Verdict::Busy => Err(Verdict::busy()),

@@ -51,7 +51,7 @@ pub fn locale(app: &AppState, user: &UserRow, requested: Option<&str>) -> String
         .or(user.locale.as_deref())
         .map(|l| delivery::normalize_locale(l).to_owned())
         .unwrap_or_else(|| {
-            if app.config.default_region.eq_ignore_ascii_case("CN") {
+            if app.config().default_region.eq_ignore_ascii_case("CN") {
                 "zh-CN".to_owned()
             } else {
                 "en".to_owned()

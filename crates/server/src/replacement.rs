@@ -55,7 +55,7 @@ pub struct Replacement<'a> {
 
 /// Replaces the password (see the module's order); the new session if one was asked.
 pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<Option<Issued>> {
-    let policy = &app.config.password;
+    let policy = &app.config().password;
     let refused =
         |refusal: Refusal| ApiError::rejected("new_password", refusal.reasons, refusal.suggestions);
     if let Some(refusal) = context_free_refusal(app, r.new_password).await? {
@@ -121,9 +121,9 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
     void_resets(&mut tx, &user.id, now).await?;
     session::revoke_all(&mut tx, &user.id, r.keep_session, now).await?;
     let issued = match r.sign_in {
-        Some(device) => {
-            Some(session::create(&mut tx, &app.config.sessions, &user.id, device, r.ip, now).await?)
-        }
+        Some(device) => Some(
+            session::create(&mut tx, &app.config().sessions, &user.id, device, r.ip, now).await?,
+        ),
         None => None,
     };
     tx.commit().await?;
@@ -147,7 +147,7 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
 /// The policy's verdict without the account's context (what the client's meter shows
 /// before anyone is signed in), or `None` if it passes.
 async fn context_free_refusal(app: &AppState, password: &Secret) -> ApiResult<Option<Refusal>> {
-    let policy = app.config.password.clone();
+    let policy = app.config().password.clone();
     let raw = password.clone();
     let verdict = tokio::task::spawn_blocking(move || {
         latchkey_policy::evaluate(&policy, raw.expose(), &Default::default())

@@ -33,7 +33,7 @@ const DAY: u64 = 24 * 3600;
 
 /// Deletes every expired row; returns how many.
 pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
-    let c = &app.config;
+    let c = &app.config();
     let db = &app.db;
     let mut deleted = crate::session::prune(db, &c.sessions, now).await?;
     let ago = |s: u64| now.saturating_sub(secs(s));

@@ -1,5 +1,7 @@
-//! Server-wide switches the admin CLI sets and every server process reads from the
-//! database: maintenance mode and the minimum client version.
+//! Server-wide switches the admin CLI and the console set and every server process
+//! reads from the database: maintenance mode, the minimum client version, the
+//! policies set in the console ([`crate::policy`]) and when the two-factor
+//! requirement began.
 //!
 //! The guard needs them on every request, so each process keeps them for at most
 //! [`CACHE_TTL_MS`] ([`Cache`]): a change made by another process (the admin CLI,
@@ -15,12 +17,19 @@ use crate::db::Db;
 const MAINTENANCE: &str = "maintenance";
 const MIN_CLIENT_VERSION: &str = "min_client_version";
 const DOWNLOAD_URL: &str = "download_url";
+const POLICY: &str = "policy";
+const TWO_FACTOR_SINCE: &str = "two_factor_since";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Switches {
     pub maintenance: Option<Maintenance>,
     pub min_client_version: Option<String>,
     pub download_url: Option<String>,
+    /// The policies set in the console, as stored (JSON).
+    pub policy: Option<String>,
+    /// The two-factor requirement in force (`admins`, `everyone`) and since when (ms):
+    /// the grace period counts from then.
+    pub two_factor_since: Option<(String, i64)>,
 }
 
 pub async fn load(db: &Db) -> Result<Switches, sqlx::Error> {
@@ -40,6 +49,12 @@ pub async fn load(db: &Db) -> Result<Switches, sqlx::Error> {
             }
             MIN_CLIENT_VERSION => s.min_client_version = Some(value),
             DOWNLOAD_URL => s.download_url = Some(value),
+            POLICY => s.policy = Some(value),
+            TWO_FACTOR_SINCE => {
+                s.two_factor_since = value
+                    .split_once(':')
+                    .and_then(|(level, at)| Some((level.to_owned(), at.parse().ok()?)));
+            }
             _ => {}
         }
     }
@@ -123,6 +138,36 @@ pub async fn set_min_client_version(
 ) -> Result<(), sqlx::Error> {
     put(db, MIN_CLIENT_VERSION, version).await?;
     put(db, DOWNLOAD_URL, download_url).await
+}
+
+/// Stores the policies set in the console (`None`: none).
+pub async fn set_policy(db: &Db, json: Option<&str>) -> Result<(), sqlx::Error> {
+    put(db, POLICY, json).await
+}
+
+/// Records that the two-factor requirement `level` applies from `at` (ms), unless the
+/// same level was already recorded (by this or another process); `None` clears it.
+pub async fn mark_two_factor_since(
+    db: &Db,
+    level: Option<&str>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    match level {
+        Some(level) => {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value \
+                 WHERE settings.value NOT LIKE $3",
+            )
+            .bind(TWO_FACTOR_SINCE)
+            .bind(format!("{level}:{at}"))
+            .bind(format!("{level}:%"))
+            .execute(db)
+            .await?;
+            Ok(())
+        }
+        None => put(db, TWO_FACTOR_SINCE, None).await,
+    }
 }
 
 /// Parses `X.Y.Z` (a leading `v` and a `-pre`/`+build` suffix are ignored).

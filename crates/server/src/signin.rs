@@ -63,7 +63,7 @@ async fn finish(
     }
     let new_device = devices::remember(&mut tx, &user.id, device, now).await?;
     let issued = if open_session {
-        Some(session::create(&mut tx, &app.config.sessions, &user.id, device, ip, now).await?)
+        Some(session::create(&mut tx, &app.config().sessions, &user.id, device, ip, now).await?)
     } else {
         None
     };

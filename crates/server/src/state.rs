@@ -1,10 +1,12 @@
 //! The state every handler shares: database pool, configuration, hasher, clock.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, Source};
 use crate::db::{self, Clock, Db, DbError};
 use crate::hasher::{HashError, Hasher};
+use crate::policy::Live;
 use crate::secret_box::{KeyError, SecretKey};
 use crate::session;
 use crate::settings::{self, Switches};
@@ -12,7 +14,9 @@ use crate::settings::{self, Switches};
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub config: Arc<Config>,
+    /// The configuration in force: the start's, with the policies set in the console
+    /// (see [`AppState::config`]).
+    pub live: Arc<Live>,
     pub hasher: Arc<Hasher>,
     pub clock: Arc<Clock>,
     /// `LATCHKEY_SECRET_KEY`, which seals TOTP secrets; without it TOTP cannot be set up.
@@ -42,17 +46,33 @@ pub enum StartError {
 impl AppState {
     /// Connects to the configured database and applies the migrations.
     pub async fn open(config: Config) -> Result<Self, StartError> {
-        let db = db::connect(&config.database_url).await?;
-        db::migrate(&db).await?;
-        Self::with_db(config, db)
+        Self::open_layered(config, BTreeMap::new()).await
     }
 
-    pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
+    /// [`AppState::open`], knowing which keys the file or the environment set
+    /// (`fixed`): the console's policies do not replace those.
+    pub async fn open_layered(
+        config: Config,
+        fixed: BTreeMap<String, Source>,
+    ) -> Result<Self, StartError> {
+        let db = db::connect(&config.database_url).await?;
+        db::migrate(&db).await?;
+        let app = Self::with_db(config, db, fixed)?;
+        // The console's policies from the first request on.
+        app.switches().await.map_err(DbError::Connect)?;
+        Ok(app)
+    }
+
+    pub fn with_db(
+        config: Config,
+        db: Db,
+        fixed: BTreeMap<String, Source>,
+    ) -> Result<Self, StartError> {
         let hasher = Hasher::new(&config.argon2)?;
         let secret_key = SecretKey::from_config(config.delivery.secret_key.as_deref())?;
         Ok(Self {
             db,
-            config: Arc::new(config),
+            live: Arc::new(Live::new(config, fixed)),
             hasher: Arc::new(hasher),
             clock: Arc::new(Clock::default()),
             secret_key: secret_key.map(Arc::new),
@@ -68,8 +88,16 @@ impl AppState {
         self.clock.now_ms()
     }
 
-    /// The maintenance and version switches, at most [`settings::CACHE_TTL_MS`] old.
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.live.config()
+    }
+
+    /// The switches and the console's policies, at most [`settings::CACHE_TTL_MS`]
+    /// old; the policies are applied to [`AppState::config`] as they are read.
     pub async fn switches(&self) -> Result<Arc<Switches>, sqlx::Error> {
-        self.switches.get(&self.db, self.now()).await
+        let switches = self.switches.get(&self.db, self.now()).await?;
+        self.live.apply(switches.policy.as_deref().unwrap_or(""));
+        Ok(switches)
     }
 }

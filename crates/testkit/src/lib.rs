@@ -166,7 +166,7 @@ impl TestServer {
     /// Another server on the same database, folder and SMTP sink, as a second process
     /// would be: its own state and pool, the configuration of this one with `tweak`.
     pub async fn sibling(&self, tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = (*self.state.config).clone();
+        let mut config = (*self.state.config()).clone();
         tweak(&mut config);
         Self::open(
             config,
@@ -228,7 +228,7 @@ impl TestServer {
 
     /// The URL of this server's database (for the admin CLI, or a second pool).
     pub fn database_url(&self) -> &str {
-        &self.state.config.database_url
+        &self.state.live.base().database_url
     }
 
     /// Closes the port and every connection: the server is unreachable. The server's

@@ -373,6 +373,27 @@ pub(super) fn layer(
     Ok(Layered { config, sources })
 }
 
+/// `base` with `values` (dotted key → value) on top: the policies set in the console
+/// ([`crate::policy`]). A value of the wrong kind is refused, naming its key.
+pub(crate) fn with_values(
+    base: &Config,
+    values: &[(&str, &serde_json::Value)],
+) -> Result<Config, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(to_dict(base)?));
+    for (key, value) in values {
+        figment = figment.merge(Serialized::default(key, value));
+    }
+    figment.extract().map_err(|e| ConfigError::Value {
+        key: e.path.join("."),
+        origin: Source::Default,
+        message: match &e.kind {
+            figment::error::Kind::InvalidType(_, expected)
+            | figment::error::Kind::InvalidValue(_, expected) => format!("expected {expected}"),
+            kind => kind.to_string(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

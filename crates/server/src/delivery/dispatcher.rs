@@ -89,7 +89,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// Builds the transports the configuration names (without connecting).
     pub fn new(state: &AppState) -> Result<Self, DeliveryError> {
-        let d = &state.config.delivery;
+        let d = &state.config().delivery;
         let smtp = match &d.smtp_url {
             Some(url) => Some(Smtp::new(url, d.mail_from.as_deref(), d.allow_insecure)?),
             None => None,
@@ -224,7 +224,7 @@ impl Dispatcher {
         let result = match serde_json::from_str::<MessageKind>(&m.payload) {
             Ok(kind) => {
                 let rendered =
-                    templates::render(&kind, &m.env.locale, &self.state.config.server_name);
+                    templates::render(&kind, &m.env.locale, &self.state.config().server_name);
                 self.send(&m.env, &rendered).await
             }
             Err(_) => Err(DeliveryError::Rejected("unreadable message payload".into())),

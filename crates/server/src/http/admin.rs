@@ -25,13 +25,14 @@ use sqlx::Row;
 use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::admin::{self, AdminError};
 use crate::audit::{self, Actor};
+use crate::config::TwoFactorRequired;
 use crate::db::{rfc3339, secs};
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::Identifier;
 use crate::session::{self, Authed};
 use crate::state::AppState;
 use crate::users::{self, UserRow, COLUMNS};
-use crate::{account, activity, lockout, recovery_codes, roles, totp};
+use crate::{account, activity, lockout, policy, recovery_codes, roles, settings, totp};
 
 /// The signed-in admin of a request: an account with a role and two-factor
 /// authentication on.
@@ -191,7 +192,7 @@ pub async fn find(
         return Err(ApiError::invalid("q", "The search is too long."));
     }
     // An identifier typed as people type it matches its canonical form too.
-    let canonical = Identifier::parse(text, &app.config.default_region)
+    let canonical = Identifier::parse(text, &app.config().default_region)
         .ok()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
@@ -237,7 +238,7 @@ pub async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSumma
     for subject in user.lockout_subjects() {
         locked_for = locked_for.max(lockout::locked_for(&app.db, &subject, now).await?);
     }
-    let expires = account::password_expires_at(&app.config.password, user);
+    let expires = account::password_expires_at(&app.config().password, user);
     let maintenance = app.switches().await?.maintenance.is_some();
     let recovery_codes_left = if user.mfa_on() {
         Some(recovery_codes::left(&app.db, &user.id).await?)
@@ -825,6 +826,85 @@ pub async fn maintenance_off(State(app): State<AppState>, admin: Admin) -> ApiRe
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The policies IT may set in the console: each with the value in force, the
+/// console's own value if it set one, and where the value in force comes from — the
+/// configuration file and the environment win over the console.
+#[utoipa::path(get, path = "/admin/v1/policies", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<policy::Entry>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn policies(
+    State(app): State<AppState>,
+    admin: Admin,
+) -> ApiResult<Json<Vec<policy::Entry>>> {
+    admin.needs(AdminRole::Helpdesk)?;
+    let stored = policy::parse(app.switches().await?.policy.as_deref());
+    Ok(Json(app.live.describe(&stored)))
+}
+
+/// Sets policies (admin only): a JSON object of keys (`GET` lists them) and values; a
+/// `null` value gives the key back to the default. Every server process applies the
+/// change within a second; a key the file or the environment sets keeps their value.
+/// Each key changed is in the audit trail, with its value before and after.
+#[utoipa::path(put, path = "/admin/v1/policies", tag = "admin", security(("bearer" = [])),
+    request_body(content = Object, description = "`{\"lockout.threshold\": 8, \"two_factor.required\": \"everyone\"}`"),
+    responses(
+        (status = 200, body = Vec<policy::Entry>),
+        (status = 400, description = "`invalid_request`: a key the console cannot set, or a value that does not fit", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn set_policies(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiJson(changes): ApiJson<policy::Stored>,
+) -> ApiResult<Json<Vec<policy::Entry>>> {
+    admin.needs(AdminRole::Admin)?;
+    let entries = change_policies(&app, &admin, &changes).await?;
+    Ok(Json(entries))
+}
+
+/// [`set_policies`], for the console's form too.
+pub async fn change_policies(
+    app: &AppState,
+    admin: &Admin,
+    changes: &policy::Stored,
+) -> ApiResult<Vec<policy::Entry>> {
+    admin.needs(AdminRole::Admin)?;
+    let before = policy::parse(app.switches().await?.policy.as_deref());
+    let after = policy::merge(&app.live, &before, changes)
+        .map_err(|m| ApiError::new(ErrorCode::InvalidRequest).message(m))?;
+    let json = serde_json::to_string(&after).map_err(ApiError::internal)?;
+    settings::set_policy(&app.db, (!after.is_empty()).then_some(json.as_str())).await?;
+    app.switches.invalidate();
+    app.switches().await?;
+    if app.config().two_factor.required == TwoFactorRequired::Off {
+        // Turned on again later, the grace period starts again.
+        settings::mark_two_factor_since(&app.db, None, 0).await?;
+    }
+    let shown = |v: Option<&serde_json::Value>| v.map(serde_json::Value::to_string);
+    let audited: Vec<_> = policy::KEYS
+        .iter()
+        .filter(|k| before.get(**k) != after.get(**k))
+        .map(|k| {
+            let (b, a) = (shown(before.get(*k)), shown(after.get(*k)));
+            audit::change(k, b.as_deref(), a.as_deref())
+        })
+        .collect();
+    if !audited.is_empty() {
+        audit::record(
+            &app.db,
+            &admin.actor(),
+            "policies",
+            None,
+            &audited,
+            app.now(),
+        )
+        .await?;
+    }
+    Ok(app.live.describe(&after))
 }
 
 /// Creates accounts from CSV (admin only): a header line naming the columns (`email`,

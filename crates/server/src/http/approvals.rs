@@ -161,7 +161,7 @@ pub async fn decide(
         (status = 401, description = "`unauthenticated` or `token_expired`", body = ErrorBody),
     ))]
 pub async fn launcher(State(app): State<AppState>, _authed: Authed) -> ApiResult<Json<Launcher>> {
-    let apps = if app.config.oidc.issuer().is_some() {
+    let apps = if app.config().oidc.issuer().is_some() {
         clients::list(&app.db)
             .await?
             .into_iter()
@@ -197,7 +197,7 @@ pub async fn launch(
 ) -> ApiResult<Json<LaunchTicket>> {
     let now = app.now();
     let issuer = app
-        .config
+        .config()
         .oidc
         .issuer()
         .ok_or_else(|| ApiError::new(ErrorCode::ResourceNotFound))?

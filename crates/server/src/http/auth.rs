@@ -59,7 +59,7 @@ pub async fn login(
         guard::check(&*app.switches().await?, Some(v))?;
     }
     let now = app.now();
-    let cfg = &app.config.lockout;
+    let cfg = &app.config().lockout;
     // An empty or overlong identifier is refused before anything is counted.
     let (user, typed) = resolve(&app, &req.identifier).await?;
     let address = ip.bucket("login");
@@ -217,7 +217,7 @@ pub(super) fn forced_change_reason(
 ) -> Option<PasswordChangeReason> {
     if user.has_temporary_password() {
         Some(PasswordChangeReason::Temporary)
-    } else if password_expires_at(&app.config.password, user).is_some_and(|t| t <= now) {
+    } else if password_expires_at(&app.config().password, user).is_some_and(|t| t <= now) {
         Some(PasswordChangeReason::Expired)
     } else {
         None
@@ -231,7 +231,7 @@ pub(super) async fn forced_change_challenge(
     user: &UserRow,
     now: i64,
 ) -> ApiResult<(Secret, Vec<MfaMethod>)> {
-    let ttl = app.config.sessions.change_token_ttl_seconds;
+    let ttl = app.config().sessions.change_token_ttl_seconds;
     let token = challenge::create(&app.db, FORCED_CHANGE, &user.id, ttl, now).await?;
     let methods = if user.mfa_on() {
         mfa::METHODS.to_vec()
@@ -245,7 +245,7 @@ pub(super) async fn forced_change_challenge(
 /// as typed (canonical form), whether or not an account has it. A malformed identifier
 /// can name no account: it fails like an unknown one.
 pub(super) async fn resolve(app: &AppState, raw: &str) -> ApiResult<(Option<UserRow>, String)> {
-    let identifier = match Identifier::parse(raw, &app.config.default_region) {
+    let identifier = match Identifier::parse(raw, &app.config().default_region) {
         Ok(id) => Some(id),
         Err(IdentifierError::Empty) => {
             return Err(ApiError::invalid("identifier", "The identifier is empty."))
@@ -357,7 +357,7 @@ pub async fn refresh(
     match session::refresh(
         &app.db,
         &app.rotations,
-        &app.config.sessions,
+        &app.config().sessions,
         &req.refresh_token,
         ip.as_deref(),
         now,

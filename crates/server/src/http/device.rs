@@ -60,7 +60,7 @@ pub(super) async fn check(
     locale: Option<&str>,
     now: i64,
 ) -> ApiResult<Option<LoginResponse>> {
-    let cfg = &app.config.devices;
+    let cfg = &app.config().devices;
     if !cfg.verify_new || user.mfa_on() {
         return Ok(None);
     }
@@ -152,7 +152,7 @@ pub async fn verify(
     check_secret("challenge_token", &req.challenge_token)?;
     check_secret("code", &req.code)?;
     let now = app.now();
-    let max = app.config.devices.max_attempts.max(1);
+    let max = app.config().devices.max_attempts.max(1);
     let live = challenge::peek_live(&app.db, DEVICE, &req.challenge_token, now)
         .await?
         .ok_or_else(|| {

@@ -225,8 +225,8 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        if app.config.trust_forwarded_for {
-            if let Some(ip) = forwarded_for(&parts.headers, app.config.trusted_proxies) {
+        if app.config().trust_forwarded_for {
+            if let Some(ip) = forwarded_for(&parts.headers, app.config().trusted_proxies) {
                 return Ok(Self(Some(ip.to_string())));
             }
         }
@@ -246,8 +246,20 @@ impl FromRequestParts<AppState> for Authed {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token =
             bearer(&parts.headers).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
-        match session::authenticate(&app.db, token.expose(), app.now()).await? {
-            Lookup::Valid(authed) => Ok(authed),
+        let now = app.now();
+        match session::authenticate(&app.db, token.expose(), now).await? {
+            Lookup::Valid(authed) => {
+                // The organisation's two-factor requirement, past its grace period:
+                // only setting TOTP up (and signing out) until it is on.
+                if !crate::two_factor::allowed_while_due(parts.uri.path())
+                    && crate::two_factor::due(app, &authed.user_id, now)
+                        .await?
+                        .is_some_and(|d| d.now)
+                {
+                    return Err(ApiError::new(ErrorCode::TwoFactorSetupRequired));
+                }
+                Ok(authed)
+            }
             Lookup::Expired => Err(ApiError::new(ErrorCode::TokenExpired)),
             Lookup::Unknown => Err(ApiError::new(ErrorCode::Unauthenticated)),
         }

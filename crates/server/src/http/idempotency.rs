@@ -131,7 +131,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
         return ApiError::internal("cannot derive the keys of an Idempotency-Key").into_response();
     };
     let fingerprint = keys.fingerprint(&route, &caller, &bytes);
-    let ttl = secs(app.config.sessions.idempotency_ttl_seconds);
+    let ttl = secs(app.config().sessions.idempotency_ttl_seconds);
     let started = tokio::time::Instant::now();
     loop {
         let claim = idempotency::claim(&app.db, &keys.lookup, &fingerprint, app.now(), ttl).await;

@@ -39,10 +39,12 @@ pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<P
     } else {
         None
     };
+    let due = crate::two_factor::due(&app, &user.id, app.now()).await?;
     Ok(Json(Profile {
         password_changed_at: rfc3339(user.password_changed_at),
-        password_expires_at: password_expires_at(&app.config.password, &user).map(rfc3339),
+        password_expires_at: password_expires_at(&app.config().password, &user).map(rfc3339),
         recovery_codes_left,
+        two_factor_required_by: due.map(|d| rfc3339(d.by)),
         user: user.to_proto(),
     }))
 }

@@ -16,7 +16,7 @@ pub async fn meta(State(app): State<AppState>) -> ApiResult<Json<Meta>> {
     // The same (cached) switches the guard applies, so that meta never says anything
     // else than what sign-in does.
     let switches = app.switches().await?;
-    let c = &app.config;
+    let c = &app.config();
     let mut channels = vec![Channel::Email];
     if c.delivery.sms_webhook_url.is_some() {
         channels.push(Channel::Sms);
@@ -32,7 +32,7 @@ pub async fn meta(State(app): State<AppState>) -> ApiResult<Json<Meta>> {
         password_policy: c.password.clone(),
         offline: c.offline.clone(),
         recovery_channels: channels,
-        default_region: Some(app.config.default_region.clone()),
+        default_region: Some(app.config().default_region.clone()),
     }))
 }
 

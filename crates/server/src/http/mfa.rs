@@ -107,7 +107,7 @@ pub async fn enroll(
         return Err(already_on());
     }
     Ok(Json(totp::enrollment(
-        &app.config.server_name,
+        &app.config().server_name,
         &user,
         &secret,
     )))

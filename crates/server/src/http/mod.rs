@@ -121,7 +121,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::disable))
         .routes(routes!(admin::enable))
         .routes(routes!(admin::audit_trail))
-        .routes(routes!(admin::maintenance_on, admin::maintenance_off));
+        .routes(routes!(admin::maintenance_on, admin::maintenance_off))
+        .routes(routes!(admin::policies, admin::set_policies));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)

@@ -39,7 +39,7 @@ pub async fn check(
         identifier: req.identifier.clone(),
         ..UserContext::default()
     };
-    let policy = app.config.password.clone();
+    let policy = app.config().password.clone();
     let verdict = tokio::task::spawn_blocking(move || {
         latchkey_policy::evaluate(&policy, req.password.expose(), &context)
     })

@@ -87,9 +87,9 @@ pub async fn start(
             return Err(ApiError::invalid("locale", "The locale is too long."));
         }
     }
-    let cfg = &app.config.password_reset;
+    let cfg = &app.config().password_reset;
     let now = app.now();
-    let lock_cfg = &app.config.lockout;
+    let lock_cfg = &app.config().lockout;
     if let Some(wait) = lockout::reserve_address(&app.db, lock_cfg, &ip.bucket(KEY), now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
     }
@@ -271,7 +271,7 @@ pub async fn verify(
             "The recovery id is empty or too long.",
         ));
     }
-    let cfg = &app.config.password_reset;
+    let cfg = &app.config().password_reset;
     let now = app.now();
     let gone = || {
         ApiError::new(ErrorCode::TokenInvalid)

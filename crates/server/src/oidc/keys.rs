@@ -147,7 +147,8 @@ fn aad(kid: &str) -> String {
 async fn load(app: &AppState, now: i64) -> Result<KeySet, KeyError> {
     let sealer = secret_key(app)?;
     // Another process may sign with a replaced key for up to `CACHE_TTL_MS` more.
-    let published_since = now - (app.config.oidc.id_token_ttl_seconds as i64) * 1000 - CACHE_TTL_MS;
+    let published_since =
+        now - (app.config().oidc.id_token_ttl_seconds as i64) * 1000 - CACHE_TTL_MS;
     let mut rows = read(&app.db, published_since).await?;
     for alg in Alg::ALL {
         if !rows.iter().any(|r| r.alg == alg && r.retired_at.is_none()) {
@@ -321,7 +322,7 @@ pub async fn list(db: &Db) -> Result<Vec<(String, String, i64, Option<i64>)>, sq
 
 /// Removes keys retired longer ago than an ID token lives (the janitor).
 pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
-    let before = now - (app.config.oidc.id_token_ttl_seconds as i64) * 1000 - CACHE_TTL_MS;
+    let before = now - (app.config().oidc.id_token_ttl_seconds as i64) * 1000 - CACHE_TTL_MS;
     Ok(
         sqlx::query("DELETE FROM oidc_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
             .bind(before)

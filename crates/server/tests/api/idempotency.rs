@@ -532,13 +532,13 @@ async fn keys_expire_and_are_pruned(b: Backend) {
         count(&srv, "SELECT COUNT(*) FROM idempotency_keys").await,
         1
     );
-    srv.advance(srv.state.config.sessions.idempotency_ttl_seconds + 1);
+    srv.advance(srv.state.config().sessions.idempotency_ttl_seconds + 1);
     // An expired key is a new one: the sign-in runs again.
     let (s, replayed, again) = login(&srv, "expire@corp.cn", PASSWORD, KEY).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!replayed);
     assert_ne!(again, first);
-    srv.advance(srv.state.config.sessions.idempotency_ttl_seconds + 1);
+    srv.advance(srv.state.config().sessions.idempotency_ttl_seconds + 1);
     latchkey_server::retention::prune(&srv.state, srv.state.now())
         .await
         .unwrap();

@@ -91,6 +91,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/admin/v1/users/{id}"),
     ("put", "/admin/v1/maintenance"),
     ("delete", "/admin/v1/maintenance"),
+    ("get", "/admin/v1/policies"),
+    ("put", "/admin/v1/policies"),
 ];
 
 async fn openapi_lists_every_route(b: Backend) {

@@ -80,7 +80,7 @@ impl Provider {
         let server = TestServer::start(backend, |c| c.devices.verify_new = false).await?;
         let issuer = server
             .state
-            .config
+            .config()
             .oidc
             .issuer()
             .expect("the test server is a provider")

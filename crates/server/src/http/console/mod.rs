@@ -903,7 +903,7 @@ async fn sign_in(
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/sign-in");
     let lang = ctx.lang;
-    let Some(issuer) = app.config.oidc.issuer().map(str::to_owned) else {
+    let Some(issuer) = app.config().oidc.issuer().map(str::to_owned) else {
         return ctx.error(
             None,
             StatusCode::SERVICE_UNAVAILABLE,

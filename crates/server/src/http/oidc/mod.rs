@@ -136,7 +136,7 @@ impl IntoResponse for OAuthError {
 type OAuthResult<T> = Result<T, OAuthError>;
 
 fn issuer(app: &AppState) -> OAuthResult<&str> {
-    app.config.oidc.issuer().ok_or_else(|| {
+    app.live.base().oidc.issuer().ok_or_else(|| {
         OAuthError::new(
             "not_found",
             "The OpenID Connect provider is not configured ([oidc] issuer).",
@@ -343,7 +343,7 @@ async fn token_inner(app: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthR
     let p = form(headers, body)?;
     let client = authenticate(app, headers, &p).await?;
     let now = app.now();
-    let cfg = &app.config.oidc;
+    let cfg = &app.config().oidc;
     let outcome = match param(&p, "grant_type") {
         Some("authorization_code") => {
             let code = param(&p, "code")
@@ -424,7 +424,7 @@ async fn id_token(
         client.id_token_alg,
         issued.access_token.expose(),
         now,
-        app.config.oidc.id_token_ttl_seconds,
+        app.config().oidc.id_token_ttl_seconds,
         with_nonce,
     );
     Ok(Some(signer.sign(&claims)?))

@@ -127,7 +127,7 @@ async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) 
         asked.and_then(|p| p.get("lang")).map(String::as_str),
         asked.and_then(|p| p.get("ui_locales")).map(String::as_str),
     );
-    let Some(iss) = app.config.oidc.issuer().map(str::to_owned) else {
+    let Some(iss) = app.config().oidc.issuer().map(str::to_owned) else {
         return error_page(lang, path, StatusCode::NOT_FOUND, "web.bad_client", vec![]);
     };
     let Some(p) = parsed.as_ref() else {
@@ -217,7 +217,7 @@ async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) 
         };
         return redirect_error(&req, &iss, error, "the person must sign in");
     }
-    match grants::save_request(&app.db, &req, &app.config.oidc, now).await {
+    match grants::save_request(&app.db, &req, &app.config().oidc, now).await {
         Ok(rid) => web::see_other(&format!("/oidc/signin/{rid}"), vec![]),
         Err(e) => internal(lang, path, e),
     }
@@ -351,7 +351,7 @@ async fn proceed(
     s: &Sso,
     mut cookies: Vec<String>,
 ) -> Response {
-    let iss = app.config.oidc.issuer().unwrap_or_default().to_owned();
+    let iss = app.config().oidc.issuer().unwrap_or_default().to_owned();
     let now = app.now();
     let consent = match needs_consent(app, client, req, &s.user_id).await {
         Ok(c) => c,
@@ -363,14 +363,14 @@ async fn proceed(
         }
         let rid = match rid {
             Some(r) => r.to_owned(),
-            None => match grants::save_request(&app.db, req, &app.config.oidc, now).await {
+            None => match grants::save_request(&app.db, req, &app.config().oidc, now).await {
                 Ok(r) => r,
                 Err(e) => return internal(lang, "/oidc/authorize", e),
             },
         };
         return web::see_other(&format!("/oidc/consent/{rid}"), cookies);
     }
-    let code = grants::issue_code(&app.db, &app.config.oidc, req, s, now).await;
+    let code = grants::issue_code(&app.db, &app.config().oidc, req, s, now).await;
     let code = match code {
         Ok(c) => c,
         Err(e) => return internal(lang, "/oidc/authorize", e),
@@ -435,7 +435,7 @@ async fn maintenance_page(app: &AppState, lang: Lang, path: &str) -> Response {
     page.lead = Some(tf(
         lang,
         "maintenance.lead",
-        &[("name", &app.config.server_name)],
+        &[("name", &app.config().server_name)],
     ));
     // IT's own words, when it gave some.
     if let Some(m) = maintenance.filter(|m| !m.message.trim().is_empty()) {
@@ -659,7 +659,7 @@ async fn context(
     let (lang, lang_cookie) = web::language(app, headers, query_lang, req.ui_locales.as_deref());
     let (csrf, csrf_cookie) = web::csrf_token(app, headers);
     Ok(Ctx {
-        issuer: app.config.oidc.issuer().unwrap_or_default().to_owned(),
+        issuer: app.config().oidc.issuer().unwrap_or_default().to_owned(),
         old_sso: web::cookie(headers, web::SSO_COOKIE).map(str::to_owned),
         lang,
         rid: rid.to_owned(),
@@ -810,7 +810,7 @@ async fn launch(
     } else {
         Amr::password()
     };
-    let ttl = app.config.oidc.sso_ttl_seconds;
+    let ttl = app.config().oidc.sso_ttl_seconds;
     let cookie = match sso::create(&app.db, &issued.session_id, &user.id, &amr, ttl, now).await {
         Ok(c) => c,
         Err(e) => return internal(lang, path, e),
@@ -1527,7 +1527,7 @@ async fn open_sso(
     amr: Amr,
 ) -> Response {
     let now = app.now();
-    let ttl = app.config.oidc.sso_ttl_seconds;
+    let ttl = app.config().oidc.sso_ttl_seconds;
     let cookie = match sso::create(&app.db, session_id, user_id, &amr, ttl, now).await {
         Ok(c) => c,
         Err(e) => return internal(ctx.lang, &ctx.path(), e),
@@ -1557,7 +1557,7 @@ async fn open_sso(
         let lang = ctx.lang;
         let mut page = Page::new(lang, &ctx.path(), t(lang, "web.error_title"));
         page.lead = Some(web::app_text(lang, "web.needs_2fa", &ctx.client.name));
-        let iss = app.config.oidc.issuer().unwrap_or_default();
+        let iss = app.live.base().oidc.issuer().unwrap_or_default();
         page.links.push(Link {
             href: with_query(
                 &ctx.req.redirect_uri,
@@ -1664,7 +1664,7 @@ async fn consent_post(
     let Ok(Some(s)) = current_sso(&app, &headers, now).await else {
         return web::see_other(&ctx.path(), ctx.cookies);
     };
-    let iss = app.config.oidc.issuer().unwrap_or_default().to_owned();
+    let iss = app.config().oidc.issuer().unwrap_or_default().to_owned();
     if form.get("decision").map(String::as_str) != Some("allow") {
         let _ = grants::finish_request(&app.db, &rid).await;
         return redirect_error(

@@ -230,7 +230,7 @@ pub fn set_cookie(
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
     }
-    if app.config.oidc.secure_cookies() {
+    if app.config().oidc.secure_cookies() {
         c.push_str("; Secure");
     }
     c

@@ -6,6 +6,7 @@
 
 mod import;
 mod journeys;
+mod policies;
 mod routes;
 
 use latchkey_proto::AdminRole;

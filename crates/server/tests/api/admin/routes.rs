@@ -64,6 +64,13 @@ fn routes(target: &str, victim: &str) -> Vec<(Method, String, AdminRole, Option<
         ),
         (Method::DELETE, "/admin/v1/maintenance".into(), admin, None),
         (Method::GET, "/admin/v1/audit".into(), admin, None),
+        (Method::GET, "/admin/v1/policies".into(), helpdesk, None),
+        (
+            Method::PUT,
+            "/admin/v1/policies".into(),
+            admin,
+            Some(json!({"lockout.threshold": 6})),
+        ),
     ]
 }
 

@@ -275,7 +275,8 @@ async fn the_secret_is_encrypted_at_rest_and_never_printed(b: Backend) {
     };
     let printed = format!(
         "{enrol:?} {codes:?} {req:?} {:?} {:?}",
-        srv.state.config, srv.state.secret_key
+        srv.state.config(),
+        srv.state.secret_key
     );
     assert!(!printed.contains(&b32), "{printed}");
     assert!(!printed.contains(&enrol.otpauth_uri.expose()[..20]));
