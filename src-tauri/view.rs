@@ -400,6 +400,9 @@ pub struct AccountDetails {
     /// the session); true again once it is back.
     pub keychain_available: bool,
     pub password_expires_at: Option<String>,
+    /// The organisation requires two-step verification, which this account lacks: the
+    /// date until which it may still sign in without it (RFC 3339).
+    pub two_factor_required_by: Option<String>,
     pub recovery_codes_left: Option<u32>,
     pub sessions: Vec<SessionView>,
     pub activity: Vec<ActivityView>,
@@ -416,6 +419,7 @@ impl AccountDetails {
             summary: AccountSummary::of(&profile.user),
             keychain_available,
             password_expires_at: profile.password_expires_at,
+            two_factor_required_by: profile.two_factor_required_by,
             recovery_codes_left: profile.recovery_codes_left,
             sessions: sessions.into_iter().map(SessionView::from).collect(),
             activity: activity.into_iter().map(ActivityView::from).collect(),

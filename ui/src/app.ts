@@ -281,6 +281,11 @@ export class App implements Ctx {
       case "password_changed":
         this.sessionEnded(error.code);
         return true;
+      // The organisation requires two-step verification and the grace period is over.
+      case "two_factor_setup_required":
+        if (this.signedIn === null) return false;
+        this.go({ screen: "totp_enable", required: true });
+        return true;
       case "not_configured":
         this.go({ screen: "server_setup", suggestedUrl: null, canCancel: false });
         return true;

@@ -55,7 +55,7 @@ export type View =
   | { screen: "account"; notice: Notice | null }
   | { screen: "account_password" }
   | { screen: "totp_disable" }
-  | { screen: "totp_enable" }
+  | { screen: "totp_enable"; required?: boolean }
   | { screen: "regenerate_codes" };
 
 export type ApprovalResult =

@@ -50,8 +50,9 @@ pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` resolves. Background tasks
 /// prune expired rows every ten minutes ([`retention`]), send queued messages
-/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off) and, on SQLite,
-/// checkpoint the WAL ([`db::checkpoint_wal`]).
+/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off), read the policies set
+/// in the console every second ([`policy`]) and, on SQLite, checkpoint the WAL
+/// ([`db::checkpoint_wal`]).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -78,10 +79,27 @@ pub async fn serve(
             }
         })
     };
+    // The policies set in the console reach this process within a second also when no
+    // request reads the switches (only the sign-in pages or the janitor at work).
+    let policies = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(
+                settings::CACHE_TTL_MS.unsigned_abs(),
+            ));
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.switches().await {
+                    tracing::debug!(error = %e, "reading the policies failed");
+                }
+            }
+        })
+    };
     let checkpointer = tokio::spawn(db::checkpoint_wal(state.db.clone()));
     let limits = state.config().limits.clone();
     let result = listen::serve(router(state), listener, &limits, shutdown).await;
     janitor.abort();
+    policies.abort();
     checkpointer.abort();
     if let Some(d) = dispatcher {
         d.abort();

@@ -11,4 +11,9 @@ export type AccountDetails = { summary: AccountSummary,
  * False while the keychain cannot keep this device's sign-in (it went away during
  * the session); true again once it is back.
  */
-keychain_available: boolean, password_expires_at: string | null, recovery_codes_left: number | null, sessions: Array<SessionView>, activity: Array<ActivityView>, };
+keychain_available: boolean, password_expires_at: string | null, 
+/**
+ * The organisation requires two-step verification, which this account lacks: the
+ * date until which it may still sign in without it (RFC 3339).
+ */
+two_factor_required_by: string | null, recovery_codes_left: number | null, sessions: Array<SessionView>, activity: Array<ActivityView>, };

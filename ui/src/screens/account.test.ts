@@ -156,6 +156,28 @@ describe("account", () => {
     expect(root.querySelector("[data-testid=keychain-note]")).toBeNull();
   });
 
+  it("reminds of the organisation's two-step verification until its date", async () => {
+    ipc({ account_details: { ...DETAILS, two_factor_required_by: "2030-07-01T00:00:00Z" } });
+    const { root } = signedIn({ screen: "account", notice: null }, false, "zh-CN");
+    await flush();
+    const note = byTestId(root, "two-factor-due").textContent ?? "";
+    expect(note).toContain("贵单位要求开启两步验证");
+    expect(note).toContain("2030");
+  });
+
+  it("a required setup (two_factor_setup_required) asks for the password with no way around but signing out", async () => {
+    const calls = ipc({ account_details: fail("two_factor_setup_required"), sign_out: SIGN_IN_STEP });
+    const { root } = signedIn({ screen: "account", notice: null });
+    await flush();
+    expect(screenName(root)).toBe("totp_enable");
+    expect(root.textContent).toContain("Your organisation requires two-step verification");
+    expect(root.querySelector("[data-testid=account-back]")).toBeNull();
+    byTestId(root, "sign-out").click();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("sign_out");
+    expect(screenName(root)).toBe("sign_in");
+  });
+
   it("a session_expired while signed in ends the session", async () => {
     ipc({ account_details: fail("session_expired") });
     const { root } = signedIn({ screen: "account", notice: null });

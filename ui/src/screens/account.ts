@@ -49,6 +49,10 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
       const details = await accountDetails();
       ctx.reached();
       showKeychain(details.keychain_available);
+      if (details.two_factor_required_by !== null) {
+        const by = formatDate(details.two_factor_required_by);
+        notes.append(h("p", { class: "notice warning", "data-testid": "two-factor-due" }, t("account.two_factor_due", { date: by })));
+      }
       title.textContent = details.summary.display_name;
       renderProfile(profile.body, details.summary);
       renderSecurity(details);

@@ -1,7 +1,7 @@
 // An account action that takes the password again first (turning two-step verification
 // on, new recovery codes): one password field, its errors, submit and cancel. `then`
 // gets the password once it is not empty; the field is cleared before it runs.
-import { errorRegion } from "../components/errors";
+import { errorRegion, type ErrorRegion } from "../components/errors";
 import { passwordField } from "../components/password";
 import type { Ctx } from "../context";
 import { form, h, heading, linkButton } from "../dom";
@@ -17,6 +17,8 @@ export interface PasswordConfirmation {
   submit: string;
   submitTestId: string;
   then: (password: string) => Promise<void>;
+  /** Instead of "Cancel" back to the account (a required step has no way around it). */
+  away?: { label: string; testId: string; run: (errors: ErrorRegion) => void };
 }
 
 export function confirmPasswordScreen(ctx: Ctx, c: PasswordConfirmation): HTMLElement {
@@ -40,7 +42,8 @@ export function confirmPasswordScreen(ctx: Ctx, c: PasswordConfirmation): HTMLEl
   });
   formElement.append(password.wrapper, errors.element, submit);
 
-  const cancel = linkButton(t("common.cancel"), { "data-testid": "account-back" });
-  cancel.addEventListener("click", () => ctx.go({ screen: "account", notice: null }));
+  const away = c.away ?? { label: t("common.cancel"), testId: "account-back", run: () => ctx.go({ screen: "account", notice: null }) };
+  const cancel = linkButton(away.label, { "data-testid": away.testId });
+  cancel.addEventListener("click", () => away.run(errors));
   return card(c.screen, false, heading(c.title), lead(c.lead), formElement, actions(cancel));
 }

@@ -142,6 +142,7 @@ export function submit(element: Element): void {
 export const DETAILS: AccountDetails = {
   summary: { ...ACCOUNT, mfa_enabled: true },
   keychain_available: true,
+  two_factor_required_by: null,
   password_expires_at: "2030-06-01T00:00:00Z",
   recovery_codes_left: 7,
   sessions: [

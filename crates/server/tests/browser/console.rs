@@ -317,6 +317,45 @@ async fn an_admin_changes_deletes_creates_and_imports(b: Backend, lang: Lang) {
     let (s, body) = srv.login_raw("staff2@corp.example", password).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["status"], "password_change_required", "{body}");
+
+    // Policies: a value that does not fit is refused with its key and stores nothing;
+    // a lockout threshold of 3 is then in force (the third wrong password locks).
+    browser.follow("a[href='/admin/policies']").await;
+    browser.screenshot("console-policies").await;
+    let set =
+        |key: &str, value: &str| format!("document.getElementById('{key}').value = '{value}';");
+    browser
+        .client
+        .execute(&set("two_factor.required", "sometimes"), vec![])
+        .await
+        .expect("type");
+    browser.submit().await;
+    let error = browser.text("#error").await;
+    assert!(error.contains("two_factor.required"), "{error}");
+    browser
+        .client
+        .execute(
+            &(set("two_factor.required", "") + &set("lockout.threshold", "3")),
+            vec![],
+        )
+        .await
+        .expect("type");
+    browser.submit().await;
+    let notice = browser.text("#notice").await;
+    assert!(!notice.is_empty());
+    browser.screenshot("console-policies-saved").await;
+    assert_eq!(srv.state.config().lockout.threshold, 3);
+    srv.add_user("careless@corp.example", PASSWORD).await;
+    for _ in 0..2 {
+        let (s, _) = srv
+            .login_raw("careless@corp.example", "Wrong-password-5")
+            .await;
+        assert_eq!(s, 401);
+    }
+    let (s, body) = srv
+        .login_raw("careless@corp.example", "Wrong-password-5")
+        .await;
+    assert_eq!(body["code"], "account_locked", "{s} {body}");
     browser.no_placeholder().await;
     browser.quit().await;
 }

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(user))
         .route("/admin/users/{id}/{action}", get(confirm).post(act))
         .route("/admin/audit", get(audit))
+        .route("/admin/policies", get(policies_page).post(save_policies))
         .route("/admin/new", get(new_account).post(create_account))
         .route("/admin/import", get(import_page).post(import_accounts))
         .route("/admin/sign-in", get(sign_in))
@@ -184,6 +185,10 @@ impl Ctx {
                 nav.push(Link {
                     href: "/admin/audit".into(),
                     label: c(lang, "nav.audit"),
+                });
+                nav.push(Link {
+                    href: "/admin/policies".into(),
+                    label: c(lang, "nav.policies"),
                 });
             }
         }
@@ -1256,6 +1261,133 @@ async fn create_account(
             let status =
                 StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
             ctx.respond(page, status)
+        }
+        Err(e) => ctx.refused(Some(&admin), &e),
+    }
+}
+
+/// The policies form: one field a key, holding the console's own value (empty: not
+/// set here), with what is in force and where it comes from.
+fn policies_form(lang: Lang, entries: &[crate::policy::Entry]) -> EditForm {
+    let shown = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let fields = entries
+        .iter()
+        .map(|e| {
+            let source = match e.source {
+                crate::policy::EntrySource::Default => "policies.source.default",
+                crate::policy::EntrySource::Console => "policies.source.console",
+                crate::policy::EntrySource::File => "policies.source.file",
+                crate::policy::EntrySource::Environment => "policies.source.environment",
+            };
+            FormField {
+                name: crate::policy::KEYS
+                    .iter()
+                    .find(|k| **k == e.key)
+                    .copied()
+                    .unwrap_or(""),
+                label: e.key.clone(),
+                value: e.console.as_ref().map(shown).unwrap_or_default(),
+                kind: "text",
+                hint: Some(cf(lang, source, &[("value", &shown(&e.value))])),
+            }
+        })
+        .collect();
+    EditForm {
+        action: "/admin/policies".into(),
+        fields,
+        submit: c(lang, "policies.submit"),
+        cancel_href: "/admin".into(),
+        cancel: c(lang, "cancel"),
+    }
+}
+
+/// `GET /admin/policies` (admins): the policies, what is in force and from where.
+async fn policies_page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/policies");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    let stored = match app.switches().await {
+        Ok(s) => crate::policy::parse(s.policy.as_deref()),
+        Err(e) => return ctx.refused(Some(&admin), &ApiError::from(e)),
+    };
+    let lang = ctx.lang;
+    let mut page = ctx.page(c(lang, "policies.title"), Some(&admin));
+    page.lead = Some(c(lang, "policies.lead"));
+    page.form = Some(policies_form(lang, &app.live.describe(&stored)));
+    ctx.respond(page, StatusCode::OK)
+}
+
+/// `POST /admin/policies`: every field at once; an empty one gives the key back to
+/// the default. A value that does not fit is refused with its key, and nothing is
+/// stored.
+async fn save_policies(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin/policies");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    // A number or true/false as such, anything else as text.
+    let changes: crate::policy::Stored = crate::policy::KEYS
+        .iter()
+        .filter_map(|k| {
+            let raw = form.get(*k)?.trim();
+            let value = if raw.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str::<serde_json::Value>(raw)
+                    .ok()
+                    .filter(|v| v.is_number() || v.is_boolean())
+                    .unwrap_or_else(|| serde_json::Value::String(raw.to_owned()))
+            };
+            Some(((*k).to_owned(), value))
+        })
+        .collect();
+    match api::change_policies(&app, &admin, &changes).await {
+        Ok(entries) => {
+            let mut page = ctx.page(c(lang, "policies.title"), Some(&admin));
+            page.lead = Some(c(lang, "policies.lead"));
+            page.notice = Some(c(lang, "policies.saved"));
+            page.form = Some(policies_form(lang, &entries));
+            ctx.respond(page, StatusCode::OK)
+        }
+        Err(e) if e.code() == ErrorCode::InvalidRequest => {
+            let stored = match app.switches().await {
+                Ok(s) => crate::policy::parse(s.policy.as_deref()),
+                Err(e) => return ctx.refused(Some(&admin), &ApiError::from(e)),
+            };
+            let mut page = ctx.page(c(lang, "policies.title"), Some(&admin));
+            page.lead = Some(c(lang, "policies.lead"));
+            page.error = Some(form_error(lang, &e));
+            let mut form_entries = app.live.describe(&stored);
+            // What was typed stays in the form.
+            for entry in &mut form_entries {
+                entry.console = changes.get(&entry.key).filter(|v| !v.is_null()).cloned();
+            }
+            page.form = Some(policies_form(lang, &form_entries));
+            ctx.respond(page, StatusCode::BAD_REQUEST)
         }
         Err(e) => ctx.refused(Some(&admin), &e),
     }

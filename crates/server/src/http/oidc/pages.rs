@@ -1552,11 +1552,21 @@ async fn open_sso(
         Err(e) => return internal(ctx.lang, &ctx.path(), e),
     };
     tracing::info!(user = %s.user_id, client = %ctx.client.id, "signed in in a browser");
-    if ctx.req.require_2fa && !s.amr.has_second_factor() {
+    // The organisation's requirement (`[two_factor]`), its grace period over.
+    let policy = match crate::two_factor::due(app, user_id, now).await {
+        Ok(due) => due.is_some_and(|d| d.now),
+        Err(e) => return internal(ctx.lang, &ctx.path(), e),
+    };
+    if (ctx.req.require_2fa || policy) && !s.amr.has_second_factor() {
         // The account has no second factor to give: it must be turned on first.
         let lang = ctx.lang;
         let mut page = Page::new(lang, &ctx.path(), t(lang, "web.error_title"));
-        page.lead = Some(web::app_text(lang, "web.needs_2fa", &ctx.client.name));
+        let why = if policy {
+            "web.policy_needs_2fa"
+        } else {
+            "web.needs_2fa"
+        };
+        page.lead = Some(web::app_text(lang, why, &ctx.client.name));
         let iss = app.live.base().oidc.issuer().unwrap_or_default();
         page.links.push(Link {
             href: with_query(

@@ -66,6 +66,7 @@ const WEB: &[(&str, &str, &str)] = &[
     ("web.logout_title", "Sign out?", "退出登录？"),
     ("web.logout_lead", "Sign out of Latchkey and its applications in this browser?", "要在此浏览器中退出 Latchkey 及其应用吗？"),
     ("web.logout_submit", "Sign out", "退出登录"),
+    ("web.policy_needs_2fa", "Your organisation requires two-step verification before you can sign in to {app}. Set it up in the Latchkey app (it asks you at sign-in), then sign in again.", "贵单位要求开启两步验证后才能登录 {app}。请在 Latchkey 应用中完成设置（登录时会提示您），然后重新登录。"),
     ("web.needs_2fa", "{app} requires two-step verification. Turn it on in the Latchkey app (Account, Two-step verification), then sign in again.", "{app} 要求两步验证。请在 Latchkey 应用中开启（账户 → 两步验证），然后重新登录。"),
     ("web.sign_in_again", "Sign in again", "重新登录"),
     ("web.device_lead", "This is the first time you sign in with this browser. To be sure it is you, enter the code we just sent.", "这是您首次在此浏览器中登录。为确认是您本人，请输入我们刚刚发送的验证码。"),

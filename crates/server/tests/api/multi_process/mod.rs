@@ -8,6 +8,7 @@
 
 mod limits;
 mod one_server;
+mod policies;
 
 // Test code: a failed expectation is a test failure.
 

@@ -14,6 +14,7 @@ on_both!(
     a_replayed_code_revokes_what_it_issued,
     forms_need_the_csrf_token,
     a_two_factor_application_refuses_a_password_only_session,
+    the_organisations_two_factor_requirement_holds_in_the_browser,
     wrong_passwords_lock_as_in_the_app
 );
 
@@ -339,6 +340,31 @@ async fn a_two_factor_application_refuses_a_password_only_session(b: Backend) {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(refused.location.is_none());
     assert!(refused.body.contains("two-step verification"));
+}
+
+/// The policy set in the console (issue 18): after its grace period an account without
+/// TOTP gets no code from any application, only a page that sends it to the app.
+async fn the_organisations_two_factor_requirement_holds_in_the_browser(b: Backend) {
+    let Some(srv) = server(b).await else {
+        return;
+    };
+    srv.add_user("he@corp.cn", PASSWORD).await;
+    register(&srv, "crm", |_| {}).await;
+    latchkey_server::settings::set_policy(
+        &srv.state.db,
+        Some(r#"{"two_factor.required": "everyone", "two_factor.grace_days": 0}"#),
+    )
+    .await
+    .unwrap();
+    srv.let_settings_expire();
+    let mut browser = Browser::new(&srv);
+    let page = browser.authorize("crm", &[]).await;
+    let refused = browser.password(&page, "he@corp.cn", PASSWORD).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.location.is_none());
+    assert!(refused
+        .body
+        .contains("Your organisation requires two-step verification"));
 }
 
 async fn wrong_passwords_lock_as_in_the_app(b: Backend) {
