@@ -537,6 +537,56 @@ async fn offline_sign_in_with_the_banner_until_the_server_is_back() {
     app.close().await;
 }
 
+/// IT requires two-step verification (issue 18), and this person has none — as after
+/// the helpdesk reset it when the phone was lost: the sign-in works, but the app asks
+/// for the setup (password, then the authenticator) with no way around it but signing
+/// out; once it is on, the account works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_verification_required_by_it_is_set_up_at_sign_in() {
+    let server = TestServer::start(Backend::Sqlite, |c| {
+        c.two_factor.required = latchkey_server::config::TwoFactorRequired::Everyone;
+    })
+    .await
+    .expect("a SQLite server");
+    server.add_user("qin@corp.example", PASSWORD).await;
+    let home = Home::new();
+    let url = server.base();
+    let Some(app) = App::launch(&home, &[("LATCHKEY_SERVER", &url)]).await else {
+        return;
+    };
+    sign_in(&app, "qin@corp.example", PASSWORD).await;
+    enter_mailed_device_code(&app, &server, 1).await;
+    app.screen("offer_totp").await;
+    app.click("[data-testid=totp-offer-skip]").await;
+    // Skipped, yet required: the account's first call says so, and the setup opens.
+    app.screen("totp_enable").await;
+    assert!(
+        app.text_of("[data-testid=account-back]").await.is_none(),
+        "no way back to the account"
+    );
+    app.screenshots("totp-required").await;
+    app.fill("input[autocomplete=current-password]", PASSWORD)
+        .await;
+    app.click("[data-testid=totp-enable-submit]").await;
+    app.screen("totp_setup").await;
+    let key: String = app
+        .text("[data-testid=totp-secret]")
+        .await
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    app.fill("[data-testid=totp-code]", &server.totp(&key))
+        .await;
+    app.click("[data-testid=totp-confirm]").await;
+    app.screen("recovery_codes").await;
+    app.click("[data-testid=codes-done]").await;
+    app.screen("account").await;
+    app.wait_text("[data-testid=sessions]", |t| t.contains("This device"))
+        .await;
+    sign_out(&app).await;
+    app.close().await;
+}
+
 /// A flaky network between the window and the server (issue 21, item 3): a fault
 /// proxy in front of the server. The answer to a password change is lost after the
 /// server acted: the app tries again and is told it is done (one change, one notice).
