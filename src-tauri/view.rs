@@ -400,6 +400,9 @@ pub struct AccountDetails {
     /// the session); true again once it is back.
     pub keychain_available: bool,
     pub password_expires_at: Option<String>,
+    /// From how many days before `password_expires_at` the page warns (the server's
+    /// policy).
+    pub password_expiry_warning_days: u32,
     /// The organisation requires two-step verification, which this account lacks: the
     /// date until which it may still sign in without it (RFC 3339).
     pub two_factor_required_by: Option<String>,
@@ -414,12 +417,14 @@ impl AccountDetails {
         sessions: Vec<SessionInfo>,
         activity: Vec<ActivityEntry>,
         keychain_available: bool,
+        password_expiry_warning_days: u32,
     ) -> Self {
         Self {
             summary: AccountSummary::of(&profile.user),
             keychain_available,
             password_expires_at: profile.password_expires_at,
             two_factor_required_by: profile.two_factor_required_by,
+            password_expiry_warning_days,
             recovery_codes_left: profile.recovery_codes_left,
             sessions: sessions.into_iter().map(SessionView::from).collect(),
             activity: activity.into_iter().map(ActivityView::from).collect(),

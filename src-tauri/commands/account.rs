@@ -23,11 +23,15 @@ pub async fn account_details(state: State<'_, AppState>) -> Result<AccountDetail
             ..
         }
     );
+    let warning_days = client
+        .meta()
+        .map_or(14, |m| m.password_policy.expiry_warning_days);
     Ok(AccountDetails::of(
         profile,
         sessions,
         activity,
         keychain_available,
+        warning_days,
     ))
 }
 

@@ -534,6 +534,7 @@ mod tests {
                 min_classes: 0,
                 history: 0,
                 expiry_days: 0,
+                expiry_warning_days: 0,
             },
             PasswordPolicy {
                 min_length: u32::MAX,
@@ -542,6 +543,7 @@ mod tests {
                 min_classes: u8::MAX,
                 history: u32::MAX,
                 expiry_days: u32::MAX,
+                expiry_warning_days: u32::MAX,
             },
         ] {
             let v = evaluate(&p, "correct horse battery staple", &UserContext::default());

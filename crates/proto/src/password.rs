@@ -23,6 +23,9 @@ pub struct PasswordPolicy {
     pub history: u32,
     /// Days after which a password must be changed; 0 = never.
     pub expiry_days: u32,
+    /// Days before a password expires from which the app warns about it (absent from
+    /// servers before this field: 14).
+    pub expiry_warning_days: u32,
 }
 
 impl Default for PasswordPolicy {
@@ -34,6 +37,7 @@ impl Default for PasswordPolicy {
             min_classes: 0,
             history: 0,
             expiry_days: 0,
+            expiry_warning_days: 14,
         }
     }
 }
@@ -114,7 +118,8 @@ mod tests {
         assert_eq!(
             serde_json::to_value(PasswordPolicy::default()).unwrap(),
             json!({"min_length": 12, "max_length": 128, "min_score": 3,
-                   "min_classes": 0, "history": 0, "expiry_days": 0})
+                   "min_classes": 0, "history": 0, "expiry_days": 0,
+                   "expiry_warning_days": 14})
         );
         let partial: PasswordPolicy = serde_json::from_value(json!({"min_length": 14})).unwrap();
         assert_eq!(partial.min_length, 14);

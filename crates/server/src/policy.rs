@@ -28,6 +28,7 @@ pub const KEYS: &[&str] = &[
     "password.min_classes",
     "password.history",
     "password.expiry_days",
+    "password.expiry_warning_days",
     "lockout.threshold",
     "lockout.base_seconds",
     "lockout.max_seconds",

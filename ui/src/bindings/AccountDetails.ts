@@ -13,6 +13,11 @@ export type AccountDetails = { summary: AccountSummary,
  */
 keychain_available: boolean, password_expires_at: string | null, 
 /**
+ * From how many days before `password_expires_at` the page warns (the server's
+ * policy).
+ */
+password_expiry_warning_days: number, 
+/**
  * The organisation requires two-step verification, which this account lacks: the
  * date until which it may still sign in without it (RFC 3339).
  */

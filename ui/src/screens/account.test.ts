@@ -156,6 +156,22 @@ describe("account", () => {
     expect(root.querySelector("[data-testid=keychain-note]")).toBeNull();
   });
 
+  it("warns of a password that expires within the policy's days, with a way to change it", async () => {
+    const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const later = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    ipc({ account_details: { ...DETAILS, password_expires_at: later } });
+    const quiet = signedIn({ screen: "account", notice: null });
+    await flush();
+    expect(quiet.root.querySelector("[data-testid=password-expiry]")).toBeNull();
+    reset();
+    ipc({ account_details: { ...DETAILS, password_expires_at: soon } });
+    const { root } = signedIn({ screen: "account", notice: null }, false, "zh-CN");
+    await flush();
+    expect(byTestId(root, "password-expiry").textContent).toContain("您的密码将于");
+    byTestId(root, "password-expiry-change").click();
+    expect(screenName(root)).toBe("account_password");
+  });
+
   it("reminds of the organisation's two-step verification until its date", async () => {
     ipc({ account_details: { ...DETAILS, two_factor_required_by: "2030-07-01T00:00:00Z" } });
     const { root } = signedIn({ screen: "account", notice: null }, false, "zh-CN");

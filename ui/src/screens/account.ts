@@ -49,6 +49,14 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
       const details = await accountDetails();
       ctx.reached();
       showKeychain(details.keychain_available);
+      const expires = details.password_expires_at;
+      if (expires !== null && Date.parse(expires) - Date.now() <= details.password_expiry_warning_days * 86_400_000) {
+        const warning = h("p", { class: "notice warning", "data-testid": "password-expiry" }, t("account.password_expiry_warning", { date: formatDate(expires) }), " ");
+        const change = button(t("account.change_password"), { "data-testid": "password-expiry-change" }, "secondary");
+        change.addEventListener("click", () => ctx.go({ screen: "account_password" }));
+        warning.append(change);
+        notes.append(warning);
+      }
       if (details.two_factor_required_by !== null) {
         const by = formatDate(details.two_factor_required_by);
         notes.append(h("p", { class: "notice warning", "data-testid": "two-factor-due" }, t("account.two_factor_due", { date: by })));

@@ -143,6 +143,7 @@ export const DETAILS: AccountDetails = {
   summary: { ...ACCOUNT, mfa_enabled: true },
   keychain_available: true,
   two_factor_required_by: null,
+  password_expiry_warning_days: 14,
   password_expires_at: "2030-06-01T00:00:00Z",
   recovery_codes_left: 7,
   sessions: [
