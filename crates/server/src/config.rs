@@ -231,6 +231,11 @@ pub struct LockoutConfig {
     /// Failed sign-ins allowed per client address per window; 0 = off.
     pub address_limit: u32,
     pub address_window_seconds: u64,
+    /// Tell the person (e-mail, else SMS) when failed sign-ins lock their account.
+    pub notify_user: bool,
+    /// An address that gets a daily summary of the accounts locked by failed sign-ins
+    /// (empty: none).
+    pub summary_to: String,
 }
 
 impl Default for LockoutConfig {
@@ -242,6 +247,8 @@ impl Default for LockoutConfig {
             reset_after_seconds: 24 * 3600,
             address_limit: 50,
             address_window_seconds: 10 * 60,
+            notify_user: true,
+            summary_to: String::new(),
         }
     }
 }

@@ -70,11 +70,19 @@ pub async fn serve(
         let state = state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            let mut first = true;
             loop {
                 tick.tick().await;
                 match retention::prune(&state, state.now()).await {
                     Ok(n) => tracing::debug!(deleted = n, "pruned expired rows"),
                     Err(e) => tracing::warn!(error = %e, "pruning expired rows failed"),
+                }
+                // Not at the start (the first tick is at once): a restart would claim
+                // the day before any lock of it.
+                if !std::mem::take(&mut first) {
+                    if let Err(e) = notify::daily_lock_summary(&state, state.now()).await {
+                        tracing::warn!(error = %e, "the daily summary of locked accounts failed");
+                    }
                 }
             }
         })

@@ -94,6 +94,30 @@ pub async fn fail(
     subject: &str,
     now: i64,
 ) -> Result<Option<u64>, sqlx::Error> {
+    Ok(fail_and_tell(db, config, subject, now).await?.locked)
+}
+
+/// What a wrong try did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed {
+    /// The lock's length in seconds if the subject is locked.
+    pub locked: Option<u64>,
+    /// This try is the one that locked it: true for one try per lock, however many
+    /// arrive at once (the person is told once).
+    pub locked_now: bool,
+}
+
+/// [`fail`], saying whether this try is the one that locked.
+pub async fn fail_and_tell(
+    db: &Db,
+    config: &LockoutConfig,
+    subject: &str,
+    now: i64,
+) -> Result<Failed, sqlx::Error> {
+    let already = |locked| Failed {
+        locked,
+        locked_now: false,
+    };
     let threshold = i64::from(config.threshold.max(1));
     let row: Option<(i64, i64, i64)> = sqlx::query_as(
         "SELECT failures, lock_level, locked_until FROM lockouts WHERE subject = $1",
@@ -102,13 +126,13 @@ pub async fn fail(
     .fetch_optional(db)
     .await?;
     let Some((failures, level, until)) = row else {
-        return Ok(None);
+        return Ok(already(None));
     };
     if until > now {
-        return Ok(Some(seconds_until(until, now)));
+        return Ok(already(Some(seconds_until(until, now))));
     }
     if failures < threshold {
-        return Ok(None);
+        return Ok(already(None));
     }
     let seconds = lock_seconds(config, level);
     let until = now.saturating_add(secs(seconds));
@@ -125,14 +149,17 @@ pub async fn fail(
     .execute(db)
     .await?;
     if locked.rows_affected() == 0 {
-        return locked_for(db, subject, now).await;
+        return Ok(already(locked_for(db, subject, now).await?));
     }
     tracing::info!(
         subject_kind = subject.split(':').next(),
         seconds,
         "locked after too many failures"
     );
-    Ok(Some(seconds))
+    Ok(Failed {
+        locked: Some(seconds),
+        locked_now: true,
+    })
 }
 
 /// Gives back a reserved try that was never checked (the server could not check it).

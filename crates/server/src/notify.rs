@@ -81,6 +81,65 @@ pub async fn notice(app: &AppState, user: &UserRow, kind: MessageKind) {
     }
 }
 
+/// The settings row that says when the last daily summary went out (ms).
+const SUMMARY_SENT: &str = "lock_summary_sent_at";
+const DAY_MS: i64 = 86_400_000;
+
+/// IT's daily summary of the accounts locked by failed sign-ins (`[lockout]
+/// summary_to`), sent by whichever server process first finds a day has passed since
+/// the last one (the janitor asks every ten minutes): the claim is one conditional
+/// write, so two processes never both send it. Nothing is sent on a day without locks.
+/// Returns how many accounts it listed.
+pub async fn daily_lock_summary(app: &AppState, now: i64) -> Result<Option<usize>, sqlx::Error> {
+    let to = app.config().lockout.summary_to.trim().to_owned();
+    if to.is_empty() {
+        return Ok(None);
+    }
+    let claimed = sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value \
+         WHERE CAST(settings.value AS BIGINT) <= $3",
+    )
+    .bind(SUMMARY_SENT)
+    .bind(now.to_string())
+    .bind(now - DAY_MS)
+    .execute(&app.db)
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let users: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM users WHERE id IN (SELECT DISTINCT user_id FROM activity \
+         WHERE kind = 'login' AND result = 'account_locked' AND created_at > $1) \
+         ORDER BY email, username, phone",
+        crate::users::COLUMNS
+    ))
+    .bind(now - DAY_MS)
+    .fetch_all(&app.db)
+    .await?;
+    if users.is_empty() {
+        return Ok(Some(0));
+    }
+    let accounts: Vec<String> = users.iter().map(|u| u.label().to_owned()).collect();
+    let msg = Outgoing {
+        channel: Channel::Email,
+        recipient: to,
+        locale: if app.config().default_region.eq_ignore_ascii_case("CN") {
+            "zh-CN".into()
+        } else {
+            "en".into()
+        },
+        kind: MessageKind::LockSummary {
+            accounts: accounts.clone(),
+        },
+    };
+    if let Err(e) = delivery::enqueue(app, &msg).await {
+        tracing::warn!(error = %e, "could not queue the daily summary of locked accounts");
+    }
+    Ok(Some(accounts.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

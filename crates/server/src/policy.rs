@@ -32,6 +32,8 @@ pub const KEYS: &[&str] = &[
     "lockout.threshold",
     "lockout.base_seconds",
     "lockout.max_seconds",
+    "lockout.notify_user",
+    "lockout.summary_to",
     "offline.days",
     "offline.max_attempts",
     "devices.verify_new",

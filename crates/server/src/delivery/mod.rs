@@ -117,6 +117,16 @@ pub enum MessageKind {
         /// The phone number changed (else the e-mail address).
         phone: bool,
     },
+    /// "Your account was locked after failed sign-ins" (once per lock).
+    AccountLocked {
+        /// How long the lock lasts.
+        minutes: u32,
+    },
+    /// IT's daily summary: the accounts locked by failed sign-ins in the last day, by
+    /// their labels (e-mail, else username or phone).
+    LockSummary {
+        accounts: Vec<String>,
+    },
 }
 
 impl MessageKind {
@@ -130,6 +140,8 @@ impl MessageKind {
             Self::TotpEnabled => "totp_enabled",
             Self::TotpDisabled => "totp_disabled",
             Self::ContactChanged { .. } => "contact_changed",
+            Self::AccountLocked { .. } => "account_locked",
+            Self::LockSummary { .. } => "lock_summary",
         }
     }
 

@@ -13,11 +13,13 @@ use super::{check_device, check_secret, guard};
 use crate::account::{hash_error, password_expires_at, session_body};
 use crate::activity;
 use crate::challenge::{self, FORCED_CHANGE, MFA};
+use crate::delivery::MessageKind;
 use crate::devices;
 use crate::error::{ApiError, ApiResult};
 use crate::identifier::{Identifier, IdentifierError};
 use crate::lockout::{self, Reserved, Verdict};
 use crate::mfa;
+use crate::notify;
 use crate::replacement::{self, Replacement};
 use crate::session::{self, Authed, Refreshed};
 use crate::signin;
@@ -123,9 +125,21 @@ pub async fn login(
     let user = match user {
         Some(user) if verified.ok && account_open => user,
         user => {
-            let locked = lockout::fail(&app.db, cfg, &visible, now).await?;
+            let failed = lockout::fail_and_tell(&app.db, cfg, &visible, now).await?;
+            let mut locked_now = failed.locked_now;
             if let (Some(subject), true) = (&account, account_open) {
-                lockout::fail(&app.db, cfg, subject, now).await?;
+                locked_now |= lockout::fail_and_tell(&app.db, cfg, subject, now)
+                    .await?
+                    .locked_now;
+            }
+            let locked = failed.locked;
+            // The owner is told once per lock (to them, not to whoever typed: no oracle).
+            if let (Some(owner), true) = (&user, locked_now) {
+                if cfg.notify_user {
+                    let minutes = locked.map_or(0, |s| s.div_ceil(60));
+                    let minutes = u32::try_from(minutes).unwrap_or(u32::MAX);
+                    notify::notice(&app, owner, MessageKind::AccountLocked { minutes }).await;
+                }
             }
             // Answered as a wrong password when the account's own limit refused it: that
             // limit must not tell that this identifier and another are one person. The

@@ -156,5 +156,33 @@ pub(super) fn texts(kind: &MessageKind) -> Texts {
                 ),
             }
         }
+        MessageKind::AccountLocked { minutes } => Texts {
+            title: "Your account was locked after failed sign-ins",
+            paragraphs: vec![
+                Text(format!(
+                    "Several wrong passwords or codes were tried for your account, so it is \
+                     locked for {minutes} minutes. It unlocks by itself; the devices you \
+                     signed in on before keep working."
+                )),
+                Text(
+                    "If this wasn't you, someone may be guessing your password: choose a \
+                     stronger one once you are back in, and tell your IT administrator."
+                        .into(),
+                ),
+            ],
+            footer,
+            sms: format!("Your account was locked for {minutes} min after failed sign-ins. If this wasn't you, tell IT."),
+        },
+        MessageKind::LockSummary { accounts } => Texts {
+            title: "Accounts locked by failed sign-ins, the last 24 hours",
+            paragraphs: std::iter::once(Text(format!(
+                "{} account(s) were locked after failed sign-ins in the last 24 hours:",
+                accounts.len()
+            )))
+            .chain(accounts.iter().map(|a| Text(format!("- {a}"))))
+            .collect(),
+            footer,
+            sms: format!("{} account(s) locked by failed sign-ins in the last 24 hours.", accounts.len()),
+        },
     }
 }

@@ -205,6 +205,10 @@ mod tests {
             MessageKind::TotpDisabled,
             MessageKind::ContactChanged { phone: false },
             MessageKind::ContactChanged { phone: true },
+            MessageKind::AccountLocked { minutes: 15 },
+            MessageKind::LockSummary {
+                accounts: vec!["a@corp.cn".into(), "b@corp.cn".into()],
+            },
         ] {
             for locale in ["zh-CN", "en"] {
                 let r = render(&kind, locale, "L");

@@ -124,5 +124,27 @@ pub(super) fn texts(kind: &MessageKind) -> Texts {
                 sms: format!("您账户的{what}已被 IT 更改。如非本人申请，请立即联系 IT 管理员。"),
             }
         }
+        MessageKind::AccountLocked { minutes } => Texts {
+            title: "您的账户因多次登录失败已被锁定",
+            paragraphs: vec![
+                Text(format!(
+                    "有人多次输入了错误的密码或验证码，您的账户已被锁定 {minutes} 分钟。到时会自动解锁；您之前登录过的设备不受影响。"
+                )),
+                Text("如果不是您本人操作，可能有人在猜测您的密码：恢复登录后请更换更强的密码，并告知 IT 管理员。".into()),
+            ],
+            footer,
+            sms: format!("您的账户因多次登录失败被锁定 {minutes} 分钟。如非本人操作，请告知 IT。"),
+        },
+        MessageKind::LockSummary { accounts } => Texts {
+            title: "过去 24 小时因登录失败被锁定的账户",
+            paragraphs: std::iter::once(Text(format!(
+                "过去 24 小时内有 {} 个账户因多次登录失败被锁定：",
+                accounts.len()
+            )))
+            .chain(accounts.iter().map(|a| Text(format!("- {a}"))))
+            .collect(),
+            footer,
+            sms: format!("过去 24 小时内有 {} 个账户因登录失败被锁定。", accounts.len()),
+        },
     }
 }

@@ -6,6 +6,7 @@
 
 mod import;
 mod journeys;
+mod locks;
 mod policies;
 mod routes;
 
