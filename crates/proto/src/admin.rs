@@ -256,3 +256,14 @@ pub struct ImportReport {
     pub errors: u32,
     pub lines: Vec<ImportLine>,
 }
+
+/// `PUT /admin/v1/min-client-version`: apps older than `min_version` are asked to
+/// update (`client_outdated`), with `download_url` (https) if given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MinClientVersion {
+    /// `X.Y.Z`, such as `1.4.0`.
+    pub min_version: String,
+    #[serde(default)]
+    pub download_url: Option<String>,
+}

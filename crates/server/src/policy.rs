@@ -40,6 +40,7 @@ pub const KEYS: &[&str] = &[
     "sessions.refresh_ttl_seconds",
     "sessions.absolute_ttl_seconds",
     "retention.activity_days",
+    "retention.audit_days",
 ];
 
 /// The stored policies: dotted key → value, as the console set them.

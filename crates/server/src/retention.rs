@@ -17,6 +17,8 @@ pub struct RetentionConfig {
     pub messages_days: u64,
     /// Used or expired password-reset codes.
     pub recoveries_days: u64,
+    /// The admins' audit trail; 0 (default): kept for good.
+    pub audit_days: u64,
 }
 
 impl Default for RetentionConfig {
@@ -25,6 +27,7 @@ impl Default for RetentionConfig {
             activity_days: 180,
             messages_days: 7,
             recoveries_days: 1,
+            audit_days: 0,
         }
     }
 }
@@ -75,6 +78,14 @@ pub async fn prune(app: &AppState, now: i64) -> Result<u64, sqlx::Error> {
         &[ago(c.retention.activity_days.saturating_mul(DAY))],
     )
     .await?;
+    if c.retention.audit_days > 0 {
+        deleted += run(
+            db,
+            "DELETE FROM audit WHERE at < $1",
+            &[ago(c.retention.audit_days.saturating_mul(DAY))],
+        )
+        .await?;
+    }
     deleted += run(
         db,
         "DELETE FROM messages WHERE status <> 'pending' AND created_at < $1",

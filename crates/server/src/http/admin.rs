@@ -15,7 +15,8 @@ use axum::Json;
 use latchkey_proto::{
     AdminMe, AdminRole, AdminUserDetail, AdminUserPage, AdminUserSummary, AuditChange, AuditPage,
     CreateUserRequest, CreatedUser, ErrorBody, ErrorCode, ImportLine, ImportReport, ImportRequest,
-    ImportStatus, Maintenance, Secret, TemporaryPassword, UpdateUserRequest, UserStatus,
+    ImportStatus, Maintenance, MinClientVersion, Secret, TemporaryPassword, UpdateUserRequest,
+    UserStatus,
 };
 use rand::rngs::OsRng;
 use rand::Rng;
@@ -826,6 +827,73 @@ pub async fn maintenance_off(State(app): State<AppState>, admin: Admin) -> ApiRe
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets the oldest app version the server accepts (admin only), as `latchkey-server
+/// version set`: older apps are asked to update, with the download address if given.
+#[utoipa::path(put, path = "/admin/v1/min-client-version", tag = "admin", security(("bearer" = [])),
+    request_body = MinClientVersion,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 400, description = "`invalid_request`: not a version like 1.4.0, or a download address that is not https", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn min_client_version_set(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiJson(req): ApiJson<MinClientVersion>,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    set_min_client_version(&app, &admin, Some(&req)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Accepts every app version again (admin only).
+#[utoipa::path(delete, path = "/admin/v1/min-client-version", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every version is accepted"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn min_client_version_clear(
+    State(app): State<AppState>,
+    admin: Admin,
+) -> ApiResult<StatusCode> {
+    admin.needs(AdminRole::Admin)?;
+    set_min_client_version(&app, &admin, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_min_client_version(
+    app: &AppState,
+    admin: &Admin,
+    req: Option<&MinClientVersion>,
+) -> ApiResult<()> {
+    let before = app.switches().await?.min_client_version.clone();
+    let version = req.map(|r| r.min_version.trim());
+    let url = req.and_then(|r| r.download_url.as_deref()).map(str::trim);
+    admin::min_client_version(app, version, url.filter(|u| !u.is_empty()))
+        .await
+        .map_err(|e| match e {
+            AdminError::Invalid(m) if m.starts_with("--download-url") => ApiError::invalid(
+                "download_url",
+                "The download address must be an https:// URL (plain http only to this machine).",
+            ),
+            AdminError::Invalid(_) => {
+                ApiError::invalid("min_version", "Expected a version like 1.4.0.")
+            }
+            other => other.into(),
+        })?;
+    let change = audit::change("min_client_version", before.as_deref(), version);
+    audit::record(
+        &app.db,
+        &admin.actor(),
+        "min_client_version",
+        None,
+        &[change],
+        app.now(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The policies IT may set in the console: each with the value in force, the

@@ -122,7 +122,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::enable))
         .routes(routes!(admin::audit_trail))
         .routes(routes!(admin::maintenance_on, admin::maintenance_off))
-        .routes(routes!(admin::policies, admin::set_policies));
+        .routes(routes!(admin::policies, admin::set_policies))
+        .routes(routes!(
+            admin::min_client_version_set,
+            admin::min_client_version_clear
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(open)
         .merge(guarded)

@@ -93,6 +93,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/admin/v1/maintenance"),
     ("get", "/admin/v1/policies"),
     ("put", "/admin/v1/policies"),
+    ("put", "/admin/v1/min-client-version"),
+    ("delete", "/admin/v1/min-client-version"),
 ];
 
 async fn openapi_lists_every_route(b: Backend) {

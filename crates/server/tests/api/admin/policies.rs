@@ -17,6 +17,8 @@ on_both!(
     policies_that_do_not_fit_are_refused,
     two_factor_is_required_after_the_grace_period,
     two_factor_for_admins_only,
+    the_oldest_app_version_is_set_and_cleared,
+    the_audit_trail_is_kept_as_long_as_it_says,
 );
 
 impl Console {
@@ -229,4 +231,91 @@ async fn two_factor_for_admins_only(b: Backend) {
         .access_token;
     let (s, _) = c.srv.get("/v1/me/sessions", admin.expose()).await;
     assert_eq!(s, 200);
+}
+
+async fn the_oldest_app_version_is_set_and_cleared(b: Backend) {
+    let Some(c) = console(b).await else {
+        return;
+    };
+    let put = |body: Value| {
+        let c = &c;
+        async move {
+            c.srv
+                .call(
+                    Method::PUT,
+                    "/admin/v1/min-client-version",
+                    Some(&c.admin),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    for (body, field) in [
+        (json!({"min_version": "soon"}), "min_version"),
+        (
+            json!({"min_version": "2.0.0", "download_url": "http://evil.example/app.exe"}),
+            "download_url",
+        ),
+    ] {
+        let (s, answer) = put(body).await;
+        assert_error(s, &answer, 400, "invalid_request");
+        assert_eq!(answer["field"], field, "{answer}");
+    }
+    let (s, body) =
+        put(json!({"min_version": "99.0.0", "download_url": "https://it.corp.example/latchkey"}))
+            .await;
+    assert_eq!(s, 204, "{body}");
+    c.srv.let_settings_expire();
+    let (_, meta) = c.srv.get("/v1/meta", "").await;
+    assert_eq!(meta["min_client_version"], "99.0.0");
+    assert_eq!(meta["download_url"], "https://it.corp.example/latchkey");
+    let (s, body) = c
+        .srv
+        .call(
+            Method::DELETE,
+            "/admin/v1/min-client-version",
+            Some(&c.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    c.srv.let_settings_expire();
+    let (_, meta) = c.srv.get("/v1/meta", "").await;
+    assert_eq!(meta["min_client_version"], Value::Null, "{meta}");
+    let (_, trail) = c.call(&c.admin, Method::GET, "/admin/v1/audit").await;
+    let changes: Vec<&Value> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "min_client_version")
+        .collect();
+    assert_eq!(changes.len(), 2, "{trail}");
+    assert_eq!(changes[1]["changes"][0]["after"], "99.0.0");
+}
+
+async fn the_audit_trail_is_kept_as_long_as_it_says(b: Backend) {
+    let Some(c) = console(b).await else {
+        return;
+    };
+    let count = || c.srv.scalar("SELECT COUNT(*) FROM audit");
+    let now = c.srv.state.now();
+    let day = 86_400_000;
+    let prune = |at: i64| latchkey_server::retention::prune(&c.srv.state, at);
+    let (s, _) = c.put_policies(json!({"retention.audit_days": 30})).await;
+    assert_eq!(s, 200);
+    prune(now + 29 * day).await.unwrap();
+    assert_eq!(count().await, 1);
+    // By default it is kept for good.
+    let (s, _) = c.put_policies(json!({"retention.audit_days": null})).await;
+    assert_eq!(s, 200);
+    prune(now + 400 * day).await.unwrap();
+    assert_eq!(count().await, 2);
+    // 30 days again (as the console stores it): older records go.
+    latchkey_server::settings::set_policy(&c.srv.state.db, Some(r#"{"retention.audit_days": 30}"#))
+        .await
+        .unwrap();
+    c.srv.let_settings_expire();
+    c.srv.state.switches().await.unwrap();
+    prune(now + 31 * day).await.unwrap();
+    assert_eq!(count().await, 0);
 }

@@ -67,6 +67,20 @@ fn routes(target: &str, victim: &str) -> Vec<(Method, String, AdminRole, Option<
         (Method::GET, "/admin/v1/policies".into(), helpdesk, None),
         (
             Method::PUT,
+            "/admin/v1/min-client-version".into(),
+            admin,
+            Some(
+                json!({"min_version": "0.0.1", "download_url": "https://it.corp.example/latchkey"}),
+            ),
+        ),
+        (
+            Method::DELETE,
+            "/admin/v1/min-client-version".into(),
+            admin,
+            None,
+        ),
+        (
+            Method::PUT,
             "/admin/v1/policies".into(),
             admin,
             Some(json!({"lockout.threshold": 6})),
