@@ -787,25 +787,35 @@ pub async fn maintenance_on(
     admin: Admin,
     ApiJson(req): ApiJson<Maintenance>,
 ) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Admin)?;
-    if req.message.chars().count() > 500 {
-        return Err(ApiError::invalid(
-            "message",
-            "The message is at most 500 characters.",
-        ));
-    }
-    admin::maintenance(&app, Some(req.clone())).await?;
-    let change = audit::change("maintenance", None, Some(&req.message));
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        "maintenance_on",
-        None,
-        &[change],
-        app.now(),
-    )
-    .await?;
+    change_maintenance(&app, &admin, Some(req)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Maintenance on (with its message) or off, audited: for the API and the console.
+pub async fn change_maintenance(
+    app: &AppState,
+    admin: &Admin,
+    on: Option<Maintenance>,
+) -> ApiResult<()> {
+    admin.needs(AdminRole::Admin)?;
+    if let Some(req) = &on {
+        if req.message.chars().count() > 500 {
+            return Err(ApiError::invalid(
+                "message",
+                "The message is at most 500 characters.",
+            ));
+        }
+    }
+    let (action, change) = match &on {
+        Some(req) => (
+            "maintenance_on",
+            vec![audit::change("maintenance", None, Some(&req.message))],
+        ),
+        None => ("maintenance_off", vec![]),
+    };
+    admin::maintenance(app, on).await?;
+    audit::record(&app.db, &admin.actor(), action, None, &change, app.now()).await?;
+    Ok(())
 }
 
 /// Turns maintenance off (admin only).
@@ -815,17 +825,7 @@ pub async fn maintenance_on(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     ))]
 pub async fn maintenance_off(State(app): State<AppState>, admin: Admin) -> ApiResult<StatusCode> {
-    admin.needs(AdminRole::Admin)?;
-    admin::maintenance(&app, None).await?;
-    audit::record(
-        &app.db,
-        &admin.actor(),
-        "maintenance_off",
-        None,
-        &[],
-        app.now(),
-    )
-    .await?;
+    change_maintenance(&app, &admin, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

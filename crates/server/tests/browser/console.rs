@@ -356,6 +356,46 @@ async fn an_admin_changes_deletes_creates_and_imports(b: Backend, lang: Lang) {
         .login_raw("careless@corp.example", "Wrong-password-5")
         .await;
     assert_eq!(body["code"], "account_locked", "{s} {body}");
+
+    // Maintenance from the console, which stays open during it: signed out and in
+    // again, the admin turns it off.
+    browser.follow("a[href='/admin/maintenance']").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('message').value = 'Upgrade until 8:00';",
+            vec![],
+        )
+        .await
+        .expect("type");
+    browser.submit().await;
+    browser.screenshot("console-maintenance-on").await;
+    let (_, meta) = srv.get("/v1/meta", "").await;
+    assert_eq!(
+        meta["maintenance"]["message"], "Upgrade until 8:00",
+        "{meta}"
+    );
+    let (s, body) = srv.login_raw("careless@corp.example", PASSWORD).await;
+    assert_eq!(body["code"], "maintenance", "{s} {body}");
+    browser.follow(".who button").await;
+    browser
+        .goto(&format!("{}/admin/maintenance", site.base()))
+        .await;
+    srv.advance(30);
+    browser.type_in("username", "it.admin@corp.example").await;
+    browser.type_and_enter("current-password", PASSWORD).await;
+    browser
+        .type_and_enter("one-time-code", &site.totp(&key))
+        .await;
+    browser.page(words(lang, "Users", "用户"), lang).await;
+    browser.follow("a[href='/admin/maintenance']").await;
+    browser
+        .page(words(lang, "Maintenance", "维护模式"), lang)
+        .await;
+    browser.submit().await;
+    let (_, meta) = srv.get("/v1/meta", "").await;
+    assert_eq!(meta["maintenance"], serde_json::Value::Null, "{meta}");
+    browser.screenshot("console-maintenance-off").await;
     browser.no_placeholder().await;
     browser.quit().await;
 }

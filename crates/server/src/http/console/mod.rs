@@ -43,6 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/{action}", get(confirm).post(act))
         .route("/admin/audit", get(audit))
         .route("/admin/policies", get(policies_page).post(save_policies))
+        .route(
+            "/admin/maintenance",
+            get(maintenance_page).post(set_maintenance),
+        )
         .route("/admin/new", get(new_account).post(create_account))
         .route("/admin/import", get(import_page).post(import_accounts))
         .route("/admin/sign-in", get(sign_in))
@@ -189,6 +193,10 @@ impl Ctx {
                 nav.push(Link {
                     href: "/admin/policies".into(),
                     label: c(lang, "nav.policies"),
+                });
+                nav.push(Link {
+                    href: "/admin/maintenance".into(),
+                    label: c(lang, "nav.maintenance"),
                 });
             }
         }
@@ -1260,6 +1268,126 @@ async fn create_account(
             page.form = Some(new_form(lang, &form));
             let status =
                 StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            ctx.respond(page, status)
+        }
+        Err(e) => ctx.refused(Some(&admin), &e),
+    }
+}
+
+/// The maintenance page: its state, and the form that turns it on, or the button that
+/// turns it off.
+async fn maintenance_view(
+    app: &AppState,
+    admin: &Admin,
+    ctx: &Ctx,
+    typed: &std::collections::HashMap<String, String>,
+) -> Result<Page, ApiError> {
+    let lang = ctx.lang;
+    let switches = app.switches().await?;
+    let mut page = ctx.page(c(lang, "maintenance.title"), Some(admin));
+    match &switches.maintenance {
+        Some(m) => {
+            page.lead = Some(cf(lang, "maintenance.on_lead", &[("message", &m.message)]));
+            page.confirm = Some(Confirm {
+                action: "/admin/maintenance".into(),
+                explain: c(lang, "maintenance.off_explain"),
+                submit: c(lang, "maintenance.off"),
+                danger: false,
+                cancel_href: "/admin".into(),
+                cancel: c(lang, "cancel"),
+            });
+        }
+        None => {
+            page.lead = Some(c(lang, "maintenance.off_lead"));
+            let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
+            page.form = Some(EditForm {
+                action: "/admin/maintenance".into(),
+                fields: vec![
+                    FormField {
+                        name: "message",
+                        label: c(lang, "maintenance.message"),
+                        value: v("message"),
+                        kind: "text",
+                        hint: None,
+                    },
+                    FormField {
+                        name: "until",
+                        label: c(lang, "maintenance.until"),
+                        value: v("until"),
+                        kind: "text",
+                        hint: None,
+                    },
+                ],
+                submit: c(lang, "maintenance.on"),
+                cancel_href: "/admin".into(),
+                cancel: c(lang, "cancel"),
+            });
+        }
+    }
+    Ok(page)
+}
+
+/// `GET /admin/maintenance` (admins).
+async fn maintenance_page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/maintenance");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(e) = admin.needs(AdminRole::Admin) {
+        return ctx.refused(Some(&admin), &e);
+    }
+    match maintenance_view(&app, &admin, &ctx, &Default::default()).await {
+        Ok(page) => ctx.respond(page, StatusCode::OK),
+        Err(e) => ctx.refused(Some(&admin), &e),
+    }
+}
+
+/// `POST /admin/maintenance`: on with the message typed (a form with `message`), or
+/// off (the confirmation, which has none).
+async fn set_maintenance(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let ctx = Ctx::new(&app, &headers, None, "/admin/maintenance");
+    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let lang = ctx.lang;
+    let form = web::parse_form(&body).unwrap_or_default();
+    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
+    }
+    let on = form.get("message").map(|m| latchkey_proto::Maintenance {
+        message: m.trim().to_owned(),
+        until: form
+            .get("until")
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty()),
+    });
+    let outcome = api::change_maintenance(&app, &admin, on).await;
+    let (typed, error) = match outcome {
+        Ok(()) => (Default::default(), None),
+        Err(e) if e.code() == ErrorCode::InvalidRequest => (form, Some(e)),
+        Err(e) => return ctx.refused(Some(&admin), &e),
+    };
+    match maintenance_view(&app, &admin, &ctx, &typed).await {
+        Ok(mut page) => {
+            let status = match &error {
+                Some(e) => {
+                    page.error = Some(form_error(lang, e));
+                    StatusCode::BAD_REQUEST
+                }
+                None => StatusCode::OK,
+            };
             ctx.respond(page, status)
         }
         Err(e) => ctx.refused(Some(&admin), &e),

@@ -190,7 +190,8 @@ async fn authorize(app: &AppState, headers: &HeaderMap, raw: &[u8], path: &str) 
     }
     let now = app.now();
     match app.switches().await {
-        Ok(s) if s.maintenance.is_some() => {
+        // The IT console stays open, so that IT can end maintenance from the browser.
+        Ok(s) if s.maintenance.is_some() && client.id != crate::http::console::CLIENT_ID => {
             if req.prompt.iter().any(|x| x == "none") {
                 return redirect_error(&req, &iss, "temporarily_unavailable", "maintenance");
             }
@@ -1188,7 +1189,9 @@ async fn signin_post(
         return render(ctx, current.as_ref(), Some(e), false, StatusCode::FORBIDDEN);
     }
     match app.switches().await {
-        Ok(s) if s.maintenance.is_some() => return maintenance_page(&app, lang, &ctx.path()).await,
+        Ok(s) if s.maintenance.is_some() && ctx.client.id != crate::http::console::CLIENT_ID => {
+            return maintenance_page(&app, lang, &ctx.path()).await
+        }
         Ok(_) => {}
         Err(e) => return internal(lang, &ctx.path(), e),
     }
