@@ -290,6 +290,39 @@ impl Ctx {
     }
 }
 
+/// [`signed_in`], refused unless the admin's role allows `needed`.
+async fn signed_in_as(
+    app: &AppState,
+    headers: &HeaderMap,
+    ip: &ClientIp,
+    ctx: Ctx,
+    needed: AdminRole,
+) -> Result<(Admin, Ctx), Response> {
+    let (admin, ctx) = signed_in(app, headers, ip, ctx).await?;
+    match admin.needs(needed) {
+        Ok(()) => Ok((admin, ctx)),
+        Err(e) => Err(ctx.refused(Some(&admin), &e)),
+    }
+}
+
+/// A form posted by the signed-in admin: its fields, once its CSRF token is this
+/// browser's.
+async fn posted(
+    app: &AppState,
+    headers: &HeaderMap,
+    ip: &ClientIp,
+    ctx: Ctx,
+    body: &[u8],
+) -> Result<(Admin, Ctx, std::collections::HashMap<String, String>), Response> {
+    let (admin, ctx) = signed_in(app, headers, ip, ctx).await?;
+    let form = web::parse_form(body).unwrap_or_default();
+    if !csrf_ok(headers, form.get("csrf").map(String::as_str)) {
+        let lang = ctx.lang;
+        return Err(ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf")));
+    }
+    Ok((admin, ctx, form))
+}
+
 /// The signed-in admin of this browser, or the response that stands instead: the
 /// sign-in (no single sign-on), or a refusal (no role, no two-step verification).
 async fn signed_in(
@@ -726,15 +759,11 @@ async fn act(
 ) -> Response {
     let path = format!("/admin/users/{}", urlencode(&id));
     let ctx = Ctx::new(&app, &headers, None, &path);
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx, form) = match posted(&app, &headers, &ip, ctx, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    let form = web::parse_form(&body).unwrap_or_default();
-    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
-    }
     if action == "edit" {
         let field = |k: &str| form.get(k).cloned();
         let req = latchkey_proto::UpdateUserRequest {
@@ -793,15 +822,7 @@ async fn act(
 }
 
 fn csrf_ok(headers: &HeaderMap, form: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "cross-site");
-    let (Some(cookie), Some(form)) = (web::cookie(headers, CSRF_COOKIE), form) else {
-        return false;
-    };
-    !cross_site && cookie.len() == 32 && bool::from(cookie.as_bytes().ct_eq(form.as_bytes()))
+    web::csrf_matches(headers, CSRF_COOKIE, form)
 }
 
 /// `GET /admin/audit`: the newest actions (admins only).
@@ -812,14 +833,11 @@ async fn audit(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/audit");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx) = match signed_in_as(&app, &headers, &ip, ctx, AdminRole::Admin).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    if let Err(e) = admin.needs(AdminRole::Admin) {
-        return ctx.refused(Some(&admin), &e);
-    }
     let entries = match crate::audit::recent(&app.db, None, 200).await {
         Ok(e) => e,
         Err(e) => return ctx.refused(Some(&admin), &ApiError::from(e)),
@@ -1196,13 +1214,10 @@ async fn new_account(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/new");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx) = match signed_in_as(&app, &headers, &ip, ctx, AdminRole::Admin).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = admin.needs(AdminRole::Admin) {
-        return ctx.refused(Some(&admin), &e);
-    }
     let lang = ctx.lang;
     let mut page = ctx.page(c(lang, "new.title"), Some(&admin));
     page.lead = Some(c(lang, "new.lead"));
@@ -1218,15 +1233,11 @@ async fn create_account(
     body: axum::body::Bytes,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, None, "/admin/new");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx, form) = match posted(&app, &headers, &ip, ctx, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    let form = web::parse_form(&body).unwrap_or_default();
-    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
-    }
     let field = |k: &str| form.get(k).cloned().filter(|v| !v.trim().is_empty());
     let req = latchkey_proto::CreateUserRequest {
         email: field("email"),
@@ -1335,13 +1346,10 @@ async fn maintenance_page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/maintenance");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx) = match signed_in_as(&app, &headers, &ip, ctx, AdminRole::Admin).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = admin.needs(AdminRole::Admin) {
-        return ctx.refused(Some(&admin), &e);
-    }
     match maintenance_view(&app, &admin, &ctx, &Default::default()).await {
         Ok(page) => ctx.respond(page, StatusCode::OK),
         Err(e) => ctx.refused(Some(&admin), &e),
@@ -1357,15 +1365,11 @@ async fn set_maintenance(
     body: axum::body::Bytes,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, None, "/admin/maintenance");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx, form) = match posted(&app, &headers, &ip, ctx, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    let form = web::parse_form(&body).unwrap_or_default();
-    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
-    }
     let on = form.get("message").map(|m| latchkey_proto::Maintenance {
         message: m.trim().to_owned(),
         until: form
@@ -1440,13 +1444,10 @@ async fn policies_page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/policies");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx) = match signed_in_as(&app, &headers, &ip, ctx, AdminRole::Admin).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = admin.needs(AdminRole::Admin) {
-        return ctx.refused(Some(&admin), &e);
-    }
     let stored = match app.switches().await {
         Ok(s) => crate::policy::parse(s.policy.as_deref()),
         Err(e) => return ctx.refused(Some(&admin), &ApiError::from(e)),
@@ -1468,15 +1469,11 @@ async fn save_policies(
     body: axum::body::Bytes,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, None, "/admin/policies");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx, form) = match posted(&app, &headers, &ip, ctx, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    let form = web::parse_form(&body).unwrap_or_default();
-    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
-    }
     // A number or true/false as such, anything else as text.
     let changes: crate::policy::Stored = crate::policy::KEYS
         .iter()
@@ -1554,13 +1551,10 @@ async fn import_page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, q.lang.as_deref(), "/admin/import");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx) = match signed_in_as(&app, &headers, &ip, ctx, AdminRole::Admin).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = admin.needs(AdminRole::Admin) {
-        return ctx.refused(Some(&admin), &e);
-    }
     let lang = ctx.lang;
     let mut page = ctx.page(c(lang, "import.title"), Some(&admin));
     page.form = Some(import_form(lang, "email,phone,name\n".into(), true));
@@ -1576,15 +1570,11 @@ async fn import_accounts(
     body: axum::body::Bytes,
 ) -> Response {
     let ctx = Ctx::new(&app, &headers, None, "/admin/import");
-    let (admin, ctx) = match signed_in(&app, &headers, &ip, ctx).await {
+    let (admin, ctx, form) = match posted(&app, &headers, &ip, ctx, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let lang = ctx.lang;
-    let form = web::parse_form(&body).unwrap_or_default();
-    if !csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return ctx.error(Some(&admin), StatusCode::FORBIDDEN, c(lang, "error.csrf"));
-    }
     let csv = form.get("csv").cloned().unwrap_or_default();
     let dry_run = form.get("dry_run").is_some_and(|v| v == "1");
     let req = latchkey_proto::ImportRequest {

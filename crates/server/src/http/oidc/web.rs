@@ -294,11 +294,18 @@ pub fn csrf_token(app: &AppState, headers: &HeaderMap) -> (String, Option<String
 /// Whether a form post carries this browser's CSRF token and was not sent by another
 /// site (`Sec-Fetch-Site`, where the browser sends it).
 pub fn csrf_ok(headers: &HeaderMap, form_token: Option<&str>) -> bool {
+    csrf_matches(headers, CSRF_COOKIE, form_token)
+}
+
+/// Whether the form's token equals the cookie `cookie_name` of this browser (32
+/// characters, compared in constant time) and the request is not cross-site: the
+/// double-submit check of the sign-in pages and of the console (each its own cookie).
+pub fn csrf_matches(headers: &HeaderMap, cookie_name: &str, form_token: Option<&str>) -> bool {
     let cross_site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "cross-site");
-    let (Some(cookie), Some(form)) = (cookie(headers, CSRF_COOKIE), form_token) else {
+    let (Some(cookie), Some(form)) = (cookie(headers, cookie_name), form_token) else {
         return false;
     };
     !cross_site && cookie.len() == 32 && bool::from(cookie.as_bytes().ct_eq(form.as_bytes()))
