@@ -126,14 +126,20 @@ pub async fn login(
         Some(user) if verified.ok && account_open => user,
         user => {
             let failed = lockout::fail_and_tell(&app.db, cfg, &visible, now).await?;
-            let mut locked_now = failed.locked_now;
-            if let (Some(subject), true) = (&account, account_open) {
-                locked_now |= lockout::fail_and_tell(&app.db, cfg, subject, now)
-                    .await?
-                    .locked_now;
-            }
+            // The owner is told once per lock of the account (to them, not to whoever
+            // typed: no oracle): the account-wide budget's lock when this device spends
+            // it (its identifier's may lock by another request at the same moment), else
+            // the remembered device's own.
+            let locked_now = match (&account, account_open) {
+                (Some(subject), true) => {
+                    lockout::fail_and_tell(&app.db, cfg, subject, now)
+                        .await?
+                        .locked_now
+                }
+                (Some(_), false) => false,
+                (None, _) => failed.locked_now,
+            };
             let locked = failed.locked;
-            // The owner is told once per lock (to them, not to whoever typed: no oracle).
             if let (Some(owner), true) = (&user, locked_now) {
                 if cfg.notify_user {
                     let minutes = locked.map_or(0, |s| s.div_ceil(60));
