@@ -178,6 +178,28 @@ impl Client {
         (status, value)
     }
 
+    /// POSTs JSON with a bearer token.
+    async fn post_auth(
+        &self,
+        server: &ServerProcess,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, value)
+    }
+
     async fn get(
         &self,
         server: &ServerProcess,
