@@ -308,7 +308,8 @@ pub const DEMO_PHONE: &str = "+8613800138000";
 pub const DEMO_PASSWORD: &str = "Violet-harbor-lantern-42";
 pub const DEMO_ORG: &str = "Demo Corp 示例公司";
 
-/// Creates (or restores) the demo account: known password, unlocked, enabled.
+/// Creates (or restores) the demo account: known password, unlocked, enabled, and
+/// no reset link or code of the old password left working.
 pub async fn demo(app: &AppState) -> Result<UserRow, AdminError> {
     let password = Secret::from(DEMO_PASSWORD);
     match find(app, DEMO_EMAIL).await {
@@ -317,6 +318,8 @@ pub async fn demo(app: &AppState) -> Result<UserRow, AdminError> {
             let now = app.now();
             let mut tx = app.db.begin().await?;
             users::set_password(&mut tx, &user, &hash, false, now).await?;
+            // A password set by any path voids the reset links and codes in flight.
+            crate::replacement::void_resets(&mut tx, &user.id, now).await?;
             tx.commit().await?;
             users::set_disabled(&app.db, &user.id, false).await?;
             lockout::clear_account(&app.db, &user, false).await?;
