@@ -26,14 +26,14 @@ const TEMP_PASSWORD: &str = "Saffron-glacier-pelican-58";
 
 /// What a finished command left behind.
 #[derive(Debug)]
-struct Run {
+pub(crate) struct Run {
     code: Option<i32>,
     stdout: String,
     stderr: String,
 }
 
 impl Run {
-    fn ok(&self) -> &Self {
+    pub(crate) fn ok(&self) -> &Self {
         assert_eq!(self.code, Some(0), "command failed: {self:#?}");
         self
     }
@@ -78,7 +78,7 @@ impl Run {
 }
 
 /// Runs `latchkey-server ARGS` on the test server's database, with `stdin` piped in.
-async fn cli(srv: &TestServer, args: &[&str], stdin: Option<&str>) -> Run {
+pub(crate) async fn cli(srv: &TestServer, args: &[&str], stdin: Option<&str>) -> Run {
     cli_env(srv, args, stdin, &[]).await
 }
 

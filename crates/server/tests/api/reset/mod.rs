@@ -7,6 +7,7 @@
 mod channels;
 mod enumeration;
 mod rules;
+mod voided;
 
 use std::time::{Duration, Instant};
 
