@@ -39,6 +39,8 @@ on_both!(
     parallel_new_device_sign_ins_send_five_codes,
     parallel_wrong_current_passwords_get_five_judged,
     parallel_refused_resets_get_five_tries,
+    parallel_failures_over_several_identifiers_spend_the_account_budget_silently,
+    parallel_wrong_recovery_codes_get_five_judged,
 );
 
 const BURST: usize = 30;
@@ -358,6 +360,130 @@ async fn parallel_refused_resets_get_five_tries(b: Backend) {
     assert_eq!(
         (s.as_u16(), body["code"].as_str()),
         (401, Some("token_invalid")),
+        "{body}"
+    );
+}
+
+async fn parallel_failures_over_several_identifiers_spend_the_account_budget_silently(b: Backend) {
+    let Some(srv) = TestServer::bare(b).await else {
+        return;
+    };
+    let user = srv
+        .add(
+            latchkey_server::admin::AddUser {
+                email: Some("spread@corp.cn".into()),
+                username: Some("spread".into()),
+                phone: Some("+8613900139000".into()),
+                ..Default::default()
+            },
+            PASSWORD,
+        )
+        .await;
+    // 30 wrong passwords at once from a device the account never used, spread over
+    // its three identifiers: 14 as the e-mail, 13 as the username, 3 as the phone.
+    // Each identifier has its own visible budget (5), the account a silent one (5)
+    // across all three.
+    let identifiers: Vec<&str> = (0..BURST)
+        .map(|i| match i {
+            0..=13 => "spread@corp.cn",
+            14..=26 => "spread",
+            _ => "+8613900139000",
+        })
+        .collect();
+    let before = srv.state.hasher.verifications();
+    let answers = join_all(
+        identifiers
+            .iter()
+            .map(|id| srv.login_device(id, "Wrong-password-123456", "stranger-pc")),
+    )
+    .await;
+    let judged = srv.state.hasher.verifications() - before;
+    let t = tally(&answers);
+    // Every identifier's budget held on its own: 5 + 5 + 3 passwords judged.
+    assert_eq!(judged, 13, "{t:?}");
+    only(
+        &t,
+        &["invalid_credentials", "account_locked", "rate_limited"],
+    );
+    // The phone's own three tries were answered as wrong passwords, whatever the
+    // account's budget said: nothing links it to the locked e-mail and username.
+    let phone = tally(&answers[27..]);
+    assert_eq!(count(&phone, "invalid_credentials"), 3, "{phone:?}");
+    // The account's own budget judged no more than its five (the owner's activity
+    // says `account_locked` for the rest).
+    let wrong: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM activity WHERE user_id = $1 AND kind = 'login' \
+         AND result = 'invalid_credentials'",
+    )
+    .bind(&user.id)
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert!(wrong <= 5, "{wrong}: {t:?}");
+    // It is used up, silently: the right password as the phone, which has a try left
+    // of its own, is answered as a wrong one until the lock's 15 minutes are over.
+    let (s, body) = srv
+        .login_device("+8613900139000", PASSWORD, "stranger-pc")
+        .await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (401, Some("invalid_credentials")),
+        "{body}"
+    );
+    srv.advance(901);
+    let (s, body) = srv
+        .login_device("+8613900139000", PASSWORD, "stranger-pc")
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
+async fn parallel_wrong_recovery_codes_get_five_judged(b: Backend) {
+    let Some(srv) = TestServer::bare_with(b, |c| {
+        c.delivery.secret_key = Some(super::totp::KEY.into());
+    })
+    .await
+    else {
+        return;
+    };
+    let e = enabled_user(&srv, "backup-burst@corp.cn").await;
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        tokens.push(mfa_token(&srv, "backup-burst@corp.cn").await);
+    }
+    // Wrong recovery codes of the right shape: each real code with its last
+    // character changed.
+    let wrong_codes: Vec<String> = (0..BURST)
+        .map(|i| {
+            let real = &e.codes[i % e.codes.len()];
+            let last = if real.ends_with('z') { 'y' } else { 'z' };
+            format!("{}{last}", &real[..real.len() - 1])
+        })
+        .collect();
+    let before = srv.state.second_factor_checks.load(Ordering::Relaxed);
+    let answers = join_all((0..BURST).map(|i| {
+        let (srv, token, code) = (&srv, &tokens[i % 5], &wrong_codes[i]);
+        async move { second(srv, token, "recovery_code", code).await }
+    }))
+    .await;
+    let judged = srv.state.second_factor_checks.load(Ordering::Relaxed) - before;
+    let t = tally(&answers);
+    assert_eq!(judged, 5, "{t:?}");
+    only(
+        &t,
+        &[
+            "code_invalid",
+            "account_locked",
+            "rate_limited",
+            "too_many_attempts",
+            "token_invalid",
+        ],
+    );
+    // The second factor is locked: a right recovery code on a fresh token waits.
+    let token = mfa_token(&srv, "backup-burst@corp.cn").await;
+    let (s, body) = second(&srv, &token, "recovery_code", &e.codes[0]).await;
+    assert_eq!(
+        (s.as_u16(), body["code"].as_str()),
+        (423, Some("account_locked")),
         "{body}"
     );
 }
