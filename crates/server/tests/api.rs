@@ -12,6 +12,7 @@ mod api {
     mod admin_cli;
     mod bad_input;
     mod config;
+    mod connections;
     mod delivery;
     mod devices;
     mod faults;

@@ -361,14 +361,30 @@ async fn sessions_end_ninety_days_after_sign_in(b: Backend) {
 }
 
 async fn retention_prunes_what_strangers_can_grow(b: Backend) {
-    let Some((srv, _sink)) = with_smtp(b).await else {
+    let Some((srv, sink)) = with_smtp(b).await else {
         return;
     };
-    // A stranger's traffic: failures for made-up names, reset starts for them.
+    // A stranger's traffic: failures for made-up names, reset starts for them, and
+    // one for a real account, whose code is mailed (a sent message).
     for i in 0..5 {
         srv.login_raw(&format!("nobody{i}@corp.cn"), "Wrong-password-42")
             .await;
         started_id(&srv, &format!("nobody{i}@corp.cn")).await;
+    }
+    srv.add_user("somebody@corp.cn", PASSWORD).await;
+    started_id(&srv, "somebody@corp.cn").await;
+    code_mail(&sink, 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while srv
+        .scalar("SELECT COUNT(*) FROM messages WHERE status <> 'pending'")
+        .await
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message is not marked sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let count = |table: &'static str| {
         let db = srv.state.db.clone();
@@ -387,6 +403,7 @@ async fn retention_prunes_what_strangers_can_grow(b: Backend) {
         "activity",
         "sends",
         "send_limits",
+        "messages",
     ] {
         assert!(count(table).await > 0, "{table}");
     }
@@ -406,6 +423,7 @@ async fn retention_prunes_what_strangers_can_grow(b: Backend) {
         "activity",
         "sends",
         "send_limits",
+        "messages",
     ] {
         assert_eq!(count(table).await, 0, "{table}");
     }
