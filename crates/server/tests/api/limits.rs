@@ -2,7 +2,7 @@
 //! requests at once and counts how many were *judged* (the secret compared) or *sent*.
 //! Before the tries were reserved, 24 of 30 wrong passwords and 12 of 30 wrong TOTP
 //! codes were judged where the limit is 5. The same bursts across two real server
-//! processes on one PostgreSQL are in `multi_process.rs`.
+//! processes on one PostgreSQL are in `multi_process/limits.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
