@@ -1,12 +1,13 @@
 //! Two real `latchkey-server serve` processes on one PostgreSQL database behave as one
 //! server: a lock made through one is seen by the other, a refresh token rotated
-//! through one is spent for the other, maintenance set by the CLI reaches both, and the
-//! per-address throttle counts the failures of both. (PostgreSQL only: SQLite is the
-//! single-machine default.)
+//! through one is spent for the other, maintenance set by the CLI reaches both, the
+//! per-address throttle counts the failures of both, and they are one OpenID Connect
+//! provider. (PostgreSQL only: SQLite is the single-machine default.)
 //!
 //! The tests are in one file per area; this module holds what they share.
 
 mod limits;
+mod oidc;
 mod one_server;
 mod policies;
 
