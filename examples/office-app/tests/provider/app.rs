@@ -15,6 +15,7 @@ use super::server::{first_party, Provider, EMAIL, NAME, PASSWORD};
 on_both!(
     the_example_app_signs_in_and_out,
     the_launcher_opens_the_example_app_signed_in,
+    the_example_app_refuses_a_tampered_state,
 );
 
 /// The example application, registered as `scripts/run.sh` registers it (its home page
@@ -160,4 +161,61 @@ async fn the_launcher_opens_the_example_app_signed_in(backend: Backend) {
         "{}",
         page.body
     );
+}
+
+/// The callback with another `state` than the one this browser's sign-in started with
+/// (login CSRF, or a mix-up of two sign-ins) signs nobody in; the untouched callback
+/// still does, so it was the `state` that was refused.
+async fn the_example_app_refuses_a_tampered_state(backend: Backend) {
+    let Some(provider) = Provider::start(backend).await else {
+        return;
+    };
+    let home = start_app(&provider).await;
+    let browser = Browser::new();
+    let callback = format!("{home}callback");
+    let back = browser
+        .walk(
+            &format!("{home}login"),
+            &Answers::password(EMAIL, PASSWORD),
+            Some(&callback),
+        )
+        .await
+        .redirect();
+    let state = back
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    for tampered in [format!("{state}x"), "forged".to_owned(), String::new()] {
+        let mut url = back.clone();
+        let pairs: Vec<(String, String)> = back
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "state" {
+                    tampered.clone()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        let page = browser
+            .walk(url.as_str(), &Answers::default(), None)
+            .await
+            .page();
+        assert_eq!(page.status, 400, "{tampered:?}: {}", page.body);
+        assert!(!page.body.contains("Signed in as"), "{}", page.body);
+        let home_page = browser.walk(&home, &Answers::default(), None).await.page();
+        assert!(
+            home_page.body.contains("Sign in with Latchkey"),
+            "{}",
+            home_page.body
+        );
+    }
+    let page = browser
+        .walk(back.as_str(), &Answers::default(), None)
+        .await
+        .page();
+    assert!(page.body.contains("Signed in as"), "{}", page.body);
 }
