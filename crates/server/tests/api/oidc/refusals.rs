@@ -11,6 +11,7 @@ on_both!(
     unknown_clients_and_redirect_uris_get_a_page_not_a_redirect,
     bad_requests_go_back_to_the_application,
     pkce_codes_and_clients_are_checked_at_the_token_endpoint,
+    a_missing_code_verifier_is_refused,
     a_replayed_code_revokes_what_it_issued,
     forms_need_the_csrf_token,
     a_two_factor_application_refuses_a_password_only_session,
@@ -231,6 +232,58 @@ async fn pkce_codes_and_clients_are_checked_at_the_token_endpoint(b: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// A code asked for with a `code_challenge` needs its `code_verifier`, from a public
+/// client (`invalid_request`: PKCE is what authenticates it) and from a confidential
+/// one (`invalid_grant`: its secret alone is not enough). The refusal spends nothing.
+async fn a_missing_code_verifier_is_refused(b: Backend) {
+    let Some(srv) = server(b).await else {
+        return;
+    };
+    srv.add_user("he@corp.cn", PASSWORD).await;
+    assert!(register(&srv, "desk", |c| c.public = true).await.is_none());
+    let secret = register(&srv, "crm", |_| {}).await.unwrap();
+    let mut browser = Browser::new(&srv);
+    let page = browser.authorize("desk", &[]).await;
+    let public_code = browser
+        .password(&page, "he@corp.cn", PASSWORD)
+        .await
+        .redirect_params()["code"]
+        .clone();
+    let confidential_code = browser.authorize("crm", &[]).await.redirect_params()["code"].clone();
+    for (client, secret, code, error) in [
+        ("desk", None, &public_code, "invalid_request"),
+        (
+            "crm",
+            Some(secret.as_str()),
+            &confidential_code,
+            "invalid_grant",
+        ),
+    ] {
+        let without = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ];
+        let (status, body) = exchange(&srv, client, secret, &without).await;
+        assert_eq!(
+            (status.as_u16(), body["error"].as_str()),
+            (400, Some(error)),
+            "{client}: {body}"
+        );
+        assert!(body.get("id_token").is_none(), "{body}");
+        let (status, body) = exchange(
+            &srv,
+            client,
+            secret,
+            &[("code_verifier", ""), without[0], without[1], without[2]],
+        )
+        .await;
+        assert_eq!(status, 400, "{client}, empty verifier: {body}");
+        let (status, body) = exchange_code(&srv, client, secret, code).await;
+        assert_eq!(status, 200, "{client}: {body}");
+    }
 }
 
 async fn a_replayed_code_revokes_what_it_issued(b: Backend) {
