@@ -7,6 +7,7 @@
 mod approvals;
 mod bad_input;
 mod bursts;
+mod csrf;
 mod flows;
 mod log;
 mod refusals;
