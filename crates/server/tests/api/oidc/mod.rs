@@ -11,6 +11,7 @@ mod csrf;
 mod flows;
 mod log;
 mod refusals;
+mod sso;
 mod tokens;
 
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     pub cookies: HashMap<String, String>,
+    /// Every `Set-Cookie` the server sent, as sent.
+    pub set_cookies: Vec<String>,
     pub accept_language: &'static str,
 }
 
@@ -154,6 +157,7 @@ impl Browser {
                 .unwrap(),
             base: base.to_owned(),
             cookies: HashMap::new(),
+            set_cookies: Vec::new(),
             accept_language: "en-GB,en;q=0.9",
         }
     }
@@ -182,6 +186,7 @@ impl Browser {
         let r = req.send().await.unwrap();
         for c in r.headers().get_all(SET_COOKIE) {
             let c = c.to_str().unwrap();
+            self.set_cookies.push(c.to_owned());
             let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
             let (name, value) = pair.split_once('=').unwrap();
             if attrs.contains("Max-Age=0") {
