@@ -15,6 +15,27 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub type Db = AnyPool;
 
+/// A yes/no column (`users.disabled`, `oidc_clients.first_party`, …). The flags are
+/// BIGINT 0/1 in both databases, as sqlx's `Any` driver decodes no booleans; this type
+/// reads one (`row.get::<Flag, _>(…)`, or a `FromRow` field) and binds one, so that no
+/// query site compares integers by hand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Flag(i64);
+
+impl Flag {
+    /// Whether the flag is set: anything but 0, as SQL reads it.
+    pub fn is_set(self) -> bool {
+        self.0 != 0
+    }
+}
+
+impl From<bool> for Flag {
+    fn from(set: bool) -> Self {
+        Self(i64::from(set))
+    }
+}
+
 /// Which database a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -143,6 +143,7 @@ pub async fn daily_lock_summary(app: &AppState, now: i64) -> Result<Option<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Flag;
 
     fn user(email: Option<&str>, phone: Option<&str>) -> UserRow {
         UserRow {
@@ -155,9 +156,9 @@ mod tests {
             locale: None,
             password_hash: String::new(),
             password_changed_at: 0,
-            must_change_password: 0,
-            disabled: 0,
-            mfa_enabled: 0,
+            must_change_password: Flag::default(),
+            disabled: Flag::default(),
+            mfa_enabled: Flag::default(),
             created_at: 0,
         }
     }

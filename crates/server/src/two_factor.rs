@@ -10,6 +10,7 @@
 //! the first process to see it) or from the account's creation, whichever is later.
 
 use crate::config::TwoFactorRequired;
+use crate::db::Flag;
 use crate::settings;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ pub async fn due(app: &AppState, user_id: &str, now: i64) -> Result<Option<Due>,
         TwoFactorRequired::Admins => "admins",
         TwoFactorRequired::Everyone => "everyone",
     };
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+    let row: Option<(Flag, i64, i64)> = sqlx::query_as(
         "SELECT u.mfa_enabled, u.created_at, \
            (SELECT COUNT(*) FROM admin_roles r WHERE r.user_id = u.id) \
          FROM users u WHERE u.id = $1",
@@ -44,7 +45,7 @@ pub async fn due(app: &AppState, user_id: &str, now: i64) -> Result<Option<Due>,
     let Some((mfa, created_at, roles)) = row else {
         return Ok(None);
     };
-    if mfa != 0 || (level == "admins" && roles == 0) {
+    if mfa.is_set() || (level == "admins" && roles == 0) {
         return Ok(None);
     }
     let switches = app.switches().await?;

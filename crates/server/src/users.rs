@@ -3,7 +3,7 @@
 use latchkey_proto::User;
 use sqlx::{Any, AnyConnection, Executor};
 
-use crate::db::Db;
+use crate::db::{Db, Flag};
 use crate::identifier::Identifier;
 use crate::tokens::new_id;
 
@@ -19,10 +19,10 @@ pub struct UserRow {
     pub locale: Option<String>,
     pub password_hash: String,
     pub password_changed_at: i64,
-    /// 1: a temporary password (see [`Self::has_temporary_password`]).
-    pub must_change_password: i64,
-    pub disabled: i64,
-    pub mfa_enabled: i64,
+    /// Set: a temporary password (see [`Self::has_temporary_password`]).
+    pub must_change_password: Flag,
+    pub disabled: Flag,
+    pub mfa_enabled: Flag,
     pub created_at: i64,
 }
 
@@ -33,7 +33,7 @@ impl std::fmt::Debug for UserRow {
             .field("email", &self.email)
             .field("phone", &self.phone)
             .field("username", &self.username)
-            .field("disabled", &self.disabled)
+            .field("disabled", &self.is_disabled())
             .finish_non_exhaustive()
     }
 }
@@ -56,21 +56,20 @@ impl UserRow {
         }
     }
 
-    /// Two-factor authentication is on. (The flags are BIGINT 0/1 in both databases,
-    /// as sqlx's `Any` driver decodes no booleans; these read them.)
+    /// Two-factor authentication is on.
     pub fn mfa_on(&self) -> bool {
-        self.mfa_enabled != 0
+        self.mfa_enabled.is_set()
     }
 
     /// An admin disabled the account.
     pub fn is_disabled(&self) -> bool {
-        self.disabled != 0
+        self.disabled.is_set()
     }
 
     /// The password is temporary (set by an administrator): the forced change comes
     /// at the next sign-in.
     pub fn has_temporary_password(&self) -> bool {
-        self.must_change_password != 0
+        self.must_change_password.is_set()
     }
 
     /// The lockout subject of an existing account: all its identifiers share it.
@@ -186,7 +185,7 @@ pub async fn insert(
     .bind(&user.locale)
     .bind(password_hash)
     .bind(now)
-    .bind(i64::from(user.temporary_password))
+    .bind(Flag::from(user.temporary_password))
     .bind(now)
     .execute(db)
     .await;
@@ -219,7 +218,7 @@ pub async fn set_password(
     )
     .bind(new_hash)
     .bind(now)
-    .bind(i64::from(temporary))
+    .bind(Flag::from(temporary))
     .bind(&user.id)
     .execute(&mut *conn)
     .await?;
@@ -250,7 +249,7 @@ pub async fn history(db: &Db, id: &str, n: u32) -> Result<Vec<String>, sqlx::Err
 
 pub async fn set_disabled(db: &Db, id: &str, disabled: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-        .bind(i64::from(disabled))
+        .bind(Flag::from(disabled))
         .bind(id)
         .execute(db)
         .await?;

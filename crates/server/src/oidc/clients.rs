@@ -12,7 +12,7 @@ use sqlx::Row;
 use subtle::ConstantTimeEq;
 
 use super::keys::Alg;
-use crate::db::Db;
+use crate::db::{Db, Flag};
 use crate::tokens::{hash_token, new_token};
 
 /// Prefix of client secrets (`lkcs_…`), for humans and secret scanners.
@@ -257,8 +257,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Client {
         secret_hash: r.get("secret_hash"),
         redirect_uris: serde_json::from_str(&r.get::<String, _>("redirect_uris"))
             .unwrap_or_default(),
-        first_party: r.get::<i64, _>("first_party") != 0,
-        require_2fa: r.get::<i64, _>("require_2fa") != 0,
+        first_party: r.get::<Flag, _>("first_party").is_set(),
+        require_2fa: r.get::<Flag, _>("require_2fa").is_set(),
         id_token_alg: Alg::parse(&r.get::<String, _>("id_token_alg")).unwrap_or(Alg::Rs256),
         launch_url: r.get("launch_url"),
         icon: r.get("icon"),
@@ -281,8 +281,8 @@ pub async fn add(db: &Db, new: &NewClient, now: i64) -> Result<Option<Secret>, C
     .bind(new.name.trim())
     .bind(secret.as_ref().map(|(_, hash)| hash.clone()))
     .bind(uris)
-    .bind(i64::from(new.first_party))
-    .bind(i64::from(new.require_2fa))
+    .bind(Flag::from(new.first_party))
+    .bind(Flag::from(new.require_2fa))
     .bind(new.id_token_alg.unwrap_or(Alg::Rs256).name())
     .bind(&new.launch_url)
     .bind(&new.icon)

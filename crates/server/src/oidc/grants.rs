@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::sso::Sso;
 use super::{Amr, OidcConfig};
-use crate::db::Db;
+use crate::db::{Db, Flag};
 use crate::tokens::{hash_token, new_id, new_token};
 
 pub const CODE_PREFIX: &str = "lkoc";
@@ -340,7 +340,8 @@ pub async fn refresh(
     if grant.client_id != client_id {
         return Ok(Err("the refresh token was issued to another client"));
     }
-    if row.get::<Option<i64>, _>("revoked_at").is_some() || row.get::<i64, _>("disabled") != 0 {
+    if row.get::<Option<i64>, _>("revoked_at").is_some() || row.get::<Flag, _>("disabled").is_set()
+    {
         return Ok(Err("the grant was revoked"));
     }
     if row.get::<Option<i64>, _>("used_at").is_some() {
