@@ -148,6 +148,10 @@ pub struct AuditEntry {
     pub target: Option<String>,
     /// What changed, before and after.
     pub changes: Vec<AuditChange>,
+    /// The id of the HTTP request that did it (its `X-Request-Id`, on every log line of
+    /// that request); absent for the command line and older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// `GET /admin/v1/audit`: newest first.

@@ -64,6 +64,10 @@ pub struct ActivityEntry {
     pub at: String,
     pub device: Device,
     pub ip: Option<String>,
+    /// The id of the request that did it (its `X-Request-Id`, on every server log line
+    /// of that request): what to tell IT. Absent for older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +145,7 @@ mod tests {
                 at: "2026-01-01T00:00:00Z".into(),
                 device: Device::default(),
                 ip: None,
+                request_id: None,
             }],
         };
         assert_eq!(

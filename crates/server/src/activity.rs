@@ -1,7 +1,8 @@
 //! The account's activity log: sign-in attempts and security events, which users see
 //! under "recent activity" and IT reads when someone cannot get in. It never holds a
 //! secret, and an attempt on an unknown identifier is stored without the identifier
-//! (people type their password into the wrong field).
+//! (people type their password into the wrong field). Each record keeps the id of the
+//! request that wrote it (issue 22), which the server's log lines of that request carry.
 
 use latchkey_proto::{ActivityEntry, Device};
 
@@ -17,9 +18,11 @@ pub async fn record(
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    crate::ops::metrics::activity(kind, result);
     sqlx::query(
         "INSERT INTO activity (id, user_id, kind, result, device_id, device_name, \
-         device_platform, ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         device_platform, ip, created_at, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new_id())
     .bind(user_id)
@@ -30,6 +33,7 @@ pub async fn record(
     .bind(&device.platform)
     .bind(ip)
     .bind(now)
+    .bind(crate::ops::request_id::current())
     .execute(db)
     .await?;
     Ok(())
@@ -45,13 +49,14 @@ struct Row {
     device_platform: String,
     ip: Option<String>,
     created_at: i64,
+    request_id: Option<String>,
 }
 
 /// The newest `limit` entries of the user.
 pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEntry>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at \
-             FROM activity WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+        "SELECT id, kind, result, device_id, device_name, device_platform, ip, created_at, \
+         request_id FROM activity WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
     )
     .bind(user_id)
     .bind(i64::from(limit))
@@ -70,6 +75,7 @@ pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<ActivityEn
                 platform: r.device_platform,
             },
             ip: r.ip,
+            request_id: r.request_id,
         })
         .collect())
 }

@@ -70,7 +70,8 @@ pub async fn record_about(
     let changes = serde_json::to_string(changes).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO audit (id, at, actor_id, actor_label, role, ip, action, target_id, \
-         target_label, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         target_label, changes, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new_id())
     .bind(now)
@@ -82,6 +83,7 @@ pub async fn record_about(
     .bind(target_id)
     .bind(target_label)
     .bind(changes)
+    .bind(crate::ops::request_id::current())
     .execute(db)
     .await?;
     Ok(())
@@ -117,11 +119,12 @@ fn entry(row: &sqlx::any::AnyRow) -> AuditEntry {
         changes: changes
             .and_then(|c| serde_json::from_str(&c).ok())
             .unwrap_or_default(),
+        request_id: row.get("request_id"),
     }
 }
 
-const COLUMNS: &str =
-    "id, at, actor_id, actor_label, role, ip, action, target_id, target_label, changes";
+const COLUMNS: &str = "id, at, actor_id, actor_label, role, ip, action, target_id, \
+                       target_label, changes, request_id";
 
 /// The newest `limit` records, optionally only about one account; newest first.
 pub async fn recent(

@@ -86,6 +86,41 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     pub limits: LimitsConfig,
     pub oidc: crate::oidc::OidcConfig,
+    pub metrics: MetricsConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+/// Prometheus metrics (`docs/operations.md`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served (`LATCHKEY_METRICS_BIND`, e.g. `127.0.0.1:9433`):
+    /// an address of its own, never the API's, so that it is not published with the API
+    /// by accident. Unset: no metrics are kept nor served.
+    pub bind: Option<SocketAddr>,
+}
+
+/// What SIGTERM (or Ctrl-C) does: `/readyz` answers 503 at once; the server goes on
+/// answering for `delay_seconds` (time for a load balancer to see it and stop sending),
+/// then stops accepting connections, lets the requests in flight finish for at most
+/// `timeout_seconds`, and exits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Seconds between the signal and closing the port (0 = none: behind no load
+    /// balancer, or one that checks `/readyz` rarely, set a few seconds).
+    pub delay_seconds: u64,
+    /// Longest wait for requests in flight once the port is closed.
+    pub timeout_seconds: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            delay_seconds: 0,
+            timeout_seconds: 10,
+        }
+    }
 }
 
 /// Connections: how many at once, and how long a client may take to send its headers.
@@ -343,6 +378,8 @@ impl Default for Config {
             retention: crate::retention::RetentionConfig::default(),
             limits: LimitsConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
+            metrics: MetricsConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use latchkey_proto::Secret;
 use tokio::sync::Semaphore;
 
 use crate::config::Argon2Config;
+use crate::ops::metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -57,6 +58,23 @@ struct InFlight<'a>(&'a AtomicUsize);
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One more in a gauge of the metrics while it lives (a request waiting for a slot, a
+/// hash running).
+struct Gauge(&'static str);
+
+impl Gauge {
+    fn up(name: &'static str) -> Self {
+        ::metrics::gauge!(name).increment(1.0);
+        Self(name)
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        ::metrics::gauge!(self.0).decrement(1.0);
     }
 }
 
@@ -140,16 +158,28 @@ impl Hasher {
     ) -> Result<T, HashError> {
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_in_flight {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            ::metrics::counter!(metrics::HASH_REJECTED).increment(1);
             return Err(HashError::Busy);
         }
         let _guard = InFlight(&self.in_flight);
-        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| HashError::Busy)?
-            .map_err(|_| HashError::Busy)?;
+        let waited = std::time::Instant::now();
+        let permit = {
+            let _waiting = Gauge::up(metrics::HASH_WAITING);
+            tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await
+        };
+        let permit = match permit {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                ::metrics::counter!(metrics::HASH_REJECTED).increment(1);
+                return Err(HashError::Busy);
+            }
+        };
+        ::metrics::histogram!(metrics::HASH_WAIT).record(waited.elapsed().as_secs_f64());
+        let running = Gauge::up(metrics::HASH_RUNNING);
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);
+            drop(running);
             result
         })
         .await

@@ -27,6 +27,7 @@ pub mod mfa;
 pub mod notify;
 pub mod oidc;
 pub mod policy;
+pub mod ops;
 pub mod recovery_codes;
 pub mod replacement;
 pub mod retention;
@@ -48,16 +49,34 @@ pub use config::Config;
 pub use http::{openapi, router, MAX_BODY_BYTES};
 pub use state::AppState;
 
-/// Serves the application on `listener` until `shutdown` resolves. Background tasks
-/// prune expired rows every ten minutes ([`retention`]), send queued messages
-/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off), read the policies set
-/// in the console every second ([`policy`]) and, on SQLite, checkpoint the WAL
-/// ([`db::checkpoint_wal`]).
+/// Serves the application on `listener` until `shutdown` resolves, then drains (see
+/// [`config::ShutdownConfig`]): `/readyz` answers 503, the port stays open for
+/// `shutdown.delay_seconds`, then closes, and the requests in flight finish. Background
+/// tasks prune expired rows every ten minutes ([`retention`]), send queued messages
+/// ([`delivery::Dispatcher`], unless `delivery.dispatcher` is off), read the policies
+/// set in the console every second ([`policy`]) and, on SQLite, checkpoint the WAL
+/// ([`db::checkpoint_wal`]); with `metrics.bind` set, `/metrics` is served there
+/// ([`ops::metrics`]).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A metrics address that cannot be had stops the start, as the API's does.
+    let metrics = match state.config().metrics.bind {
+        Some(addr) => {
+            let listener = ops::metrics::bind(addr).await?;
+            let handle =
+                ops::metrics::install().map_err(|e| std::io::Error::other(e.to_string()))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving metrics at /metrics");
+            Some(tokio::spawn(ops::metrics::serve(
+                listener,
+                handle,
+                state.clone(),
+            )))
+        }
+        None => None,
+    };
     // A bad SMTP or webhook URL stops the start, before any task is spawned.
     let dispatcher = if state.config().delivery.dispatcher {
         let dispatcher = delivery::Dispatcher::new(&state)
@@ -104,11 +123,29 @@ pub async fn serve(
         })
     };
     let checkpointer = tokio::spawn(db::checkpoint_wal(state.db.clone()));
-    let limits = state.config().limits.clone();
-    let result = listen::serve(router(state), listener, &limits, shutdown).await;
+    let config = state.config();
+    let limits = config.limits.clone();
+    let drain = {
+        let lifecycle = state.lifecycle.clone();
+        let delay = std::time::Duration::from_secs(config.shutdown.delay_seconds);
+        async move {
+            shutdown.await;
+            lifecycle.drain();
+            tracing::info!(
+                delay_seconds = delay.as_secs(),
+                "draining: /readyz answers 503"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    };
+    let timeout = std::time::Duration::from_secs(config.shutdown.timeout_seconds);
+    let result = listen::serve(router(state), listener, &limits, timeout, drain).await;
     janitor.abort();
     policies.abort();
     checkpointer.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     if let Some(d) = dispatcher {
         d.abort();
     }

@@ -6,6 +6,11 @@
 //! axum's own `serve` sets no header timeout and no connection cap, hence this loop.
 //! It gives each request the peer address as `ConnectInfo`, as axum's does, and on
 //! shutdown stops accepting, lets requests in flight finish, and then returns.
+//!
+//! A request is in flight for its client as soon as its connection is made, so on
+//! shutdown the connections the kernel has already completed (the listen backlog) are
+//! taken and served before the port closes — closing it would reset them — and every
+//! connection gets [`SETTLE`] to send its request before idle ones are closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,14 +28,18 @@ use tower::ServiceExt;
 
 use crate::config::LimitsConfig;
 
-/// How long in-flight requests may take to finish after shutdown is asked for.
-const DRAIN: Duration = Duration::from_secs(10);
+/// After the port closes, how long a connection that has not sent its first request
+/// yet (it was just accepted) is given before hyper counts it idle and closes it.
+/// Clients send the request at once; this covers a round trip or two.
+const SETTLE: Duration = Duration::from_millis(250);
 
-/// Serves `app` on `listener` until `shutdown` resolves.
+/// Serves `app` on `listener` until `shutdown` resolves; then requests in flight have
+/// `drain` to finish.
 pub async fn serve(
     app: Router,
     listener: TcpListener,
     limits: &LimitsConfig,
+    drain: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -61,27 +70,63 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(
-            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                req
-            },
-        );
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            // A client that goes away or times out is no error of ours.
-            let _ = conn.await;
-            drop(permit);
-        });
+        spawn(&app, &http, &graceful, stream, peer, Some(permit));
+    }
+    // The connections already made, without waiting for more (and past the cap: they
+    // are few, and closing the port would reset them).
+    let listener = listener.into_std()?;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let stream = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpStream::from_std(stream));
+                if let Ok(stream) = stream {
+                    spawn(&app, &http, &graceful, stream, peer, None);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed while closing the port");
+                break;
+            }
+        }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
+    if graceful.count() > 0 {
+        tokio::time::sleep(SETTLE).await;
+    }
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("requests still running {DRAIN:?} after shutdown; closing them");
+        tracing::warn!("requests still running {drain:?} after shutdown; closing them");
     }
     Ok(())
+}
+
+/// Serves one connection on a task of its own, watched by `graceful`.
+fn spawn(
+    app: &Router,
+    http: &hyper::server::conn::http1::Builder,
+    graceful: &GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = app.clone().map_request(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            req
+        },
+    );
+    let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        // A client that goes away or times out is no error of ours.
+        let _ = conn.await;
+        drop(permit);
+    });
 }

@@ -156,6 +156,7 @@ pub async fn fail_and_tell(
         seconds,
         "locked after too many failures"
     );
+    metrics::counter!(crate::ops::metrics::LOCKOUTS).increment(1);
     Ok(Failed {
         locked: Some(seconds),
         locked_now: true,

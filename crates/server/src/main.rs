@@ -9,6 +9,7 @@ use latchkey_proto::{AdminRole, Maintenance, Secret};
 use latchkey_server::admin::{self, AddUser};
 use latchkey_server::audit::{self, Actor};
 use latchkey_server::config::Layered;
+use latchkey_server::ops::logging;
 use latchkey_server::roles;
 use latchkey_server::{AppState, Config};
 
@@ -72,6 +73,16 @@ enum Command {
     /// The audit trail of admin actions.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Ask the server on this machine whether it is ready (`GET /readyz` at the
+    /// configured `bind`); exits 0 if it is. The container image's health check.
+    Health {
+        /// Only whether it answers (`GET /healthz`).
+        #[arg(long)]
+        live: bool,
+        /// The server's base URL instead of the configured address.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,20 +268,66 @@ enum MaintenanceCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+    let format = logging::Format::parse(std::env::var("LATCHKEY_LOG_FORMAT").ok().as_deref())
+        .map_err(anyhow::Error::msg)?;
+    logging::init(format, &filter);
     if let Command::Config(ConfigCommand::Check) = cli.command {
         return config_check(cli.config.as_deref());
     }
     let layered = Config::load_with_sources(cli.config.as_deref())?;
+    if let Command::Health { live, url } = &cli.command {
+        return health(&layered.config, *live, url.as_deref());
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if layered.config.worker_threads > 0 {
         runtime.worker_threads(layered.config.worker_threads);
     }
     runtime.build()?.block_on(run(cli.command, layered))
+}
+
+/// `health`: 0 if the server answers `/readyz` (or `/healthz`) with 200, else 1 with
+/// the answer (or the failure) on standard error. Opens no database.
+fn health(config: &Config, live: bool, url: Option<&str>) -> anyhow::Result<()> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            // A server listening on every address answers on loopback.
+            let mut addr = config.bind;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            format!("http://{addr}")
+        }
+    };
+    let path = if live { "/healthz" } else { "/readyz" };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?;
+        let response = http.get(format!("{base}{path}")).send().await?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        Ok::<_, reqwest::Error>((status, body))
+    });
+    match answer {
+        Ok((status, _)) if status.is_success() => Ok(()),
+        Ok((status, body)) => {
+            eprintln!("{base}{path}: {status} {body}");
+            std::process::exit(1)
+        }
+        Err(e) => {
+            eprintln!("{base}{path}: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// `config check`: one `key = value  # source` line per setting; opens no database.
@@ -294,7 +351,7 @@ async fn run(command: Command, layered: Layered) -> anyhow::Result<()> {
     let app = AppState::open_layered(layered.config, layered.sources).await?;
     match command {
         // Handled in `main`, before a database is opened.
-        Command::Config(ConfigCommand::Check) => {}
+        Command::Config(ConfigCommand::Check) | Command::Health { .. } => {}
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await

@@ -319,6 +319,28 @@ pub async fn refresh(
     ip: Option<&str>,
     now: i64,
 ) -> Result<Refreshed, sqlx::Error> {
+    let refreshed = rotate(db, rotations, config, token, ip, now).await?;
+    match &refreshed {
+        Refreshed::Rotated { .. } => {
+            metrics::counter!(crate::ops::metrics::REFRESH_ROTATIONS).increment(1);
+        }
+        Refreshed::Reused { .. } => {
+            metrics::counter!(crate::ops::metrics::REFRESH_REUSE).increment(1);
+        }
+        Refreshed::Invalid => {}
+    }
+    Ok(refreshed)
+}
+
+/// [`refresh`], uncounted.
+async fn rotate(
+    db: &Db,
+    rotations: &Rotations,
+    config: &SessionConfig,
+    token: &Secret,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<Refreshed, sqlx::Error> {
     let hash = hash_token(token.expose());
     let key = rotations.successor_key(db).await?;
     let ((access, access_hash), (refresh, refresh_hash)) = successors(&key, token.expose());

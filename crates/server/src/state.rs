@@ -31,6 +31,8 @@ pub struct AppState {
     pub second_factor_checks: Arc<std::sync::atomic::AtomicU64>,
     /// The OpenID Connect signing keys as last read (see [`crate::oidc::keys`]).
     pub oidc_keys: Arc<crate::oidc::keys::Cache>,
+    /// Draining after SIGTERM (`/readyz` answers 503).
+    pub lifecycle: Arc<crate::ops::health::Lifecycle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,7 @@ impl AppState {
             rotations: Arc::new(session::Rotations::default()),
             second_factor_checks: Arc::default(),
             oidc_keys: Arc::default(),
+            lifecycle: Arc::default(),
         })
     }
 

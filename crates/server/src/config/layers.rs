@@ -4,8 +4,9 @@
 //!
 //! Every key has an environment form: `LATCHKEY_` and the dotted key with `__` for
 //! the dots (`LATCHKEY_LOCKOUT__THRESHOLD` is `lockout.threshold`); a top-level key
-//! also takes its bare form (`LATCHKEY_DEFAULT_REGION`), and the ten historic names
-//! of [`LEGACY_VARS`] keep their meaning. Other `LATCHKEY_*` variables (the tests',
+//! also takes its bare form (`LATCHKEY_DEFAULT_REGION`), and the names of
+//! [`LEGACY_VARS`] (the ten historic ones, and the contract's `LATCHKEY_METRICS_BIND`)
+//! keep their meaning. Other `LATCHKEY_*` variables (the tests',
 //! the benchmarks', the desktop app's, `LATCHKEY_LOG`, `LATCHKEY_CONFIG`) are not
 //! configuration and are left alone; a variable in the nested form whose key does not
 //! exist is refused, naming the nearest key, so a typo never goes unnoticed.
@@ -22,7 +23,8 @@ use super::{redact_url, Config, ConfigError};
 
 const PREFIX: &str = "LATCHKEY_";
 
-/// The historic variables and the key each one sets. Public contract: keep the names.
+/// The historic variables, and names the contract (DESIGN.md) gives a nested key, with
+/// the key each one sets. Public contract: keep the names.
 pub const LEGACY_VARS: &[(&str, &str)] = &[
     ("LATCHKEY_DATABASE_URL", "database_url"),
     ("LATCHKEY_BIND", "bind"),
@@ -34,6 +36,7 @@ pub const LEGACY_VARS: &[(&str, &str)] = &[
     ("LATCHKEY_SERVER_NAME", "server_name"),
     ("LATCHKEY_WORKER_THREADS", "worker_threads"),
     ("LATCHKEY_VERIFY_NEW_DEVICES", "devices.verify_new"),
+    ("LATCHKEY_METRICS_BIND", "metrics.bind"),
 ];
 
 /// Where an effective value came from.

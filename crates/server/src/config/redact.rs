@@ -65,6 +65,8 @@ impl std::fmt::Debug for Config {
             .field("devices", &self.devices)
             .field("retention", &self.retention)
             .field("limits", &self.limits)
+            .field("metrics", &self.metrics)
+            .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }
 }

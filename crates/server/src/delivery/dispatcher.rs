@@ -14,6 +14,7 @@ use super::sms::Webhook;
 use super::smtp::Smtp;
 use super::templates::{self, Rendered};
 use super::{mask, Channel, MessageKind};
+use crate::ops::metrics as ops;
 use crate::state::AppState;
 use crate::tokens::new_id;
 
@@ -233,6 +234,8 @@ impl Dispatcher {
         let attempts = m.attempts.saturating_add(1);
         let outcome = match result {
             Ok(()) => {
+                metrics::counter!(ops::MESSAGES_SENT, "channel" => m.env.channel.as_str())
+                    .increment(1);
                 tracing::info!(
                     channel = m.env.channel.as_str(),
                     to = %mask(&m.env.recipient),
@@ -245,10 +248,14 @@ impl Dispatcher {
             Err(e) => {
                 let give_up = matches!(e, DeliveryError::Rejected(_)) || now >= m.give_up_at;
                 if give_up {
+                    metrics::counter!(ops::MESSAGES_GIVEN_UP, "channel" => m.env.channel.as_str())
+                        .increment(1);
                     tracing::warn!(error = %e, attempts, "message given up");
                     self.finish(&m.env.id, lease, "failed", attempts, now, Some(&e))
                         .await
                 } else {
+                    metrics::counter!(ops::MESSAGES_RETRIED, "channel" => m.env.channel.as_str())
+                        .increment(1);
                     let next = now.saturating_add(backoff_ms(attempts)).min(m.give_up_at);
                     tracing::warn!(
                         error = %e,

@@ -220,6 +220,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<String, sqlx::Error> {
     let id = new_id();
+    metrics::counter!(crate::ops::metrics::MESSAGES_QUEUED, "channel" => msg.channel.as_str())
+        .increment(1);
     let payload = serde_json::to_string(&msg.kind).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO messages (id, channel, recipient, locale, kind, payload, status, \

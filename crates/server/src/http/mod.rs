@@ -9,6 +9,7 @@ mod console;
 mod device;
 mod extract;
 mod guard;
+mod health;
 mod idempotency;
 mod me;
 mod meta;
@@ -20,11 +21,13 @@ mod reset;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use latchkey_proto::{Device, ErrorCode, Secret};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::ops::{self, request_id};
 use crate::state::AppState;
 
 /// Largest request body accepted.
@@ -153,6 +157,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .merge(oidc::routes())
         .merge(console::routes())
+        .merge(health::routes())
         // Inside the guard: an answer of maintenance or an outdated client is not stored.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -173,12 +178,38 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(ErrorCode::Internal).into_response()
         }))
         .layer(provider_cors())
-        // The span names the path only: a query can carry a secret (the launcher's
-        // one-time ticket), and secrets never reach a log.
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<axum::body::Body>| {
-                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
-            },
+        // Metrics by route template, and the request id for the records written.
+        .layer(axum::middleware::from_fn(ops::observe))
+        // The span names the route template only: a query can carry a secret (the
+        // launcher's one-time ticket), and secrets never reach a log. It is at `info`
+        // so that every line of the request carries its id; the answer is one line.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        request_id = %request_id::of(req),
+                        method = %req.method(),
+                        route = %ops::route_of(req),
+                    )
+                })
+                .on_response(
+                    |res: &Response, latency: std::time::Duration, _: &tracing::Span| {
+                        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+                        tracing::info!(status = res.status().as_u16(), latency_ms, "answered");
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            request_id::HEADER,
+        )))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(request_id::HEADER),
+            request_id::MakeId,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::screen,
         ))
         .with_state(state)
 }
