@@ -304,13 +304,15 @@ pub async fn migrate(db: &Db) -> Result<(), DbError> {
 /// Whether every migration of this binary is applied, successfully (readiness). A
 /// database migrated further by a newer version is current too.
 pub async fn migrations_current(db: &Db) -> Result<bool, sqlx::Error> {
-    let applied: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations")
-        .fetch_all(db)
-        .await?;
+    // `success` is a boolean, which the `Any` driver does not decode from SQLite.
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(db)
+            .await?;
     Ok(MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
-        .all(|m| applied.contains(&(m.version, true))))
+        .all(|m| applied.contains(&m.version)))
 }
 
 /// Wall-clock time in Unix milliseconds, with an offset that tests move forward to

@@ -26,6 +26,7 @@ mod api {
     mod meta;
     mod multi_process;
     mod oidc;
+    mod ops;
     mod password;
     mod reset;
     mod review;

@@ -198,7 +198,9 @@ pub fn router(state: AppState) -> Router {
                         let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
                         tracing::info!(status = res.status().as_u16(), latency_ms, "answered");
                     },
-                ),
+                )
+                // A 5xx is in the `answered` line; its cause was logged where it arose.
+                .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
             request_id::HEADER,

@@ -117,7 +117,9 @@ async fn keys(app: &AppState) -> Status {
     if app.config().oidc.issuer().is_none() {
         return Status::Ok;
     }
-    match tokio::time::timeout(CHECK_TIMEOUT, app.oidc_keys.get(app)).await {
+    // Longer than the database's bound: the first check may make the keys (an RSA key
+    // takes a moment).
+    match tokio::time::timeout(CHECK_TIMEOUT * 5, app.oidc_keys.get(app)).await {
         Ok(Ok(_)) => Status::Ok,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the signing keys do not load");

@@ -58,6 +58,13 @@ fn command(database_url: &str, config: &Path) -> Command {
     cmd
 }
 
+impl ServerProcess {
+    /// What the process has written to standard error so far (its log).
+    pub(super) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 /// Starts `latchkey-server serve` on 127.0.0.1:0 and learns its address from stdout.
 pub(super) fn spawn_server(
     name: &'static str,
@@ -65,8 +72,21 @@ pub(super) fn spawn_server(
     config: &Path,
     dir: &Path,
 ) -> ServerProcess {
+    spawn_server_with(name, database_url, config, dir, &[])
+}
+
+/// [`spawn_server`] with more environment variables (set after the harness's own, so
+/// `LATCHKEY_LOG` may be given).
+pub(super) fn spawn_server_with(
+    name: &'static str,
+    database_url: &str,
+    config: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> ServerProcess {
     let log = dir.join(format!("server-{name}.log"));
     let mut cmd = command(database_url, config);
+    cmd.envs(env.iter().copied());
     cmd.arg("serve")
         .env("LATCHKEY_BIND", "127.0.0.1:0")
         .stdin(Stdio::null())
