@@ -15,6 +15,7 @@ packages=(
   chromium chromium-driver
   faketime
   mingw-w64 wine wine64 nsis
+  prometheus musl-tools podman buildah runc
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -35,6 +36,12 @@ command -v npm >/dev/null || { echo "Node.js 20+ with npm is required"; exit 1; 
 # that Debian's mingw-w64 links.
 if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   rustup target add x86_64-pc-windows-gnu
+fi
+
+# The server's static binary for its .deb and container image (scripts/server-packages.sh),
+# linked against musl with Debian's musl-gcc.
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl
 fi
 
 # The end-to-end tests drive the app through tauri-driver (WebDriver in front of

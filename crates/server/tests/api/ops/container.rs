@@ -154,7 +154,10 @@ async fn the_image_starts_answers_readyz_and_stops(backend: Backend) {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "the container never became ready");
+        assert!(
+            Instant::now() < deadline,
+            "the container never became ready"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The image's own health check (`latchkey-server health`, no shell in the image).
@@ -190,7 +193,9 @@ async fn the_image_starts_answers_readyz_and_stops(backend: Backend) {
     {
         use std::io::Write;
         let mut stdin = add.stdin.take().expect("stdin");
-        stdin.write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
+        stdin
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .expect("password");
     }
     let out = add.wait_with_output().expect("user add");
     assert!(
@@ -211,7 +216,12 @@ async fn the_image_starts_answers_readyz_and_stops(backend: Backend) {
     assert_eq!(resp.status(), 200);
 
     podman_ok(&["stop", "-t", "20", &container.name]);
-    let code = podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", &container.name]);
+    let code = podman_ok(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        &container.name,
+    ]);
     assert_eq!(code, "0", "exit code after SIGTERM");
     drop(container);
     drop(database);

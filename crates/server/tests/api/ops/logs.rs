@@ -122,9 +122,15 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
         )
         .await;
     assert_eq!(status, 200);
-    let login = |password: &str| json!({"identifier": email, "password": password, "device": device});
+    let login =
+        |password: &str| json!({"identifier": email, "password": password, "device": device});
     let (status, _) = j
-        .call(Method::POST, "/v1/auth/login", None, Some(login(OTHER_PASSWORD)))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(login(OTHER_PASSWORD)),
+        )
         .await;
     assert_eq!(status, 401);
     let (status, body) = j
@@ -132,7 +138,10 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "device_verification_required", "{body}");
-    let challenge = body["challenge_token"].as_str().expect("challenge").to_owned();
+    let challenge = body["challenge_token"]
+        .as_str()
+        .expect("challenge")
+        .to_owned();
     let code = code_from_outbox(&dir.path().join("outbox")).await;
     let (status, session) = j
         .call(
@@ -144,7 +153,10 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
         .await;
     assert_eq!(status, 200, "{session}");
     let access = session["access_token"].as_str().expect("access").to_owned();
-    let refresh = session["refresh_token"].as_str().expect("refresh").to_owned();
+    let refresh = session["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
     let (status, _) = j.call(Method::GET, "/v1/me", Some(&access), None).await;
     assert_eq!(status, 200);
     let (status, rotated) = j
@@ -157,13 +169,21 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
         .await;
     assert_eq!(status, 200, "{rotated}");
     let access2 = rotated["access_token"].as_str().expect("access").to_owned();
-    let refresh2 = rotated["refresh_token"].as_str().expect("refresh").to_owned();
+    let refresh2 = rotated["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
     let (status, activity) = j
         .call(Method::GET, "/v1/me/activity", Some(&access2), None)
         .await;
     assert_eq!(status, 200);
     let (status, _) = j
-        .call(Method::POST, "/v1/auth/logout", Some(&access2), Some(json!({})))
+        .call(
+            Method::POST,
+            "/v1/auth/logout",
+            Some(&access2),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, 204);
 
@@ -196,15 +216,18 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
     let mut lines = 0;
     for line in log.lines() {
         lines += 1;
-        let v: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
         for field in ["timestamp", "level", "target"] {
             assert!(v[field].is_string(), "no {field}: {line}");
         }
         // A background task's lines (the dispatcher's) have spans of their own.
         if let Some(span) = v.get("span").filter(|s| s["name"] == "request") {
             let id = span["request_id"].as_str().unwrap_or_default();
-            assert!(!id.is_empty() && id != "-", "a request's line without its id: {line}");
+            assert!(
+                !id.is_empty() && id != "-",
+                "a request's line without its id: {line}"
+            );
             by_request.entry(id.to_owned()).or_default().push(v.clone());
         }
         for secret in [
@@ -218,7 +241,10 @@ async fn a_sign_in_journey_logs_json_lines_with_request_ids_and_no_secret(backen
         ] {
             assert!(!line.contains(secret), "a secret in the log: {line}");
         }
-        assert!(!has_digit_run(line, &code), "the device code in the log: {line}");
+        assert!(
+            !has_digit_run(line, &code),
+            "the device code in the log: {line}"
+        );
     }
     assert!(lines > 10, "{log}");
     for sent in &j.sent {

@@ -20,6 +20,12 @@ use super::{add_user, free_port, on_path, write_config};
 
 on_both!(prometheus_reads_the_sign_in_counter);
 
+/// The alerting rules of `docs/operations.md`, loaded into the test's Prometheus.
+const ALERTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/prometheus-alerts.yml"
+);
+
 /// Prometheus, killed when dropped.
 struct Prometheus {
     child: Child,
@@ -60,8 +66,10 @@ async fn start_prometheus(bin: PathBuf, dir: &std::path::Path, target: &str) -> 
         &config,
         format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: ['{alerts}']\n\
              scrape_configs:\n  - job_name: latchkey\n    static_configs:\n      \
-             - targets: ['{target}']\n"
+             - targets: ['{target}']\n",
+            alerts = ALERTS,
         ),
     )
     .expect("prometheus.yml");
@@ -69,7 +77,10 @@ async fn start_prometheus(bin: PathBuf, dir: &std::path::Path, target: &str) -> 
     let log = dir.join("prometheus.log");
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -199,7 +210,13 @@ async fn prometheus_reads_the_sign_in_counter(backend: Backend) {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
-    for secret in [email, user_id.as_str(), "metrics-device-1", "127.0.0.1", PASSWORD] {
+    for secret in [
+        email,
+        user_id.as_str(),
+        "metrics-device-1",
+        "127.0.0.1",
+        PASSWORD,
+    ] {
         assert!(!text.contains(secret), "{secret} in the metrics:\n{text}");
     }
 
@@ -222,6 +239,37 @@ async fn prometheus_reads_the_sign_in_counter(backend: Backend) {
         4.0,
     )
     .await;
+    // Every alerting rule loaded and evaluates (none in error: names and labels exist
+    // as the rules spell them), and with a healthy server none fires.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rules: Value = http
+            .get(format!("{}/api/v1/rules", prometheus.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let all: Vec<&Value> = rules["data"]["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .flat_map(|g| g["rules"].as_array().expect("rules"))
+            .collect();
+        assert!(all.len() >= 10, "{rules}");
+        for rule in &all {
+            assert_ne!(rule["health"], "err", "{rule}");
+        }
+        if all.iter().all(|r| r["health"] == "ok") {
+            for rule in &all {
+                assert_ne!(rule["state"], "firing", "{rule}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "rules not evaluated: {rules}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     drop(prometheus);
     drop(server);
     drop(database);

@@ -46,10 +46,12 @@ async fn a_missing_migration_is_named(backend: Backend) {
     let Some(srv) = TestServer::start(backend, |_| {}).await else {
         return;
     };
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
-        .execute(&srv.state.db)
-        .await
-        .expect("forget a migration");
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&srv.state.db)
+    .await
+    .expect("forget a migration");
     let (status, body, headers) = get(&srv, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["code"], "server_unavailable");
@@ -100,7 +102,10 @@ async fn a_request_id_comes_from_the_server_unless_a_trusted_proxy_sent_one(back
     let b = srv.http.get(srv.url("/v1/meta")).send().await.unwrap();
     let (a, b) = (id_of(&a), id_of(&b));
     assert_ne!(a, b);
-    assert!(a.len() >= 16 && a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+    assert!(
+        a.len() >= 16 && a.bytes().all(|c| c.is_ascii_hexdigit()),
+        "{a}"
+    );
     // A client does not choose the id IT will search for.
     let resp = srv
         .http
@@ -122,7 +127,10 @@ async fn a_request_id_comes_from_the_server_unless_a_trusted_proxy_sent_one(back
     assert_eq!(id_of(&send("lb-7f3a:01").await.unwrap()), "lb-7f3a:01");
     let replaced = id_of(&send("two words").await.unwrap());
     assert_ne!(replaced, "two words");
-    assert!(replaced.bytes().all(|c| c.is_ascii_hexdigit()), "{replaced}");
+    assert!(
+        replaced.bytes().all(|c| c.is_ascii_hexdigit()),
+        "{replaced}"
+    );
 }
 
 /// PostgreSQL stopped: `/readyz` answers `503` naming `database` (within the 2 s bound

@@ -90,8 +90,12 @@ async fn sigterm_answers_every_request_in_flight(backend: Backend) {
     let refused = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
-        let (http, base, outcomes, refused) =
-            (http.clone(), base.clone(), outcomes.clone(), refused.clone());
+        let (http, base, outcomes, refused) = (
+            http.clone(),
+            base.clone(),
+            outcomes.clone(),
+            refused.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let device = format!("burst-{i}");
             let until = Instant::now() + Duration::from_secs(60);
@@ -108,7 +112,10 @@ async fn sigterm_answers_every_request_in_flight(backend: Backend) {
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let answered_before = outcomes.lock().expect("lock").len();
-    assert!(answered_before > 0, "no sign-in was answered before SIGTERM");
+    assert!(
+        answered_before > 0,
+        "no sign-in was answered before SIGTERM"
+    );
 
     let term = Instant::now();
     signal(server.child.id(), "TERM");
@@ -141,7 +148,11 @@ async fn sigterm_answers_every_request_in_flight(backend: Backend) {
     .await
     .expect("wait");
     let (status, server) = status;
-    assert!(status.success(), "exit status {status}: {}", server.log_text());
+    assert!(
+        status.success(),
+        "exit status {status}: {}",
+        server.log_text()
+    );
     assert!(
         term.elapsed() < Duration::from_secs(15),
         "the process took {:?} to exit",
@@ -156,7 +167,10 @@ async fn sigterm_answers_every_request_in_flight(backend: Backend) {
             _ => None,
         })
         .collect();
-    assert!(broken.is_empty(), "requests broken by the shutdown: {broken:?}");
+    assert!(
+        broken.is_empty(),
+        "requests broken by the shutdown: {broken:?}"
+    );
     let ok = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Answered(200)))
@@ -172,12 +186,11 @@ async fn sigterm_answers_every_request_in_flight(backend: Backend) {
     );
     // Every sign-in the server did was answered in full.
     let db = latchkey_server::db::connect(&url).await.expect("connect");
-    let recorded: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM activity WHERE kind = 'login' AND result = 'ok'",
-    )
-    .fetch_one(&db)
-    .await
-    .expect("count");
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM activity WHERE kind = 'login' AND result = 'ok'")
+            .fetch_one(&db)
+            .await
+            .expect("count");
     db.close().await;
     assert_eq!(
         usize::try_from(recorded).expect("count"),
