@@ -124,7 +124,12 @@ EOF
   check=$(mktemp -d)
   dpkg-deb --extract "$package" "$check"
   if command -v systemd-analyze >/dev/null; then
-    systemd-analyze verify --root="$check" /lib/systemd/system/latchkey-server.service
+    # The unit as installed, its ExecStart pointed at the extracted binary.
+    sed "s|/usr/bin/latchkey-server|$check/usr/bin/latchkey-server|" \
+      "$check/lib/systemd/system/latchkey-server.service" >"$check/latchkey-server.service"
+    systemd-analyze verify "$check/latchkey-server.service"
+    systemd-analyze security --offline=true "$check/latchkey-server.service" 2>/dev/null |
+      grep "Overall exposure" || true
   fi
   "$check/usr/bin/latchkey-server" --config "$check/etc/latchkey/server.toml" config check >/dev/null
   rm -rf "$check"

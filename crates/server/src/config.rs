@@ -492,6 +492,20 @@ mod tests {
     }
 
     #[test]
+    fn metrics_are_off_unless_an_address_is_given() {
+        let mut c = Config::default();
+        assert!(c.metrics.bind.is_none());
+        assert_eq!(c.shutdown.timeout_seconds, 10);
+        c.apply_env(|n| (n == "LATCHKEY_METRICS_BIND").then(|| "127.0.0.1:9433".into()))
+            .unwrap();
+        assert_eq!(c.metrics.bind, Some("127.0.0.1:9433".parse().unwrap()));
+        let e = c
+            .apply_env(|n| (n == "LATCHKEY_METRICS_BIND").then(|| "everywhere".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("metrics.bind"), "{e}");
+    }
+
+    #[test]
     fn the_password_reset_keeps_its_section_name() {
         let mut c = Config::default();
         c.apply_env(|n| (n == "LATCHKEY_RECOVERY__MAX_ATTEMPTS").then(|| "7".into()))

@@ -445,8 +445,13 @@ mod tests {
             schema.key_of("LATCHKEY_DEFAULT_REGION").as_deref(),
             Some("default_region")
         );
+        assert_eq!(
+            schema.key_of("LATCHKEY_METRICS_BIND").as_deref(),
+            Some("metrics.bind")
+        );
         for other in [
             "LATCHKEY_LOG",
+            "LATCHKEY_LOG_FORMAT",
             "LATCHKEY_CONFIG",
             "LATCHKEY_SERVER",
             "LATCHKEY_TEST_FOO",

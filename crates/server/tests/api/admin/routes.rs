@@ -179,6 +179,12 @@ async fn every_route_checks_the_role_and_two_step_verification(b: Backend) {
         assert_eq!(e["target"], "zhou.min@corp.cn", "{e}");
         assert!(e["ip"].as_str().is_some_and(|ip| ip == "127.0.0.1"), "{e}");
     }
+    // Each record names the request that made it (issue 22): one id per action.
+    let ids: std::collections::BTreeSet<&str> = trail
+        .iter()
+        .map(|e| e["request_id"].as_str().expect("request_id"))
+        .collect();
+    assert_eq!(ids.len(), trail.len(), "{trail:#?}");
     // Refused attempts change nothing and are not actions.
     let (s, body) = c.call(&c.admin, Method::GET, "/admin/v1/audit").await;
     assert_eq!(s, 200);
