@@ -33,8 +33,11 @@ impl Format {
 
 /// Installs the process's subscriber (binaries only).
 pub fn init(format: Format, filter: &str) {
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, not in journald or a file.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         Format::Text => builder.init(),
