@@ -40,7 +40,8 @@ impl Drop for Container {
                 );
             }
         }
-        let _ = podman(&["rm", "-f", &self.name]);
+        // -v: also the anonymous volume of the image's `VOLUME /data`.
+        let _ = podman(&["rm", "-f", "-v", &self.name]);
         if let Some(v) = &self.volume {
             let _ = podman(&["volume", "rm", "-f", v]);
         }
