@@ -67,6 +67,14 @@ pub struct UserStatus {
     pub recovery_codes_left: Option<u32>,
     /// The server is in maintenance: nobody signs in.
     pub maintenance: bool,
+    /// A new-device code was sent and is still waiting to be typed (until then, RFC
+    /// 3339): the person is in the middle of a sign-in from a new device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_waiting_until: Option<String>,
+    /// The organisation requires two-step verification and this account lacks it: set
+    /// up by then (RFC 3339; in the past: at the next sign-in, before anything else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor_required_by: Option<String>,
 }
 
 /// One account in a search.

@@ -246,7 +246,19 @@ pub async fn summary(app: &AppState, user: &UserRow) -> ApiResult<AdminUserSumma
     } else {
         None
     };
+    let waiting: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(expires_at) FROM challenges \
+         WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(&user.id)
+    .bind(crate::http::device::DEVICE)
+    .bind(now)
+    .fetch_one(&app.db)
+    .await?;
+    let two_factor = crate::two_factor::due(app, &user.id, now).await?;
     let status = UserStatus {
+        device_code_waiting_until: waiting.map(rfc3339),
+        two_factor_required_by: two_factor.map(|d| rfc3339(d.by)),
         disabled: user.is_disabled(),
         locked_until: locked_for.map(|s| rfc3339(now + secs(s))),
         must_change_password: user.has_temporary_password(),

@@ -507,6 +507,23 @@ fn status_line(lang: Lang, s: &latchkey_proto::UserStatus) -> Vec<String> {
     if s.password_expired {
         out.push(c(lang, "status.expired"));
     }
+    if s.recovery_codes_left == Some(0) {
+        out.push(c(lang, "status.no_codes"));
+    }
+    if let Some(by) = &s.two_factor_required_by {
+        out.push(cf(
+            lang,
+            "status.two_factor_due",
+            &[("time", &when(lang, by))],
+        ));
+    }
+    if let Some(until) = &s.device_code_waiting_until {
+        out.push(cf(
+            lang,
+            "status.device_code",
+            &[("time", &when(lang, until))],
+        ));
+    }
     if out.is_empty() {
         out.push(c(lang, "status.ok"));
     }

@@ -19,6 +19,7 @@ on_both!(
     two_factor_for_admins_only,
     the_oldest_app_version_is_set_and_cleared,
     the_audit_trail_is_kept_as_long_as_it_says,
+    the_status_says_what_waits_on_the_person,
 );
 
 impl Console {
@@ -318,4 +319,34 @@ async fn the_audit_trail_is_kept_as_long_as_it_says(b: Backend) {
     c.srv.state.switches().await.unwrap();
     prune(now + 31 * day).await.unwrap();
     assert_eq!(count().await, 0);
+}
+
+/// At a glance: a new-device code waiting to be typed, and the two-step verification IT
+/// requires by a date.
+async fn the_status_says_what_waits_on_the_person(b: Backend) {
+    let Some(c) = console(b).await else {
+        return;
+    };
+    let id = person(&c.srv, "new.laptop@corp.cn").await;
+    let path = format!("/admin/v1/users/{id}");
+    let (_, before) = c.call(&c.helpdesk, Method::GET, &path).await;
+    let before = &before["status"];
+    assert!(before.is_object(), "{before}");
+    assert_eq!(before["device_code_waiting_until"], Value::Null, "{before}");
+    assert_eq!(before["two_factor_required_by"], Value::Null, "{before}");
+    // New-device codes turned on from the console; a sign-in from a new device: the
+    // code is mailed and waits.
+    let (s, _) = c.put_policies(json!({"devices.verify_new": true})).await;
+    assert_eq!(s, 200);
+    let (s, body) = c.srv.login_raw("new.laptop@corp.cn", PASSWORD).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "device_verification_required", "{body}");
+    let (s, _) = c
+        .put_policies(json!({"two_factor.required": "everyone", "two_factor.grace_days": 3}))
+        .await;
+    assert_eq!(s, 200);
+    let (_, after) = c.call(&c.helpdesk, Method::GET, &path).await;
+    let after = &after["status"];
+    assert!(after["device_code_waiting_until"].is_string(), "{after}");
+    assert!(after["two_factor_required_by"].is_string(), "{after}");
 }
