@@ -1437,7 +1437,7 @@ fn policies_form(lang: Lang, entries: &[crate::policy::Entry]) -> EditForm {
                     .find(|k| **k == e.key)
                     .copied()
                     .unwrap_or(""),
-                label: e.key.clone(),
+                label: format!("{} ({})", c(lang, &format!("policy.{}", e.key)), e.key),
                 value: e.console.as_ref().map(shown).unwrap_or_default(),
                 kind: "text",
                 hint: Some(cf(lang, source, &[("value", &shown(&e.value))])),

@@ -9,6 +9,26 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("nav.users", "Users", "用户"),
     ("nav.audit", "Audit trail", "审计记录"),
     ("nav.policies", "Policies", "策略"),
+    ("policy.two_factor.required", "Two-step verification required: off, admins or everyone", "强制两步验证：off（关闭）、admins（仅管理员）或 everyone（所有人）"),
+    ("policy.two_factor.grace_days", "Days to set it up before it is required at sign-in", "登录时强制设置前的宽限天数"),
+    ("policy.password.min_length", "Shortest password (characters)", "密码最短长度（字符）"),
+    ("policy.password.min_score", "Lowest strength score (0–4)", "最低强度评分（0–4）"),
+    ("policy.password.min_classes", "Character kinds required (0–4: lower, upper, digit, other)", "须包含的字符类别数（0–4：小写、大写、数字、其他）"),
+    ("policy.password.history", "Earlier passwords that may not be reused", "不可重复使用的历史密码个数"),
+    ("policy.password.expiry_days", "Days before a password expires (0: never)", "密码有效天数（0：永不过期）"),
+    ("policy.password.expiry_warning_days", "Days before expiry that the app warns", "过期前几天开始在应用中提醒"),
+    ("policy.lockout.threshold", "Failed sign-ins that lock the account", "锁定账户前允许的失败登录次数"),
+    ("policy.lockout.base_seconds", "First lock (seconds; each next one doubles)", "首次锁定时长（秒；之后每次加倍）"),
+    ("policy.lockout.max_seconds", "Longest lock (seconds)", "最长锁定时长（秒）"),
+    ("policy.lockout.notify_user", "Tell the person when their account is locked (true/false)", "账户被锁定时通知本人（true/false）"),
+    ("policy.lockout.summary_to", "Daily summary of locked accounts to (e-mail address)", "每日锁定账户汇总发送至（电子邮箱）"),
+    ("policy.offline.days", "Days the app may sign in offline (0: never)", "应用可离线登录的天数（0：不允许）"),
+    ("policy.offline.max_attempts", "Wrong passwords allowed offline", "离线时允许的错误密码次数"),
+    ("policy.devices.verify_new", "Code for sign-ins from a new device (true/false)", "新设备登录须验证码（true/false）"),
+    ("policy.sessions.refresh_ttl_seconds", "Sign-in kept while unused (seconds)", "未使用时保持登录的时长（秒）"),
+    ("policy.sessions.absolute_ttl_seconds", "Longest sign-in, however used (seconds)", "登录最长有效期（秒）"),
+    ("policy.retention.activity_days", "Days activity is kept", "活动记录保留天数"),
+    ("policy.retention.audit_days", "Days the audit trail is kept (0: for good)", "审计记录保留天数（0：永久保留）"),
     ("nav.maintenance", "Maintenance", "维护"),
     ("maintenance.title", "Maintenance", "维护模式"),
     ("maintenance.off_lead", "Sign-in is open. During maintenance the app and the sign-in pages show your message and nobody can sign in or change anything; this console stays open.", "当前可正常登录。维护期间，应用和登录页面会显示您的说明，任何人都无法登录或修改账户；本管理台仍可使用。"),
@@ -198,6 +218,14 @@ mod tests {
                 v
             };
             assert_eq!(holes(en), holes(zh), "{k}");
+        }
+    }
+
+    #[test]
+    fn every_policy_has_a_name_in_both_languages() {
+        for key in crate::policy::KEYS {
+            let name = format!("policy.{key}");
+            assert!(TEXT.iter().any(|(k, _, _)| *k == name), "{name}");
         }
     }
 }
