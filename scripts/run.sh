@@ -3,8 +3,18 @@
 # 127.0.0.1:8433 with a demo account (SQLite in .demo/, codes and mails in
 # .demo/outbox/) and the example office application on 127.0.0.1:8090 that signs in
 # with it over OpenID Connect, and opens the desktop app when a display is available.
+# `--directory` also starts a demo company directory (scripts/directory-demo.sh: slapd
+# on 127.0.0.1:3389) and signs its people in against it (issue 19).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_directory=false
+for arg in "$@"; do
+  case "$arg" in
+    --directory) with_directory=true ;;
+    *) echo "usage: scripts/run.sh [--directory]" >&2; exit 2 ;;
+  esac
+done
 
 scripts/setup.sh
 cargo build --release --locked -p latchkey-server -p office-app
@@ -28,6 +38,15 @@ LATCHKEY_SECRET_KEY=$(cat .demo/secret_key)
 export LATCHKEY_SECRET_KEY
 
 target/release/latchkey-server demo
+slapd_pid=
+if $with_directory; then
+  directory_settings=$(scripts/directory-demo.sh)
+  eval "$(echo "$directory_settings" | grep '^export ')"
+  slapd_pid=$(echo "$directory_settings" | tail -n 1)
+  target/release/latchkey-server directory check
+  echo "Directory account: li.wei@corp.example (or username liwei, or phone +8613700137000)"
+  echo "Its password:      Harbor-lantern-violet-2026   (checked by the directory, changed there too)"
+fi
 # The demo account is also the demo admin of IT's console (issue 18).
 target/release/latchkey-server admin grant --identifier demo --role admin >/dev/null 2>&1 || true
 echo "IT console:        $LATCHKEY_OIDC__ISSUER/admin   (demo is its admin; turn on two-step verification in the app first)"
@@ -45,7 +64,7 @@ office_secret=$(target/release/latchkey-server client add --id office-app --name
 target/release/latchkey-server serve &
 server=$!
 office=
-trap 'kill $server $office 2>/dev/null || true' EXIT
+trap 'kill $server $office $slapd_pid 2>/dev/null || true' EXIT
 
 # The office application reads the provider's discovery document when it starts.
 for _ in $(seq 50); do

@@ -14,6 +14,7 @@ packages=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool xfce4-panel
   chromium chromium-driver
   faketime
+  slapd ldap-utils
   mingw-w64 wine wine64 nsis
   prometheus musl-tools podman buildah runc
 )
@@ -27,6 +28,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Installing slapd starts the system's directory on port 389; the directory tests and
+  # the demo run their own slapd on other ports, so the system one is stopped and
+  # left off.
+  if [[ " ${missing[*]} " == *" slapd "* ]]; then
+    $sudo service slapd stop >/dev/null 2>&1 || true
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      $sudo systemctl disable slapd >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }

@@ -12,6 +12,9 @@ LATCHKEY_TEST_POSTGRES_URL=$(scripts/postgres.sh | tail -n 1)
 export LATCHKEY_TEST_POSTGRES_URL
 # A missing PostgreSQL must fail the run, not silently skip half of it.
 export LATCHKEY_TEST_REQUIRE_POSTGRES=1
+# The directory tests start their own slapd (crates/testkit/src/slapd.rs); a missing
+# slapd fails them instead of skipping them.
+export LATCHKEY_TEST_REQUIRE_LDAP=1
 
 # The client's keychain tests need a real Secret Service: run everything inside a
 # private D-Bus session with gnome-keyring, and fail (not skip) if it is not there.

@@ -966,3 +966,49 @@ async fn the_tray_menu_opens_an_application_and_locks() {
     app.screen("sign_in").await;
     app.close().await;
 }
+
+/// A directory account (issue 19): a real slapd checks the password, the profile comes
+/// from the directory entry. With the directory down, the remembered device still
+/// works: after signing out, the same password opens a session from the keychain's
+/// offline verifier (the server answers `directory_unavailable`, which the app treats
+/// like an unreachable server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_account_signs_in_and_offline_while_the_directory_is_down() {
+    let Some(mut slapd) = latchkey_testkit::slapd::Slapd::start() else {
+        return;
+    };
+    slapd.add_person(
+        "liwei",
+        "Li Wei 李伟",
+        "li.wei@corp.example",
+        "+8613700137000",
+        PASSWORD,
+    );
+    let server = TestServer::start(Backend::Sqlite, |c| slapd.configure(c))
+        .await
+        .expect("a SQLite server");
+    let home = Home::new();
+    let url = server.base();
+    let env = [("LATCHKEY_SERVER", url.as_str())];
+    let Some(app) = App::launch(&home, &env).await else {
+        return;
+    };
+    sign_in_on_a_new_device(&app, &server, "liwei").await;
+    app.wait_text("[data-testid=profile]", |t| {
+        t.contains("Li Wei 李伟") && t.contains("li.wei@corp.example")
+    })
+    .await;
+    app.screenshot("directory-account-en").await;
+
+    slapd.stop();
+    sign_out(&app).await;
+    sign_in(&app, "liwei", PASSWORD).await;
+    // Signed in offline from the keychain's verifier (the banner says so until the
+    // app's re-validation finds the server, whose refresh goes on without the
+    // directory's word).
+    app.screen("account").await;
+    app.wait_text("[data-testid=profile]", |t| t.contains("Li Wei 李伟"))
+        .await;
+    app.screenshot("directory-down-signed-in-en").await;
+    app.close().await;
+}

@@ -204,6 +204,7 @@ impl ClientError {
                 | Self::ServerUnavailable { .. }
                 | Self::Network { .. }
                 | Self::Maintenance { .. }
+                | Self::Server(ErrorCode::DirectoryUnavailable)
         )
     }
 
@@ -271,7 +272,7 @@ mod tests {
     /// What the app shows for every wire code: (server code, app code, next step),
     /// written out. A snapshot taken before issue 14 moved the tables to proto; it must
     /// not change (issue 16 added the three approval codes, issue 18 `forbidden`, issue 21
-    /// `server_unavailable` and the two of `Idempotency-Key`). A slice, so that a new
+    /// `server_unavailable` and the two of `Idempotency-Key`, issue 19 `directory_unavailable`). A slice, so that a new
     /// code is one new row here.
     const SERVER_CODES: &[(&str, &str, &str)] = &[
         ("invalid_request", "server_rejected", "retry_later"),
@@ -325,6 +326,11 @@ mod tests {
         ("server_unavailable", "server_unavailable", "retry_later"),
         ("idempotency_key_reused", "server_rejected", "retry_later"),
         ("idempotency_key_in_use", "conflict", "retry_later"),
+        (
+            "directory_unavailable",
+            "directory_unavailable",
+            "retry_later",
+        ),
     ];
 
     /// The (code, next step) of every other failure, written out (same snapshot).
@@ -575,6 +581,7 @@ mod tests {
         assert!(ClientError::ConnectionRefused.is_unreachable());
         assert!(ClientError::Timeout.is_unreachable());
         assert!(!ClientError::Server(ErrorCode::InvalidCredentials).is_unreachable());
+        assert!(ClientError::Server(ErrorCode::DirectoryUnavailable).is_unreachable());
         assert!(!ClientError::Tls {
             certificate: false,
             detail: String::new()

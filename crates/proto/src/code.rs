@@ -227,6 +227,11 @@ server_codes! {
     /// `retry_after` says when to send it again (it then gets that answer).
     IdempotencyKeyInUse = "idempotency_key_in_use", 409, Conflict,
         "The same request is still being answered. Try again in a moment.";
+    /// The company directory that checks this account's password cannot be reached
+    /// or used right now (issue 19); `retry_after` says when to try again. Nothing was
+    /// counted against the account, and it says nothing about the password.
+    DirectoryUnavailable = "directory_unavailable", 503, DirectoryUnavailable,
+        "The company directory cannot be reached right now. Try again in a moment.";
 }
 
 app_codes! {
@@ -244,6 +249,8 @@ app_codes! {
     Timeout = "timeout", CheckNetwork;
     ProxyError = "proxy_error", ContactIt;
     ServerUnavailable = "server_unavailable", RetryLater;
+    /// The server is up, the company directory behind it is not.
+    DirectoryUnavailable = "directory_unavailable", RetryLater;
     ServerError = "server_error", ContactIt;
     UnexpectedResponse = "unexpected_response", CheckServerAddress;
     NetworkError = "network_error", CheckNetwork;

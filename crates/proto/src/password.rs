@@ -59,6 +59,10 @@ pub enum PasswordReason {
     MissingCharacterClasses,
     ReusedPassword,
     SameAsCurrent,
+    /// The company directory's own password policy refused it (issue 19): length,
+    /// history, age or complexity rules of its own. The answer's `message` carries the
+    /// directory's words.
+    DirectoryPolicy,
 }
 
 /// How to choose a better password. Clients translate these codes.

@@ -114,6 +114,13 @@ pub async fn confirm_password(
 ) -> Result<(), ApiError> {
     let normalized = Secret::new(latchkey_policy::normalize(password.expose()));
     let check = async {
+        // A directory account's password is checked by a bind as its entry.
+        if let (Some(dir), Some(dn)) = (&app.directory, user.directory_dn.as_deref()) {
+            return dir
+                .verify(dn, &normalized)
+                .await
+                .map_err(crate::directory::api_error);
+        }
         let verified = app
             .hasher
             .verify(&normalized, Some(&user.password_hash))
@@ -144,8 +151,9 @@ pub fn session_body(app: &AppState, issued: Issued, user: &UserRow) -> Session {
 }
 
 /// When the user's password expires under the policy (ms), if it does.
+/// Never for a directory account: its password expires by the directory's policy.
 pub fn password_expires_at(policy: &PasswordPolicy, user: &UserRow) -> Option<i64> {
-    (policy.expiry_days > 0).then(|| {
+    (policy.expiry_days > 0 && !user.in_directory()).then(|| {
         user.password_changed_at
             .saturating_add(i64::from(policy.expiry_days).saturating_mul(86_400_000))
     })

@@ -228,6 +228,9 @@ pub async fn reset_password(
     password: &Secret,
 ) -> Result<UserRow, AdminError> {
     let user = find(app, identifier).await?;
+    if user.in_directory() {
+        return directory_temporary_password(app, user, password).await;
+    }
     let hash = match account::new_password_hash(
         &app.hasher,
         &app.db,
@@ -247,6 +250,43 @@ pub async fn reset_password(
     let now = app.now();
     let mut tx = app.db.begin().await?;
     users::set_password(&mut tx, &user, &hash, true, now).await?;
+    session::revoke_all(&mut tx, &user.id, None, now).await?;
+    crate::replacement::void_resets(&mut tx, &user.id, now).await?;
+    tx.commit().await?;
+    lockout::clear_account(&app.db, &user, false).await?;
+    Ok(user)
+}
+
+/// A temporary password for a directory account: Latchkey's policy first, then the
+/// directory's, as the service account writes it; the forced change follows at the
+/// next sign-in, and is written to the directory too.
+async fn directory_temporary_password(
+    app: &AppState,
+    user: UserRow,
+    password: &Secret,
+) -> Result<UserRow, AdminError> {
+    account::new_password_hash(
+        &app.hasher,
+        &app.db,
+        &app.config().password,
+        None,
+        user.context(),
+        password,
+    )
+    .await?;
+    let (Some(dir), Some(dn)) = (&app.directory, user.directory_dn.as_deref()) else {
+        return Err(AdminError::Invalid(
+            "this account's password is in the company directory, and no [directory] is configured"
+                .into(),
+        ));
+    };
+    let normalized = Secret::new(latchkey_policy::normalize(password.expose()));
+    dir.set_password(dn, None, &normalized)
+        .await
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    users::mark_password_changed(&mut tx, &user.id, true, now).await?;
     session::revoke_all(&mut tx, &user.id, None, now).await?;
     crate::replacement::void_resets(&mut tx, &user.id, now).await?;
     tx.commit().await?;

@@ -86,6 +86,9 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     pub limits: LimitsConfig,
     pub oidc: crate::oidc::OidcConfig,
+    /// The company directory people sign in with (issue 19); off while its `url` is
+    /// empty. See `docs/directory.md`.
+    pub directory: crate::directory::DirectoryConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
 }
@@ -378,6 +381,7 @@ impl Default for Config {
             retention: crate::retention::RetentionConfig::default(),
             limits: LimitsConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
+            directory: crate::directory::DirectoryConfig::default(),
             metrics: MetricsConfig::default(),
             shutdown: ShutdownConfig::default(),
         }
@@ -525,6 +529,34 @@ mod tests {
         c.apply_env(|n| (n == "LATCHKEY_VERIFY_NEW_DEVICES").then(|| "off".into()))
             .unwrap();
         assert!(!c.devices.verify_new);
+    }
+
+    #[test]
+    fn the_directory_password_comes_from_its_variable_and_is_never_shown() {
+        let env = [
+            (
+                "LATCHKEY_DIRECTORY_BIND_PASSWORD".to_owned(),
+                "s3cret-bind".to_owned(),
+            ),
+            (
+                "LATCHKEY_DATABASE_URL".to_owned(),
+                "sqlite://x.db".to_owned(),
+            ),
+        ];
+        let layered = Config::layered(None, env).unwrap();
+        let dir = &layered.config.directory;
+        assert_eq!(dir.bind_password.as_deref(), Some("s3cret-bind"));
+        let entries = layered.entries().unwrap();
+        let (_, shown, source) = entries
+            .iter()
+            .find(|(key, _, _)| key == "directory.bind_password")
+            .unwrap();
+        assert_eq!(shown, "\"<redacted>\"");
+        assert_eq!(
+            **source,
+            Source::Env("LATCHKEY_DIRECTORY_BIND_PASSWORD".into())
+        );
+        assert!(!format!("{:?}", layered.config.directory).contains("s3cret"));
     }
 
     #[test]

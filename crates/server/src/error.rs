@@ -163,6 +163,7 @@ mod tests {
         ("server_unavailable", 503),
         ("idempotency_key_reused", 422),
         ("idempotency_key_in_use", 409),
+        ("directory_unavailable", 503),
     ];
 
     #[test]
@@ -188,6 +189,7 @@ mod tests {
                         | ErrorCode::Maintenance
                         | ErrorCode::TotpUnavailable
                         | ErrorCode::ServerUnavailable
+                        | ErrorCode::DirectoryUnavailable
                 )
             );
         }

@@ -31,7 +31,7 @@ pub enum HashError {
 }
 
 /// The outcome of checking a password against a stored hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Verified {
     pub ok: bool,
     /// The stored hash uses other parameters than the current ones: rehash it.

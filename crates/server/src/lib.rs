@@ -16,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod devices;
+pub mod directory;
 pub mod error;
 pub mod hasher;
 mod http;

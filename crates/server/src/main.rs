@@ -83,6 +83,23 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// The company directory ([directory]): what differs, and importing its people.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Connect and bind as the service account, then list what differs between the
+    /// directory and Latchkey's accounts (changes nothing).
+    Check,
+    /// Create the accounts of people who have not signed in yet, copy profiles and
+    /// renamed DNs, and end the sessions of disabled or removed entries.
+    Sync {
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -404,6 +421,7 @@ async fn run(command: Command, layered: Layered) -> anyhow::Result<()> {
         Command::User(cmd) => user(&app, cmd).await?,
         Command::Admin(cmd) => admin_roles(&app, cmd).await?,
         Command::Audit(AuditCommand::Export { since }) => audit_export(&app, &since).await?,
+        Command::Directory(cmd) => directory(&app, cmd).await?,
         Command::Client(cmd) => client(&app, cmd).await?,
         Command::Keys(KeysCommand::Rotate) => {
             for (alg, kid) in latchkey_server::oidc::keys::rotate(&app).await? {
@@ -820,6 +838,36 @@ async fn admin_roles(app: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
 
 /// `audit export --since`: JSON lines, oldest first, a batch at a time (a large trail
 /// is never held in memory).
+async fn directory(app: &AppState, cmd: DirectoryCommand) -> anyhow::Result<()> {
+    use latchkey_server::directory::{self, SyncMode};
+    let dir = app
+        .directory
+        .as_ref()
+        .context("no directory is configured: set [directory] url (docs/directory.md)")?;
+    let cfg = dir.config();
+    let (differences, verb) = match cmd {
+        DirectoryCommand::Check => (directory::check(app, dir).await?, "differ"),
+        DirectoryCommand::Sync { dry_run: true } => (
+            directory::sync(app, dir, SyncMode::DryRun).await?,
+            "would change",
+        ),
+        DirectoryCommand::Sync { dry_run: false } => {
+            (directory::sync(app, dir, SyncMode::Apply).await?, "changed")
+        }
+    };
+    println!(
+        "directory {} as {}: reachable; people under {}",
+        latchkey_server::config::redact_url(&cfg.url),
+        cfg.bind_dn,
+        cfg.base_dn
+    );
+    for difference in &differences {
+        println!("{difference}");
+    }
+    println!("{} {verb}", differences.len());
+    Ok(())
+}
+
 async fn audit_export(app: &AppState, since: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let from = time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)

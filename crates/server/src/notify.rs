@@ -160,6 +160,8 @@ mod tests {
             disabled: Flag::default(),
             mfa_enabled: Flag::default(),
             created_at: 0,
+            directory_id: None,
+            directory_dn: None,
         }
     }
 

@@ -24,6 +24,7 @@ use latchkey_proto::{Device, ErrorCode, MfaMethod, Secret};
 use crate::account::{self, hash_error, NewPasswordError, Refusal};
 use crate::challenge;
 use crate::delivery::MessageKind;
+use crate::directory::{api_error as directory_error, DirectoryError};
 use crate::error::{ApiError, ApiResult};
 use crate::mfa::{self, Factor};
 use crate::session::{self, Issued};
@@ -38,6 +39,9 @@ pub const TOKEN_MAX_ATTEMPTS: u32 = 5;
 pub struct Replacement<'a> {
     pub user: &'a UserRow,
     pub new_password: &'a Secret,
+    /// The current password, already confirmed (the account page's change): a
+    /// directory account's change is then made as its owner.
+    pub current_password: Option<&'a Secret>,
     /// The flow's single-use token (`reset`, `password_change`), checked and used up.
     pub token: Option<(&'a str, &'a Secret)>,
     /// `totp_code` / `recovery_code` of the request: required when the account has
@@ -96,19 +100,32 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
             return settle(e).await;
         }
     }
-    let hash = match account::new_password_hash(
-        &app.hasher,
-        &app.db,
-        policy,
-        Some(r.user),
-        r.user.context(),
-        r.new_password,
-    )
-    .await
-    {
-        Ok(hash) => hash,
-        Err(NewPasswordError::Refused(refusal)) => return settle(refused(refusal)).await,
-        Err(e) => return Err(e.into_api("new_password")),
+    // A directory account's password is written to the directory (its own policy and
+    // history apply there); Latchkey's policy with the account's context first.
+    let hash = if r.user.in_directory() {
+        if let Some(refusal) = policy_refusal(app, r.new_password, r.user.context()).await? {
+            return settle(refused(refusal)).await;
+        }
+        match write_to_directory(app, &r).await {
+            Ok(()) => None,
+            Err(e @ DirectoryError::PasswordRefused(_)) => return settle(directory_error(e)).await,
+            Err(e) => return Err(directory_error(e)),
+        }
+    } else {
+        match account::new_password_hash(
+            &app.hasher,
+            &app.db,
+            policy,
+            Some(r.user),
+            r.user.context(),
+            r.new_password,
+        )
+        .await
+        {
+            Ok(hash) => Some(hash),
+            Err(NewPasswordError::Refused(refusal)) => return settle(refused(refusal)).await,
+            Err(e) => return Err(e.into_api("new_password")),
+        }
     };
     let user = r.user;
     let mut tx = app.db.begin().await?;
@@ -117,7 +134,10 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
             return Err(invalid());
         }
     }
-    users::set_password(&mut tx, user, &hash, false, now).await?;
+    match &hash {
+        Some(hash) => users::set_password(&mut tx, user, hash, false, now).await?,
+        None => users::mark_password_changed(&mut tx, &user.id, false, now).await?,
+    }
     void_resets(&mut tx, &user.id, now).await?;
     session::revoke_all(&mut tx, &user.id, r.keep_session, now).await?;
     let issued = match r.sign_in {
@@ -147,10 +167,34 @@ pub async fn replace(app: &AppState, r: Replacement<'_>, now: i64) -> ApiResult<
 /// The policy's verdict without the account's context (what the client's meter shows
 /// before anyone is signed in), or `None` if it passes.
 async fn context_free_refusal(app: &AppState, password: &Secret) -> ApiResult<Option<Refusal>> {
+    policy_refusal(app, password, Default::default()).await
+}
+
+/// Writes the new password of a directory account to the directory: as its owner
+/// when the current password was given, else with the service account.
+async fn write_to_directory(app: &AppState, r: &Replacement<'_>) -> Result<(), DirectoryError> {
+    let (Some(dir), Some(dn)) = (&app.directory, r.user.directory_dn.as_deref()) else {
+        return Err(DirectoryError::Unavailable(
+            "a directory account, and no directory is configured".into(),
+        ));
+    };
+    let normalized = Secret::new(latchkey_policy::normalize(r.new_password.expose()));
+    let current = r
+        .current_password
+        .map(|c| Secret::new(latchkey_policy::normalize(c.expose())));
+    dir.set_password(dn, current.as_ref(), &normalized).await
+}
+
+/// The policy's verdict with `context` (the account's details, or none).
+async fn policy_refusal(
+    app: &AppState,
+    password: &Secret,
+    context: latchkey_policy::UserContext,
+) -> ApiResult<Option<Refusal>> {
     let policy = app.config().password.clone();
     let raw = password.clone();
     let verdict = tokio::task::spawn_blocking(move || {
-        latchkey_policy::evaluate(&policy, raw.expose(), &Default::default())
+        latchkey_policy::evaluate(&policy, raw.expose(), &context)
     })
     .await
     .map_err(|e| hash_error(crate::hasher::HashError::Failed(e.to_string())))?;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub oidc_keys: Arc<crate::oidc::keys::Cache>,
     /// Draining after SIGTERM (`/readyz` answers 503).
     pub lifecycle: Arc<crate::ops::health::Lifecycle>,
+    /// The company directory, when `[directory] url` is set (see [`crate::directory`]).
+    pub directory: Option<Arc<crate::directory::Directory>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,8 @@ pub enum StartError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryConfigError),
 }
 
 impl AppState {
@@ -72,6 +76,7 @@ impl AppState {
     ) -> Result<Self, StartError> {
         let hasher = Hasher::new(&config.argon2)?;
         let secret_key = SecretKey::from_config(config.delivery.secret_key.as_deref())?;
+        let directory = crate::directory::Directory::from_config(&config.directory)?;
         Ok(Self {
             db,
             live: Arc::new(Live::new(config, fixed)),
@@ -84,6 +89,7 @@ impl AppState {
             second_factor_checks: Arc::default(),
             oidc_keys: Arc::default(),
             lifecycle: Arc::default(),
+            directory: directory.map(Arc::new),
         })
     }
 

@@ -24,6 +24,11 @@ pub struct UserRow {
     pub disabled: Flag,
     pub mfa_enabled: Flag,
     pub created_at: i64,
+    /// The stable id of the directory entry the account is linked to (issue 19):
+    /// its password is the directory's. `None`: a Latchkey account.
+    pub directory_id: Option<String>,
+    /// The entry's DN at the last sign-in or sync (it may change; the id does not).
+    pub directory_dn: Option<String>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -34,13 +39,15 @@ impl std::fmt::Debug for UserRow {
             .field("phone", &self.phone)
             .field("username", &self.username)
             .field("disabled", &self.is_disabled())
+            .field("directory_id", &self.directory_id)
             .finish_non_exhaustive()
     }
 }
 
 pub(crate) const COLUMNS: &str =
     "id, email, phone, username, name, organisation, locale, password_hash, \
-     password_changed_at, must_change_password, disabled, mfa_enabled, created_at";
+     password_changed_at, must_change_password, disabled, mfa_enabled, created_at, \
+     directory_id, directory_dn";
 
 impl UserRow {
     pub fn to_proto(&self) -> User {
@@ -59,6 +66,11 @@ impl UserRow {
     /// Two-factor authentication is on.
     pub fn mfa_on(&self) -> bool {
         self.mfa_enabled.is_set()
+    }
+
+    /// The account's password is the company directory's (see [`crate::directory`]).
+    pub fn in_directory(&self) -> bool {
+        self.directory_id.is_some()
     }
 
     /// An admin disabled the account.
@@ -220,6 +232,25 @@ pub async fn set_password(
     .bind(now)
     .bind(Flag::from(temporary))
     .bind(&user.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a password change made elsewhere (a directory account's, written to the
+/// directory): the time, and whether the password is temporary.
+pub async fn mark_password_changed(
+    conn: &mut AnyConnection,
+    id: &str,
+    temporary: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET password_changed_at = $1, must_change_password = $2 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(i64::from(temporary))
+    .bind(id)
     .execute(&mut *conn)
     .await?;
     Ok(())

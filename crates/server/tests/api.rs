@@ -15,6 +15,7 @@ mod api {
     mod connections;
     mod delivery;
     mod devices;
+    mod directory;
     mod faults;
     mod forced_change;
     mod idempotency;

@@ -20,6 +20,7 @@ mod database;
 pub mod fault;
 pub mod postgres;
 pub mod queue;
+pub mod slapd;
 pub mod sms;
 pub mod smtp;
 pub mod totp;

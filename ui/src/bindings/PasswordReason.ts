@@ -3,4 +3,4 @@
 /**
  * Why a password is refused. Clients translate these codes.
  */
-export type PasswordReason = "too_short" | "too_long" | "too_weak" | "common_password" | "common_name_and_number" | "contains_personal_info" | "missing_character_classes" | "reused_password" | "same_as_current";
+export type PasswordReason = "too_short" | "too_long" | "too_weak" | "common_password" | "common_name_and_number" | "contains_personal_info" | "missing_character_classes" | "reused_password" | "same_as_current" | "directory_policy";

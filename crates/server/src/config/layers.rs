@@ -5,7 +5,7 @@
 //! Every key has an environment form: `LATCHKEY_` and the dotted key with `__` for
 //! the dots (`LATCHKEY_LOCKOUT__THRESHOLD` is `lockout.threshold`); a top-level key
 //! also takes its bare form (`LATCHKEY_DEFAULT_REGION`), and the names of
-//! [`LEGACY_VARS`] (the ten historic ones, and the contract's `LATCHKEY_METRICS_BIND`)
+//! [`LEGACY_VARS`] (the ten historic ones, and the contract's `LATCHKEY_METRICS_BIND` and `LATCHKEY_DIRECTORY_BIND_PASSWORD`)
 //! keep their meaning. Other `LATCHKEY_*` variables (the tests',
 //! the benchmarks', the desktop app's, `LATCHKEY_LOG`, `LATCHKEY_CONFIG`) are not
 //! configuration and are left alone; a variable in the nested form whose key does not
@@ -37,6 +37,11 @@ pub const LEGACY_VARS: &[(&str, &str)] = &[
     ("LATCHKEY_WORKER_THREADS", "worker_threads"),
     ("LATCHKEY_VERIFY_NEW_DEVICES", "devices.verify_new"),
     ("LATCHKEY_METRICS_BIND", "metrics.bind"),
+    // The directory's service account (issue 19): a name of the contract too.
+    (
+        "LATCHKEY_DIRECTORY_BIND_PASSWORD",
+        "directory.bind_password",
+    ),
 ];
 
 /// Where an effective value came from.

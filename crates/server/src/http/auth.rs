@@ -15,7 +15,9 @@ use crate::activity;
 use crate::challenge::{self, FORCED_CHANGE, MFA};
 use crate::delivery::MessageKind;
 use crate::devices;
+use crate::directory;
 use crate::error::{ApiError, ApiResult};
+use crate::hasher::Verified;
 use crate::identifier::{Identifier, IdentifierError};
 use crate::lockout::{self, Reserved, Verdict};
 use crate::mfa;
@@ -42,7 +44,7 @@ use crate::users::{self, UserRow};
         (status = 423, description = "`account_locked` with `retry_after`", body = ErrorBody),
         (status = 426, description = "`client_outdated` with `min_version`", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`", body = ErrorBody),
-        (status = 503, description = "`maintenance` with `until`, or `server_unavailable` with `retry_after`: the database cannot be used right now", body = ErrorBody),
+        (status = 503, description = "`maintenance` with `until`, or `server_unavailable` with `retry_after`: the database cannot be used right now, or `directory_unavailable` with `retry_after`: the company directory that checks this account cannot be used right now (nothing was counted)", body = ErrorBody),
     ))]
 pub async fn login(
     State(app): State<AppState>,
@@ -64,6 +66,16 @@ pub async fn login(
     let cfg = &app.config().lockout;
     // An empty or overlong identifier is refused before anything is counted.
     let (user, typed) = resolve(&app, &req.identifier).await?;
+    // An account linked to the directory, or an identifier no Latchkey account has, is
+    // checked by the directory (when one is configured) — after the tries below are
+    // reserved, so a request Latchkey refuses never reaches it.
+    let via_directory = match (&app.directory, &user) {
+        (None, _) => None,
+        (Some(_), Some(u)) if !u.in_directory() => None,
+        (Some(dir), _) => Identifier::parse(&req.identifier, &app.config().default_region)
+            .ok()
+            .map(|id| (dir.clone(), id)),
+    };
     let address = ip.bucket("login");
     if let Some(wait) = lockout::reserve_address(&app.db, cfg, &address, now).await? {
         return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
@@ -106,20 +118,43 @@ pub async fn login(
         None => true,
     };
     let password = Secret::new(latchkey_policy::normalize(req.password.expose()));
-    let verified = match app
-        .hasher
-        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await
-    {
-        Ok(verified) => verified,
+    let checked = match via_directory {
+        // The account's own limit refused the try: the directory is not asked either.
+        Some(_) if !account_open => Ok((Verified::default(), user)),
+        Some((dir, identifier)) => {
+            let ip = ip.as_deref();
+            directory::signin::check(
+                &app,
+                &dir,
+                &identifier,
+                user,
+                &password,
+                &req.device,
+                ip,
+                now,
+            )
+            .await
+        }
+        None => match app
+            .hasher
+            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await
+        {
+            Ok(verified) => Ok((verified, user)),
+            Err(e) => Err(hash_error(e)),
+        },
+    };
+    let (verified, user) = match checked {
+        Ok(checked) => checked,
         Err(e) => {
-            // Not checked (the hashing queue is full): the tries are given back.
+            // Not checked (the hashing queue is full, the directory cannot be used):
+            // the tries are given back.
             lockout::release(&app.db, &visible, now).await?;
             if let (Some(subject), true) = (&account, account_open) {
                 lockout::release(&app.db, subject, now).await?;
             }
             lockout::release_address(&app.db, cfg, &address).await?;
-            return Err(hash_error(e));
+            return Err(e);
         }
     };
     let user = match user {
@@ -317,7 +352,8 @@ async fn upgrade_hash(app: &AppState, user: &UserRow, password: &Secret) {
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used, expired change token, or one that took 5 refused tries; `mfa_required`: the account has two-factor authentication and no code was given", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
-        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries; for a directory account, then the directory's own policy (reason `directory_policy`, its words in `message`)", body = ErrorBody),
+        (status = 503, description = "`directory_unavailable` with `retry_after`: the account's password is in the company directory, which cannot be used right now", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
 pub async fn forced_change(
@@ -343,6 +379,7 @@ pub async fn forced_change(
     let replacement = Replacement {
         user: &user,
         new_password: &req.new_password,
+        current_password: None,
         token: Some((FORCED_CHANGE, &req.change_token)),
         totp_code: req.totp_code.as_ref(),
         recovery_code: req.recovery_code.as_ref(),
@@ -365,6 +402,7 @@ pub async fn forced_change(
     responses(
         (status = 200, description = "Rotated session", body = Session),
         (status = 401, description = "`token_invalid` or `refresh_token_reused`", body = ErrorBody),
+        (status = 403, description = "`account_disabled`: the company directory no longer lets this account sign in (disabled, out of the allowed group, or gone); every session of the account ended", body = ErrorBody),
         (status = 503, description = "`server_unavailable` with `retry_after`: the database cannot be used right now (send the same token again: within the grace period it gets the same answer)", body = ErrorBody),
     ))]
 pub async fn refresh(
@@ -384,7 +422,18 @@ pub async fn refresh(
     )
     .await?
     {
-        Refreshed::Rotated { issued, user } => Ok(Json(session_body(&app, issued, &user))),
+        Refreshed::Rotated { issued, user } => {
+            let user_id = user.id.clone();
+            let user = match directory::signin::still_allowed(&app, *user, now).await? {
+                Some(user) => user,
+                None => {
+                    let mut conn = app.db.acquire().await?;
+                    session::revoke_all(&mut conn, &user_id, None, now).await?;
+                    return Err(ApiError::new(ErrorCode::AccountDisabled));
+                }
+            };
+            Ok(Json(session_body(&app, issued, &user)))
+        }
         Refreshed::Reused { user_id } => {
             if let Some(user_id) = user_id {
                 activity::record(

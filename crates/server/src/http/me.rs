@@ -55,7 +55,8 @@ pub async fn me(State(app): State<AppState>, authed: Authed) -> ApiResult<Json<P
     responses(
         (status = 204, description = "Changed"),
         (status = 403, description = "`current_password_invalid`", body = ErrorBody),
-        (status = 422, description = "`password_rejected` with `reasons`", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`; for a directory account, then the directory's own policy (reason `directory_policy`, its words in `message`)", body = ErrorBody),
+        (status = 503, description = "`directory_unavailable` with `retry_after`: the account's password is in the company directory, which cannot be used right now", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong current passwords", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
@@ -73,6 +74,7 @@ pub async fn change_password(
     let replacement = Replacement {
         user: &user,
         new_password: &req.new_password,
+        current_password: Some(&req.current_password),
         token: None,
         totp_code: None,
         recovery_code: None,

@@ -434,7 +434,8 @@ pub async fn link(
         (status = 400, description = "`code_invalid`: the second factor is wrong", body = ErrorBody),
         (status = 401, description = "`token_invalid`: unknown, used or expired reset token, or one that took 5 refused tries; `mfa_required`: give `totp_code` or `recovery_code`", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
-        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries", body = ErrorBody),
+        (status = 422, description = "`password_rejected` with `reasons`: the context-free policy before anything else; the account's context, the current password and the history only after the second factor, and then a refusal counts as one of the token's 5 tries; for a directory account, then the directory's own policy (reason `directory_policy`, its words in `message`)", body = ErrorBody),
+        (status = 503, description = "`directory_unavailable` with `retry_after`: the account's password is in the company directory, which cannot be used right now", body = ErrorBody),
         (status = 423, description = "`account_locked`: too many wrong second-factor codes", body = ErrorBody),
         (status = 429, description = "`rate_limited` with `retry_after`: every try left is being checked by requests in flight (a burst); try again in a moment", body = ErrorBody),
     ))]
@@ -463,6 +464,7 @@ pub async fn complete(
     let replacement = Replacement {
         user: &user,
         new_password: &req.new_password,
+        current_password: None,
         token: Some((RESET, &req.reset_token)),
         totp_code: req.totp_code.as_ref(),
         recovery_code: req.recovery_code.as_ref(),
