@@ -42,10 +42,16 @@ async fn sign_in(app: &App, identifier: &str, password: &str) {
 /// activity, launcher, applications) is there: a click while those sections still
 /// grow can land where the button was a moment before (seen once in CI, under load).
 async fn sign_out(app: &App) {
+    account_loaded(app).await;
+    app.click("[data-testid=sign-out]").await;
+}
+
+/// The account screen, once what it loads by itself is there (also after a language
+/// switch, which draws it again and loads it again).
+async fn account_loaded(app: &App) {
     app.screen("account").await;
     app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
         .await;
-    app.click("[data-testid=sign-out]").await;
 }
 
 /// The code of the `nth` received mail that carries one (notices carry none).
@@ -139,11 +145,13 @@ async fn first_run_setup_then_sign_in_with_the_mailed_device_code() {
     // Sign out everywhere: the confirmation in both languages (cancelled once), then
     // through, back to sign in (the command must be granted to the window).
     app.language("zh-CN").await;
+    account_loaded(&app).await;
     app.click("[data-testid=sign-out-everywhere]").await;
     app.find("[data-testid=sign-out-everywhere-cancel]").await;
     app.screenshot("sign-out-everywhere-zh-CN").await;
     app.click("[data-testid=sign-out-everywhere-cancel]").await;
     app.language("en").await;
+    account_loaded(&app).await;
     app.click("[data-testid=sign-out-everywhere]").await;
     app.find("[data-testid=sign-out-everywhere-confirm]").await;
     app.screenshot("sign-out-everywhere-en").await;
@@ -604,8 +612,7 @@ async fn a_flaky_network_says_reconnecting_and_keeps_the_session() {
         return;
     };
     sign_in_on_a_new_device(&app, &server, "lu@corp.example").await;
-    app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
-        .await;
+    account_loaded(&app).await;
     let mails = server.smtp.messages().len();
 
     proxy.drop_next_answers(1);
@@ -633,8 +640,7 @@ async fn a_flaky_network_says_reconnecting_and_keeps_the_session() {
     assert_eq!(notices, 1, "one notice of the change, not two");
     let (status, _) = server.login_raw("lu@corp.example", NEW_PASSWORD).await;
     assert_eq!(status, 200, "the password changed");
-    app.wait_hidden("[data-screen=account] p.muted[role=status]", 20)
-        .await;
+    account_loaded(&app).await;
 
     // Every request reset as it leaves: the account's reload (a language switch draws
     // the screen again) cannot reach the server.
