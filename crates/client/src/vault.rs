@@ -8,10 +8,11 @@
 //! plain-file fallback.
 //!
 //! One keychain item per (server, account) holds the whole [`Record`] as JSON, so that
-//! the sign-in screen reads it in one round trip (each Secret Service call opens its
-//! own D-Bus connection); one more item per server, the [`Index`], lists the remembered
+//! the sign-in screen reads it in one round trip; one more item per server, the [`Index`], lists the remembered
 //! accounts and the identifiers they answer to. Every item stays within Windows
-//! Credential Manager's 2,560 bytes on every OS ([`fit`]).
+//! Credential Manager's 2,560 bytes on every OS ([`fit`]). On Linux the store keeps one
+//! D-Bus connection to the Secret Service ([`secret_service`]) instead of keyring's one
+//! per call.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,8 @@ use crate::error::ClientError;
 use crate::net::ServerUrl;
 
 mod fit;
+#[cfg(target_os = "linux")]
+mod secret_service;
 pub use fit::{item_bytes, MAX_ITEM_BYTES};
 
 /// Keychain service name of the app's items.
@@ -56,10 +59,12 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, name: &str) -> Result<(), StoreError>;
 }
 
-/// The OS keychain.
+/// The OS keychain. Clones share the store's connection, where it has one.
 #[derive(Clone, Debug)]
 pub struct KeyringStore {
     service: String,
+    #[cfg(target_os = "linux")]
+    connection: secret_service::Connection,
 }
 
 impl KeyringStore {
@@ -67,6 +72,8 @@ impl KeyringStore {
     pub fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
+            #[cfg(target_os = "linux")]
+            connection: Default::default(),
         }
     }
 
@@ -74,8 +81,16 @@ impl KeyringStore {
         &self.service
     }
 
+    #[cfg(not(target_os = "linux"))]
     fn entry(&self, name: &str) -> Result<keyring::Entry, StoreError> {
         keyring::Entry::new(&self.service, name).map_err(store_error)
+    }
+
+    /// How many D-Bus connections to the Secret Service this store (and its clones) has
+    /// opened: one, unless the keychain went away in between.
+    #[cfg(target_os = "linux")]
+    pub fn connections_opened(&self) -> u64 {
+        self.connection.opened()
     }
 
     /// Whether a keychain answers at all (reads an item that does not exist).
@@ -84,6 +99,22 @@ impl KeyringStore {
     }
 }
 
+#[cfg(target_os = "linux")]
+impl SecretStore for KeyringStore {
+    fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.connection.get(&self.service, name)
+    }
+
+    fn set(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.connection.set(&self.service, name, value)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.connection.delete(&self.service, name)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
 impl SecretStore for KeyringStore {
     fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
         match self.entry(name)?.get_password() {
@@ -105,6 +136,7 @@ impl SecretStore for KeyringStore {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 fn store_error(e: keyring::Error) -> StoreError {
     match e {
         keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) => {

@@ -160,6 +160,43 @@ async fn the_keychain_is_the_real_os_store_not_a_mock() {
     assert!(!found.contains("gao@corp.cn"), "{found}");
 }
 
+/// Issue 20: a remembered start (read the index and the record, refresh, write the
+/// rotated token back) talks to the Secret Service over one D-Bus connection, not one
+/// per call (keyring's four).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_start_opens_one_secret_service_connection() {
+    let Some(keyring) = keyring() else { return };
+    let srv = TestServer::start(Backend::Sqlite, |_| {}).await.unwrap();
+    srv.add_user("tang@corp.cn", PASSWORD).await;
+    let mut app = App::new(&srv.base(), Arc::new(keyring.clone()));
+    signed_in(&mut app, &srv, "tang@corp.cn", PASSWORD, true).await;
+    assert_eq!(keyring.connections_opened(), 1, "the sign-in too");
+
+    // A new process: a store of its own on the same keychain items.
+    let fresh = latchkey_client::vault::KeyringStore::new(keyring.service());
+    app.store = Arc::new(fresh.clone());
+    app.relaunch();
+    let step = app.client.start().await;
+    assert!(
+        matches!(
+            &step,
+            Step::SignedIn {
+                offline: false,
+                remembered: true,
+                ..
+            }
+        ),
+        "{step:?}"
+    );
+    assert_eq!(fresh.connections_opened(), 1);
+    // What it wrote is in the keychain: the next start signs in with the rotated token.
+    app.store = Arc::new(latchkey_client::vault::KeyringStore::new(keyring.service()));
+    app.relaunch();
+    assert!(matches!(app.client.start().await, Step::SignedIn { .. }));
+    app.client.forget_device().await.unwrap();
+}
+
 /// Issue 13: the device id that skips the new-device code is a secret: it is in the
 /// OS keychain, in no file of the app's, and stable across launches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
