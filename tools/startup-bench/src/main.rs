@@ -19,6 +19,12 @@
 //!   server on 127.0.0.1 through `LATCHKEY_SERVER`, so that screen is the sign-in form);
 //!   the bare page calls `ready` the same way. Each prints a line on stdout, then a
 //!   `phases` line with the page's start-up marks, whose medians are printed too.
+//! - **start to signed-in**: the morning start of a remembered account (issue 20). The
+//!   bench signs in once with "remember me", through the client core and the same
+//!   keychain items the app uses, then launches the app again and again, each time in a
+//!   fresh home directory but with the keychain kept: the app signs in with the
+//!   refresh token by itself and reports `ready account` after the account page's
+//!   first frame. Beside the same bare window.
 //! - **idle memory**: 5 s after that, the PSS (`/proc/PID/smaps_rollup`) summed over the
 //!   process and all its descendants (WebKit's web and network processes).
 //! - **size**: the binaries' sizes on disk.
@@ -40,7 +46,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use latchkey_client::vault::{KeyringStore, SERVICE};
+use latchkey_client::{Client, Options, Step};
 use latchkey_testkit::{Backend, TestServer};
+
+const IDENTIFIER: &str = "morning@corp.cn";
+const PASSWORD: &str = "Plum-orchard-violin-73";
 
 /// How long a launch idles before its memory is read (`LATCHKEY_BENCH_IDLE_SECS`).
 fn idle() -> Duration {
@@ -75,8 +86,11 @@ fn main() {
         .unwrap_or(7);
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // New devices sign in without a mailed code, so that the bench can remember one.
     let server = rt
-        .block_on(TestServer::start(Backend::Sqlite, |_| {}))
+        .block_on(TestServer::start(Backend::Sqlite, |c| {
+            c.devices.verify_new = false
+        }))
         .expect("a SQLite server");
     let url = server.base();
 
@@ -85,13 +99,22 @@ fn main() {
         "runs: {runs} each, after one warm-up; idle {} s",
         idle().as_secs()
     );
-    let _ = launch(&app, &url);
-    let _ = launch(&bare, &url);
+    let _ = launch(&app, &url, "sign_in");
+    let _ = launch(&bare, &url, "");
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        a.push(launch(&app, &url));
-        b.push(launch(&bare, &url));
+        a.push(launch(&app, &url, "sign_in"));
+        b.push(launch(&bare, &url, ""));
     }
+    // The same, with the account remembered: the app opens on the account page.
+    rt.block_on(remember(&server));
+    let _ = launch(&app, &url, "account");
+    let mut r = Vec::new();
+    for _ in 0..runs {
+        r.push(launch(&app, &url, "account"));
+        b.push(launch(&bare, &url, ""));
+    }
+    rt.block_on(forget(&server));
 
     println!();
     println!("| measure | Latchkey | bare window | ratio / difference | goal |");
@@ -107,6 +130,13 @@ fn main() {
         min(b.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
         max(b.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
         sa / sb
+    );
+    let sr = median(r.iter().map(|l| l.start.as_secs_f64() * 1000.0));
+    println!(
+        "| start to signed-in, remembered account (median ms; min–max) | {sr:.0} ({:.0}–{:.0}) | {sb:.0} | {:.2}× | none |",
+        min(r.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        max(r.iter().map(|l| l.start.as_secs_f64() * 1000.0)),
+        sr / sb
     );
     let (ma, mb) = (
         median(a.iter().map(|l| mib(l.pss_kib))),
@@ -124,7 +154,11 @@ fn main() {
         za - zb
     );
     println!();
-    for (name, launches) in [("latchkey", &a), ("bare-window", &b)] {
+    for (name, launches) in [
+        ("latchkey", &a),
+        ("latchkey, remembered", &r),
+        ("bare-window", &b),
+    ] {
         let starts: Vec<String> = launches
             .iter()
             .map(|l| format!("{:.0}", l.start.as_secs_f64() * 1000.0))
@@ -142,6 +176,7 @@ fn main() {
     println!();
     println!("start-up marks, median ms since the process started (the page reports them):");
     println!("  latchkey: {}", median_phases(&a));
+    println!("  latchkey, remembered: {}", median_phases(&r));
     println!("  bare-window: {}", median_phases(&b));
     drop(server);
 }
@@ -163,9 +198,51 @@ fn binary(var: &str, name: &str, package: &str) -> PathBuf {
     path
 }
 
-/// Starts `program`, times it to its `ready` line, lets it idle, measures its memory
-/// and stops it with everything it started.
-fn launch(program: &Path, server: &str) -> Launch {
+/// The app's client as the app makes it, in `dir`, on the app's own keychain items.
+fn client(server: &TestServer, dir: &Path) -> Client {
+    let mut options = Options::platform().expect("the platform's folders");
+    options.dirs = latchkey_client::dirs::AppDirs::under(dir);
+    options.store = std::sync::Arc::new(KeyringStore::new(SERVICE));
+    options.server_env = Some(server.base());
+    options.exe_dir = None;
+    Client::new(options).expect("a client")
+}
+
+/// Signs in once with "remember me", as the app would: the account is then in the
+/// keychain (which the launches share, through the D-Bus session), signed in by its
+/// refresh token at every launch.
+async fn remember(server: &TestServer) {
+    server.add_user(IDENTIFIER, PASSWORD).await;
+    let dir = tempfile::tempdir().expect("folder");
+    let mut c = client(server, dir.path());
+    c.start().await;
+    c.identify(IDENTIFIER).await.expect("identify");
+    let step = c
+        .sign_in(latchkey_proto::Secret::from(PASSWORD), true)
+        .await
+        .expect("sign-in");
+    let step = if step == Step::TotpOffer {
+        c.skip_totp().expect("not now")
+    } else {
+        step
+    };
+    assert!(
+        matches!(step, Step::SignedIn { remembered: true, .. }),
+        "remembered: {step:?} (is a Secret Service running? scripts/with-keyring.sh)"
+    );
+}
+
+/// Removes what [`remember`] and the launches left in the keychain.
+async fn forget(server: &TestServer) {
+    let dir = tempfile::tempdir().expect("folder");
+    let mut c = client(server, dir.path());
+    c.start().await;
+    let _ = c.forget_device().await;
+}
+
+/// Starts `program`, times it to its `ready` line (the app's: `ready <screen>`), lets it
+/// idle, measures its memory and stops it with everything it started.
+fn launch(program: &Path, server: &str, screen: &str) -> Launch {
     let home = tempfile::tempdir().expect("home");
     let h = home.path();
     let started = Instant::now();
@@ -208,10 +285,7 @@ fn launch(program: &Path, server: &str) -> Launch {
         }
     };
     if program.ends_with("latchkey") {
-        assert_eq!(
-            line, "ready sign_in",
-            "the app's first screen is the sign-in form"
-        );
+        assert_eq!(line, format!("ready {screen}"), "the app's first screen");
     }
     // Printed right after `ready`.
     let phases = match rx.recv_timeout(Duration::from_secs(2)) {
