@@ -16,6 +16,7 @@ packages=(
   faketime
   slapd ldap-utils
   mingw-w64 wine wine64 nsis
+  clang llvm
   prometheus musl-tools podman buildah runc
 )
 missing=()
@@ -47,6 +48,12 @@ command -v npm >/dev/null || { echo "Node.js 20+ with npm is required"; exit 1; 
 if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   rustup target add x86_64-pc-windows-gnu
 fi
+
+# The macOS type-check (scripts/macos-check.sh): Rust's standard library for both Macs;
+# Debian's clang and llvm-ar stand in for Apple's C compiler (scripts/macos/cc).
+for t in aarch64-apple-darwin x86_64-apple-darwin; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
 
 # The server's static binary for its .deb and container image (scripts/server-packages.sh),
 # linked against musl with Debian's musl-gcc.
