@@ -16,7 +16,7 @@ packages=(
   faketime
   slapd ldap-utils
   mingw-w64 wine wine64 nsis
-  clang llvm
+  clang llvm minisign
   prometheus musl-tools podman buildah runc
 )
 missing=()

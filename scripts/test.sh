@@ -3,8 +3,8 @@
 # every test of the workspace (UI unit tests, unit tests, integration tests against a
 # real server on SQLite and PostgreSQL, the sign-in pages in headless chromium, the
 # server's metrics in a real Prometheus and its container image under podman), the
-# macOS type-check, the Windows build with its tests under Wine, then the end-to-end
-# tests of the desktop app.
+# macOS type-check, the Windows build with its tests under Wine, the end-to-end tests
+# of the desktop app, then the release's updater signatures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,3 +85,8 @@ scripts/windows-tests.sh
 export LATCHKEY_TEST_REQUIRE_E2E=1 LATCHKEY_TEST_REQUIRE_BROWSER=1
 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --locked -p latchkey --features e2e --test e2e
+
+# The release's updater signatures: Tauri's bundler with tauri.release.conf.json makes
+# the .deb and .rpm with signatures that Debian's minisign verifies (after the end-to-end
+# tests, whose build of the app this one would otherwise replace midway).
+scripts/release-check.sh
