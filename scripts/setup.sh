@@ -49,9 +49,10 @@ if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   rustup target add x86_64-pc-windows-gnu
 fi
 
-# The macOS type-check (scripts/macos-check.sh): Rust's standard library for both Macs;
-# Debian's clang and llvm-ar stand in for Apple's C compiler (scripts/macos/cc).
-for t in aarch64-apple-darwin x86_64-apple-darwin; do
+# The type-checks of the release's other targets (scripts/cross-check.sh): Rust's
+# standard library for both Macs and for Windows with MSVC; Debian's clang and llvm-ar
+# stand in for their C compilers (scripts/cross-check-cc).
+for t in aarch64-apple-darwin x86_64-apple-darwin x86_64-pc-windows-msvc; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
 

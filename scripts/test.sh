@@ -3,7 +3,7 @@
 # every test of the workspace (UI unit tests, unit tests, integration tests against a
 # real server on SQLite and PostgreSQL, the sign-in pages in headless chromium, the
 # server's metrics in a real Prometheus and its container image under podman), the
-# macOS type-check, the Windows build with its tests under Wine, the end-to-end tests
+# macOS and Windows (MSVC) type-checks, the Windows build with its tests under Wine, the end-to-end tests
 # of the desktop app, then the release's updater signatures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,9 +69,10 @@ cat "$packages_log"
 LATCHKEY_TEST_REQUIRE_CONTAINER=1 LATCHKEY_TEST_IMAGE="$image" \
   cargo test --locked -p latchkey-server --test api -- ops::container::
 
-# macOS: every crate, with its tests, type-checked for Apple silicon and Intel Macs
-# (cargo check, no Apple SDK: docs/deploying.md, "macOS").
-scripts/macos-check.sh
+# The targets only the release workflow builds, type-checked: macOS (every crate with
+# its tests, Apple silicon and Intel) and Windows with MSVC; no Apple SDK, no Visual
+# Studio (docs/deploying.md, "macOS").
+scripts/cross-check.sh
 
 # The Windows build: every crate for x86_64-pc-windows-gnu, and the tests of the client
 # core, the policy and the wire types under Wine (against Wine's Credential Manager, on
