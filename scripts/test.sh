@@ -3,7 +3,8 @@
 # every test of the workspace (UI unit tests, unit tests, integration tests against a
 # real server on SQLite and PostgreSQL, the sign-in pages in headless chromium, the
 # server's metrics in a real Prometheus and its container image under podman), the
-# Windows build with its tests under Wine, then the end-to-end tests of the desktop app.
+# macOS and Windows (MSVC) type-checks, the Windows build with its tests under Wine, the end-to-end tests
+# of the desktop app, then the release's updater signatures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ export LATCHKEY_TEST_REQUIRE_LDAP=1
 export LATCHKEY_TEST_REQUIRE_KEYRING=1
 
 npm --prefix ui test --silent
+# The release workflow, which only GitHub's runners can run, checked by actionlint.
+scripts/workflow-lint.sh
 
 # The OIDC sign-in pages in headless chromium (crates/server/tests/browser.rs) run
 # beside the other tests: they share nothing with them (their own servers, ports,
@@ -66,6 +69,11 @@ cat "$packages_log"
 LATCHKEY_TEST_REQUIRE_CONTAINER=1 LATCHKEY_TEST_IMAGE="$image" \
   cargo test --locked -p latchkey-server --test api -- ops::container::
 
+# The targets only the release workflow builds, type-checked: macOS (every crate with
+# its tests, Apple silicon and Intel) and Windows with MSVC; no Apple SDK, no Visual
+# Studio (docs/deploying.md, "macOS").
+scripts/cross-check.sh
+
 # The Windows build: every crate for x86_64-pc-windows-gnu, and the tests of the client
 # core, the policy and the wire types under Wine (against Wine's Credential Manager, on
 # SQLite and on this PostgreSQL). README "Windows" says what does not run there.
@@ -78,3 +86,8 @@ scripts/windows-tests.sh
 export LATCHKEY_TEST_REQUIRE_E2E=1 LATCHKEY_TEST_REQUIRE_BROWSER=1
 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --locked -p latchkey --features e2e --test e2e
+
+# The release's updater signatures: Tauri's bundler with tauri.release.conf.json makes
+# the .deb and .rpm with signatures that Debian's minisign verifies (after the end-to-end
+# tests, whose build of the app this one would otherwise replace midway).
+scripts/release-check.sh
