@@ -363,7 +363,11 @@ export class App implements Ctx {
     this.updateSlot.hidden = !show;
     if (!show || this.update === null || this.update.locale === currentLocale()) return;
     this.update.locale = currentLocale();
-    this.updateSlot.replaceChildren(updateBanner(this.update.offer));
+    const open = this.updateSlot.querySelector("details")?.open ?? false;
+    const banner = updateBanner(this.update.offer);
+    const details = banner.querySelector("details");
+    if (details !== null) details.open = open;
+    this.updateSlot.replaceChildren(banner);
   }
 
   private renderBanner(): void {

@@ -10,12 +10,13 @@ import { SERVER, byTestId, fail, flush, ipc, reset, screenName, showView } from 
 afterEach(reset);
 
 const OFFER: UpdateOffer = { version: "1.4.0", notes: "登录更快 / faster sign-in", required: true, install_by: "app" };
-const REQUIRED = { screen: "update_required", minVersion: "1.4.0", downloadUrl: "https://dl.example/latchkey.msi" } as const;
+/** A new view each time, as the app makes one each time it shows the screen. */
+const required = () => ({ screen: "update_required", minVersion: "1.4.0", downloadUrl: "https://dl.example/latchkey.msi" }) as const;
 
 describe("update required, with a release the app can install", () => {
   it("offers Update now with the notes, and shows the download's progress", async () => {
     const calls = ipc({ app_version: "0.9.0", update_check: OFFER, update_install: () => new Promise(() => undefined) });
-    const { root } = showView(REQUIRED);
+    const { root } = showView(required());
     await flush();
     expect(byTestId(root, "update-offered").textContent).toBe("Latchkey 1.4.0 is ready to install.");
     expect(root.textContent).toContain("faster sign-in");
@@ -42,7 +43,7 @@ describe("update required, with a release the app can install", () => {
       ["zh-CN", "未使用本应用的密钥签名，因此未安装"],
     ] as const) {
       ipc({ app_version: "0.9.0", update_check: OFFER, update_install: fail("update_signature_invalid") });
-      const { root } = showView(REQUIRED, locale);
+      const { root } = showView(required(), locale);
       await flush();
       const now = byTestId<HTMLButtonElement>(root, "update-now");
       now.click();
@@ -54,9 +55,21 @@ describe("update required, with a release the app can install", () => {
     }
   });
 
+  it("keeps the refusal on screen when the language is switched", async () => {
+    ipc({ app_version: "0.9.0", update_check: OFFER, update_install: fail("update_signature_invalid"), tray_labels: null });
+    const { app, root } = showView(required());
+    await flush();
+    byTestId<HTMLButtonElement>(root, "update-now").click();
+    await flush();
+    app.switchLanguage("zh-CN");
+    await flush();
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain("未使用本应用的密钥签名");
+    expect(byTestId(root, "update-now").textContent).toBe("立即更新");
+  });
+
   it("for a .deb or .rpm says the package manager updates it, with no Update now", async () => {
     ipc({ app_version: "0.9.0", update_check: { ...OFFER, install_by: "package_manager" } });
-    const { root } = showView(REQUIRED, "zh-CN");
+    const { root } = showView(required(), "zh-CN");
     await flush();
     expect(byTestId(root, "update-package-manager").textContent).toContain("软件包管理器");
     expect(root.querySelector('[data-testid="update-now"]')).toBeNull();
@@ -64,7 +77,7 @@ describe("update required, with a release the app can install", () => {
 
   it("keeps the download link when the server has no release for this app", async () => {
     ipc({ app_version: "0.9.0", update_check: null });
-    const { root } = showView(REQUIRED);
+    const { root } = showView(required());
     await flush();
     expect(byTestId(root, "download-link")).toBeTruthy();
     expect(root.querySelector('[data-testid="update-now"]')).toBeNull();

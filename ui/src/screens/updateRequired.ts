@@ -11,6 +11,12 @@ import { t } from "../i18n";
 import type { ViewOf } from "../views";
 import { card, externalLink, lead, supportBlock } from "./common";
 
+/**
+ * The release the server offered for a view (asked once per showing of the screen), so
+ * that the screen drawn again in another language shows it at once, with its error.
+ */
+const offered = new WeakMap<object, UpdateOffer>();
+
 export function updateRequiredScreen(ctx: Ctx, view: ViewOf<"update_required">): HTMLElement {
   const installed = h("p", { class: "muted", "data-testid": "installed-version" }, t("update.installed", { version: "…" }));
   appVersion().then(
@@ -22,14 +28,20 @@ export function updateRequiredScreen(ctx: Ctx, view: ViewOf<"update_required">):
     },
   );
 
-  // Until the server says whether it has a release for this installation: the link.
-  const how = h("div", { class: "update-how", "aria-live": "polite" }, fallback(view));
-  updateCheck().then(
-    (offer) => {
-      if (offer !== null) how.replaceChildren(inApp(offer));
-    },
-    () => undefined,
-  );
+  // Until the server says whether it has a release for this installation: the link
+  // (or the release found before: drawn again in another language, with its error).
+  const found = offered.get(view);
+  const how = h("div", { class: "update-how", "aria-live": "polite" }, found === undefined ? fallback(view) : inApp(found));
+  if (found === undefined) {
+    updateCheck().then(
+      (offer) => {
+        if (offer === null) return;
+        offered.set(view, offer);
+        how.replaceChildren(inApp(offer));
+      },
+      () => undefined,
+    );
+  }
   const check = button(t("update.check_again"), { "data-testid": "update-retry" }, "secondary");
   check.addEventListener("click", () => void ctx.restart());
 
