@@ -38,6 +38,12 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(4 * 60 * 60);
 /// Longest wait for the manifest or one piece of the download.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The public half of the test-only key in `tests/updates/` (its secret half is in the
+/// repository). A release build carrying it would install anything signed with a key
+/// everyone has: it checks for no update at all ([`check`]). Release builds replace
+/// the key (docs/updates.md).
+const TEST_ONLY_PUBKEY: &str = "dW50cnVzdGVkIGNvbW1lbnQ6IG1pbmlzaWduIHB1YmxpYyBrZXk6IEExMkY2OEU2RDUyQzMwNTgKUldSWU1DelY1bWd2b2YrUVhYNktoOGFsTDdVbUtsTy9xZnFtUDBnbThxeXJsY1gzaFQrbzR0TDUK";
+
 /// The update route under the server's URL; the plugin fills in the `{{…}}`.
 const ROUTE: &str =
     "v1/client/update/{{target}}/{{arch}}/{{current_version}}?bundle_type={{bundle_type}}";
@@ -96,6 +102,10 @@ pub async fn check<R: Runtime>(
     server: &str,
     executable: Option<PathBuf>,
 ) -> Result<Option<Update>, Code> {
+    if !cfg!(debug_assertions) && built_in_key(app).as_deref() == Some(TEST_ONLY_PUBKEY) {
+        tracing::warn!("this build carries the test-only update key: no updates (docs/updates.md)");
+        return Err(Code::UpdateUnavailable);
+    }
     let mut builder = app
         .updater_builder()
         .endpoints(vec![endpoint(server)?])
@@ -109,6 +119,17 @@ pub async fn check<R: Runtime>(
         .check()
         .await
         .map_err(|e| failed("update check", &e))
+}
+
+/// The public key the app checks updates against (`plugins.updater.pubkey`).
+fn built_in_key<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
+    app.config()
+        .plugins
+        .0
+        .get("updater")?
+        .get("pubkey")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Asks the configured server for a newer release, keeps what it found for "Update
@@ -215,6 +236,16 @@ fn failed(what: &str, e: &tauri_plugin_updater::Error) -> Code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_only_key_is_the_one_in_tests_updates() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/updates/test-only-updater.key.pub"
+        );
+        let on_disk = std::fs::read_to_string(path).unwrap();
+        assert_eq!(on_disk.trim(), TEST_ONLY_PUBKEY);
+    }
 
     #[test]
     fn the_endpoint_is_under_the_servers_url() {
