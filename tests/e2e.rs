@@ -1029,3 +1029,12 @@ async fn updates_are_offered_and_a_foreign_signature_is_refused() {
     server.add_user("update@corp.example", PASSWORD).await;
     updates::an_update_is_offered_and_a_foreign_signature_is_refused(&server).await;
 }
+
+/// In-app updates (issue 17): Update now installs over the installed executable and the
+/// app starts again from it (`e2e/updates.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_is_installed_and_the_app_restarts_into_it() {
+    let server = server().await;
+    server.add_user("restart@corp.example", PASSWORD).await;
+    updates::an_update_is_installed_and_the_app_restarts_into_it(&server).await;
+}

@@ -107,3 +107,102 @@ pub async fn an_update_is_offered_and_a_foreign_signature_is_refused(server: &Te
     assert_eq!((before.ino(), before.len()), (after.ino(), after.len()));
     assert_eq!(std::fs::read(exe).unwrap(), bytes);
 }
+
+/// The test-only key of `tests/updates/`, whose public half is built into the app.
+fn signed_by_the_apps_key(bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/updates/test-only-updater.key"
+    );
+    let text = b64
+        .decode(std::fs::read_to_string(file).unwrap().trim())
+        .unwrap();
+    let key = minisign::SecretKeyBox::from_string(&String::from_utf8(text).unwrap())
+        .unwrap()
+        .into_secret_key(Some(String::new()))
+        .unwrap();
+    let sig = minisign::sign(None, &key, bytes, Some("file:latchkey"), None).unwrap();
+    b64.encode(sig.into_string())
+}
+
+/// The processes running `exe` (as it is now on disk: its inode), by id.
+fn running(exe: &std::path::Path) -> Vec<u32> {
+    let ino = std::fs::metadata(exe).map(|m| m.ino()).ok();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            let live = std::fs::metadata(format!("/proc/{pid}/exe")).ok();
+            link.as_deref() == Some(exe) && live.map(|m| m.ino()) == ino
+        })
+        .collect()
+}
+
+pub async fn an_update_is_installed_and_the_app_restarts_into_it(server: &TestServer) {
+    // The installed app: a copy of the built one, which the update replaces.
+    let dir = tempfile::tempdir().unwrap();
+    let installed = dir.path().join("latchkey");
+    let built = std::fs::read(env!("CARGO_BIN_EXE_latchkey")).unwrap();
+    std::fs::write(&installed, &built).unwrap();
+    std::fs::set_permissions(
+        &installed,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let old = std::fs::metadata(&installed).unwrap().ino();
+    // The release: the same program (a second build of the app would cost CI a
+    // rebuild), signed with the app's key; what changes on disk is the file.
+    let url = serve(built.clone()).await;
+    publish(server, "0.2.0", &url, &signed_by_the_apps_key(&built), true).await;
+    server.let_settings_expire();
+
+    let home = Home::new();
+    let base = server.base();
+    let Some(app) = App::launch_exe(&home, &installed, &[("LATCHKEY_SERVER", &base)], &[]).await
+    else {
+        return;
+    };
+    crate::sign_in(&app, "restart@corp.example", crate::PASSWORD).await;
+    app.screen("update_required").await;
+    app.wait_text("[data-testid=update-offered]", |t| t.contains("0.2.0"))
+        .await;
+    assert_eq!(
+        running(&installed).len(),
+        1,
+        "the app runs from the installed file"
+    );
+    app.click("[data-screen=update_required] [data-testid=update-now]")
+        .await;
+
+    // Downloaded, checked, written over the installed file, and started from it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let restarted = loop {
+        let new = std::fs::metadata(&installed).map(|m| m.ino()).ok();
+        let pids = running(&installed);
+        if new.is_some_and(|n| n != old) && !pids.is_empty() {
+            break pids;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no app running from the updated file (inode {old} → {new:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(std::fs::read(&installed).unwrap(), built);
+    // It keeps running (not a single-instance hand-over that quits at once).
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(running(&installed), restarted, "the restarted app stopped");
+    // Its window, as the display shows it (no WebDriver session with it).
+    let shot = crate::harness::screenshot_dir().join("update-restarted.png");
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .status()
+        .unwrap();
+    assert!(status.success(), "import -window root");
+    // Ends with the driver's process group (the restarted app is in it).
+    drop(app);
+}
