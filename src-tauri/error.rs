@@ -47,23 +47,6 @@ impl From<ClientError> for AppError {
 }
 
 impl AppError {
-    /// A failure of the app's own (no server answer behind it), such as an update's.
-    pub fn of(code: Code) -> Self {
-        tracing::info!(?code, "command failed");
-        Self {
-            code,
-            next_step: code.next_step(),
-            retry_after: None,
-            message: None,
-            until: None,
-            min_version: None,
-            download_url: None,
-            reasons: Vec::new(),
-            suggestions: Vec::new(),
-            attempts_left: None,
-        }
-    }
-
     /// A command called on a screen it does not belong to (a stale window, a double
     /// click that raced a transition).
     pub fn wrong_step(step: &'static str) -> Self {

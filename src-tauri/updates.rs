@@ -6,7 +6,7 @@
 //! ([`UpdateOffer`]): a quiet banner, or "Update now" when the server requires it. To
 //! install, the plugin downloads the artifact and checks its minisign signature against
 //! the public key built into the app (`plugins.updater.pubkey` in `tauri.conf.json`):
-//! an artifact that does not match is refused ([`Code::UpdateSignatureInvalid`]) and
+//! an artifact that does not match is refused ([`ClientError::UpdateSignatureInvalid`]) and
 //! nothing is written. Then it replaces the app (Windows: runs the installer; Linux: the
 //! AppImage, or the executable itself when it runs unbundled) and the app restarts.
 //!
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use latchkey_client::net::is_safe_link;
-use latchkey_client::Code;
+use latchkey_client::ClientError;
 use serde::Serialize;
 use tauri::utils::config::BundleType;
 use tauri::{AppHandle, Emitter, Manager, Runtime, Url};
@@ -80,7 +80,7 @@ pub fn install_by() -> InstallBy {
 }
 
 /// The manifest URL for the server at `server` (its base URL).
-pub fn endpoint(server: &str) -> Result<Url, Code> {
+pub fn endpoint(server: &str) -> Result<Url, ClientError> {
     let base = if server.ends_with('/') {
         server.to_owned()
     } else {
@@ -88,7 +88,7 @@ pub fn endpoint(server: &str) -> Result<Url, Code> {
     };
     Url::parse(&base)
         .and_then(|b| b.join(ROUTE))
-        .map_err(|_| Code::InvalidServerUrl)
+        .map_err(|_| ClientError::InvalidServerUrl)
 }
 
 /// Asks the server at `server` for a release newer than this app. `executable` is the
@@ -101,10 +101,10 @@ pub async fn check<R: Runtime>(
     app: &AppHandle<R>,
     server: &str,
     executable: Option<PathBuf>,
-) -> Result<Option<Update>, Code> {
+) -> Result<Option<Update>, ClientError> {
     if !cfg!(debug_assertions) && built_in_key(app).as_deref() == Some(TEST_ONLY_PUBKEY) {
         tracing::warn!("this build carries the test-only update key: no updates (docs/updates.md)");
-        return Err(Code::UpdateUnavailable);
+        return Err(ClientError::UpdateUnavailable("test-only update key"));
     }
     let mut builder = app
         .updater_builder()
@@ -135,7 +135,10 @@ fn built_in_key<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
 /// Asks the configured server for a newer release, keeps what it found for "Update
 /// now", and tells the UI (`update-available`) when there is one. Nothing to ask before
 /// a server is configured.
-pub async fn check_now(app: &AppHandle, state: &AppState) -> Result<Option<UpdateOffer>, Code> {
+pub async fn check_now(
+    app: &AppHandle,
+    state: &AppState,
+) -> Result<Option<UpdateOffer>, ClientError> {
     let server = state.client().await.server().map(|c| c.url.to_string());
     let Some(server) = server else {
         return Ok(None);
@@ -154,8 +157,8 @@ pub async fn check_now(app: &AppHandle, state: &AppState) -> Result<Option<Updat
 pub async fn watch(app: AppHandle) {
     loop {
         let state = app.state::<AppState>();
-        if let Err(code) = check_now(&app, &state).await {
-            tracing::info!(?code, "update check failed; next one later");
+        if let Err(e) = check_now(&app, &state).await {
+            tracing::info!(code = ?e.code(), error = %e, "update check failed; next one later");
         }
         tokio::time::sleep(CHECK_EVERY).await;
     }
@@ -186,13 +189,15 @@ pub fn offer(update: &Update) -> UpdateOffer {
 pub async fn install(
     update: &Update,
     mut progress: impl FnMut(u64, Option<u64>),
-) -> Result<(), Code> {
+) -> Result<(), ClientError> {
     if install_by() == InstallBy::PackageManager {
-        return Err(Code::UpdateUnavailable);
+        return Err(ClientError::UpdateUnavailable(
+            "installed by the package manager",
+        ));
     }
     if !is_safe_link(update.download_url.as_str()) {
         tracing::warn!("update refused: its download URL is not https");
-        return Err(Code::UpdateUnavailable);
+        return Err(ClientError::UpdateUnavailable("download URL not https"));
     }
     let mut done: u64 = 0;
     let bytes = update
@@ -213,7 +218,7 @@ pub async fn install(
 }
 
 /// A download's failure: the signature's own code when it is the signature.
-fn refused(version: &str, e: &tauri_plugin_updater::Error) -> Code {
+fn refused(version: &str, e: &tauri_plugin_updater::Error) -> ClientError {
     use tauri_plugin_updater::Error as E;
     match e {
         E::Minisign(_)
@@ -222,15 +227,14 @@ fn refused(version: &str, e: &tauri_plugin_updater::Error) -> Code {
         | E::SignedVersionMismatch { .. }
         | E::MissingSignedVersion => {
             tracing::warn!(version, error = %e, "update refused: its signature does not match the app's key");
-            Code::UpdateSignatureInvalid
+            ClientError::UpdateSignatureInvalid
         }
         other => failed("update download", other),
     }
 }
 
-fn failed(what: &str, e: &tauri_plugin_updater::Error) -> Code {
-    tracing::warn!(error = %e, "{what} failed");
-    Code::UpdateFailed
+fn failed(what: &str, e: &tauri_plugin_updater::Error) -> ClientError {
+    ClientError::UpdateFailed(format!("{what}: {e}"))
 }
 
 #[cfg(test)]

@@ -218,7 +218,9 @@ async fn an_update_not_signed_with_the_apps_key_is_refused_and_nothing_is_instal
         .await
         .unwrap()
         .expect("0.3.0 is offered");
-    let refused = updates::install(&update, |_, _| {}).await;
+    let refused = updates::install(&update, |_, _| {})
+        .await
+        .map_err(|e| e.code());
     assert_eq!(refused, Err(Code::UpdateSignatureInvalid));
     assert_eq!(std::fs::read(&exe).unwrap(), program("0.1.0"));
     assert_eq!(run(&exe), "latchkey 0.1.0");
@@ -240,7 +242,9 @@ async fn an_update_not_signed_with_the_apps_key_is_refused_and_nothing_is_instal
         .unwrap()
         .expect("0.3.1 is offered");
     assert_eq!(update.version, "0.3.1");
-    let refused = updates::install(&update, |_, _| {}).await;
+    let refused = updates::install(&update, |_, _| {})
+        .await
+        .map_err(|e| e.code());
     assert_eq!(refused, Err(Code::UpdateSignatureInvalid));
     assert_eq!(run(&exe), "latchkey 0.1.0");
     // No leftover beside the app either.

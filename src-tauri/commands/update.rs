@@ -19,7 +19,9 @@ pub async fn update_check(
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> Result<Option<UpdateOffer>> {
-    updates::check_now(&app, &state).await.map_err(AppError::of)
+    updates::check_now(&app, &state)
+        .await
+        .map_err(AppError::from)
 }
 
 /// Downloads, checks and installs the release found, telling the UI the progress
@@ -28,11 +30,13 @@ pub async fn update_install(app: AppHandle, state: State<'_, AppState>) -> Resul
     if state.update().is_none() {
         updates::check_now(&app, &state)
             .await
-            .map_err(AppError::of)?;
+            .map_err(AppError::from)?;
     }
-    let update = state
-        .update()
-        .ok_or_else(|| AppError::of(latchkey_client::Code::UpdateUnavailable))?;
+    let update = state.update().ok_or_else(|| {
+        AppError::from(latchkey_client::ClientError::UpdateUnavailable(
+            "no release",
+        ))
+    })?;
     let progress = app.clone();
     updates::install(&update, move |downloaded, total| {
         let _ = progress.emit(
@@ -41,6 +45,6 @@ pub async fn update_install(app: AppHandle, state: State<'_, AppState>) -> Resul
         );
     })
     .await
-    .map_err(AppError::of)?;
+    .map_err(AppError::from)?;
     app.restart()
 }
