@@ -35,6 +35,9 @@ use crate::state::AppState;
 /// How often a running app asks for a newer release.
 pub const CHECK_EVERY: Duration = Duration::from_secs(4 * 60 * 60);
 
+/// How soon a check that failed is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// Longest wait for the manifest or one piece of the download.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -139,8 +142,7 @@ pub async fn check_now(
     app: &AppHandle,
     state: &AppState,
 ) -> Result<Option<UpdateOffer>, ClientError> {
-    let server = state.client().await.server().map(|c| c.url.to_string());
-    let Some(server) = server else {
+    let Some(server) = server_of(state).await else {
         return Ok(None);
     };
     let found = check(app, &server, None).await?;
@@ -153,14 +155,29 @@ pub async fn check_now(
     Ok(offer)
 }
 
-/// Checks at start and every [`CHECK_EVERY`] while the app runs.
+/// The configured server's URL, if there is one yet.
+async fn server_of(state: &AppState) -> Option<String> {
+    state.client().await.server().map(|c| c.url.to_string())
+}
+
+/// Checks at start and every [`CHECK_EVERY`] while the app runs; before a server is
+/// configured (first-run setup) every minute, and after a failed check (the server was
+/// out of reach) again in [`RETRY_EVERY`].
 pub async fn watch(app: AppHandle) {
     loop {
         let state = app.state::<AppState>();
-        if let Err(e) = check_now(&app, &state).await {
-            tracing::info!(code = ?e.code(), error = %e, "update check failed; next one later");
-        }
-        tokio::time::sleep(CHECK_EVERY).await;
+        let wait = if server_of(&state).await.is_none() {
+            Duration::from_secs(60)
+        } else {
+            match check_now(&app, &state).await {
+                Ok(_) => CHECK_EVERY,
+                Err(e) => {
+                    tracing::info!(code = ?e.code(), error = %e, "update check failed; trying again later");
+                    RETRY_EVERY
+                }
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
