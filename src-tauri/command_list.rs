@@ -71,6 +71,11 @@ app_commands! {
     tray {
         tray_labels(app; labels: TrayLabels) -> ();
     }
+    update {
+        update_offer(state) -> Option<UpdateOffer>;
+        update_check(app, state) -> Option<UpdateOffer>;
+        update_install(app, state) -> ();
+    }
     launcher {
         launcher_apps(app, state) -> Vec<LauncherApp>;
         launch_app(app, state; client_id: String) -> ();

@@ -15,6 +15,7 @@ use crate::commands;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::tray::TrayLabels;
+use crate::updates::UpdateOffer;
 use crate::view::{
     AccountDetails, ApprovalEvent, CodesSaved, ResetCheck, ResetStarted, ServerInfo,
     SignedInAppView, Start, Step, Strength, TotpSetup,

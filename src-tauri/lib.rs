@@ -16,13 +16,15 @@
 //! offline it asks the client every [`REVALIDATE_EVERY`] whether the server is back,
 //! telling the UI through the `connectivity` and `session-ended` events; it tells the
 //! UI whether the server answers at all (the `link` event, "reconnecting…"); and it keeps
-//! a tray icon ([`tray`]), so that closing the window hides it instead of quitting.
+//! a tray icon ([`tray`]), so that closing the window hides it instead of quitting; and
+//! it asks the server for a signed update at start and every few hours ([`updates`]).
 
 mod commands;
 mod error;
 mod ipc;
 mod state;
 mod tray;
+pub mod updates;
 mod view;
 
 use std::sync::{Arc, Mutex};
@@ -87,6 +89,9 @@ pub fn run() -> tauri::Result<()> {
         // The save dialog of the recovery codes, opened by `recovery_codes_save` (the
         // web view is granted none of the plugin's own commands).
         .plugin(tauri_plugin_dialog::init())
+        // Signed in-app updates (`updates`): the public key is `tauri.conf.json`'s; the
+        // web view is granted none of the plugin's own commands.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .on_page_load(|webview, payload| {
             let at_ms = webview.state::<AppState>().started().ms();
             tracing::debug!(at_ms, event = ?payload.event(), "page load");
@@ -133,6 +138,7 @@ pub fn run() -> tauri::Result<()> {
                 }
             });
             tauri::async_runtime::spawn(follow_link(handle.clone(), server_link));
+            tauri::async_runtime::spawn(updates::watch(handle.clone()));
             tauri::async_runtime::spawn(revalidate_offline(handle));
             Ok(())
         })

@@ -22,6 +22,8 @@ pub struct AppState {
     /// (`approval_pending`) once it listens.
     approval_link: std::sync::Mutex<Option<String>>,
     started: Started,
+    /// The release the last update check found (`None`: none newer, or not asked yet).
+    update: std::sync::Mutex<Option<tauri_plugin_updater::Update>>,
 }
 
 /// When the app was launched: the start of the start-up the UI reports (`ui_ready`), on
@@ -59,6 +61,19 @@ impl AppState {
             pending_link: std::sync::Mutex::new(None),
             approval_link: std::sync::Mutex::new(None),
             started,
+            update: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The release the last update check found.
+    pub fn update(&self) -> Option<tauri_plugin_updater::Update> {
+        self.update.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Keeps what an update check found.
+    pub fn set_update(&self, update: Option<tauri_plugin_updater::Update>) {
+        if let Ok(mut slot) = self.update.lock() {
+            *slot = update;
         }
     }
 

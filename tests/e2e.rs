@@ -15,6 +15,8 @@ mod browser;
 mod harness;
 #[path = "e2e/tray.rs"]
 mod tray;
+#[path = "e2e/updates.rs"]
+mod updates;
 
 use browser::Office;
 use harness::{opened_in_browser, App, Home};
@@ -1017,4 +1019,22 @@ async fn a_directory_account_signs_in_and_offline_while_the_directory_is_down() 
         .await;
     app.screenshot("directory-down-signed-in-en").await;
     app.close().await;
+}
+
+/// In-app updates (issue 17): the banner, Update now, a foreign signature refused
+/// (`e2e/updates.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_are_offered_and_a_foreign_signature_is_refused() {
+    let server = server().await;
+    server.add_user("update@corp.example", PASSWORD).await;
+    updates::an_update_is_offered_and_a_foreign_signature_is_refused(&server).await;
+}
+
+/// In-app updates (issue 17): Update now installs over the installed executable and the
+/// app starts again from it (`e2e/updates.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_is_installed_and_the_app_restarts_into_it() {
+    let server = server().await;
+    server.add_user("restart@corp.example", PASSWORD).await;
+    updates::an_update_is_installed_and_the_app_restarts_into_it(&server).await;
 }

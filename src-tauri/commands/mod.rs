@@ -13,3 +13,4 @@ pub mod reset;
 pub mod server;
 pub mod sign_in;
 pub mod tray;
+pub mod update;

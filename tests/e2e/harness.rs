@@ -196,6 +196,16 @@ impl App {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Option<Self> {
+        Self::launch_exe(home, Path::new(env!("CARGO_BIN_EXE_latchkey")), env, args).await
+    }
+
+    /// Starts the app at `exe` (a copy of the built app, which an update may replace).
+    pub async fn launch_exe(
+        home: &Home,
+        exe: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Option<Self> {
         if let Some(why) = missing() {
             assert!(
                 std::env::var_os("LATCHKEY_TEST_REQUIRE_E2E").is_none(),
@@ -212,7 +222,7 @@ impl App {
         // as always.
         let mut last = None;
         for attempt in 1..=3 {
-            match Self::start_driver(home.0.path(), env, args).await {
+            match Self::start_driver(home.0.path(), exe, env, args).await {
                 Ok((client, driver)) => {
                     return Some(Self {
                         client,
@@ -234,6 +244,7 @@ impl App {
     /// the driver (and what it started) is stopped.
     async fn start_driver(
         home: &Path,
+        exe: &Path,
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Result<(Client, Child), String> {
@@ -268,7 +279,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({"application": env!("CARGO_BIN_EXE_latchkey"), "args": args}),
+            json!({"application": exe, "args": args}),
         );
         caps.insert("browserName".into(), json!("wry"));
         match ClientBuilder::new(HttpConnector::new())

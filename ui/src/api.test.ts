@@ -53,6 +53,9 @@ async function sent(): Promise<Map<string, string[]>> {
     api.signedInApps(),
     api.signedInAppSignOut("crm"),
     api.trayLabels({ open: "o", lock: "l", quit: "q" }),
+    api.updateOffer(),
+    api.updateCheck(),
+    api.updateInstall(),
   ]);
   return new Map(calls.map((call) => [call.cmd, Object.keys(call.args).sort()]));
 }

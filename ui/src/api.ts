@@ -28,6 +28,7 @@ import type { Step } from "./bindings/Step";
 import type { Strength } from "./bindings/Strength";
 import type { TotpSetup } from "./bindings/TotpSetup";
 import type { TrayLabels } from "./bindings/TrayLabels";
+import type { UpdateOffer } from "./bindings/UpdateOffer";
 import type { EndReason, UiError } from "./codes";
 
 type Command = keyof Commands;
@@ -264,7 +265,41 @@ export function trayLabels(labels: TrayLabels): Promise<null> {
   return call("tray_labels", { labels });
 }
 
+// ---- updates -------------------------------------------------------------------------
+
+/** The newer release the app's last check found (it checks at start and every few hours). */
+export function updateOffer(): Promise<UpdateOffer | null> {
+  return call("update_offer");
+}
+
+/** Asks the server now for a newer release (the "update required" screen). */
+export function updateCheck(): Promise<UpdateOffer | null> {
+  return call("update_check");
+}
+
+/**
+ * Downloads the release, checks its signature against the key built into the app,
+ * installs it and restarts the app; rejects (`update_signature_invalid`,
+ * `update_failed`, `update_unavailable`) with nothing installed.
+ */
+export function updateInstall(): Promise<null> {
+  return call("update_install");
+}
+
 // ---- events --------------------------------------------------------------------------
+
+/** The background check found a newer release. */
+export function onUpdateAvailable(handler: (offer: UpdateOffer) => void): Promise<UnlistenFn> {
+  return listen<UpdateOffer>("update-available", (event) => handler(event.payload));
+}
+
+/** The update's download: bytes so far, and the total when the server said it. */
+export function onUpdateProgress(handler: (downloaded: number, total: number | null) => void): Promise<UnlistenFn> {
+  return listen<{ downloaded: number; total: number | null }>("update-progress", (event) =>
+    handler(event.payload.downloaded, event.payload.total),
+  );
+}
+
 
 /**
  * `latchkey://reset?token=…` was opened while the app runs (the token stays in Rust),

@@ -24,7 +24,7 @@ describe("start", () => {
     await mount(element, "en");
     // The first screen is reported once painted, with the start-up's marks; then the
     // tray gets its words and an approval link that launched the app is asked for.
-    expect(calls.map((c) => c.cmd)).toEqual(["app_start", "ui_ready", "tray_labels", "approval_pending"]);
+    expect(calls.map((c) => c.cmd)).toEqual(["app_start", "ui_ready", "tray_labels", "approval_pending", "update_offer"]);
     const ready = calls[1]?.args as { screen: string; marks: Array<[string, number]> };
     expect(ready.screen).toBe("sign_in");
     expect(ready.marks.map(([name]) => name)).toEqual(["navigation", "app_start", "rendered", "frame", "painted"]);

@@ -1,5 +1,5 @@
-// The app shell: the top bar (product name, language switch), the connectivity banner
-// and the current screen. It turns the Rust side's `Step`s into screens, handles the
+// The app shell: the top bar (product name, language switch), the connectivity banner,
+// the banner of an available update, and the current screen. It turns the Rust side's `Step`s into screens, handles the
 // errors that change the screen, and listens to the Rust side's events.
 import {
   appStart,
@@ -11,15 +11,19 @@ import {
   onDeepLinkReset,
   onLocked,
   onSessionEnded,
+  onUpdateAvailable,
   trayLabels,
   uiReady,
+  updateOffer,
 } from "./api";
 import type { ApprovalEvent } from "./bindings/ApprovalEvent";
 import type { ResetLinkEvent } from "./bindings/ResetLinkEvent";
 import type { ServerInfo } from "./bindings/ServerInfo";
 import type { Step } from "./bindings/Step";
+import type { UpdateOffer } from "./bindings/UpdateOffer";
 import type { EndReason, UiError } from "./codes";
 import { reshowErrors, shownErrors, type ErrorRegion } from "./components/errors";
+import { updateBanner } from "./components/update";
 import type { Ctx } from "./context";
 import { h, uid } from "./dom";
 import { currentLocale, hasKey, locales, setLocale, t, type Locale } from "./i18n";
@@ -55,13 +59,17 @@ export class App implements Ctx {
   private readonly content: HTMLElement;
   private readonly banner: HTMLDivElement;
   private readonly topbar: HTMLElement;
+  /** The banner of an available update, and the release and language it shows. */
+  private readonly updateSlot: HTMLElement;
+  private update: { offer: UpdateOffer; locale: Locale | null } | null = null;
   private leaveFns: Array<() => void> = [];
 
   constructor(root: HTMLElement) {
     this.topbar = h("header", { class: "topbar" });
     this.banner = h("div", { class: "banner", role: "status", "data-testid": "offline-banner", hidden: true });
     this.content = h("main", { class: "content", id: "content" });
-    root.replaceChildren(this.topbar, this.banner, this.content);
+    this.updateSlot = h("div", { class: "update-slot", hidden: true });
+    root.replaceChildren(this.topbar, this.banner, this.updateSlot, this.content);
   }
 
   /** Subscribes to the Rust side's events and shows the first screen (`app_start`). */
@@ -87,7 +95,9 @@ export class App implements Ctx {
       onConnectivity((online) => this.connectivity(online)),
       onLink((up) => this.linkChanged(up)),
       onLocked(() => this.sessionEnded("locked")),
+      onUpdateAvailable((offer) => this.offerUpdate(offer)),
     ]).catch((error: unknown) => console.error("cannot listen to the app's events", error));
+
     this.sendTrayLabels();
     // An approval link that launched the app: now that the first screen is up.
     try {
@@ -95,6 +105,13 @@ export class App implements Ctx {
       if (pending !== null) this.approval(pending);
     } catch (error) {
       console.error("cannot read the approval link the app was opened with", error);
+    }
+    // A release the start's check found before the page listened.
+    try {
+      const offer = await updateOffer();
+      if (offer !== null) this.offerUpdate(offer);
+    } catch (error) {
+      console.error("cannot read the update found at start", error);
     }
   }
 
@@ -119,6 +136,7 @@ export class App implements Ctx {
     if (view.screen === "sign_in" || view.screen === "server_setup") this.signedIn = null;
     this.renderTopbar();
     this.renderBanner();
+    this.renderUpdateBanner();
     const screen = screens[view.screen](this, view as never);
     this.content.replaceChildren(screen);
     this.content.classList.toggle("wide", screen.classList.contains("wide"));
@@ -330,6 +348,26 @@ export class App implements Ctx {
       return;
     }
     this.renderBanner();
+  }
+
+  /** A newer release was found: the quiet banner says so (the update screen has its own). */
+  private offerUpdate(offer: UpdateOffer): void {
+    const same = this.update?.offer.version === offer.version;
+    if (!same) this.update = { offer, locale: null };
+    this.renderUpdateBanner();
+  }
+
+  /** Built again only in another language: a download under way keeps its progress. */
+  private renderUpdateBanner(): void {
+    const show = this.update !== null && this.view.screen !== "update_required";
+    this.updateSlot.hidden = !show;
+    if (!show || this.update === null || this.update.locale === currentLocale()) return;
+    this.update.locale = currentLocale();
+    const open = this.updateSlot.querySelector("details")?.open ?? false;
+    const banner = updateBanner(this.update.offer);
+    const details = banner.querySelector("details");
+    if (details !== null) details.open = open;
+    this.updateSlot.replaceChildren(banner);
   }
 
   private renderBanner(): void {

@@ -111,6 +111,14 @@ pub enum ClientError {
     WrongStep(&'static str),
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
+
+    // In-app updates (issue 17): the desktop shell runs the updater and reports here.
+    #[error("the downloaded update is not signed with the app's key")]
+    UpdateSignatureInvalid,
+    #[error("the update failed: {0}")]
+    UpdateFailed(String),
+    #[error("no update this installation can install: {0}")]
+    UpdateUnavailable(&'static str),
 }
 
 /// The error as the UI receives it: codes, numbers and the server's maintenance text.
@@ -180,6 +188,9 @@ impl ClientError {
             Self::Storage(_) => Code::StorageError,
             Self::WrongStep(_) => Code::WrongStep,
             Self::InvalidInput(_) => Code::InvalidInput,
+            Self::UpdateSignatureInvalid => Code::UpdateSignatureInvalid,
+            Self::UpdateFailed(_) => Code::UpdateFailed,
+            Self::UpdateUnavailable(_) => Code::UpdateUnavailable,
         }
     }
 
@@ -496,6 +507,21 @@ mod tests {
                 ClientError::InvalidInput("x"),
                 "invalid_input",
                 "correct_input",
+            ),
+            (
+                ClientError::UpdateSignatureInvalid,
+                "update_signature_invalid",
+                "contact_it",
+            ),
+            (
+                ClientError::UpdateFailed(s()),
+                "update_failed",
+                "retry_later",
+            ),
+            (
+                ClientError::UpdateUnavailable("x"),
+                "update_unavailable",
+                "contact_it",
             ),
         ]
     }

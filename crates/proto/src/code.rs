@@ -289,6 +289,16 @@ app_codes! {
     StorageError = "storage_error", ContactIt;
     WrongStep = "wrong_step", StartOver;
     InvalidInput = "invalid_input", CorrectInput;
+    // In-app updates (issue 17).
+    /// The downloaded update's signature does not match the public key built into the
+    /// app (or is no signature): nothing was installed.
+    UpdateSignatureInvalid = "update_signature_invalid", ContactIt;
+    /// The update could not be downloaded or installed (disk, permissions, network);
+    /// the installed app is unchanged.
+    UpdateFailed = "update_failed", RetryLater;
+    /// There is nothing this installation can install: no release for it on the
+    /// server, or the app came as a .deb/.rpm and its package manager updates it.
+    UpdateUnavailable = "update_unavailable", ContactIt;
 }
 
 /// What the person can do next.

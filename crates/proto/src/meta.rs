@@ -114,3 +114,23 @@ mod tests {
         assert_eq!(back, meta);
     }
 }
+
+/// `GET /v1/client/update/{target}/{arch}/{current_version}`: the release a client should
+/// install, in the Tauri updater's dynamic-server format (204 when there is none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateManifest {
+    /// The release's version (semver).
+    pub version: String,
+    /// What changed, as IT wrote it.
+    pub notes: Option<String>,
+    /// When it was published, RFC 3339.
+    pub pub_date: String,
+    /// Where the artifact is downloaded from (https).
+    pub url: String,
+    /// Base64 of the artifact's minisign signature; the app checks it against the public
+    /// key built into it, and installs nothing that does not match.
+    pub signature: String,
+    /// Every client must install it: its version is the minimum client version.
+    pub required: bool,
+}

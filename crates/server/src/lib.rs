@@ -30,6 +30,7 @@ pub mod oidc;
 pub mod ops;
 pub mod policy;
 pub mod recovery_codes;
+pub mod releases;
 pub mod replacement;
 pub mod retention;
 pub mod roles;

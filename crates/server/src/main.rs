@@ -86,6 +86,45 @@ enum Command {
     /// The company directory ([directory]): what differs, and importing its people.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Releases of the desktop app offered as in-app updates
+    /// (`GET /v1/client/update/{target}/{arch}/{current_version}`).
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Publish a release for one platform: clients older than it are offered it.
+    Add {
+        /// X.Y.Z (semver).
+        #[arg(long)]
+        version: String,
+        /// windows-x86_64, darwin-aarch64, linux-x86_64, or with the installer:
+        /// linux-x86_64-appimage, windows-x86_64-msi, …
+        #[arg(long)]
+        target: String,
+        /// Where the app downloads the artifact (https).
+        #[arg(long)]
+        url: String,
+        /// The artifact's signature: the .sig file `tauri build` writes beside it.
+        #[arg(long)]
+        signature_file: PathBuf,
+        /// What changed, shown to users.
+        #[arg(long)]
+        notes: Option<String>,
+        /// Every client must install it: raises min-client-version to this version.
+        #[arg(long)]
+        required: bool,
+    },
+    /// The published releases.
+    List,
+    /// Withdraw a release (clients are no longer offered it).
+    Remove {
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        target: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -422,6 +461,7 @@ async fn run(command: Command, layered: Layered) -> anyhow::Result<()> {
         Command::Admin(cmd) => admin_roles(&app, cmd).await?,
         Command::Audit(AuditCommand::Export { since }) => audit_export(&app, &since).await?,
         Command::Directory(cmd) => directory(&app, cmd).await?,
+        Command::Release(cmd) => release(&app, cmd).await?,
         Command::Client(cmd) => client(&app, cmd).await?,
         Command::Keys(KeysCommand::Rotate) => {
             for (alg, kid) in latchkey_server::oidc::keys::rotate(&app).await? {
@@ -471,6 +511,67 @@ async fn run(command: Command, layered: Layered) -> anyhow::Result<()> {
                 Some(v) => println!("minimum client version is {v}"),
                 None => println!("no minimum client version"),
             }
+        }
+    }
+    Ok(())
+}
+
+async fn release(app: &AppState, cmd: ReleaseCommand) -> anyhow::Result<()> {
+    use latchkey_server::releases::{self, NewRelease};
+    match cmd {
+        ReleaseCommand::Add {
+            version,
+            target,
+            url,
+            signature_file,
+            notes,
+            required,
+        } => {
+            let signature = std::fs::read(&signature_file)
+                .with_context(|| format!("cannot read {}", signature_file.display()))?;
+            let signature = String::from_utf8(signature).map_err(|_| {
+                anyhow::anyhow!("{} is not a signature file", signature_file.display())
+            })?;
+            let new = NewRelease {
+                version: &version,
+                platform: &target,
+                url: &url,
+                signature: &signature,
+                notes: notes.as_deref(),
+                required,
+            };
+            let r = releases::add(&app.db, &new, app.now()).await?;
+            println!("published {} for {}", r.version, r.platform);
+            if required {
+                let min = latchkey_server::settings::load(&app.db)
+                    .await?
+                    .min_client_version;
+                println!(
+                    "required: minimum client version is {}",
+                    min.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        ReleaseCommand::List => {
+            println!(
+                "{:<24}  {:<12}  {:<8}  {:<20}  url",
+                "target", "version", "required", "published"
+            );
+            for r in releases::list(&app.db).await? {
+                let required = if r.required.is_set() { "yes" } else { "no" };
+                println!(
+                    "{:<24}  {:<12}  {:<8}  {:<20}  {}",
+                    r.platform,
+                    r.version,
+                    required,
+                    rfc3339(r.published),
+                    r.url
+                );
+            }
+        }
+        ReleaseCommand::Remove { version, target } => {
+            releases::remove(&app.db, &target, &version).await?;
+            println!("removed {version} for {target}");
         }
     }
     Ok(())

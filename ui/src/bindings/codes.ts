@@ -51,6 +51,9 @@ export const CODES: readonly Code[] = [
   "storage_error",
   "wrong_step",
   "invalid_input",
+  "update_signature_invalid",
+  "update_failed",
+  "update_unavailable",
 ];
 
 /** The `next_step` each code usually carries (`Code::next_step`). */
@@ -101,4 +104,7 @@ export const NEXT_STEP: Readonly<Record<Code, NextStep>> = {
   storage_error: "contact_it",
   wrong_step: "start_over",
   invalid_input: "correct_input",
+  update_signature_invalid: "contact_it",
+  update_failed: "retry_later",
+  update_unavailable: "contact_it",
 };

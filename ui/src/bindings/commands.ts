@@ -15,6 +15,7 @@ import type { Step } from "./Step";
 import type { Strength } from "./Strength";
 import type { TotpSetup } from "./TotpSetup";
 import type { TrayLabels } from "./TrayLabels";
+import type { UpdateOffer } from "./UpdateOffer";
 
 /**
  * Every command of the app: the arguments the UI sends (`null`: none) and what it
@@ -54,6 +55,9 @@ export type Commands = {
   approval_decide: { args: { allow: boolean; number: number | null }; answer: null };
   approval_dismiss: { args: null; answer: null };
   tray_labels: { args: { labels: TrayLabels }; answer: null };
+  update_offer: { args: null; answer: UpdateOffer | null };
+  update_check: { args: null; answer: UpdateOffer | null };
+  update_install: { args: null; answer: null };
   launcher_apps: { args: null; answer: Array<LauncherApp> };
   launch_app: { args: { clientId: string }; answer: null };
   signed_in_apps: { args: null; answer: Array<SignedInAppView> };
@@ -95,6 +99,9 @@ export const COMMAND_ARGS: { readonly [C in keyof Commands]: readonly string[] }
   approval_decide: ["allow", "number"],
   approval_dismiss: [],
   tray_labels: ["labels"],
+  update_offer: [],
+  update_check: [],
+  update_install: [],
   launcher_apps: [],
   launch_app: ["clientId"],
   signed_in_apps: [],

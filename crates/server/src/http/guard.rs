@@ -2,7 +2,8 @@
 //! answer `maintenance`, and a client older than the minimum version (sent in the
 //! `latchkey-client-version` header, or in the login body) answers `client_outdated`.
 //! `/v1/meta`, `/v1/openapi.json` and `/v1/password/check` stay open so that a client
-//! can always learn why.
+//! can always learn why, and so does the update manifest (`/v1/client/update/…`), so
+//! that an outdated client can always update.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -14,10 +15,12 @@ use crate::settings::{self, Switches};
 use crate::state::AppState;
 
 const OPEN: &[&str] = &["/v1/meta", "/v1/openapi.json", "/v1/password/check"];
+/// Routes under this prefix are open too (the update manifest).
+const OPEN_PREFIX: &str = "/v1/client/update/";
 
 pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !path.starts_with("/v1/") || OPEN.contains(&path) {
+    if !path.starts_with("/v1/") || OPEN.contains(&path) || path.starts_with(OPEN_PREFIX) {
         return next.run(req).await;
     }
     let switches = match app.switches().await {

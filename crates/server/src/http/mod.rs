@@ -17,6 +17,7 @@ mod mfa;
 pub mod oidc;
 mod password;
 mod reset;
+mod update;
 
 use std::sync::Arc;
 
@@ -79,7 +80,8 @@ fn api() -> OpenApiRouter<AppState> {
     let open = OpenApiRouter::new()
         .routes(routes!(meta::meta))
         .routes(routes!(meta::openapi_json))
-        .routes(routes!(password::check));
+        .routes(routes!(password::check))
+        .routes(routes!(update::manifest));
     let guarded = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::forced_change))

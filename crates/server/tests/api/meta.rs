@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/meta"),
     ("get", "/v1/openapi.json"),
     ("post", "/v1/password/check"),
+    ("get", "/v1/client/update/{target}/{arch}/{current_version}"),
     ("post", "/v1/auth/login"),
     ("post", "/v1/auth/password"),
     ("post", "/v1/auth/refresh"),
@@ -117,7 +118,10 @@ async fn openapi_lists_every_route(b: Backend) {
     assert_eq!(documented, expected);
     // Every documented route really answers (not the 404/405 fallback).
     for (method, path) in ROUTES {
-        let path = path.replace("{id}", "0").replace("{client_id}", "0");
+        let path = path
+            .replace("{id}", "0")
+            .replace("{client_id}", "0")
+            .replace("{target}/{arch}/{current_version}", "linux/x86_64/1.0.0");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = srv.http.request(m, srv.url(&path)).send().await.unwrap();
         let status = resp.status().as_u16();

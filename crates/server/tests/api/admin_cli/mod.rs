@@ -5,6 +5,7 @@
 //! The tests are in one file per area; this module holds what they share.
 
 mod clients;
+mod releases;
 mod roles;
 mod server;
 mod user_add;
