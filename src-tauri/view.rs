@@ -176,7 +176,8 @@ pub struct ServerInfo {
     pub max_length: u32,
     pub recovery_channels: Vec<String>,
     pub offline_days: u32,
-    /// Chosen by IT (`latchkey.toml` or `LATCHKEY_SERVER`): the UI offers no "change server".
+    /// Chosen by IT (managed settings with `lock_server`, `latchkey.toml` or
+    /// `LATCHKEY_SERVER`): the UI offers no "change server".
     pub provisioned: bool,
 }
 
@@ -202,7 +203,7 @@ impl ServerInfo {
     pub fn current(client: &client::Client) -> Option<Self> {
         let choice = client.server()?;
         let meta = client.meta()?;
-        let provisioned = choice.source != client::config::ServerSource::User;
+        let provisioned = !choice.source.changeable();
         Some(Self::of(choice.url.as_str(), meta, provisioned))
     }
 }
