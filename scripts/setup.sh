@@ -16,6 +16,8 @@ packages=(
   faketime
   slapd ldap-utils
   mingw-w64 wine wine64 nsis
+  # A real forward proxy on loopback for the proxy tests (the binary only: no service).
+  tinyproxy-bin
   prometheus musl-tools podman buildah runc
 )
 missing=()

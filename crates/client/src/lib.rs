@@ -9,6 +9,8 @@
 //! - [`managed`]: IT's managed settings (Windows policy key, macOS configuration
 //!   profile, `/etc/latchkey/latchkey.toml`): the server, its lock, offline sign-in,
 //!   the language; above everything the person or the installer set.
+//! - [`proxy`]: which proxy a request goes through (environment, then the OS's
+//!   settings), so that a refusing proxy is not blamed on the server.
 //! - [`device`]: this device's id, a secret kept in the keychain.
 //! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, password
 //!   reset, the offline path.
@@ -42,6 +44,7 @@ pub mod logging;
 pub mod managed;
 pub mod net;
 pub mod offline;
+pub mod proxy;
 mod reset;
 mod retry;
 mod session;
