@@ -21,7 +21,9 @@
 //! none of them can write the others. The policy places are writable only by an
 //! administrator, so a person cannot lift a lock by editing them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(not(any(windows, target_os = "macos")))]
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
