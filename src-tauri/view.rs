@@ -222,6 +222,11 @@ pub enum CodesSaved {
 pub struct Start {
     pub server: Option<ServerInfo>,
     pub step: Step,
+    /// The UI's language when IT's managed settings force one (`en`, `zh-CN`): the UI
+    /// uses it and offers no language switch.
+    pub language: Option<String>,
+    /// `false` when IT's managed settings turned offline sign-in off on this computer.
+    pub offline_signin: bool,
 }
 
 /// The live strength meter's reading.
