@@ -288,6 +288,11 @@ impl Client {
 
     /// Whether `record` may open an offline session now.
     pub(crate) fn offline_allowed(&self, record: &Record) -> Result<(), ClientError> {
+        // IT's managed settings first: a verifier kept before they turned offline
+        // sign-in off is not used either.
+        if !self.managed.offline_allowed() {
+            return Err(ClientError::OfflineOffHere);
+        }
         offline::allowed(record, &self.offline_policy_for(record), self.now())
     }
 

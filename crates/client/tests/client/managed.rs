@@ -146,7 +146,33 @@ async fn offline_sign_in_turned_off_keeps_no_verifier(b: Backend) {
     };
     app.client = rebuild(&app, off.clone());
     signed_in(&mut app, &srv, "shared@corp.cn", PASSWORD, true).await;
+    // Another computer, remembered before IT turned offline sign-in off: its verifier
+    // is there, and not used once the setting is.
+    let mut before = App::on(&srv);
+    signed_in(&mut before, &srv, "shared@corp.cn", PASSWORD, true).await;
     srv.stop().await;
+    before.relaunch();
+    assert!(matches!(
+        before.client.start().await,
+        Step::Password {
+            offline_possible: true,
+            ..
+        }
+    ));
+    before.client = rebuild(&before, off.clone());
+    assert!(matches!(
+        before.client.start().await,
+        Step::Password {
+            offline_possible: false,
+            ..
+        }
+    ));
+    let e = before
+        .client
+        .sign_in(secret(PASSWORD), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::OfflineOffHere), "{e:?}");
 
     app.client = rebuild(&app, off);
     let step = app.client.start().await;
