@@ -17,6 +17,8 @@ packages=(
   slapd ldap-utils
   mingw-w64 wine wine64 nsis
   clang llvm minisign
+  # A real forward proxy on loopback for the proxy tests (the binary only: no service).
+  tinyproxy-bin
   prometheus musl-tools podman buildah runc
 )
 missing=()

@@ -18,6 +18,14 @@
 # (LATCHKEY_TEST_REQUIRE_KEYRING=1), and read it back through another process,
 # credlist.exe.
 #
+# The proxy tests (crates/client/tests/proxy.rs) go through a Linux tinyproxy on
+# loopback that Windows knows only from the prefix's registry: Internet Settings
+# ProxyEnable/ProxyServer/ProxyOverride, set while that one test binary runs.
+#
+# IT's managed settings: the client's tests write the policy keys
+# (HKLM/HKCU\SOFTWARE\Policies\Latchkey) through the registry API and read them back
+# through the app's code.
+#
 # Debian 12's Wine (8.0) lacks bcryptprimitives.dll, whose ProcessPrng Rust's standard
 # library needs before main: the prefix gets a small one of our own
 # (scripts/windows/bcryptprimitives.c). Needs mingw-w64, wine and the Rust target
@@ -31,7 +39,7 @@ work=$root/target/wine
 # No debug info for Windows: the binaries link faster and take a fifth of the disk.
 export CARGO_PROFILE_DEV_DEBUG=0
 
-for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver winepath makensis; do
+for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver winepath makensis tinyproxy; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/setup.sh"; exit 1; }
 done
 rustup target list --installed | grep -qx "$target" ||
@@ -73,12 +81,47 @@ export LATCHKEY_TEST_REQUIRE_KEYRING=1
 LATCHKEY_TEST_CREDLIST=$(winepath -w "$work/bin/credlist.exe")
 export LATCHKEY_TEST_CREDLIST
 
+# The Windows system proxy, for the proxy tests only: a tinyproxy on a free port of
+# 127.0.0.1 (Linux), named in the prefix's Internet Settings; `<-loopback>` is Windows'
+# own way to send this computer's addresses through the proxy too (the test's server
+# is on 127.0.0.1). No proxy variable reaches the test: the registry is under test.
+internet='HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings'
+with_system_proxy() {
+  local port pid log=$work/proxy/tinyproxy.log code=0
+  mkdir -p "$work/proxy"
+  rm -f "$log"
+  port=$((20000 + RANDOM % 20000))
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nLogFile "%s"\nLogLevel Info\nAllow 127.0.0.1\n' \
+    "$port" "$log" >"$work/proxy/tinyproxy.conf"
+  tinyproxy -d -c "$work/proxy/tinyproxy.conf" >/dev/null 2>&1 &
+  pid=$!
+  local tries=0
+  until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    ((++tries < 100)) || { echo "tinyproxy did not start on port $port"; return 1; }
+    sleep 0.1
+  done
+  wine reg add "$internet" /v ProxyEnable /t REG_DWORD /d 1 /f >/dev/null
+  wine reg add "$internet" /v ProxyServer /t REG_SZ /d "127.0.0.1:$port" /f >/dev/null
+  wine reg add "$internet" /v ProxyOverride /t REG_SZ /d '<-loopback>' /f >/dev/null
+  LATCHKEY_TEST_SYSTEM_PROXY_LOG=$(winepath -w "$log") env -u HTTP_PROXY -u http_proxy \
+    -u HTTPS_PROXY -u https_proxy -u ALL_PROXY -u all_proxy -u NO_PROXY -u no_proxy \
+    "$@" || code=$?
+  wine reg add "$internet" /v ProxyEnable /t REG_DWORD /d 0 /f >/dev/null
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  return "$code"
+}
+
 status=0
 for t in "${tests[@]}"; do
   exe=${t%%$'\t'*}
   dir=${t#*$'\t'}
   echo "under Wine: ${exe#"$root"/}"
-  (cd "$dir" && wine "$exe" "$@") || status=1
+  case $(basename "$exe") in
+    proxy-*) (cd "$dir" && with_system_proxy wine "$exe" "$@") || status=1 ;;
+    *) (cd "$dir" && wine "$exe" "$@") || status=1 ;;
+  esac
 done
 (($#)) && exit "$status" # a filter names tests, not the installer
 

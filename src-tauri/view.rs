@@ -176,7 +176,8 @@ pub struct ServerInfo {
     pub max_length: u32,
     pub recovery_channels: Vec<String>,
     pub offline_days: u32,
-    /// Chosen by IT (`latchkey.toml` or `LATCHKEY_SERVER`): the UI offers no "change server".
+    /// Chosen by IT (managed settings with `lock_server`, `latchkey.toml` or
+    /// `LATCHKEY_SERVER`): the UI offers no "change server".
     pub provisioned: bool,
 }
 
@@ -202,7 +203,7 @@ impl ServerInfo {
     pub fn current(client: &client::Client) -> Option<Self> {
         let choice = client.server()?;
         let meta = client.meta()?;
-        let provisioned = choice.source != client::config::ServerSource::User;
+        let provisioned = !choice.source.changeable();
         Some(Self::of(choice.url.as_str(), meta, provisioned))
     }
 }
@@ -221,6 +222,11 @@ pub enum CodesSaved {
 pub struct Start {
     pub server: Option<ServerInfo>,
     pub step: Step,
+    /// The UI's language when IT's managed settings force one (`en`, `zh-CN`): the UI
+    /// uses it and offers no language switch.
+    pub language: Option<String>,
+    /// `false` when IT's managed settings turned offline sign-in off on this computer.
+    pub offline_signin: bool,
 }
 
 /// The live strength meter's reading.

@@ -47,6 +47,8 @@ pub fn start_view(client: &Client, step: &ClientStep) -> std::result::Result<Sta
     Ok(Start {
         server: ServerInfo::current(client),
         step: Step::of(step)?,
+        language: client.managed().language.clone(),
+        offline_signin: client.managed().offline_allowed(),
     })
 }
 

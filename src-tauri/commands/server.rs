@@ -21,5 +21,7 @@ pub async fn server_save(state: State<'_, AppState>, url: String) -> Result<Star
     Ok(Start {
         server: ServerInfo::current(&client),
         step: Step::of(&step)?,
+        language: client.managed().language.clone(),
+        offline_signin: client.managed().offline_allowed(),
     })
 }

@@ -82,7 +82,7 @@ describe("IPC contract", () => {
 
 describe("app_start", () => {
   it("takes the answer the Rust side put in the page once, then asks", async () => {
-    const injected = { server: null, step: { step: "server_setup", suggested_url: null } } as const;
+    const injected = { server: null, step: { step: "server_setup", suggested_url: null }, language: null, offline_signin: true } as const;
     const asked = { server: null, step: { step: "server_setup", suggested_url: "https://sso.corp" } } as const;
     const calls = ipc({ app_start: asked });
     window.__LATCHKEY_START__ = injected;

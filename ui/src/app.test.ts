@@ -34,6 +34,24 @@ describe("start", () => {
     expect(document.title).toBe("Latchkey");
   });
 
+  it("speaks the language IT's managed settings force, with no language switch", async () => {
+    ipc({ app_start: { ...SIGN_IN, language: "zh-CN" } });
+    const element = root();
+    await mount(element, "en");
+    expect(screenName(element)).toBe("sign_in");
+    expect(document.documentElement.lang).toBe("zh-CN");
+    expect(element.querySelector('[data-testid="language"]')).toBeNull();
+    expect(element.textContent).toContain("登录");
+  });
+
+  it("keeps the language switch when nothing is forced", async () => {
+    ipc({ app_start: { ...SIGN_IN, language: null } });
+    const element = root();
+    await mount(element, "en");
+    expect(document.documentElement.lang).toBe("en");
+    expect(element.querySelector('[data-testid="language"]')).not.toBeNull();
+  });
+
   it("shows server setup on first run, with IT's suggestion", async () => {
     ipc({ app_start: { server: null, step: { step: "server_setup", suggested_url: "https://sso.corp" } } });
     const element = root();
@@ -242,6 +260,20 @@ describe("the link to the server", () => {
     await emit("link", { up: true });
     await flush();
     expect(banner.hidden).toBe(true);
+  });
+
+  it("does not promise an offline sign-in where IT turned it off", async () => {
+    ipc({ app_start: { ...SIGN_IN, offline_signin: false } });
+    const element = root();
+    await mount(element, "zh-CN");
+    const banner = byTestId(element, "offline-banner");
+    await emit("link", { up: false });
+    await flush();
+    expect(banner.textContent).toContain("已在这台电脑上关闭离线登录");
+    expect(banner.textContent).not.toContain("仍可离线登录");
+    // Nor does "remember me".
+    expect(element.textContent).toContain("退出登录前将保持登录状态");
+    expect(element.textContent).not.toContain("无网络时");
   });
 });
 

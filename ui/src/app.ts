@@ -55,6 +55,10 @@ export class App implements Ctx {
   identifier: string | null = null;
   online = true;
   view: View = { screen: "loading" };
+  /** The language IT's managed settings force: no language switch then. */
+  forcedLocale: Locale | null = null;
+  /** Whether offline sign-in is possible on this computer (IT's managed settings). */
+  offlineSignin = true;
 
   private readonly content: HTMLElement;
   private readonly banner: HTMLDivElement;
@@ -121,6 +125,8 @@ export class App implements Ctx {
     try {
       const start = await appStart();
       mark("app_start");
+      this.forceLanguage(start.language);
+      this.offlineSignin = start.offline_signin !== false;
       this.serverChanged(start.server, start.step);
     } catch (error) {
       const appError = asAppError(error);
@@ -371,14 +377,37 @@ export class App implements Ctx {
   }
 
   private renderBanner(): void {
-    let key: "banner.offline_session" | "banner.connection_lost" | "banner.server_unreachable" | null = null;
+    let key:
+      | "banner.offline_session"
+      | "banner.connection_lost"
+      | "banner.server_unreachable"
+      | "banner.server_unreachable_online_only"
+      | null = null;
     if (this.signedIn?.offline) key = "banner.offline_session";
-    else if (!this.online) key = this.signedIn ? "banner.connection_lost" : "banner.server_unreachable";
+    else if (!this.online && this.signedIn) key = "banner.connection_lost";
+    else if (!this.online) key = this.offlineSignin ? "banner.server_unreachable" : "banner.server_unreachable_online_only";
     this.banner.hidden = key === null;
     this.banner.textContent = key === null ? "" : t(key, { days: this.server?.offline_days ?? 0 });
   }
 
+  /** IT's managed settings name the UI's language: it is used, and not offered to change. */
+  forceLanguage(language: string | null): void {
+    const forced = locales.find((l) => l === language) ?? null;
+    if (forced === this.forcedLocale) return;
+    this.forcedLocale = forced;
+    if (forced !== null && forced !== currentLocale()) {
+      setLocale(forced);
+      this.sendTrayLabels();
+    }
+  }
+
   private renderTopbar(): void {
+    const brand = h("div", { class: "brand" }, logo(), h("span", { class: "brand-name" }, t("app.title")));
+    document.title = t("app.title");
+    if (this.forcedLocale !== null) {
+      this.topbar.replaceChildren(brand);
+      return;
+    }
     const id = uid("language");
     const select = h("select", { id, "data-testid": "language" });
     for (const locale of locales) {
@@ -388,10 +417,9 @@ export class App implements Ctx {
     }
     select.addEventListener("change", () => this.switchLanguage(select.value as Locale));
     this.topbar.replaceChildren(
-      h("div", { class: "brand" }, logo(), h("span", { class: "brand-name" }, t("app.title"))),
+      brand,
       h("div", { class: "language" }, h("label", { for: id }, t("language.label")), select),
     );
-    document.title = t("app.title");
   }
 
   /** Re-renders the current screen in `locale`, keeping what the user typed and the error shown. */

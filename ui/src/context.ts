@@ -9,6 +9,8 @@ import type { SignedIn, View } from "./views";
 export interface Ctx {
   /** The configured server, once known. */
   readonly server: ServerInfo | null;
+  /** Whether offline sign-in is possible on this computer (false: IT's managed settings). */
+  readonly offlineSignin: boolean;
   /** The signed-in account (for the account screens), null before sign-in. */
   readonly signedIn: SignedIn | null;
   /** The identifier last typed or remembered (never a secret). */

@@ -177,6 +177,7 @@ fn unlock_setup(rt: &tokio::runtime::Runtime) -> Unlock {
         client_version: "1.0.0".into(),
         server_env: Some(server),
         exe_dir: None,
+        managed: Default::default(),
     })
     .unwrap();
     rt.block_on(client.start());
@@ -327,6 +328,7 @@ fn remembered_client(r: &Remembered) -> Client {
         client_version: "1.0.0".into(),
         server_env: Some(r.server.clone()),
         exe_dir: None,
+        managed: Default::default(),
     })
     .unwrap()
 }

@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::error::ClientError;
 use crate::link::Link;
 use crate::net::{self, ServerUrl};
+use crate::proxy;
 pub use crate::retry::IdempotencyKey;
 
 /// How long to wait. The request timeout covers the server's password hashing and its
@@ -73,14 +74,14 @@ impl Api {
             .user_agent(format!("latchkey-desktop/{client_version}"))
             // Redirects could carry a password to another host; the API never uses them.
             .redirect(reqwest::redirect::Policy::none());
-        if base.is_loopback() {
+        if proxy::loopback_direct(&base) {
             builder = builder.no_proxy();
         }
         let http = builder.build().map_err(|e| ClientError::Network {
             detail: e.to_string(),
         })?;
         Ok(Self {
-            proxied: net::proxy_configured(&base),
+            proxied: proxy::proxy_for(&base).is_some(),
             http,
             base,
             client_version: client_version.to_owned(),
@@ -160,6 +161,13 @@ impl Api {
             .map_err(|e| net::classify(&e, self.proxied))?;
         if status.is_success() {
             return Ok((status, text.to_vec()));
+        }
+        if self.proxied && status == StatusCode::FORBIDDEN && !is_server_json(&text) {
+            // A forward proxy's own refusal (an access rule, a filtered site): not the
+            // server's, which always answers with its JSON.
+            return Err(ClientError::Proxy {
+                detail: "403 from the proxy".into(),
+            });
         }
         Err(error_answer(status, &text, retry_header))
     }
@@ -384,6 +392,10 @@ impl Api {
         self.json::<ActivityList, ()>(Method::GET, "v1/me/activity", Some(access_token), None)
             .await
     }
+}
+
+fn is_server_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<ErrorBody>(body).is_ok()
 }
 
 /// Classifies a non-2xx answer.

@@ -18,6 +18,7 @@ use crate::config::{self, CachedMeta, ServerChoice, ServerSource};
 use crate::dirs::AppDirs;
 use crate::error::{ClientError, Code};
 use crate::link::Link;
+use crate::managed::{self, Managed};
 use crate::net::ServerUrl;
 use crate::offline;
 use crate::reset::ResetLink;
@@ -38,6 +39,8 @@ pub struct Options {
     pub server_env: Option<String>,
     /// The folder of the executable, where IT may put `latchkey.toml`.
     pub exe_dir: Option<PathBuf>,
+    /// IT's managed settings (`managed::load()` in the app).
+    pub managed: Managed,
 }
 
 impl Options {
@@ -52,6 +55,7 @@ impl Options {
             exe_dir: std::env::current_exe()
                 .ok()
                 .and_then(|p| p.parent().map(PathBuf::from)),
+            managed: managed::load()?,
         })
     }
 }
@@ -124,6 +128,8 @@ pub struct Client {
     pub(crate) approval: Option<PendingApproval>,
     /// Whether the chosen server answers right now (every copy of `api` reports to it).
     pub(crate) link: Link,
+    /// IT's managed settings: the server lock, offline sign-in, the language.
+    pub(crate) managed: Managed,
 }
 
 impl std::fmt::Debug for Client {
@@ -140,6 +146,7 @@ impl Client {
     /// (see [`Client::start`]).
     pub fn new(options: Options) -> Result<Self, ClientError> {
         let server = config::resolve_server(
+            &options.managed,
             options.server_env.as_deref(),
             options.exe_dir.as_deref(),
             &options.dirs,
@@ -162,6 +169,7 @@ impl Client {
             locale: None,
             approval: None,
             link: Link::default(),
+            managed: options.managed,
         };
         if let Some(choice) = server {
             client.use_server(choice)?;
@@ -189,6 +197,11 @@ impl Client {
     /// The current step.
     pub fn step(&self) -> &Step {
         &self.step
+    }
+
+    /// IT's managed settings, as read at start.
+    pub fn managed(&self) -> &Managed {
+        &self.managed
     }
 
     pub fn server(&self) -> Option<&ServerChoice> {
@@ -275,6 +288,11 @@ impl Client {
 
     /// Whether `record` may open an offline session now.
     pub(crate) fn offline_allowed(&self, record: &Record) -> Result<(), ClientError> {
+        // IT's managed settings first: a verifier kept before they turned offline
+        // sign-in off is not used either.
+        if !self.managed.offline_allowed() {
+            return Err(ClientError::OfflineOffHere);
+        }
         offline::allowed(record, &self.offline_policy_for(record), self.now())
     }
 
@@ -337,10 +355,7 @@ impl Client {
     /// First-run setup: tests the server, saves it, and moves to the sign-in. A server
     /// that IT provisioned cannot be replaced here.
     pub async fn setup_server(&mut self, input: &str) -> Result<Step, ClientError> {
-        if matches!(
-            self.server.as_ref().map(|s| s.source),
-            Some(ServerSource::Environment | ServerSource::Provisioned)
-        ) {
+        if self.server.as_ref().is_some_and(|s| !s.source.changeable()) {
             return Err(ClientError::WrongStep("setup_server"));
         }
         if self.active.is_some() {

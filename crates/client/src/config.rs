@@ -1,10 +1,12 @@
 //! Which server to talk to, and the server's meta cached for offline. (This device's
 //! id is a secret: it is in the keychain, see `device`.)
 //!
-//! The server comes, in this order, from `LATCHKEY_SERVER`, from `latchkey.toml` beside
-//! the executable (IT's pre-provisioning: `server = "https://auth.corp.cn"`), or from
-//! the first-run setup, saved in the config folder. A provisioned server is not
-//! replaced by the setup screen: IT chose it.
+//! The server comes from IT's managed settings when they name one (`managed`: locked,
+//! or a default the person may replace in the app); else, in this order, from
+//! `LATCHKEY_SERVER`, from `latchkey.toml` beside the executable (IT's
+//! pre-provisioning: `server = "https://auth.corp.cn"`), or from the first-run setup,
+//! saved in the config folder. A provisioned or locked server is not replaced by the
+//! setup screen: IT chose it.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dirs::{read_json, write_atomic, AppDirs};
 use crate::error::ClientError;
+use crate::managed::Managed;
 use crate::net::ServerUrl;
 
 /// Environment variable that names the server (IT's deployment tools set it).
@@ -23,9 +26,20 @@ pub const PROVISION_FILE: &str = "latchkey.toml";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerSource {
+    /// IT's managed settings, locked.
+    Managed,
+    /// IT's managed settings, not locked: the person may choose another.
+    ManagedDefault,
     Environment,
     Provisioned,
     User,
+}
+
+impl ServerSource {
+    /// Whether the app offers to change the server.
+    pub fn changeable(self) -> bool {
+        matches!(self, Self::User | Self::ManagedDefault)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,10 +63,27 @@ struct UserSettings {
 /// address that is not valid (http to a remote host, say) is an error, not silently
 /// skipped: IT must hear about it.
 pub fn resolve_server(
+    managed: &Managed,
     env: Option<&str>,
     exe_dir: Option<&Path>,
     dirs: &AppDirs,
 ) -> Result<Option<ServerChoice>, ClientError> {
+    if let Some(server) = &managed.server {
+        let url = ServerUrl::parse(server)?;
+        if managed.server_locked() {
+            return Ok(Some(ServerChoice {
+                url,
+                source: ServerSource::Managed,
+            }));
+        }
+        if let Some(saved) = saved_choice(dirs)? {
+            return Ok(Some(saved));
+        }
+        return Ok(Some(ServerChoice {
+            url,
+            source: ServerSource::ManagedDefault,
+        }));
+    }
     if let Some(v) = env.filter(|v| !v.trim().is_empty()) {
         return Ok(Some(ServerChoice {
             url: ServerUrl::parse(v)?,
@@ -72,6 +103,10 @@ pub fn resolve_server(
             }));
         }
     }
+    saved_choice(dirs)
+}
+
+fn saved_choice(dirs: &AppDirs) -> Result<Option<ServerChoice>, ClientError> {
     let Some(saved) = read_json::<UserSettings>(&settings_path(dirs)) else {
         return Ok(None);
     };
@@ -127,30 +162,42 @@ mod tests {
         let dirs = AppDirs::under(tmp.path());
         let exe = tmp.path().join("bin");
         std::fs::create_dir_all(&exe).unwrap();
-        assert_eq!(resolve_server(None, Some(&exe), &dirs).unwrap(), None);
+        assert_eq!(
+            resolve_server(&Managed::default(), None, Some(&exe), &dirs).unwrap(),
+            None
+        );
 
         save_user_server(&dirs, &ServerUrl::parse("https://user.corp").unwrap()).unwrap();
-        let c = resolve_server(None, Some(&exe), &dirs).unwrap().unwrap();
+        let c = resolve_server(&Managed::default(), None, Some(&exe), &dirs)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (c.url.as_str(), c.source),
             ("https://user.corp/", ServerSource::User)
         );
 
         std::fs::write(exe.join(PROVISION_FILE), "server = \"it.corp:8443\"\n").unwrap();
-        let c = resolve_server(None, Some(&exe), &dirs).unwrap().unwrap();
+        let c = resolve_server(&Managed::default(), None, Some(&exe), &dirs)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (c.url.as_str(), c.source),
             ("https://it.corp:8443/", ServerSource::Provisioned)
         );
 
-        let c = resolve_server(Some("http://127.0.0.1:8433"), Some(&exe), &dirs)
-            .unwrap()
-            .unwrap();
+        let c = resolve_server(
+            &Managed::default(),
+            Some("http://127.0.0.1:8433"),
+            Some(&exe),
+            &dirs,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(c.source, ServerSource::Environment);
 
         std::fs::write(exe.join(PROVISION_FILE), "server = \"http://it.corp\"\n").unwrap();
         assert!(matches!(
-            resolve_server(None, Some(&exe), &dirs),
+            resolve_server(&Managed::default(), None, Some(&exe), &dirs),
             Err(ClientError::InsecureServerUrl)
         ));
     }

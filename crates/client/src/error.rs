@@ -94,6 +94,8 @@ pub enum ClientError {
     OfflineUnavailable,
     #[error("the server does not allow offline sign-in")]
     OfflineDisabled,
+    #[error("IT turned offline sign-in off on this computer")]
+    OfflineOffHere,
     #[error("the last online sign-in is too long ago for an offline one")]
     OfflineExpired,
     #[error("too many wrong passwords offline")]
@@ -178,6 +180,7 @@ impl ClientError {
             Self::OfflinePasswordInvalid { .. } => Code::InvalidCredentials,
             Self::OfflineUnavailable => Code::OfflineUnavailable,
             Self::OfflineDisabled => Code::OfflineDisabled,
+            Self::OfflineOffHere => Code::OfflineOffHere,
             Self::OfflineExpired => Code::OfflineExpired,
             Self::OfflineAttemptsExhausted => Code::OfflineAttemptsExhausted,
             Self::SessionEnded(EndReason::RefreshRevoked) => Code::RefreshRevoked,
@@ -468,6 +471,11 @@ mod tests {
             (
                 ClientError::OfflineDisabled,
                 "offline_disabled",
+                "sign_in_online",
+            ),
+            (
+                ClientError::OfflineOffHere,
+                "offline_off_here",
                 "sign_in_online",
             ),
             (

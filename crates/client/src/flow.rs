@@ -197,6 +197,11 @@ impl Client {
         if self.pending.record.is_none() {
             return Err(cause);
         }
+        // IT's managed settings (shared PCs): a verifier kept from before the setting
+        // is not used either.
+        if !self.managed.offline_allowed() {
+            return Err(ClientError::OfflineOffHere);
+        }
         let server = self.server_url()?.clone();
         // Read afresh: another process on this keychain may have counted tries since
         // the identifier was typed.
@@ -390,9 +395,11 @@ impl Client {
         let mut remembered = false;
         let mut cannot_remember = false;
         if pending.remember {
+            // No verifier where IT turned offline sign-in off: nothing on this
+            // computer can check the password without the server.
             let verifier = match &pending.password {
-                Some(p) => Some(offline::make_verifier(p)?),
-                None => None,
+                Some(p) if self.managed.offline_allowed() => Some(offline::make_verifier(p)?),
+                _ => None,
             };
             let record = Record {
                 refresh_token: Some(session.refresh_token.clone()),

@@ -6,6 +6,11 @@
 //!   failure classified for a person ([`error`]: a stable code and a next step).
 //! - [`config`]: which server (first-run setup, `latchkey.toml` beside the executable,
 //!   `LATCHKEY_SERVER`), the server's meta cached for offline use.
+//! - [`managed`]: IT's managed settings (Windows policy key, macOS configuration
+//!   profile, `/etc/latchkey/latchkey.toml`): the server, its lock, offline sign-in,
+//!   the language; above everything the person or the installer set.
+//! - [`proxy`]: which proxy a request goes through (environment, then the OS's
+//!   settings), so that a refusing proxy is not blamed on the server.
 //! - [`device`]: this device's id, a secret kept in the keychain.
 //! - [`Step`] and the transitions of [`Client`]: the sign-in state machine, password
 //!   reset, the offline path.
@@ -36,8 +41,10 @@ pub mod error;
 mod flow;
 pub mod link;
 pub mod logging;
+pub mod managed;
 pub mod net;
 pub mod offline;
+pub mod proxy;
 mod reset;
 mod retry;
 mod session;

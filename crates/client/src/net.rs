@@ -207,25 +207,6 @@ fn chain_text(err: &reqwest::Error) -> String {
     text
 }
 
-/// Whether the environment configures a proxy that reqwest would use for `url`.
-pub(crate) fn proxy_configured(url: &ServerUrl) -> bool {
-    if url.is_loopback() {
-        return false;
-    }
-    let var = |n: &str| {
-        std::env::var(n)
-            .ok()
-            .or_else(|| std::env::var(n.to_ascii_lowercase()).ok())
-            .is_some_and(|v| !v.trim().is_empty())
-    };
-    let scheme_var = if url.as_str().starts_with("https:") {
-        "HTTPS_PROXY"
-    } else {
-        "HTTP_PROXY"
-    };
-    var(scheme_var) || var("ALL_PROXY")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -396,7 +396,11 @@ impl Client {
         if a.remembered {
             let server = self.server_url()?.clone();
             if let Some(mut r) = self.vault.load(&server, &a.key)? {
-                r.verifier = Some(offline::make_verifier(&new_password)?);
+                r.verifier = if self.managed.offline_allowed() {
+                    Some(offline::make_verifier(&new_password)?)
+                } else {
+                    None
+                };
                 self.vault.update(&server, &a.key, &r)?;
             }
         }

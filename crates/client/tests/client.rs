@@ -33,6 +33,9 @@ mod client {
     mod leaks;
     /// A refresh whose answer is lost (a fault proxy): the app stays signed in.
     mod lost_answer;
+    /// IT's managed settings: the Linux file above the person's and the installer's
+    /// choices, the Windows policy key under Wine, offline sign-in turned off.
+    mod managed;
     /// Network failures, classified.
     mod network;
     /// Offline sign-in, its limits, and re-validation when the server is back.

@@ -279,6 +279,8 @@ app_codes! {
     // Offline sign-in and sessions ended on re-validation.
     OfflineUnavailable = "offline_unavailable", SignInOnline;
     OfflineDisabled = "offline_disabled", SignInOnline;
+    // IT's managed settings turned offline sign-in off on this computer (shared PCs).
+    OfflineOffHere = "offline_off_here", SignInOnline;
     OfflineExpired = "offline_expired", SignInOnline;
     OfflineAttemptsExhausted = "offline_attempts_exhausted", SignInOnline;
     RefreshRevoked = "refresh_revoked", StartOver;

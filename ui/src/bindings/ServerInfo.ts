@@ -6,6 +6,7 @@ import type { Support } from "./Support";
  */
 export type ServerInfo = { url: string, server_name: string, support: Support, min_length: number, max_length: number, recovery_channels: Array<string>, offline_days: number, 
 /**
- * Chosen by IT (`latchkey.toml` or `LATCHKEY_SERVER`): the UI offers no "change server".
+ * Chosen by IT (managed settings with `lock_server`, `latchkey.toml` or
+ * `LATCHKEY_SERVER`): the UI offers no "change server".
  */
 provisioned: boolean, };

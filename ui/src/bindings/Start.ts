@@ -5,4 +5,13 @@ import type { Step } from "./Step";
 /**
  * What `app_start` and `server_save` answer.
  */
-export type Start = { server: ServerInfo | null, step: Step, };
+export type Start = { server: ServerInfo | null, step: Step, 
+/**
+ * The UI's language when IT's managed settings force one (`en`, `zh-CN`): the UI
+ * uses it and offers no language switch.
+ */
+language: string | null, 
+/**
+ * `false` when IT's managed settings turned offline sign-in off on this computer.
+ */
+offline_signin: boolean, };

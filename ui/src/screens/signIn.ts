@@ -24,7 +24,8 @@ export function signInScreen(ctx: Ctx, view: ViewOf<"sign_in">): HTMLElement {
     value: view.identifier ?? "",
   });
   const password = passwordField(t("signin.password"), "current-password", "password");
-  const offlineDays = server?.offline_days ?? 0;
+  // No promise of an offline sign-in where IT turned it off on this computer.
+  const offlineDays = ctx.offlineSignin ? (server?.offline_days ?? 0) : 0;
   const remember = checkbox(t("signin.remember"), { name: "remember", checked: view.remember });
   const rememberHint = h(
     "p",

@@ -241,6 +241,7 @@ async fn real_clock_child() {
         client_version: "1.0.0".into(),
         server_env: Some(server),
         exe_dir: None,
+        managed: Default::default(),
     })
     .unwrap();
     client.start().await;

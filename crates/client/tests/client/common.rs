@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use latchkey_client::api::Timeouts;
 use latchkey_client::clock::ManualClock;
 use latchkey_client::dirs::AppDirs;
+use latchkey_client::managed::Managed;
 use latchkey_client::vault::{KeyringStore, MemoryStore, SecretStore, StoreError};
 use latchkey_client::{Client, Options, Step};
 use latchkey_proto::Secret;
@@ -134,6 +135,18 @@ pub fn build(
     store: &Arc<dyn SecretStore>,
     timeouts: Timeouts,
 ) -> Client {
+    build_managed(server, dir, clock, store, timeouts, Managed::default())
+}
+
+/// [`build`] on a computer with IT's managed settings.
+pub fn build_managed(
+    server: &str,
+    dir: &tempfile::TempDir,
+    clock: &ManualClock,
+    store: &Arc<dyn SecretStore>,
+    timeouts: Timeouts,
+    managed: Managed,
+) -> Client {
     Client::new(Options {
         dirs: AppDirs::under(dir.path()),
         store: store.clone(),
@@ -142,6 +155,7 @@ pub fn build(
         client_version: "1.0.0".into(),
         server_env: Some(server.to_owned()),
         exe_dir: None,
+        managed,
     })
     .unwrap()
 }

@@ -88,6 +88,7 @@ async fn child() {
             client_version: "1.0.0".into(),
             server_env: Some(server.clone()),
             exe_dir: None,
+            managed: Default::default(),
         })
         .unwrap()
     };

@@ -17,6 +17,7 @@ fn unconfigured(dir: &tempfile::TempDir, exe_dir: Option<std::path::PathBuf>) ->
         client_version: "1.0.0".into(),
         server_env: None,
         exe_dir,
+        managed: Default::default(),
     })
     .unwrap()
 }
