@@ -25,7 +25,7 @@ use crate::net::{self, ServerUrl};
 pub use crate::retry::IdempotencyKey;
 
 /// How long to wait. The request timeout covers the server's password hashing and its
-/// bounded queue (up to 5 s under load).
+/// admitted wait (at most `argon2.max_wait_ms`, 1 s by default, or its 5 s backstop).
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub connect: Duration,
@@ -111,6 +111,8 @@ impl Api {
         &self.client_version
     }
 
+    /// Sends the request; a `server_busy` answer (nothing was done) is sent again after
+    /// the server's `Retry-After` plus jitter, at most [`BUSY_RETRIES`] times.
     async fn call<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -118,9 +120,23 @@ impl Api {
         bearer: Option<&Secret>,
         body: Option<&B>,
     ) -> Result<(StatusCode, Vec<u8>), ClientError> {
-        let outcome = self.exchange(method, path, bearer, body).await;
-        self.link.note(&outcome);
-        outcome
+        let mut retries = 0;
+        loop {
+            let outcome = self.exchange(method.clone(), path, bearer, body).await;
+            self.link.note(&outcome);
+            match &outcome {
+                Err(ClientError::ServerBusy { retry_after }) if retries < BUSY_RETRIES => {
+                    retries += 1;
+                    let pause = busy_pause(*retry_after, rand::random::<f64>());
+                    tracing::info!(
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "the server is busy; trying again after its Retry-After"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                _ => return outcome,
+            }
+        }
     }
 
     async fn exchange<B: Serialize + ?Sized>(
@@ -386,6 +402,23 @@ impl Api {
     }
 }
 
+/// How many times a request answered `server_busy` is sent again before the app tells
+/// the person: a few seconds of waiting, never a stream of requests to a server that is
+/// already short of time (issue 20).
+pub const BUSY_RETRIES: u32 = 2;
+/// The longest pause asked by `Retry-After` that the app waits by itself.
+const BUSY_MAX_PAUSE_SECS: u64 = 10;
+
+/// The pause before sending again after `server_busy`: the server's `Retry-After`
+/// (1 s when absent, at most [`BUSY_MAX_PAUSE_SECS`]) plus up to half of it again at
+/// random (`unit` in 0..1), so that the many apps refused in one burst do not all come
+/// back at the same instant. Never shorter than what the server asked.
+pub fn busy_pause(retry_after: Option<u64>, unit: f64) -> Duration {
+    let base = retry_after.unwrap_or(1).clamp(1, BUSY_MAX_PAUSE_SECS);
+    let base = Duration::from_secs(base);
+    base + base.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
+}
+
 /// Classifies a non-2xx answer.
 fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> ClientError {
     let Ok(body) = serde_json::from_slice::<ErrorBody>(body) else {
@@ -425,6 +458,7 @@ fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> C
             download_url: body.download_url,
         },
         ErrorCode::RateLimited => ClientError::RateLimited { retry_after },
+        ErrorCode::ServerBusy => ClientError::ServerBusy { retry_after },
         ErrorCode::AccountLocked => ClientError::AccountLocked { retry_after },
         ErrorCode::PasswordRejected => ClientError::PasswordRejected {
             reasons: body.reasons.unwrap_or_default(),
@@ -529,5 +563,24 @@ mod tests {
                 retry_after: Some(30)
             }
         ));
+    }
+
+    #[test]
+    fn server_busy_keeps_its_retry_after_and_pauses_never_shorter() {
+        assert!(matches!(
+            answer(
+                429,
+                json!({"code": "server_busy", "message": "m", "retry_after": 3})
+            ),
+            ClientError::ServerBusy {
+                retry_after: Some(3)
+            }
+        ));
+        assert_eq!(busy_pause(Some(3), 0.0), Duration::from_secs(3));
+        assert_eq!(busy_pause(Some(3), 1.0), Duration::from_millis(4_500));
+        assert_eq!(busy_pause(None, 0.5), Duration::from_millis(1_250));
+        // A server asking for minutes is waited out by the person, not in a request.
+        assert_eq!(busy_pause(Some(600), 0.0), Duration::from_secs(10));
+        assert_eq!(busy_pause(Some(0), 0.0), Duration::from_secs(1));
     }
 }
