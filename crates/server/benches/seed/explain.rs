@@ -48,7 +48,6 @@ pub async fn postgres_plan(conn: &mut AnyConnection, statement: &str) -> sqlx::R
     sqlx::query("SET plan_cache_mode = force_generic_plan")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DEALLOCATE ALL").execute(&mut *conn).await?;
     sqlx::query(&format!("PREPARE lk_plan AS {statement}"))
         .execute(&mut *conn)
         .await?;
