@@ -26,7 +26,7 @@ use crate::proxy;
 pub use crate::retry::IdempotencyKey;
 
 /// How long to wait. The request timeout covers the server's password hashing and its
-/// bounded queue (up to 5 s under load).
+/// admitted wait (at most `argon2.max_wait_ms`, 1 s by default, or its 5 s backstop).
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub connect: Duration,
@@ -112,6 +112,8 @@ impl Api {
         &self.client_version
     }
 
+    /// Sends the request; a `server_busy` answer (nothing was done) is sent again after
+    /// the server's `Retry-After` plus jitter, at most [`crate::retry::BUSY_RETRIES`] times.
     async fn call<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -119,9 +121,25 @@ impl Api {
         bearer: Option<&Secret>,
         body: Option<&B>,
     ) -> Result<(StatusCode, Vec<u8>), ClientError> {
-        let outcome = self.exchange(method, path, bearer, body).await;
-        self.link.note(&outcome);
-        outcome
+        let mut retries = 0;
+        loop {
+            let outcome = self.exchange(method.clone(), path, bearer, body).await;
+            self.link.note(&outcome);
+            match &outcome {
+                Err(ClientError::ServerBusy { retry_after })
+                    if retries < crate::retry::BUSY_RETRIES =>
+                {
+                    retries += 1;
+                    let pause = crate::retry::busy_pause(*retry_after, rand::random::<f64>());
+                    tracing::info!(
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "the server is busy; trying again after its Retry-After"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                _ => return outcome,
+            }
+        }
     }
 
     async fn exchange<B: Serialize + ?Sized>(
@@ -398,6 +416,8 @@ fn is_server_json(body: &[u8]) -> bool {
     serde_json::from_slice::<ErrorBody>(body).is_ok()
 }
 
+pub use crate::retry::BUSY_RETRIES;
+
 /// Classifies a non-2xx answer.
 fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> ClientError {
     let Ok(body) = serde_json::from_slice::<ErrorBody>(body) else {
@@ -437,6 +457,7 @@ fn error_answer(status: StatusCode, body: &[u8], retry_header: Option<u64>) -> C
             download_url: body.download_url,
         },
         ErrorCode::RateLimited => ClientError::RateLimited { retry_after },
+        ErrorCode::ServerBusy => ClientError::ServerBusy { retry_after },
         ErrorCode::AccountLocked => ClientError::AccountLocked { retry_after },
         ErrorCode::PasswordRejected => ClientError::PasswordRejected {
             reasons: body.reasons.unwrap_or_default(),
@@ -539,6 +560,19 @@ mod tests {
             error_answer(StatusCode::TOO_MANY_REQUESTS, html, Some(30)),
             ClientError::RateLimited {
                 retry_after: Some(30)
+            }
+        ));
+    }
+
+    #[test]
+    fn server_busy_keeps_its_retry_after() {
+        assert!(matches!(
+            answer(
+                429,
+                json!({"code": "server_busy", "message": "m", "retry_after": 3})
+            ),
+            ClientError::ServerBusy {
+                retry_after: Some(3)
             }
         ));
     }

@@ -68,6 +68,10 @@ pub enum ClientError {
     },
     #[error("too many requests")]
     RateLimited { retry_after: Option<u64> },
+    /// The server is overloaded (`server_busy`): nothing was done, and the app already
+    /// tried again after each `retry_after` ([`crate::api`]) before giving up.
+    #[error("the server is busy")]
+    ServerBusy { retry_after: Option<u64> },
     #[error("the account is locked")]
     AccountLocked { retry_after: Option<u64> },
     #[error("the password does not meet the policy")]
@@ -173,6 +177,7 @@ impl ClientError {
             Self::Maintenance { .. } => Code::Maintenance,
             Self::ClientOutdated { .. } => Code::ClientOutdated,
             Self::RateLimited { .. } => Code::RateLimited,
+            Self::ServerBusy { .. } => Code::ServerBusy,
             Self::AccountLocked { .. } => Code::AccountLocked,
             Self::PasswordRejected { .. } => Code::PasswordRejected,
             Self::Server(code) => code.app_code(),
@@ -249,7 +254,9 @@ impl ClientError {
                 ui.min_version = min_version.clone();
                 ui.download_url = download_url.clone();
             }
-            Self::RateLimited { retry_after } | Self::AccountLocked { retry_after } => {
+            Self::RateLimited { retry_after }
+            | Self::AccountLocked { retry_after }
+            | Self::ServerBusy { retry_after } => {
                 ui.retry_after = *retry_after;
             }
             Self::PasswordRejected {
@@ -345,6 +352,7 @@ mod tests {
             "directory_unavailable",
             "retry_later",
         ),
+        ("server_busy", "server_busy", "retry_later"),
     ];
 
     /// The (code, next step) of every other failure, written out (same snapshot).

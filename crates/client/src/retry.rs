@@ -15,6 +15,9 @@
 //! calls sent with an [`IdempotencyKey`] — one per action of the person, the same for
 //! all its tries — which the server answers once and then replays. A retry that meets
 //! the first try still running (`idempotency_key_in_use`) waits too.
+//!
+//! A server short of time answers `server_busy` (429) with `Retry-After` before doing
+//! anything (issue 20): any call may be sent again then, after [`busy_pause`].
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -93,6 +96,23 @@ where
     }
 }
 
+/// How many times a request answered `server_busy` is sent again before the app tells
+/// the person: a few seconds of waiting, never a stream of requests to a server that is
+/// already short of time (issue 20).
+pub const BUSY_RETRIES: u32 = 2;
+/// The longest pause asked by `Retry-After` that the app waits by itself.
+const BUSY_MAX_PAUSE_SECS: u64 = 10;
+
+/// The pause before sending again after `server_busy`: the server's `Retry-After`
+/// (1 s when absent, at most [`BUSY_MAX_PAUSE_SECS`]) plus up to half of it again at
+/// random (`unit` in 0..1), so that the many apps refused in one burst do not all come
+/// back at the same instant. Never shorter than what the server asked.
+pub fn busy_pause(retry_after: Option<u64>, unit: f64) -> Duration {
+    let base = retry_after.unwrap_or(1).clamp(1, BUSY_MAX_PAUSE_SECS);
+    let base = Duration::from_secs(base);
+    base + base.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +171,15 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), 7);
         assert_eq!(tries.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn busy_pauses_are_never_shorter_than_asked_and_capped() {
+        assert_eq!(busy_pause(Some(3), 0.0), Duration::from_secs(3));
+        assert_eq!(busy_pause(Some(3), 1.0), Duration::from_millis(4_500));
+        assert_eq!(busy_pause(None, 0.5), Duration::from_millis(1_250));
+        // A server asking for minutes is waited out by the person, not in a request.
+        assert_eq!(busy_pause(Some(600), 0.0), Duration::from_secs(10));
+        assert_eq!(busy_pause(Some(0), 0.0), Duration::from_secs(1));
     }
 }

@@ -159,7 +159,7 @@ server_codes! {
     /// This client is older than the server accepts; `min_version` and `download_url`.
     ClientOutdated = "client_outdated", 426, ClientOutdated,
         "This version of the app is too old. Please update it.";
-    /// Too many requests (from this address, or the server is saturated); `retry_after`.
+    /// Too many requests from this address (or for this identifier); `retry_after`.
     RateLimited = "rate_limited", 429, RateLimited,
         "Too many requests. Try again later.";
     /// No valid access token was presented.
@@ -232,6 +232,12 @@ server_codes! {
     /// counted against the account, and it says nothing about the password.
     DirectoryUnavailable = "directory_unavailable", 503, DirectoryUnavailable,
         "The company directory cannot be reached right now. Try again in a moment.";
+    /// The server has more work than it can do in time (its password hashing is
+    /// saturated): nothing was done or counted, and the same request may be sent again
+    /// after `retry_after` seconds (plus some random jitter, so that clients do not come
+    /// back together). Answered at once, before any other work (issue 20).
+    ServerBusy = "server_busy", 429, ServerBusy,
+        "The server is busy. Try again in a moment.";
 }
 
 app_codes! {
@@ -251,6 +257,8 @@ app_codes! {
     ServerUnavailable = "server_unavailable", RetryLater;
     /// The server is up, the company directory behind it is not.
     DirectoryUnavailable = "directory_unavailable", RetryLater;
+    /// The server is overloaded; the app has already tried again after its `retry_after`.
+    ServerBusy = "server_busy", RetryLater;
     ServerError = "server_error", ContactIt;
     UnexpectedResponse = "unexpected_response", CheckServerAddress;
     NetworkError = "network_error", CheckNetwork;

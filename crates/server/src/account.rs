@@ -12,10 +12,12 @@ use crate::state::AppState;
 use crate::users::{self, UserRow};
 use latchkey_proto::ErrorCode;
 
-/// Maps a hashing failure to its answer: saturation is `rate_limited`.
+/// Maps a hashing failure to its answer: saturation is `server_busy`.
 pub fn hash_error(e: HashError) -> ApiError {
     match e {
-        HashError::Busy => ApiError::new(ErrorCode::RateLimited).retry_after(1),
+        HashError::Busy { retry_after } => {
+            ApiError::new(ErrorCode::ServerBusy).retry_after(retry_after)
+        }
         other => ApiError::internal(other),
     }
 }

@@ -238,8 +238,12 @@ pub struct Argon2Config {
     pub max_concurrent: usize,
     /// Requests allowed to wait for a hashing slot; beyond that, `rate_limited`.
     pub queue: usize,
-    /// Longest wait for a slot before `rate_limited`, in milliseconds.
+    /// Longest wait for a slot before `server_busy`, in milliseconds (a backstop).
     pub queue_timeout_ms: u64,
+    /// Longest *predicted* wait for a slot a request is admitted with, in milliseconds
+    /// (requests ahead ÷ slots × the mean hash time); beyond it the request is answered
+    /// `server_busy` at once, before any other work.
+    pub max_wait_ms: u64,
 }
 
 impl Default for Argon2Config {
@@ -251,6 +255,7 @@ impl Default for Argon2Config {
             max_concurrent: 0,
             queue: 64,
             queue_timeout_ms: 5_000,
+            max_wait_ms: 1_000,
         }
     }
 }

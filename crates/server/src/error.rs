@@ -164,6 +164,7 @@ mod tests {
         ("idempotency_key_reused", 422),
         ("idempotency_key_in_use", 409),
         ("directory_unavailable", 503),
+        ("server_busy", 429),
     ];
 
     #[test]

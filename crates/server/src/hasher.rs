@@ -2,13 +2,18 @@
 //!
 //! A hash costs ~19 MiB and tens of milliseconds of one core. At most
 //! `max_concurrent` hashes run at once (one per core by default); up to `queue` more
-//! requests wait for a slot, each at most `queue_timeout`. Anything beyond that is
-//! answered at once with `rate_limited`, so a burst of sign-ins can never pile up
-//! unbounded memory or latency.
+//! requests wait for a slot, each at most `queue_timeout`. Admission is decided when a
+//! request arrives, before it does any other work ([`Hasher::admit`]): from how many
+//! are ahead of it and how long a hash takes here (a moving average, seeded by the
+//! start-up hash), the hasher predicts its wait, and a request that would wait longer
+//! than `max_wait_ms` — or find the queue full — is answered at once with
+//! `server_busy` and a `Retry-After` of about the time the queue needs to drain. So an
+//! overload is refused in microseconds instead of after a timeout, the requests
+//! admitted are served within the bound, and memory stays bounded.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -21,9 +26,10 @@ use crate::ops::metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// Every slot is busy and the queue is full (or the wait timed out).
+    /// Every slot is busy and the queue is full, or the predicted wait is too long
+    /// (or the wait timed out): try again in `retry_after` seconds.
     #[error("password hashing is saturated")]
-    Busy,
+    Busy { retry_after: u64 },
     #[error("invalid argon2 parameters: {0}")]
     Params(String),
     #[error("hashing failed: {0}")]
@@ -45,17 +51,31 @@ pub struct Hasher {
     in_flight: AtomicUsize,
     /// Passwords checked (argon2 run), for figures and tests.
     verified: AtomicU64,
+    /// Requests refused with `Busy`, for figures and tests.
+    refused: AtomicU64,
     max_in_flight: usize,
     queue_timeout: Duration,
+    /// Longest predicted wait admitted.
+    max_wait: Duration,
+    /// Moving average of one hash's duration, in nanoseconds.
+    mean_ns: AtomicU64,
     /// A hash of a random password with the current parameters: checking against it
     /// makes an unknown identifier cost exactly what a wrong password costs.
     dummy: String,
 }
 
-/// Releases the in-flight count when a request leaves the hasher, however it leaves.
-struct InFlight<'a>(&'a AtomicUsize);
+/// A place among the requests admitted to the hasher (running or waiting), taken by
+/// [`Hasher::admit`] and given back when dropped, however the request leaves.
+#[must_use]
+pub struct Admission<'a>(&'a AtomicUsize);
 
-impl Drop for InFlight<'_> {
+impl std::fmt::Debug for Admission<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admission")
+    }
+}
+
+impl Drop for Admission<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -94,24 +114,30 @@ impl Hasher {
         };
         let mut random = [0u8; 32];
         rand::RngCore::fill_bytes(&mut OsRng, &mut random);
+        let started = Instant::now();
         let dummy = hash_with(&params, &hex::encode(random))?;
+        let first = nanos(started.elapsed());
         Ok(Self {
             params,
             slots: Arc::new(Semaphore::new(max_slots)),
             max_slots,
             in_flight: AtomicUsize::new(0),
             verified: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             max_in_flight: max_slots + config.queue,
             queue_timeout: Duration::from_millis(config.queue_timeout_ms),
+            max_wait: Duration::from_millis(config.max_wait_ms),
+            mean_ns: AtomicU64::new(first.max(1)),
             dummy,
         })
     }
 
     /// Hashes a (normalised) password with the current parameters.
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
+        let admission = self.admit()?;
         let params = self.params.clone();
         let password = password.clone();
-        self.run(move || hash_with(&params, password.expose()))
+        self.run(admission, move || hash_with(&params, password.expose()))
             .await
     }
 
@@ -122,13 +148,25 @@ impl Hasher {
         password: &Secret,
         stored: Option<&str>,
     ) -> Result<Verified, HashError> {
+        let admission = self.admit()?;
+        self.verify_admitted(admission, password, stored).await
+    }
+
+    /// [`Self::verify`] with a place taken earlier by [`Self::admit`] (the sign-in
+    /// takes it before its database work, so that a refusal costs nothing).
+    pub async fn verify_admitted(
+        &self,
+        admission: Admission<'_>,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<Verified, HashError> {
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
         let current = self.params.clone();
         let password = password.clone();
         let counter = &self.verified;
         let verified = self
-            .run(move || {
+            .run(admission, move || {
                 let Ok(parsed) = PasswordHash::new(&phc) else {
                     return Ok(Verified {
                         ok: false,
@@ -151,18 +189,40 @@ impl Hasher {
         })
     }
 
-    /// Runs `work` on the blocking pool once a slot is free, or answers `Busy`.
+    /// Takes a place for one hash, or answers `Busy` at once: when the queue is full,
+    /// or when the wait predicted from the requests ahead and the mean hash time is
+    /// longer than `max_wait_ms`.
+    pub fn admit(&self) -> Result<Admission<'_>, HashError> {
+        let ahead = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(&self.in_flight);
+        let mean = self.mean_ns.load(Ordering::Relaxed);
+        let slots = self.max_slots.max(1) as u64;
+        // Requests that must finish before this one gets a slot, spread over the slots.
+        let before = (ahead as u64 + 1).saturating_sub(slots);
+        let wait = Duration::from_nanos(before.saturating_mul(mean) / slots);
+        if ahead >= self.max_in_flight || wait > self.max_wait {
+            drop(admission);
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            ::metrics::counter!(metrics::HASH_REJECTED).increment(1);
+            // About when what is admitted now has drained (at least a second: the
+            // header counts whole seconds).
+            let drain = (ahead as u64 + 1).saturating_mul(mean) / slots;
+            return Err(HashError::Busy {
+                retry_after: Duration::from_nanos(drain).as_secs() + 1,
+            });
+        }
+        Ok(admission)
+    }
+
+    /// Runs `work` on the blocking pool once a slot is free, or answers `Busy` if none
+    /// frees within `queue_timeout` (a backstop: admission keeps the wait shorter).
     async fn run<T: Send + 'static>(
         &self,
+        admission: Admission<'_>,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_in_flight {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            ::metrics::counter!(metrics::HASH_REJECTED).increment(1);
-            return Err(HashError::Busy);
-        }
-        let _guard = InFlight(&self.in_flight);
-        let waited = std::time::Instant::now();
+        let _admission = admission;
+        let waited = Instant::now();
         let permit = {
             let _waiting = Gauge::up(metrics::HASH_WAITING);
             tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await
@@ -170,20 +230,39 @@ impl Hasher {
         let permit = match permit {
             Ok(Ok(permit)) => permit,
             _ => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
                 ::metrics::counter!(metrics::HASH_REJECTED).increment(1);
-                return Err(HashError::Busy);
+                return Err(HashError::Busy {
+                    retry_after: self.queue_timeout.as_secs() + 1,
+                });
             }
         };
         ::metrics::histogram!(metrics::HASH_WAIT).record(waited.elapsed().as_secs_f64());
         let running = Gauge::up(metrics::HASH_RUNNING);
-        tokio::task::spawn_blocking(move || {
+        let (result, took) = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let result = work();
+            let took = started.elapsed();
             drop(permit);
             drop(running);
-            result
+            (result, took)
         })
         .await
-        .map_err(|e| HashError::Failed(e.to_string()))?
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+        // A moving average over about the last eight hashes: it follows a machine that
+        // gets busier without jumping at one slow hash.
+        let sample = nanos(took).max(1);
+        let _ = self
+            .mean_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
+                Some(mean - mean / 8 + sample / 8)
+            });
+        result
+    }
+
+    /// The mean duration of one hash here, as admission predicts with it.
+    pub fn mean_hash_time(&self) -> Duration {
+        Duration::from_nanos(self.mean_ns.load(Ordering::Relaxed))
     }
 
     /// Hashing slots (for `/v1/meta`-style diagnostics and benchmarks).
@@ -192,9 +271,18 @@ impl Hasher {
         self.verified.load(Ordering::Relaxed)
     }
 
+    /// How many requests this hasher has refused as busy.
+    pub fn refusals(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
     pub fn slots(&self) -> usize {
         self.max_slots
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn hash_with(params: &Params, password: &str) -> Result<String, HashError> {
@@ -231,6 +319,7 @@ mod tests {
             max_concurrent: slots,
             queue,
             queue_timeout_ms: 5_000,
+            max_wait_ms: 60_000,
         }
     }
 
@@ -273,7 +362,8 @@ mod tests {
         let slow = {
             let h = h.clone();
             tokio::spawn(async move {
-                h.run(|| {
+                let admission = h.admit().unwrap();
+                h.run(admission, || {
                     std::thread::sleep(Duration::from_millis(300));
                     Ok(())
                 })
@@ -282,9 +372,26 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let r = h.hash(&Secret::from("x")).await;
-        assert!(matches!(r, Err(HashError::Busy)));
+        assert!(matches!(r, Err(HashError::Busy { retry_after: 1.. })));
         slow.await.unwrap().unwrap();
         // Once free, it works again.
         assert!(h.hash(&Secret::from("x")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_wait_predicted_too_long_is_refused_at_once_with_the_drain_time() {
+        let mut config = cheap(100, 1);
+        config.max_wait_ms = 0;
+        let h = Hasher::new(&config).unwrap();
+        // The first runs at once; the second would wait one hash, longer than 0 ms.
+        let first = h.admit().unwrap();
+        let Err(HashError::Busy { retry_after }) = h.admit() else {
+            panic!("a second request was admitted with a predicted wait over the bound");
+        };
+        assert!(retry_after >= 1);
+        // The refused request gave its place back: only the first holds one.
+        drop(first);
+        assert!(h.admit().is_ok());
+        assert!(h.mean_hash_time() > Duration::ZERO);
     }
 }

@@ -258,10 +258,27 @@ pub async fn clear_account(
     if second_factor {
         clear(db, &crate::mfa::subject(&user.id)).await?;
     }
-    sqlx::query("DELETE FROM lockouts WHERE subject LIKE $1")
-        .bind(format!("device:{}:%", user.id))
-        .execute(db)
-        .await?;
+    // The remembered devices' budgets (`devices::subject`): every subject that starts
+    // with `device:{id}:`. SQLite compares bytes (BINARY), so that is the primary key's
+    // range up to `device:{id};` (';' follows ':'); its LIKE, case insensitive, read the
+    // whole table (issue 20, `tests/plans.rs`). PostgreSQL's order follows the
+    // database's collation, in which a range is not a prefix: it keeps LIKE.
+    let prefix = format!("device:{}:", user.id);
+    match crate::db::Backend::of_pool(db) {
+        crate::db::Backend::Sqlite => {
+            sqlx::query("DELETE FROM lockouts WHERE subject >= $1 AND subject < $2")
+                .bind(&prefix)
+                .bind(format!("device:{};", user.id))
+                .execute(db)
+                .await?;
+        }
+        crate::db::Backend::Postgres => {
+            sqlx::query("DELETE FROM lockouts WHERE subject LIKE $1")
+                .bind(format!("{prefix}%"))
+                .execute(db)
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -227,7 +227,13 @@ async fn remember(server: &TestServer) {
         step
     };
     assert!(
-        matches!(step, Step::SignedIn { remembered: true, .. }),
+        matches!(
+            step,
+            Step::SignedIn {
+                remembered: true,
+                ..
+            }
+        ),
         "remembered: {step:?} (is a Secret Service running? scripts/with-keyring.sh)"
     );
 }

@@ -23,6 +23,7 @@ export function errorMessage(error: UiError): string {
     until: error.until === null ? "" : formatDateTime(error.until),
   };
   if (error.code === "rate_limited" && error.retry_after === null) return t("errors.rate_limited_later");
+  if (error.code === "server_busy" && error.retry_after === null) return t("errors.server_busy_later");
   if (error.code === "account_locked" && error.retry_after === null) return t("errors.account_locked_later");
   if (error.code === "client_outdated" && error.min_version === null) return t("errors.client_outdated_later");
   return tCode("errors.", error.code, "errors.unknown", params);

@@ -52,7 +52,7 @@ const ACTIVITY = ["sign_in", "sign_in_failed", "password_changed", "totp_enabled
 const SESSION_REASONS = [...END_REASONS, "expired"];
 
 /** `errors.*` keys that are not codes: variants of a code's message, and the fallback. */
-const ERROR_VARIANTS = ["unknown", "rate_limited_later", "account_locked_later", "client_outdated_later", "attempts_left", "attempts_left_one"];
+const ERROR_VARIANTS = ["unknown", "rate_limited_later", "server_busy_later", "account_locked_later", "client_outdated_later", "attempts_left", "attempts_left_one"];
 
 /** The keys of the English catalog that start with `prefix`, without it. */
 function keysUnder(prefix: string): string[] {

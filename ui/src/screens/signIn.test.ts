@@ -152,6 +152,27 @@ describe("sign in", () => {
     expect(byTestId(second, "maintenance-message").textContent).toBe("Upgrade tonight");
   });
 
+  it("says the server is busy (not that the person tried too often), in both languages", async () => {
+    ipc({ sign_in: fail("server_busy", { retry_after: 2 }) });
+    const { root } = showView(signInView);
+    type(byAutocomplete(root, "username"), "zwei");
+    type(byAutocomplete(root, "current-password"), "pw");
+    submit(byTestId(root, "sign-in-submit"));
+    await flush();
+    expect(screenName(root)).toBe("sign_in");
+    const error = byTestId(root, "error");
+    expect(error.textContent).toContain("The server is busy right now");
+    expect(error.textContent).not.toContain("Too many attempts");
+    expect(document.activeElement).toBe(error);
+
+    const zh = showView(signInView, "zh-CN").root;
+    type(byAutocomplete(zh, "username"), "zwei");
+    type(byAutocomplete(zh, "current-password"), "pw");
+    submit(byTestId(zh, "sign-in-submit"));
+    await flush();
+    expect(byTestId(zh, "error").textContent).toContain("服务器当前繁忙");
+  });
+
   it("toggles the password's visibility and warns about Caps Lock", () => {
     ipc({});
     const { root } = showView(signInView);

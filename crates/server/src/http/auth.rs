@@ -43,7 +43,7 @@ use crate::users::{self, UserRow};
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 423, description = "`account_locked` with `retry_after`", body = ErrorBody),
         (status = 426, description = "`client_outdated` with `min_version`", body = ErrorBody),
-        (status = 429, description = "`rate_limited` with `retry_after`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` with `retry_after` (too many tries from this address), or `server_busy` with `retry_after`: the server cannot check a password in time now; nothing was counted, send it again after `Retry-After`", body = ErrorBody),
         (status = 503, description = "`maintenance` with `until`, or `server_unavailable` with `retry_after`: the database cannot be used right now, or `directory_unavailable` with `retry_after`: the company directory that checks this account cannot be used right now (nothing was counted)", body = ErrorBody),
     ))]
 pub async fn login(
@@ -62,6 +62,13 @@ pub async fn login(
         }
         guard::check(&*app.switches().await?, Some(v))?;
     }
+    // A place in the hashing queue first: when the server cannot hash in time, the
+    // answer is `server_busy` at once, before any database work and before anything is
+    // counted (issue 20). A directory checks its own passwords: no place is taken then.
+    let admission = match &app.directory {
+        None => Some(app.hasher.admit().map_err(hash_error)?),
+        Some(_) => None,
+    };
     let now = app.now();
     let cfg = &app.config().lockout;
     // An empty or overlong identifier is refused before anything is counted.
@@ -135,14 +142,21 @@ pub async fn login(
             )
             .await
         }
-        None => match app
-            .hasher
-            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await
-        {
-            Ok(verified) => Ok((verified, user)),
-            Err(e) => Err(hash_error(e)),
-        },
+        None => {
+            let stored = user.as_ref().map(|u| u.password_hash.as_str());
+            let verified = match admission {
+                Some(admission) => {
+                    app.hasher
+                        .verify_admitted(admission, &password, stored)
+                        .await
+                }
+                None => app.hasher.verify(&password, stored).await,
+            };
+            match verified {
+                Ok(verified) => Ok((verified, user)),
+                Err(e) => Err(hash_error(e)),
+            }
+        }
     };
     let (verified, user) = match checked {
         Ok(checked) => checked,

@@ -239,7 +239,8 @@ async fn run(app: AppState, keys: Keys, attempt: String, req: Request, next: Nex
 }
 
 /// Whether an answer is stored: not when it says the action did not happen (a server
-/// failure, `rate_limited`: throttled or busy hashing): a retry should run it. Every
+/// failure, `rate_limited`: throttled, `server_busy`: refused before any work): a
+/// retry should run it. Every
 /// other answer is the action's, refusals included (a wrong password was counted).
 fn keeps(status: StatusCode, body: &[u8]) -> bool {
     if status.is_server_error() {
@@ -251,7 +252,8 @@ fn keeps(status: StatusCode, body: &[u8]) -> bool {
     let code = serde_json::from_slice::<latchkey_proto::ErrorBody>(body).map(|b| b.code);
     !matches!(
         code,
-        Ok(ErrorCode::RateLimited | ErrorCode::IdempotencyKeyInUse) | Err(_)
+        Ok(ErrorCode::RateLimited | ErrorCode::ServerBusy | ErrorCode::IdempotencyKeyInUse)
+            | Err(_)
     )
 }
 
@@ -391,6 +393,8 @@ mod tests {
         assert!(keeps(StatusCode::CONFLICT, &error(ErrorCode::Conflict)));
         let busy = error(ErrorCode::RateLimited);
         assert!(!keeps(StatusCode::TOO_MANY_REQUESTS, &busy));
+        let overloaded = error(ErrorCode::ServerBusy);
+        assert!(!keeps(StatusCode::TOO_MANY_REQUESTS, &overloaded));
         let in_use = error(ErrorCode::IdempotencyKeyInUse);
         assert!(!keeps(StatusCode::CONFLICT, &in_use));
         assert!(!keeps(StatusCode::INTERNAL_SERVER_ERROR, b""));

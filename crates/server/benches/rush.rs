@@ -1,0 +1,174 @@
+//! The Monday-morning rush (issue 20): `cargo bench -p latchkey-server --bench rush`.
+//!
+//! A program that prints figures, not a test. It starts the real `latchkey-server`
+//! (one tokio worker, one hashing slot, pinned to CPU 0; the load pinned to CPU 1, as
+//! the `load` bench does, whose server and load modules it shares) over the database of
+//! `LATCHKEY_RUSH_DATABASE_URL` — one made by the seeding tool (`--bench seed`), say
+//! with a million accounts — or over a fresh SQLite file, and measures:
+//!
+//! - idle RSS, then sign-ins/s and refresh rotations/s (closed loops) with the peak RSS;
+//! - p50/p99 latency at 70 % of each (open loops, from each request's scheduled time);
+//! - overload: sign-ins sent at 2× and 5× the measured maximum for 5 s each — goodput
+//!   (sessions/s against the maximum), how fast `429 server_busy` comes back (p99),
+//!   other answers, timeouts, RSS before, at its peak and after, and the time from the
+//!   end of the burst to the first sign-in served as fast as the p99 at 70 %;
+//! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at 50 % of both maxima, reporting RSS
+//!   and the p99s every minute.
+//!
+//! Unlike the `load` bench, hashing keeps the server's default admission (`queue = 64`,
+//! `max_wait_ms = 1000`): that is what the overload measures.
+
+// Shared with the `load` bench, which uses more of them.
+#[allow(dead_code)]
+#[path = "load/drive.rs"]
+mod drive;
+#[path = "rush/overload.rs"]
+mod overload;
+#[allow(dead_code)]
+#[path = "load/server.rs"]
+mod server;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use latchkey_proto::Secret;
+
+use drive::{closed_loop, open_loop, sign_in_many, Op};
+use server::{pin_self_to_cpu1, Server};
+
+/// The bench account (added by the server module; a seeded database has `user{i}@…`
+/// besides, whose rows make the tables and indexes a million accounts big).
+const EMAIL: &str = "bench@latchkey.example";
+const PASSWORD: &str = "Plum-orchard-violin-73";
+/// One hashing slot, the default queue and admission; no per-address throttle and no
+/// lock; no new-device check (every sign-in comes from the same device).
+const CONFIG: &str = "[argon2]\nmax_concurrent = 1\n\n\
+                      [lockout]\naddress_limit = 0\nthreshold = 1000000\n\n\
+                      [devices]\nverify_new = false\n";
+const PHASE: Duration = Duration::from_secs(5);
+const MAX_REQUESTS: u64 = 100_000;
+const LOGIN_CONCURRENCY: usize = 4;
+const REFRESH_CONCURRENCY: usize = 16;
+const OPEN_LOOP_CHAINS: usize = 64;
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = std::env::var("LATCHKEY_RUSH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("rush.db").display()));
+    let pinned = pin_self_to_cpu1();
+    let server = Server::start(&url, pinned)?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = overload::rss_kib(server.pid);
+    println!(
+        "database: {}",
+        if url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
+    println!("idle RSS: {:.1} MiB", mib(idle));
+
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = overload::watch_rss(server.pid, watching.clone());
+    let (signins, _) = closed_loop(&server, Op::Login, vec![None; LOGIN_CONCURRENCY]).await?;
+    println!(
+        "sign-ins/s, c={LOGIN_CONCURRENCY}: {}{}",
+        signins.describe(),
+        signins.cpu_note()
+    );
+    let chains: Vec<Option<Secret>> = sign_in_many(&server, REFRESH_CONCURRENCY)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let (rotations, _) = closed_loop(&server, Op::Refresh, chains).await?;
+    println!(
+        "rotations/s, c={REFRESH_CONCURRENCY}: {}{}",
+        rotations.describe(),
+        rotations.cpu_note()
+    );
+    watching.store(false, Ordering::Relaxed);
+    let loaded = watcher.join().unwrap_or(0);
+    println!("RSS under full load (peak): {:.1} MiB", mib(loaded));
+
+    let s70 = open_loop(&server, Op::Login, signins.rate() * 0.7, Vec::new()).await?;
+    println!("sign-in latency at 70 %: {}", s70.describe());
+    let idle_chains = sign_in_many(&server, OPEN_LOOP_CHAINS).await?;
+    let r70 = open_loop(&server, Op::Refresh, rotations.rate() * 0.7, idle_chains).await?;
+    println!("refresh latency at 70 %: {}", r70.describe());
+
+    let normal = Duration::from_secs_f64(s70.ms(0.99).max(1.0) / 1000.0);
+    for factor in [2.0, 5.0] {
+        let o = overload::run(&server, signins.rate() * factor, PHASE, normal).await?;
+        println!(
+            "overload {factor}× ({:.0}/s sent for {:.1?}): goodput {:.1}/s = {:.0} % of the maximum; \
+             sessions {} (p50 {:.1} ms, p99 {:.1} ms); server_busy {} (p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms); \
+             other answers {}, timeouts {}; RSS {:.1} → peak {:.1} → {:.1} MiB; back to normal \
+             (a sign-in within {:.1} ms) {}",
+            o.rate,
+            o.elapsed,
+            o.goodput(),
+            o.goodput() / signins.rate() * 100.0,
+            o.ok.len(),
+            o.ok.value_at_quantile(0.5) as f64 / 1000.0,
+            o.ok.value_at_quantile(0.99) as f64 / 1000.0,
+            o.busy.len(),
+            o.busy.value_at_quantile(0.5) as f64 / 1000.0,
+            o.busy.value_at_quantile(0.99) as f64 / 1000.0,
+            o.busy.max() as f64 / 1000.0,
+            o.other,
+            o.timeouts,
+            mib(o.rss_before),
+            mib(o.rss_peak),
+            mib(o.rss_after),
+            normal.as_secs_f64() * 1000.0,
+            o.recovery
+                .map_or("not within 30 s".to_owned(), |d| format!("after {d:.2?}")),
+        );
+    }
+
+    if let Some(secs) = std::env::var("LATCHKEY_RUSH_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        soak(&server, signins.rate() * 0.5, rotations.rate() * 0.5, secs).await?;
+    }
+    Ok(())
+}
+
+/// Sign-ins and rotations at the given rates, side by side, for `secs`; a line a minute.
+async fn soak(server: &Server, signin_rate: f64, refresh_rate: f64, secs: u64) -> Result<()> {
+    println!("soak: {secs} s at {signin_rate:.1} sign-ins/s and {refresh_rate:.0} rotations/s");
+    let start = Instant::now();
+    let first = overload::rss_kib(server.pid);
+    let mut minute = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        let chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
+        let (s, r) = tokio::join!(
+            open_loop(server, Op::Login, signin_rate, Vec::new()),
+            open_loop(server, Op::Refresh, refresh_rate, chains)
+        );
+        let (s, r) = (s?, r?);
+        if minute.elapsed() >= Duration::from_secs(60) {
+            minute = Instant::now();
+            let rss = overload::rss_kib(server.pid);
+            println!(
+                "  {:>5.0} s: RSS {:.1} MiB ({:+.1} % since the start); sign-in {}; refresh {}",
+                start.elapsed().as_secs_f64(),
+                mib(rss),
+                (rss as f64 / first.max(1) as f64 - 1.0) * 100.0,
+                s.cell(),
+                r.cell()
+            );
+        }
+    }
+    Ok(())
+}
