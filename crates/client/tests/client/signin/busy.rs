@@ -29,14 +29,20 @@ async fn busy_server(b: Backend, email: &str) -> Option<TestServer> {
     Some(srv)
 }
 
+/// The app on the sign-in screen, the identifier given.
+async fn identified(srv: &TestServer, email: &str) -> App {
+    let mut app = App::on(srv);
+    app.client.start().await;
+    app.client.identify(email).await.unwrap();
+    app
+}
+
 async fn a_busy_server_is_waited_out_and_the_sign_in_goes_through(b: Backend) {
     let email = "rush.hour@corp.cn";
     let Some(srv) = busy_server(b, email).await else {
         return;
     };
-    let mut app = App::on(&srv);
-    app.client.start().await;
-    app.client.identify(email).await.unwrap();
+    let mut app = identified(&srv, email).await;
     let held = srv.state.hasher.admit().unwrap();
     let started = Instant::now();
     // The place is given back as soon as the app has been refused once.
@@ -63,9 +69,7 @@ async fn a_server_busy_for_long_is_told_after_a_few_spaced_tries(b: Backend) {
     let Some(srv) = busy_server(b, email).await else {
         return;
     };
-    let mut app = App::on(&srv);
-    app.client.start().await;
-    app.client.identify(email).await.unwrap();
+    let mut app = identified(&srv, email).await;
     let held = srv.state.hasher.admit().unwrap();
     let started = Instant::now();
     let e = app

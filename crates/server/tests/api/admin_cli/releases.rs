@@ -47,6 +47,18 @@ async fn add(srv: &TestServer, version: &str, target: &str, extra: &[&str]) -> R
     cli(srv, &args, None).await
 }
 
+async fn remove(srv: &TestServer, version: &str, target: &str) -> Run {
+    let args = [
+        "release",
+        "remove",
+        "--version",
+        version,
+        "--target",
+        target,
+    ];
+    cli(srv, &args, None).await
+}
+
 /// What the update route answers, sent as an outdated client would send it.
 async fn offered(srv: &TestServer, path: &str) -> (StatusCode, Value) {
     let resp = srv
@@ -194,41 +206,17 @@ async fn releases_are_published_offered_and_withdrawn(b: Backend) {
         .stderr_has("already published");
 
     // Withdrawn: the next newest is offered; withdrawing it again is refused.
-    cli(
-        &srv,
-        &[
-            "release",
-            "remove",
-            "--version",
-            "1.2.0",
-            "--target",
-            "windows-x86_64",
-        ],
-        None,
-    )
-    .await
-    .ok();
+    remove(&srv, "1.2.0", "windows-x86_64").await.ok();
     assert_eq!(
         offered_version(&srv, "windows/x86_64/1.0.0")
             .await
             .as_deref(),
         Some("1.1.0")
     );
-    cli(
-        &srv,
-        &[
-            "release",
-            "remove",
-            "--version",
-            "1.2.0",
-            "--target",
-            "windows-x86_64",
-        ],
-        None,
-    )
-    .await
-    .failed()
-    .stderr_has("no release");
+    remove(&srv, "1.2.0", "windows-x86_64")
+        .await
+        .failed()
+        .stderr_has("no release");
 
     // Open during maintenance, like /v1/meta: a client can always update.
     cli(&srv, &["maintenance", "on", "--message", "upgrade"], None)
