@@ -243,6 +243,36 @@ impl Latency {
     }
 }
 
+/// Starts `count` requests `gap` apart, from 20 ms from now, each `request(due)` on the
+/// runtime: a thread of its own keeps the pace, whatever the answers' latency (an open
+/// loop), and each latency counts from `due`.
+pub(crate) async fn paced<T, F, Fut>(
+    count: u64,
+    gap: Duration,
+    request: F,
+) -> Result<Vec<tokio::task::JoinHandle<T>>>
+where
+    F: Fn(Instant) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    let tasks = tokio::task::spawn_blocking(move || {
+        let start = Instant::now() + Duration::from_millis(20);
+        (0..count)
+            .map(|i| {
+                let due = start + gap.mul_f64(i as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                handle.spawn(request(due))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(tasks)
+}
+
 /// Sends `op` at `rate` per second for `PHASE` from a dedicated timer thread, whatever
 /// the answers' latency; refreshes draw an idle chain from `idle` and put it back.
 pub(crate) async fn open_loop(
@@ -259,51 +289,37 @@ pub(crate) async fn open_loop(
     )?));
     let ready = Arc::new(tokio::sync::Semaphore::new(idle.len()));
     let idle = Arc::new(Mutex::new(idle));
-    let (http, base, handle) = (
-        server.http.clone(),
-        server.base.clone(),
-        tokio::runtime::Handle::current(),
-    );
+    let (http, base) = (server.http.clone(), server.base.clone());
     let (h, pool) = (hist.clone(), idle.clone());
-    let tasks = tokio::task::spawn_blocking(move || {
-        let start = Instant::now() + Duration::from_millis(20);
-        (0..count)
-            .map(|i| {
-                let due = start + gap.mul_f64(i as f64);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
+    let tasks = paced(count, gap, move |due| {
+        let (http, base, hist, idle, ready) = (
+            http.clone(),
+            base.clone(),
+            h.clone(),
+            pool.clone(),
+            ready.clone(),
+        );
+        async move {
+            let mut chain = match op {
+                Op::Login => None,
+                // Waiting for an idle chain counts in the latency, as any delay after `due`.
+                Op::Refresh => {
+                    let permit = tokio::time::timeout(Duration::from_secs(10), ready.acquire())
+                        .await
+                        .map_err(|_| anyhow!("no idle refresh chain for 10 s"))??;
+                    permit.forget();
+                    Some(lock(&idle).pop().context("no idle refresh chain")?)
                 }
-                let (http, base, hist, idle, ready) = (
-                    http.clone(),
-                    base.clone(),
-                    h.clone(),
-                    pool.clone(),
-                    ready.clone(),
-                );
-                handle.spawn(async move {
-                    let mut chain = match op {
-                        Op::Login => None,
-                        // Waiting for an idle chain counts in the latency, as any delay after `due`.
-                        Op::Refresh => {
-                            let permit =
-                                tokio::time::timeout(Duration::from_secs(10), ready.acquire())
-                                    .await
-                                    .map_err(|_| anyhow!("no idle refresh chain for 10 s"))??;
-                            permit.forget();
-                            Some(lock(&idle).pop().context("no idle refresh chain")?)
-                        }
-                    };
-                    op.once(&http, &base, &mut chain).await?;
-                    let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    lock(&hist).saturating_record(micros);
-                    if let Some(chain) = chain {
-                        lock(&idle).push(chain);
-                        ready.add_permits(1);
-                    }
-                    anyhow::Ok(())
-                })
-            })
-            .collect::<Vec<_>>()
+            };
+            op.once(&http, &base, &mut chain).await?;
+            let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
+            lock(&hist).saturating_record(micros);
+            if let Some(chain) = chain {
+                lock(&idle).push(chain);
+                ready.add_permits(1);
+            }
+            anyhow::Ok(())
+        }
     })
     .await?;
     let (mut errors, mut first_error) = (0, None);

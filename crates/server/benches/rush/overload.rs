@@ -10,7 +10,7 @@ use anyhow::Result;
 use hdrhistogram::Histogram;
 use reqwest::StatusCode;
 
-use crate::drive::login_request;
+use crate::drive::{login_request, paced};
 use crate::server::Server;
 use crate::{EMAIL, PASSWORD};
 
@@ -85,60 +85,47 @@ pub async fn run(
     let rss_before = rss_kib(server.pid);
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = watch_rss(server.pid, watching.clone());
-    let (http, base, handle) = (
-        server.http.clone(),
-        server.base.clone(),
-        tokio::runtime::Handle::current(),
-    );
+    let (http, base) = (server.http.clone(), server.base.clone());
     let (o, b, x, t) = (ok.clone(), busy.clone(), other.clone(), timeouts.clone());
     let started = Instant::now();
-    let tasks = tokio::task::spawn_blocking(move || {
-        let start = Instant::now() + Duration::from_millis(20);
-        (0..count)
-            .map(|i| {
-                let due = start + gap.mul_f64(i as f64);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
+    let tasks = paced(count, gap, move |due| {
+        let (http, base, o, b, x, t) = (
+            http.clone(),
+            base.clone(),
+            o.clone(),
+            b.clone(),
+            x.clone(),
+            t.clone(),
+        );
+        async move {
+            let sent = http
+                .post(format!("{base}/v1/auth/login"))
+                .json(&login_request(EMAIL, PASSWORD))
+                .send()
+                .await;
+            let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
+            match sent {
+                Ok(r) if r.status() == StatusCode::OK => {
+                    let _ = r.bytes().await;
+                    lock(&o).saturating_record(micros);
                 }
-                let (http, base, o, b, x, t) = (
-                    http.clone(),
-                    base.clone(),
-                    o.clone(),
-                    b.clone(),
-                    x.clone(),
-                    t.clone(),
-                );
-                handle.spawn(async move {
-                    let sent = http
-                        .post(format!("{base}/v1/auth/login"))
-                        .json(&login_request(EMAIL, PASSWORD))
-                        .send()
-                        .await;
-                    let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    match sent {
-                        Ok(r) if r.status() == StatusCode::OK => {
-                            let _ = r.bytes().await;
-                            lock(&o).saturating_record(micros);
-                        }
-                        Ok(r)
-                            if r.status() == StatusCode::TOO_MANY_REQUESTS
-                                && r.headers().contains_key(reqwest::header::RETRY_AFTER) =>
-                        {
-                            lock(&b).saturating_record(micros);
-                        }
-                        Ok(_) => {
-                            x.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) if e.is_timeout() => {
-                            t.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(_) => {
-                            x.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                })
-            })
-            .collect::<Vec<_>>()
+                Ok(r)
+                    if r.status() == StatusCode::TOO_MANY_REQUESTS
+                        && r.headers().contains_key(reqwest::header::RETRY_AFTER) =>
+                {
+                    lock(&b).saturating_record(micros);
+                }
+                Ok(_) => {
+                    x.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if e.is_timeout() => {
+                    t.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    x.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
     })
     .await?;
     for task in tasks {
