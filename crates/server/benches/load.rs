@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey_proto::Secret;
@@ -39,7 +38,9 @@ use latchkey_server::{tokens, users, AppState};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-use drive::{closed_loop, login_request, open_loop, sign_in_many, Op, Throughput};
+use drive::{
+    closed_loop, login_request, open_loop, raw_hash_rate_and_cpu, sign_in_many, Op, Throughput,
+};
 use server::{
     create_database, drop_database, machine_busy, own_cpu, pin_self_to_cpu1, server_bin, Server,
 };
@@ -55,7 +56,6 @@ const CONFIG: &str = "[argon2]\nmax_concurrent = 1\nqueue = 256\n\n\
                       [lockout]\naddress_limit = 0\nthreshold = 1000000\n\n\
                       [devices]\nverify_new = false\n";
 const PHASE: Duration = Duration::from_secs(5);
-const HASH_PHASE: Duration = Duration::from_secs(3);
 /// Hard bound on the requests of one phase, whatever the rate.
 const MAX_REQUESTS: u64 = 100_000;
 const LOGIN_CONCURRENCY: usize = 4;
@@ -345,33 +345,6 @@ async fn refresh_rows(server: &Server, backend: &str, rows: &mut Vec<Row>) -> Re
         None,
     ));
     Ok(())
-}
-
-/// Raw argon2id hashes per second on this thread, with the server's default parameters.
-fn raw_hash_rate() -> Result<(f64, u64)> {
-    let params = Params::new(19_456, 2, 1, Some(32)).map_err(|e| anyhow!("{e}"))?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let mut out = [0u8; 32];
-    let hash = |out: &mut [u8]| {
-        argon
-            .hash_password_into(PASSWORD.as_bytes(), b"latchkey-bench-salt", out)
-            .map_err(|e| anyhow!("{e}"))
-    };
-    hash(&mut out)?; // warm-up
-    let start = Instant::now();
-    let mut count = 0u64;
-    while start.elapsed() < HASH_PHASE && count < 10_000 {
-        hash(&mut out)?;
-        count += 1;
-    }
-    Ok((count as f64 / start.elapsed().as_secs_f64(), count))
-}
-
-/// Raw hashes per second of wall-clock time and per CPU-second of this process.
-fn raw_hash_rate_and_cpu() -> Result<(f64, f64)> {
-    let mine = own_cpu();
-    let (rate, hashes) = raw_hash_rate()?;
-    Ok((rate, hashes as f64 / (own_cpu() - mine).max(0.01)))
 }
 
 /// Median failure time (ms) of an unknown identifier and of a known one with a wrong

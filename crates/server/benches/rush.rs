@@ -6,12 +6,14 @@
 //! `LATCHKEY_RUSH_DATABASE_URL` — one made by the seeding tool (`--bench seed`), say
 //! with a million accounts — or over a fresh SQLite file, and measures:
 //!
-//! - idle RSS, then sign-ins/s and refresh rotations/s (closed loops) with the peak RSS;
+//! - idle RSS, then sign-ins/s against the raw argon2id rate measured before and after
+//!   them, and refresh rotations/s (closed loops) with the peak RSS;
 //! - p50/p99 latency at 70 % of each (open loops, from each request's scheduled time);
 //! - overload: sign-ins sent at 2× and 5× the measured maximum for 5 s each — goodput
 //!   (sessions/s against the maximum), how fast `429 server_busy` comes back (p99),
 //!   other answers, timeouts, RSS before, at its peak and after, and the time from the
-//!   end of the burst to the first sign-in served as fast as the p99 at 70 %;
+//!   end of the burst to the first sign-in served as fast as the p99 at 70 %; and idle
+//!   RSS again once the burst is over;
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at 50 % of both maxima, reporting RSS
 //!   and the p99s every minute.
 //!
@@ -35,7 +37,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use latchkey_proto::Secret;
 
-use drive::{closed_loop, open_loop, sign_in_many, Op};
+use drive::{closed_loop, open_loop, raw_hash_rate_and_cpu, sign_in_many, Op};
 use server::{pin_self_to_cpu1, Server};
 
 /// The bench account (added by the server module; a seeded database has `user{i}@…`
@@ -52,6 +54,9 @@ const MAX_REQUESTS: u64 = 100_000;
 const LOGIN_CONCURRENCY: usize = 4;
 const REFRESH_CONCURRENCY: usize = 16;
 const OPEN_LOOP_CHAINS: usize = 64;
+/// How long to wait for idle RSS: longer than the server's blocking-pool keep-alive
+/// (3 s) plus the allocator's purge delay (1 s).
+const IDLE_SETTLE: Duration = Duration::from_secs(5);
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -65,6 +70,10 @@ async fn main() -> Result<()> {
     let pinned = pin_self_to_cpu1();
     let server = Server::start(&url, pinned)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let early = overload::rss_kib(server.pid);
+    // The server's blocking pool lets an idle hashing thread go after 3 s, and the
+    // allocator returns what the thread freed (the start-up hash's 19 MiB) then.
+    tokio::time::sleep(IDLE_SETTLE).await;
     let idle = overload::rss_kib(server.pid);
     println!(
         "database: {}",
@@ -74,7 +83,13 @@ async fn main() -> Result<()> {
             "PostgreSQL"
         }
     );
-    println!("idle RSS: {:.1} MiB", mib(idle));
+    println!(
+        "idle RSS: {:.1} MiB 2 s after start, {:.1} MiB {} s after start",
+        mib(early),
+        mib(idle),
+        2 + IDLE_SETTLE.as_secs()
+    );
+    let raw_before = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
 
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = overload::watch_rss(server.pid, watching.clone());
@@ -83,6 +98,20 @@ async fn main() -> Result<()> {
         "sign-ins/s, c={LOGIN_CONCURRENCY}: {}{}",
         signins.describe(),
         signins.cpu_note()
+    );
+    // The raw rate again, right after: compare with the mean of both, as `load` does.
+    let raw_after = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
+    let raw = (raw_before.0 + raw_after.0) / 2.0;
+    let raw_cpu = (raw_before.1 + raw_after.1) / 2.0;
+    println!(
+        "raw argon2id, 1 thread on CPU 1: {:.1}/s before, {:.1}/s after ({:.1} and {:.1} per \
+         CPU-second); sign-ins = {:.0} % of the mean ({:.0} % per CPU-second)",
+        raw_before.0,
+        raw_after.0,
+        raw_before.1,
+        raw_after.1,
+        signins.rate() / raw * 100.0,
+        signins.rate() / signins.cpu.server.max(0.01) / raw_cpu * 100.0,
     );
     let chains: Vec<Option<Secret>> = sign_in_many(&server, REFRESH_CONCURRENCY)
         .await?
@@ -134,6 +163,13 @@ async fn main() -> Result<()> {
                 .map_or("not within 30 s".to_owned(), |d| format!("after {d:.2?}")),
         );
     }
+
+    tokio::time::sleep(IDLE_SETTLE).await;
+    println!(
+        "idle RSS {} s after the last burst: {:.1} MiB",
+        IDLE_SETTLE.as_secs(),
+        mib(overload::rss_kib(server.pid))
+    );
 
     if let Some(secs) = std::env::var("LATCHKEY_RUSH_SOAK_SECS")
         .ok()

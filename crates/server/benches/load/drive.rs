@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use argon2::{Algorithm, Argon2, Params, Version};
 use hdrhistogram::Histogram;
 use latchkey_proto::{Device, LoginRequest, LoginResponse, RefreshRequest, Secret, Session};
 use reqwest::{Client, StatusCode};
 
-use crate::server::{Cpu, Server};
+use crate::server::{own_cpu, Cpu, Server};
 use crate::{EMAIL, LOGIN_CONCURRENCY, MAX_REQUESTS, PASSWORD, PHASE};
 
 #[derive(Clone, Copy)]
@@ -338,4 +339,34 @@ pub(crate) async fn open_loop(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How long the raw hash rate is measured.
+const HASH_PHASE: Duration = Duration::from_secs(3);
+
+/// Raw argon2id hashes per second on this thread, with the server's default parameters.
+pub(crate) fn raw_hash_rate() -> Result<(f64, u64)> {
+    let params = Params::new(19_456, 2, 1, Some(32)).map_err(|e| anyhow!("{e}"))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let hash = |out: &mut [u8]| {
+        argon
+            .hash_password_into(PASSWORD.as_bytes(), b"latchkey-bench-salt", out)
+            .map_err(|e| anyhow!("{e}"))
+    };
+    hash(&mut out)?; // warm-up
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < HASH_PHASE && count < 10_000 {
+        hash(&mut out)?;
+        count += 1;
+    }
+    Ok((count as f64 / start.elapsed().as_secs_f64(), count))
+}
+
+/// Raw hashes per second of wall-clock time and per CPU-second of this process.
+pub(crate) fn raw_hash_rate_and_cpu() -> Result<(f64, f64)> {
+    let mine = own_cpu();
+    let (rate, hashes) = raw_hash_rate()?;
+    Ok((rate, hashes as f64 / (own_cpu() - mine).max(0.01)))
 }
