@@ -16,12 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use latchkey_proto::Secret;
 use tokio::sync::Semaphore;
 
 use crate::config::Argon2Config;
+
+mod blocks;
 use crate::ops::metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,8 @@ pub struct Hasher {
     /// A hash of a random password with the current parameters: checking against it
     /// makes an unknown identifier cost exactly what a wrong password costs.
     dummy: String,
+    /// The memory the checks run in, kept between sign-ins.
+    blocks: Arc<blocks::Blocks>,
 }
 
 /// A place among the requests admitted to the hasher (running or waiting), taken by
@@ -132,6 +136,7 @@ impl Hasher {
             max_wait: Duration::from_millis(config.max_wait_ms),
             mean_ns: AtomicU64::new(first.max(1)),
             dummy,
+            blocks: Arc::default(),
         })
     }
 
@@ -168,6 +173,7 @@ impl Hasher {
         let current = self.params.clone();
         let password = password.clone();
         let counter = &self.verified;
+        let blocks = self.blocks.clone();
         let verified = self
             .run(admission, move || {
                 let Ok(parsed) = PasswordHash::new(&phc) else {
@@ -176,15 +182,17 @@ impl Hasher {
                         needs_rehash: true,
                     });
                 };
-                let ok = Argon2::default()
-                    .verify_password(password.expose().as_bytes(), &parsed)
-                    .is_ok();
+                let ok = blocks
+                    .verify(password.expose().as_bytes(), &parsed)
+                    .unwrap_or(false);
                 Ok(Verified {
                     ok,
                     needs_rehash: !matches_params(&parsed, &current),
                 })
             })
-            .await?;
+            .await;
+        self.blocks.release_when_idle();
+        let verified = verified?;
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(Verified {
             ok: verified.ok && real,
