@@ -18,23 +18,26 @@
 //! `docs/benchmarks.md`); `LATCHKEY_PLANS_BACKEND=postgres|sqlite` walks on one
 //! database only (both by default).
 //!
-//! Its own test binary: the capture is the process's global tracing subscriber.
+//! Its own test binary: the capture is the process's global tracing subscriber
+//! (`plans/capture.rs`). `plans/reset_work.rs` uses it too: the reset's start runs the
+//! same statements for an unknown identifier as for a known one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "plans/capture.rs"]
+mod capture;
 #[path = "../benches/seed/explain.rs"]
 mod explain;
+#[path = "plans/reset_work.rs"]
+mod reset_work;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use latchkey_testkit::smtp::SmtpSink;
 use latchkey_testkit::{Backend, TestServer};
 use serde_json::json;
 use sqlx::Connection;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::Layer;
 
 const EMAIL: &str = "plan.user@corp.example";
 const PASSWORD: &str = "Plum-orchard-violin-73";
@@ -49,55 +52,8 @@ const WHOLE_BY_DESIGN: &[&str] = &["settings", "_sqlx_migrations"];
 /// log. The janitor's other deletes run on tables that stay small, every ten minutes.
 const JANITOR_INDEXED: &[&str] = &["lockouts", "throttles", "activity"];
 
-static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-
-/// Keeps the text of every statement sqlx logs.
-struct Capture;
-
-#[derive(Default)]
-struct Fields {
-    summary: String,
-    statement: String,
-}
-
-impl tracing::field::Visit for Fields {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        match field.name() {
-            "summary" => value.clone_into(&mut self.summary),
-            "db.statement" => value.clone_into(&mut self.statement),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        let text = format!("{value:?}");
-        match field.name() {
-            "summary" => self.summary = text.trim_matches('"').to_owned(),
-            "db.statement" => self.statement = text.trim_matches('"').to_owned(),
-            _ => {}
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        // A short statement is logged whole as its summary, a longer one in db.statement.
-        let text = if fields.statement.trim().is_empty() {
-            fields.summary
-        } else {
-            fields.statement
-        };
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        SEEN.lock().unwrap().insert(text);
-    }
-}
-
 fn take_seen() -> BTreeSet<String> {
-    std::mem::take(&mut *SEEN.lock().unwrap())
+    capture::take().into_iter().collect()
 }
 
 /// A statement that reads or writes a table (not BEGIN, PRAGMA, SELECT 1, …).
@@ -111,14 +67,7 @@ fn touches_tables(statement: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_statement_of_the_hot_paths_uses_an_index() {
-    let subscriber = tracing_subscriber::registry().with(
-        Capture.with_filter(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("sqlx::query", tracing::Level::TRACE),
-        ),
-    );
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-
+    let _alone = capture::start().await;
     let only = std::env::var("LATCHKEY_PLANS_BACKEND").ok();
     let mut failures = Vec::new();
     let mut written = Vec::new();
