@@ -21,7 +21,7 @@ use crate::{median, Row, EMAIL, UNKNOWN};
 /// Interleaved rounds measured (after two that warm up).
 const ROUNDS: usize = 60;
 
-const CONFIG: &str = "[password_reset]\nresend_after_seconds = 0\nmax_sends_per_hour = 1000000\n\n\
+const CONFIG: &str = "[recovery]\nresend_after_seconds = 0\nmax_sends_per_hour = 1000000\n\n\
                       [delivery]\ndispatcher = false\n";
 
 /// The two medians on the database of `url`, as rows of the table.
