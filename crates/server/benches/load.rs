@@ -11,14 +11,18 @@
 //! names a server; each run creates (and drops) a fresh database there.
 //! `LATCHKEY_BENCH_ONLY` runs some parts only: a comma list of `signin` (raw hash rate,
 //! sign-ins, enumeration timing), `sqlite` and `postgres` (refresh rotations),
-//! `refresh` for both of the latter, or `oidc` (the OpenID Connect token endpoint: ID
+//! `refresh` for both of the latter, `oidc` (the OpenID Connect token endpoint: ID
 //! tokens signed per second alone, then authorization codes exchanged per second, on
-//! SQLite and, when a URL is set, PostgreSQL; see [`oidc_rows`]).
+//! SQLite and, when a URL is set, PostgreSQL; see [`oidc_rows`]), or `reset` (the
+//! password reset's start for a known and an unknown identifier, on both databases;
+//! `load/reset.rs`).
 //!
 //! `load/server.rs` runs the server and reads CPU use; `load/drive.rs` is the load.
 
 #[path = "load/drive.rs"]
 mod drive;
+#[path = "load/reset.rs"]
+mod reset;
 #[path = "load/server.rs"]
 mod server;
 
@@ -72,6 +76,7 @@ struct Parts {
     sqlite: bool,
     postgres: bool,
     oidc: bool,
+    reset: bool,
 }
 
 impl Parts {
@@ -85,6 +90,7 @@ impl Parts {
                 sqlite: true,
                 postgres: true,
                 oidc: true,
+                reset: true,
             });
         };
         let mut parts = Self {
@@ -92,6 +98,7 @@ impl Parts {
             sqlite: false,
             postgres: false,
             oidc: false,
+            reset: false,
         };
         for part in only.split(',').map(str::trim) {
             match part {
@@ -100,8 +107,9 @@ impl Parts {
                 "postgres" => parts.postgres = true,
                 "refresh" => (parts.sqlite, parts.postgres) = (true, true),
                 "oidc" => parts.oidc = true,
+                "reset" => parts.reset = true,
                 other => bail!(
-                    "LATCHKEY_BENCH_ONLY: unknown part {other:?} (signin, sqlite, postgres, refresh, oidc)"
+                    "LATCHKEY_BENCH_ONLY: unknown part {other:?} (signin, sqlite, postgres, refresh, oidc, reset)"
                 ),
             }
         }
@@ -177,7 +185,12 @@ async fn run(
             refresh_rows(&server, "SQLite", rows).await?;
         }
     }
-    if !parts.postgres && !parts.oidc {
+    if parts.reset {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("reset.db").display());
+        reset::rows(&url, "SQLite", pinned, rows).await?;
+    }
+    if !parts.postgres && !parts.oidc && !parts.reset {
         return Ok(());
     }
     let Some(admin_url) = ["LATCHKEY_BENCH_POSTGRES_URL", "LATCHKEY_TEST_POSTGRES_URL"]
@@ -198,6 +211,12 @@ async fn run(
     if parts.oidc {
         let (url, name) = create_database(&admin_url).await?;
         let result = oidc_rows(&url, "PostgreSQL", pinned, &mut signing, rows).await;
+        drop_database(&admin_url, &name).await;
+        result?;
+    }
+    if parts.reset {
+        let (url, name) = create_database(&admin_url).await?;
+        let result = reset::rows(&url, "PostgreSQL", pinned, rows).await;
         drop_database(&admin_url, &name).await;
         result?;
     }

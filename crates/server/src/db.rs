@@ -13,6 +13,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
+mod migrations;
+pub use migrations::{migrate, migrations_current};
+
 pub type Db = AnyPool;
 
 /// A yes/no column (`users.disabled`, `oidc_clients.first_party`, …). The flags are
@@ -140,8 +143,6 @@ pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens the pool (creating a SQLite file if needed). Does not migrate.
 pub async fn connect(url: &str) -> Result<Db, DbError> {
@@ -293,26 +294,6 @@ pub async fn checkpoint_wal(db: Db) {
             Err(_) => {}
         }
     }
-}
-
-/// Applies the embedded migrations (idempotent; PostgreSQL takes an advisory lock so
-/// that several processes starting at once do not race).
-pub async fn migrate(db: &Db) -> Result<(), DbError> {
-    MIGRATOR.run(db).await.map_err(DbError::Migrate)
-}
-
-/// Whether every migration of this binary is applied, successfully (readiness). A
-/// database migrated further by a newer version is current too.
-pub async fn migrations_current(db: &Db) -> Result<bool, sqlx::Error> {
-    // `success` is a boolean, which the `Any` driver does not decode from SQLite.
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(db)
-            .await?;
-    Ok(MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration())
-        .all(|m| applied.contains(&m.version)))
 }
 
 /// Wall-clock time in Unix milliseconds, with an offset that tests move forward to

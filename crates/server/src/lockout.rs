@@ -259,26 +259,25 @@ pub async fn clear_account(
         clear(db, &crate::mfa::subject(&user.id)).await?;
     }
     // The remembered devices' budgets (`devices::subject`): every subject that starts
-    // with `device:{id}:`. SQLite compares bytes (BINARY), so that is the primary key's
-    // range up to `device:{id};` (';' follows ':'); its LIKE, case insensitive, read the
-    // whole table (issue 20, `tests/plans.rs`). PostgreSQL's order follows the
-    // database's collation, in which a range is not a prefix: it keeps LIKE.
-    let prefix = format!("device:{}:", user.id);
-    match crate::db::Backend::of_pool(db) {
-        crate::db::Backend::Sqlite => {
-            sqlx::query("DELETE FROM lockouts WHERE subject >= $1 AND subject < $2")
-                .bind(&prefix)
-                .bind(format!("device:{};", user.id))
-                .execute(db)
-                .await?;
-        }
+    // with `device:{id}:`, i.e. the byte range from `device:{id}:` up to `device:{id};`
+    // (';' follows ':'). A LIKE read the whole table on both databases (issue 20,
+    // `tests/plans.rs`): SQLite's is case insensitive, and PostgreSQL's cannot use an
+    // index for a pattern given as a parameter. SQLite compares bytes (BINARY), so the
+    // range is one of its primary key; PostgreSQL's key follows the database's
+    // collation, in which that range is not the prefix, so the range is compared in
+    // byte order ("C"), which the index `lockouts_subject_bytes` serves.
+    let sql = match crate::db::Backend::of_pool(db) {
+        crate::db::Backend::Sqlite => "DELETE FROM lockouts WHERE subject >= $1 AND subject < $2",
         crate::db::Backend::Postgres => {
-            sqlx::query("DELETE FROM lockouts WHERE subject LIKE $1")
-                .bind(format!("{prefix}%"))
-                .execute(db)
-                .await?;
+            "DELETE FROM lockouts \
+             WHERE subject COLLATE \"C\" >= $1 AND subject COLLATE \"C\" < $2"
         }
-    }
+    };
+    sqlx::query(sql)
+        .bind(format!("device:{}:", user.id))
+        .bind(format!("device:{};", user.id))
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -41,6 +41,8 @@ pub enum ReleaseError {
     Exists { platform: String, version: String },
     #[error("no release {version} for {platform}")]
     NotFound { platform: String, version: String },
+    #[error("the minimum client version kept changing while it was raised; run the command again")]
+    Contended,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -196,19 +198,33 @@ pub async fn add(db: &Db, new: &NewRelease<'_>, now: i64) -> Result<Release, Rel
     Ok(release)
 }
 
-/// Sets the minimum client version to `version` unless it is at least that already;
-/// the download URL stays as IT set it.
+/// How many times [`raise_minimum`] reads the minimum again after another writer changed
+/// it between its read and its write.
+const RAISE_TRIES: usize = 64;
+
+/// Sets the minimum client version to `version` unless it is at least that already.
+///
+/// A compare-and-set, so that it holds when several run at once (two `release add
+/// --required` in two processes, or beside IT's `min-client-version`): the write goes
+/// through only if the minimum is still the one read (one conditional statement, atomic
+/// on both databases), else the minimum is read and compared again. A read-then-write
+/// could leave the lower of two versions. Only the version's row is written, so the
+/// download URL stays as IT set it, even when IT sets it meanwhile. SQL cannot compare
+/// semver, hence the comparison here and the retry rather than one `UPDATE … WHERE`.
 async fn raise_minimum(db: &Db, version: &str) -> Result<(), ReleaseError> {
-    let current = settings::load(db).await?;
-    let higher = match current.min_client_version.as_deref() {
-        Some(min) => settings::is_outdated(min, version),
-        None => true,
-    };
-    if higher {
-        settings::set_min_client_version(db, Some(version), current.download_url.as_deref())
-            .await?;
+    for _ in 0..RAISE_TRIES {
+        let current = settings::min_client_version(db).await?;
+        if current
+            .as_deref()
+            .is_some_and(|min| !settings::is_outdated(min, version))
+        {
+            return Ok(());
+        }
+        if settings::replace_min_client_version(db, current.as_deref(), version).await? {
+            return Ok(());
+        }
     }
-    Ok(())
+    Err(ReleaseError::Contended)
 }
 
 /// Every release, newest first within each platform.

@@ -140,6 +140,47 @@ pub async fn set_min_client_version(
     put(db, DOWNLOAD_URL, download_url).await
 }
 
+/// The minimum client version as stored now (not cached).
+pub async fn min_client_version(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+        .bind(MIN_CLIENT_VERSION)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets the minimum client version to `new` if it is still `expected` (`None`: none
+/// set); `false` when another writer changed it first. One statement: PostgreSQL
+/// re-checks the `WHERE` on the row a concurrent writer left, and its `INSERT … DO
+/// NOTHING` waits for a concurrent insert; SQLite runs it under its write lock. The
+/// download URL is not touched.
+pub async fn replace_min_client_version(
+    db: &Db,
+    expected: Option<&str>,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = match expected {
+        Some(old) => {
+            sqlx::query("UPDATE settings SET value = $1 WHERE name = $2 AND value = $3")
+                .bind(new)
+                .bind(MIN_CLIENT_VERSION)
+                .bind(old)
+                .execute(db)
+                .await?
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(MIN_CLIENT_VERSION)
+            .bind(new)
+            .execute(db)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
+}
+
 /// Stores the policies set in the console (`None`: none).
 pub async fn set_policy(db: &Db, json: Option<&str>) -> Result<(), sqlx::Error> {
     put(db, POLICY, json).await

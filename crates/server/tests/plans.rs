@@ -1,35 +1,43 @@
 //! Every statement the server runs on the sign-in, new-device, refresh, recovery and
-//! `/v1/me` paths uses an index on SQLite (issue 20): none reads a whole table, so the
-//! paths cost the same with a million accounts as with ten.
+//! `/v1/me` paths uses an index, on SQLite and on PostgreSQL (issue 20): none reads a
+//! whole table, so the paths cost the same with a million accounts as with ten. So do
+//! the janitor's deletes from the tables every client address grows (lockouts,
+//! throttles) and from the activity log.
 //!
 //! The statements are not listed by hand (a list would drift from the code): sqlx logs
 //! every statement it runs (target `sqlx::query`), and this test captures them while it
-//! walks the paths over HTTP against a real server, then asks SQLite for the plan of
-//! each (`EXPLAIN QUERY PLAN`, parameters unbound, as when a statement is prepared). A
-//! plan with `SCAN <table>` fails the test, naming the statement. With
+//! walks the paths over HTTP against a real server, then runs the janitor once, and asks
+//! the database for the plan of each (parameters unbound, as when a statement is
+//! prepared). SQLite: `EXPLAIN QUERY PLAN`, and a plan with `SCAN <table>` fails the
+//! test, naming the statement. PostgreSQL (the same walk on a server of its own): the
+//! generic plan with `enable_seqscan = off` — on an almost empty database PostgreSQL
+//! reads small tables whole by choice, and forbidding that shows whether an index *can*
+//! serve the statement — and a plan with `Seq Scan on <table>` fails it. With
 //! `LATCHKEY_PLANS_OUT=FILE` the statements are also written to FILE, one per line, for
 //! `cargo bench --bench seed -- --explain FILE` (the plans at a million accounts in
-//! `docs/benchmarks.md`). `LATCHKEY_PLANS_BACKEND=postgres` walks the same paths on
-//! PostgreSQL to write its statements (its plans on an empty database say nothing —
-//! PostgreSQL reads small tables whole — so only SQLite's are checked here).
+//! `docs/benchmarks.md`); `LATCHKEY_PLANS_BACKEND=postgres|sqlite` walks on one
+//! database only (both by default).
 //!
-//! Its own test binary: the capture is the process's global tracing subscriber.
+//! Its own test binary: the capture is the process's global tracing subscriber
+//! (`plans/capture.rs`). `plans/reset_work.rs` uses it too: the reset's start runs the
+//! same statements for an unknown identifier as for a known one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "plans/capture.rs"]
+mod capture;
 #[path = "../benches/seed/explain.rs"]
 mod explain;
+#[path = "plans/reset_work.rs"]
+mod reset_work;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use latchkey_testkit::smtp::SmtpSink;
 use latchkey_testkit::{Backend, TestServer};
 use serde_json::json;
 use sqlx::Connection;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::Layer;
 
 const EMAIL: &str = "plan.user@corp.example";
 const PASSWORD: &str = "Plum-orchard-violin-73";
@@ -39,55 +47,13 @@ const NEW_PASSWORD: &str = "Quartz-meadow-lantern-19";
 /// policies (a handful of rows, read together into a cache) and sqlx's migration list.
 const WHOLE_BY_DESIGN: &[&str] = &["settings", "_sqlx_migrations"];
 
-static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-
-/// Keeps the text of every statement sqlx logs.
-struct Capture;
-
-#[derive(Default)]
-struct Fields {
-    summary: String,
-    statement: String,
-}
-
-impl tracing::field::Visit for Fields {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        match field.name() {
-            "summary" => value.clone_into(&mut self.summary),
-            "db.statement" => value.clone_into(&mut self.statement),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        let text = format!("{value:?}");
-        match field.name() {
-            "summary" => self.summary = text.trim_matches('"').to_owned(),
-            "db.statement" => self.statement = text.trim_matches('"').to_owned(),
-            _ => {}
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        // A short statement is logged whole as its summary, a longer one in db.statement.
-        let text = if fields.statement.trim().is_empty() {
-            fields.summary
-        } else {
-            fields.statement
-        };
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        SEEN.lock().unwrap().insert(text);
-    }
-}
+/// The tables whose janitor deletes must use an index: those every client address grows
+/// (a million accounts come with 100,000 lockout and throttle rows) and the activity
+/// log. The janitor's other deletes run on tables that stay small, every ten minutes.
+const JANITOR_INDEXED: &[&str] = &["lockouts", "throttles", "activity"];
 
 fn take_seen() -> BTreeSet<String> {
-    std::mem::take(&mut *SEEN.lock().unwrap())
+    capture::take().into_iter().collect()
 }
 
 /// A statement that reads or writes a table (not BEGIN, PRAGMA, SELECT 1, …).
@@ -101,34 +67,54 @@ fn touches_tables(statement: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_statement_of_the_hot_paths_uses_an_index() {
-    let subscriber = tracing_subscriber::registry().with(
-        Capture.with_filter(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("sqlx::query", tracing::Level::TRACE),
-        ),
+    let _alone = capture::start().await;
+    let only = std::env::var("LATCHKEY_PLANS_BACKEND").ok();
+    let mut failures = Vec::new();
+    let mut written = Vec::new();
+    for (name, backend) in [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)] {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let Some((srv, statements)) = walk(backend).await else {
+            continue;
+        };
+        let mut conn = sqlx::AnyConnection::connect(srv.database_url())
+            .await
+            .unwrap();
+        let watched = watched_tables(&mut conn, backend).await;
+        for statement in &statements {
+            if let Some(plan) = whole_table_read(&mut conn, backend, statement, &watched).await {
+                failures.push(format!("{name}: {statement}\n    {}", plan.join("\n    ")));
+            }
+        }
+        eprintln!("{name}: {} statements checked", statements.len());
+        written.extend(statements);
+    }
+    if let Ok(out) = std::env::var("LATCHKEY_PLANS_OUT") {
+        std::fs::write(&out, written.join("\n") + "\n").unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{} statements read a whole table:\n{}",
+        failures.len(),
+        failures.join("\n\n")
     );
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+}
 
+/// Walks the paths on a server of `backend`, then runs the janitor once; returns the
+/// server and the statements to check: every one of the walk (but the janitor's, which
+/// may run meanwhile at the server's start) and the janitor's on [`JANITOR_INDEXED`].
+async fn walk(backend: Backend) -> Option<(TestServer, Vec<String>)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let postgres = std::env::var("LATCHKEY_PLANS_BACKEND").is_ok_and(|b| b == "postgres");
-    let backend = if postgres {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let Some(srv) = TestServer::bare_with(backend, |c| {
+    let srv = TestServer::bare_with(backend, |c| {
         c.delivery.smtp_url = Some(url);
         c.devices.verify_new = true;
     })
-    .await
-    else {
-        return;
-    };
+    .await?;
     srv.add_user(EMAIL, PASSWORD).await;
     // Only what the paths below run from here on (and the background tasks meanwhile).
     take_seen();
-
     // Sign-in from a new device: the code by e-mail, then the session.
     let (s, body) = srv.login_device(EMAIL, PASSWORD, "laptop").await;
     assert_eq!(s, 200, "{body}");
@@ -198,47 +184,92 @@ async fn every_statement_of_the_hot_paths_uses_an_index() {
     assert_eq!(s, 401);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let statements: Vec<String> = take_seen()
+    let walked: BTreeSet<String> = take_seen()
         .into_iter()
         .filter(|s| touches_tables(s))
         .collect();
+    latchkey_server::retention::prune(&srv.state, srv.state.now())
+        .await
+        .unwrap();
+    let janitor: BTreeSet<String> = take_seen()
+        .into_iter()
+        .filter(|s| touches_tables(s))
+        .collect();
+    let indexed_janitor: Vec<String> = janitor
+        .iter()
+        .filter(|s| {
+            JANITOR_INDEXED
+                .iter()
+                .any(|t| s.starts_with(&format!("DELETE FROM {t} ")))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        indexed_janitor.len(),
+        JANITOR_INDEXED.len(),
+        "the janitor's deletes were not all captured: {janitor:#?}"
+    );
+    let mut statements: Vec<String> = walked.difference(&janitor).cloned().collect();
     assert!(
         statements.len() >= 20,
         "too few statements captured: {statements:#?}"
     );
-    if let Ok(out) = std::env::var("LATCHKEY_PLANS_OUT") {
-        std::fs::write(&out, statements.join("\n") + "\n").unwrap();
-    }
-    if postgres {
-        return;
-    }
-    let mut conn = sqlx::AnyConnection::connect(srv.database_url())
-        .await
-        .unwrap();
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    let watched: Vec<String> = tables
+    statements.extend(indexed_janitor);
+    Some((srv, statements))
+}
+
+/// The tables a plan must not read whole: all but [`WHOLE_BY_DESIGN`].
+async fn watched_tables(conn: &mut sqlx::AnyConnection, backend: Backend) -> Vec<String> {
+    let sql = match backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+        Backend::Postgres => {
+            "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = current_schema()"
+        }
+    };
+    let tables: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await.unwrap();
+    assert!(tables.iter().any(|t| t == "users"), "no tables: {tables:?}");
+    tables
         .into_iter()
         .filter(|t| !WHOLE_BY_DESIGN.contains(&t.as_str()))
-        .collect();
-    let mut scans = Vec::new();
-    for statement in &statements {
-        let plan = explain::sqlite_plan(&mut conn, statement)
-            .await
-            .unwrap_or_else(|e| panic!("no plan for {statement}: {e}"));
-        let bad = explain::full_scans(&plan, &watched);
-        if !bad.is_empty() {
-            scans.push(format!("{statement}\n    {}", plan.join("\n    ")));
+        .collect()
+}
+
+/// The plan of `statement` if it reads a whole table of `watched`.
+async fn whole_table_read(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    statement: &str,
+    watched: &[String],
+) -> Option<Vec<String>> {
+    let (plan, bad) = match backend {
+        Backend::Sqlite => {
+            let plan = explain::sqlite_plan(conn, statement)
+                .await
+                .unwrap_or_else(|e| panic!("no plan for {statement}: {e}"));
+            let bad = explain::full_scans(&plan, watched);
+            (plan, bad)
         }
-    }
-    assert!(
-        scans.is_empty(),
-        "{} of {} statements read a whole table:\n{}",
-        scans.len(),
-        statements.len(),
-        scans.join("\n\n")
-    );
+        Backend::Postgres => {
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let plan = explain::postgres_plan(conn, statement)
+                .await
+                .unwrap_or_else(|e| panic!("no plan for {statement}: {e}"));
+            let bad: Vec<String> = explain::seq_scans(&plan)
+                .into_iter()
+                .filter(|line| {
+                    let table = line
+                        .split("Seq Scan on ")
+                        .nth(1)
+                        .and_then(|rest| rest.split_whitespace().next())
+                        .unwrap_or_default();
+                    watched.iter().any(|t| t == table)
+                })
+                .collect();
+            (plan, bad)
+        }
+    };
+    (!bad.is_empty()).then_some(plan)
 }

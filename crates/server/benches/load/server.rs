@@ -36,9 +36,14 @@ impl Drop for Server {
 impl Server {
     /// Adds the bench user, then serves on 127.0.0.1:0 (one worker, pinned to CPU 0).
     pub(crate) fn start(database_url: &str, pinned: bool) -> Result<Self> {
+        Self::start_with(database_url, pinned, "")
+    }
+
+    /// [`Server::start`] with `extra` (TOML tables of its own) after the bench's config.
+    pub(crate) fn start_with(database_url: &str, pinned: bool, extra: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("bench.toml");
-        std::fs::write(&config, CONFIG)?;
+        std::fs::write(&config, format!("{CONFIG}\n{extra}"))?;
         let bin = server_bin();
         let command = |pin: bool| {
             let mut c = if pin {

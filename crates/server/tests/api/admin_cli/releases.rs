@@ -7,13 +7,14 @@ use latchkey_proto::CLIENT_VERSION_HEADER;
 use latchkey_testkit::api::{assert_error, PASSWORD};
 use latchkey_testkit::{on_both, Backend, TestServer};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{add_user, cli, login_with_version, Run};
 
 on_both!(
     releases_are_published_offered_and_withdrawn,
     a_required_release_raises_the_minimum_version,
+    a_burst_of_required_releases_ends_at_the_highest,
     bad_releases_and_bad_requests_are_refused
 );
 
@@ -267,6 +268,103 @@ async fn a_required_release_raises_the_minimum_version(b: Backend) {
     srv.let_settings_expire();
     let (status, body) = login_with_version(&srv, email, PASSWORD, "1.4.0").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Sixteen versions `{major}.{i}.0`, in a fixed shuffled order (the highest in the
+/// middle, so that neither the first nor the last one started is the answer).
+fn shuffled(major: u32) -> Vec<String> {
+    (0..16u32)
+        .map(|i| format!("{major}.{}.0", (i * 7 + 3) % 16))
+        .collect()
+}
+
+/// The minimum client version and download URL, as `/v1/meta` now says.
+async fn minimum(srv: &TestServer) -> (Value, Value) {
+    srv.let_settings_expire();
+    let (_, meta) = srv.call(reqwest::Method::GET, "/v1/meta", None, None).await;
+    (
+        meta["min_client_version"].clone(),
+        meta["download_url"].clone(),
+    )
+}
+
+/// Required releases published at once never leave a lower minimum than the highest of
+/// them, and never touch the download URL IT set: sixteen `release add --required`
+/// processes at once, then sixteen raises at once in one process (one pool: on
+/// PostgreSQL sixteen connections, on SQLite one connection whose statements
+/// interleave), each burst in a shuffled order.
+async fn a_burst_of_required_releases_ends_at_the_highest(b: Backend) {
+    let Some(srv) = TestServer::bare(b).await else {
+        return;
+    };
+    let download = "https://dl.corp.cn/latchkey/latest";
+    cli(
+        &srv,
+        &["min-client-version", "1.0.0", "--download-url", download],
+        None,
+    )
+    .await
+    .ok();
+
+    let versions = shuffled(2);
+    let runs = futures_util::future::join_all(
+        versions
+            .iter()
+            .map(|v| add(&srv, v, "windows-x86_64", &["--required"])),
+    )
+    .await;
+    for run in &runs {
+        run.ok();
+    }
+    assert_eq!(minimum(&srv).await, (json!("2.15.0"), json!(download)));
+
+    // In one process, where the reads and writes of the sixteen interleave most.
+    let sig = sig_file(&srv, "burst.sig", SIG);
+    let signature = std::fs::read_to_string(&sig).unwrap();
+    raise_at_once(&srv, &shuffled(3), &signature, None).await;
+    assert_eq!(minimum(&srv).await, (json!("3.15.0"), json!(download)));
+
+    // IT sets the minimum and a new download URL amid a burst: the URL is IT's (no
+    // raise writes back the one it read), the minimum the highest.
+    let moved = "https://mirror.corp.cn/latchkey/latest";
+    raise_at_once(&srv, &shuffled(4), &signature, Some(("4.15.0", moved))).await;
+    assert_eq!(minimum(&srv).await, (json!("4.15.0"), json!(moved)));
+}
+
+/// Publishes `versions` as required releases all at once, in-process, with IT's
+/// `min-client-version VERSION --download-url URL` among them when `it_sets`.
+async fn raise_at_once(
+    srv: &TestServer,
+    versions: &[String],
+    signature: &str,
+    it_sets: Option<(&str, &str)>,
+) {
+    let raises = versions.iter().map(|v| {
+        let db = srv.state.db.clone();
+        async move {
+            let new = latchkey_server::releases::NewRelease {
+                version: v,
+                platform: "linux-x86_64",
+                url: "https://dl.corp.cn/latchkey.AppImage",
+                signature,
+                notes: None,
+                required: true,
+            };
+            latchkey_server::releases::add(&db, &new, 1).await.unwrap();
+        }
+    });
+    let it = async {
+        if let Some((version, url)) = it_sets {
+            latchkey_server::admin::min_client_version(&srv.state, Some(version), Some(url))
+                .await
+                .unwrap();
+        }
+    };
+    let mut all: Vec<futures_util::future::BoxFuture<'_, ()>> =
+        raises.map(|f| Box::pin(f) as _).collect();
+    // In the middle of the burst.
+    all.insert(versions.len() / 2, Box::pin(it));
+    futures_util::future::join_all(all).await;
 }
 
 async fn bad_releases_and_bad_requests_are_refused(b: Backend) {

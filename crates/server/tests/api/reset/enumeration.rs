@@ -1,6 +1,10 @@
-//! An unknown identifier gets the same answer as a known one, in the same time.
+//! An unknown identifier gets the same answer as a known one, byte for byte. That it
+//! costs the same work (the same statements, decoys standing in for the known path's
+//! writes) is checked by `tests/plans/reset_work.rs`, which counts the statements; the
+//! time of both is measured by `cargo bench --bench load` (`LATCHKEY_BENCH_ONLY=reset`),
+//! not asserted here.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use latchkey_testkit::api::{assert_error, PASSWORD};
 use latchkey_testkit::smtp::SmtpSink;
@@ -12,7 +16,7 @@ use super::{start, verify, with_smtp, EMAIL};
 
 on_both!(
     unknown_identifiers_get_the_same_answers,
-    start_takes_the_same_time_for_unknown_and_known,
+    start_answers_the_same_bytes_for_unknown_and_known,
 );
 
 /// The shape of an answer with its ids blanked.
@@ -62,25 +66,11 @@ async fn unknown_identifiers_get_the_same_answers(b: Backend) {
         .all(|m| m.to == vec![EMAIL.to_owned()]));
 }
 
-/// The time of one `start`, measured by the client.
-async fn timed_start(srv: &TestServer, identifier: &str) -> (Duration, StatusCode, Value) {
-    let t = Instant::now();
-    let (s, body) = start(srv, identifier).await;
-    (t.elapsed(), s, body)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// 50 tries each, interleaved so that machine noise hits both alike; the answers are
-/// byte-identical apart from the id and the medians differ by less than 5 ms.
+/// 50 tries each, interleaved: the answers are byte-identical apart from the id.
 ///
-/// This server only queues (no dispatcher): sending the queued e-mail would load the
-/// database during whichever request came next, which is noise of this test's
-/// sequence, not a difference of the two answers.
-async fn start_takes_the_same_time_for_unknown_and_known(b: Backend) {
+/// This server only queues (no dispatcher), as in the statement count of
+/// `tests/plans/reset_work.rs`.
+async fn start_answers_the_same_bytes_for_unknown_and_known(b: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let Some(srv) = TestServer::bare_with(b, |c| {
@@ -92,38 +82,20 @@ async fn start_takes_the_same_time_for_unknown_and_known(b: Backend) {
         return;
     };
     srv.add_user(EMAIL, PASSWORD).await;
-    // Warm up connections and caches.
-    for id in [EMAIL, "nobody@corp.cn"] {
-        let _ = start(&srv, id).await;
-    }
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..50 {
         // An hour later each round, so that the resend limits never answer.
         srv.advance(3601);
         let order = if i % 2 == 0 {
-            [(EMAIL, true), ("nobody@corp.cn", false)]
+            [EMAIL, "nobody@corp.cn"]
         } else {
-            [("nobody@corp.cn", false), (EMAIL, true)]
+            ["nobody@corp.cn", EMAIL]
         };
         let mut bodies = Vec::new();
-        for (id, is_known) in order {
-            let (t, s, body) = timed_start(&srv, id).await;
+        for id in order {
+            let (s, body) = start(&srv, id).await;
             assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-            let bytes = serde_json::to_vec(&shape(body)).unwrap();
-            bodies.push(bytes);
-            if is_known {
-                known.push(t);
-            } else {
-                unknown.push(t);
-            }
+            bodies.push(serde_json::to_vec(&shape(body)).unwrap());
         }
         assert_eq!(bodies[0], bodies[1]);
     }
-    let (k, u) = (median(known), median(unknown));
-    let diff = k.abs_diff(u);
-    eprintln!("recovery/start median: known {k:?}, unknown {u:?}, difference {diff:?}");
-    assert!(
-        diff < Duration::from_millis(5),
-        "known {k:?} vs unknown {u:?}"
-    );
 }
