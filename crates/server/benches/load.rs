@@ -43,7 +43,8 @@ use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
 use drive::{
-    closed_loop, login_request, open_loop, raw_hash_rate_and_cpu, sign_in_many, Op, Throughput,
+    closed_loop, interleaved_medians, login_request, open_loop, raw_hash_rate_and_cpu,
+    sign_in_many, Op, Throughput,
 };
 use server::{
     create_database, drop_database, machine_busy, own_cpu, pin_self_to_cpu1, server_bin, Server,
@@ -367,38 +368,28 @@ async fn refresh_rows(server: &Server, backend: &str, rows: &mut Vec<Row>) -> Re
 }
 
 /// Median failure time (ms) of an unknown identifier and of a known one with a wrong
-/// password, sent one at a time, alternating.
+/// password.
 async fn enumeration_timing(server: &Server) -> Result<(f64, f64)> {
-    let (mut unknown, mut known) = (Vec::new(), Vec::new());
-    for round in 0..ENUMERATION_ROUNDS + 2 {
-        for (identifier, password, times) in [
-            (UNKNOWN, PASSWORD, &mut unknown),
-            (EMAIL, WRONG_PASSWORD, &mut known),
-        ] {
-            let start = Instant::now();
-            let resp = server
-                .http
-                .post(format!("{}/v1/auth/login", server.base))
-                .json(&login_request(identifier, password))
-                .send()
-                .await?;
-            let status = resp.status();
-            let body: serde_json::Value = resp.json().await?;
-            let elapsed = start.elapsed().as_secs_f64() * 1000.0;
-            if status != StatusCode::UNAUTHORIZED || body["code"] != "invalid_credentials" {
-                bail!("a wrong sign-in answered {status} {body}");
-            }
-            if round >= 2 {
-                times.push(elapsed); // the first two rounds warm up
-            }
+    interleaved_medians(ENUMERATION_ROUNDS, |unknown| async move {
+        let (identifier, password) = if unknown {
+            (UNKNOWN, PASSWORD)
+        } else {
+            (EMAIL, WRONG_PASSWORD)
+        };
+        let resp = server
+            .http
+            .post(format!("{}/v1/auth/login", server.base))
+            .json(&login_request(identifier, password))
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await?;
+        if status != StatusCode::UNAUTHORIZED || body["code"] != "invalid_credentials" {
+            bail!("a wrong sign-in answered {status} {body}");
         }
-    }
-    Ok((median(&mut unknown), median(&mut known)))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        Ok(())
+    })
+    .await
 }
 
 struct Row {

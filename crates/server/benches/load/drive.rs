@@ -370,3 +370,35 @@ pub(crate) fn raw_hash_rate_and_cpu() -> Result<(f64, f64)> {
     let (rate, hashes) = raw_hash_rate()?;
     Ok((rate, hashes as f64 / (own_cpu() - mine).max(0.01)))
 }
+
+/// Medians (ms) of two kinds of request sent one at a time, `send(true)` and
+/// `send(false)`, interleaved and each round in the other order, so that the machine's
+/// noise hits both alike; two rounds more at first, to warm up, are not counted.
+pub(crate) async fn interleaved_medians<F, Fut>(rounds: usize, mut send: F) -> Result<(f64, f64)>
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for round in 0..rounds + 2 {
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for which in order {
+            let start = Instant::now();
+            send(which).await?;
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            if round >= 2 {
+                if which { &mut first } else { &mut second }.push(ms);
+            }
+        }
+    }
+    Ok((median(&mut first), median(&mut second)))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}

@@ -10,13 +10,12 @@
 //! hourly cap), and the dispatcher is off, so that sending the queued e-mail does not
 //! load the server during the next request (as in the test).
 
-use std::time::Instant;
-
 use anyhow::{bail, Result};
 use reqwest::StatusCode;
 
+use crate::drive::interleaved_medians;
 use crate::server::Server;
-use crate::{median, Row, EMAIL, UNKNOWN};
+use crate::{Row, EMAIL, UNKNOWN};
 
 /// Interleaved rounds measured (after two that warm up).
 const ROUNDS: usize = 60;
@@ -56,36 +55,25 @@ pub(crate) async fn rows(
     Ok(())
 }
 
-/// Medians (ms) of the known and the unknown identifier's starts, interleaved so that
-/// the machine's noise hits both alike, each round in the other order.
+/// Medians (ms) of the known and the unknown identifier's starts.
 async fn timing(server: &Server) -> Result<(f64, f64)> {
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS + 2 {
-        let mut order = [(EMAIL, &mut known), (UNKNOWN, &mut unknown)];
-        if round % 2 == 1 {
-            order.reverse();
+    interleaved_medians(ROUNDS, |known| async move {
+        let identifier = if known { EMAIL } else { UNKNOWN };
+        let resp = server
+            .http
+            .post(format!("{}/v1/recovery/start", server.base))
+            .json(&serde_json::json!({ "identifier": identifier }))
+            .send()
+            .await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if status != StatusCode::ACCEPTED {
+            bail!(
+                "a reset start answered {status} {}",
+                String::from_utf8_lossy(&body)
+            );
         }
-        for (identifier, times) in order {
-            let start = Instant::now();
-            let resp = server
-                .http
-                .post(format!("{}/v1/recovery/start", server.base))
-                .json(&serde_json::json!({ "identifier": identifier }))
-                .send()
-                .await?;
-            let status = resp.status();
-            let body = resp.bytes().await?;
-            let elapsed = start.elapsed().as_secs_f64() * 1000.0;
-            if status != StatusCode::ACCEPTED {
-                bail!(
-                    "a reset start answered {status} {}",
-                    String::from_utf8_lossy(&body)
-                );
-            }
-            if round >= 2 {
-                times.push(elapsed);
-            }
-        }
-    }
-    Ok((median(&mut known), median(&mut unknown)))
+        Ok(())
+    })
+    .await
 }
