@@ -14,6 +14,8 @@
 //!   other answers, timeouts, RSS before, at its peak and after, and the time from the
 //!   end of the burst to the first sign-in served as fast as the p99 at 70 %; and idle
 //!   RSS again once the burst is over;
+//! - with `LATCHKEY_RUSH_ONLY=refresh`, only the rotations (closed loop, then 70 %):
+//!   a quick A/B of the refresh path on a seeded database;
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at half the server's core (each path at
 //!   a quarter of its maximum), reporting RSS and the p99s every minute.
 //!
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use latchkey_proto::Secret;
 
-use drive::{closed_loop, open_loop, raw_hash_rate_and_cpu, sign_in_many, Op};
+use drive::{closed_loop, open_loop, raw_hash_rate_and_cpu, sign_in_many, Op, Throughput};
 use server::{pin_self_to_cpu1, Server};
 
 /// The bench account (added by the server module; a seeded database has `user{i}@…`
@@ -89,6 +91,9 @@ async fn main() -> Result<()> {
         mib(idle),
         2 + IDLE_SETTLE.as_secs()
     );
+    if std::env::var("LATCHKEY_RUSH_ONLY").is_ok_and(|only| only == "refresh") {
+        return refresh_only(&server).await;
+    }
     let raw_before = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
 
     let watching = Arc::new(AtomicBool::new(true));
@@ -113,26 +118,14 @@ async fn main() -> Result<()> {
         signins.rate() / raw * 100.0,
         signins.rate() / signins.cpu.server.max(0.01) / raw_cpu * 100.0,
     );
-    let chains: Vec<Option<Secret>> = sign_in_many(&server, REFRESH_CONCURRENCY)
-        .await?
-        .into_iter()
-        .map(Some)
-        .collect();
-    let (rotations, _) = closed_loop(&server, Op::Refresh, chains).await?;
-    println!(
-        "rotations/s, c={REFRESH_CONCURRENCY}: {}{}",
-        rotations.describe(),
-        rotations.cpu_note()
-    );
+    let rotations = rotations_closed_loop(&server).await?;
     watching.store(false, Ordering::Relaxed);
     let loaded = watcher.join().unwrap_or(0);
     println!("RSS under full load (peak): {:.1} MiB", mib(loaded));
 
     let s70 = open_loop(&server, Op::Login, signins.rate() * 0.7, Vec::new()).await?;
     println!("sign-in latency at 70 %: {}", s70.describe());
-    let idle_chains = sign_in_many(&server, OPEN_LOOP_CHAINS).await?;
-    let r70 = open_loop(&server, Op::Refresh, rotations.rate() * 0.7, idle_chains).await?;
-    println!("refresh latency at 70 %: {}", r70.describe());
+    refresh_at_70(&server, &rotations).await?;
 
     let normal = Duration::from_secs_f64(s70.ms(0.99).max(1.0) / 1000.0);
     for factor in [2.0, 5.0] {
@@ -185,6 +178,36 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// `LATCHKEY_RUSH_ONLY=refresh`: the rotations' closed loop and their latency at 70 %.
+async fn refresh_only(server: &Server) -> Result<()> {
+    let rotations = rotations_closed_loop(server).await?;
+    refresh_at_70(server, &rotations).await
+}
+
+/// The maximum rotation rate: a closed loop over fresh refresh chains.
+async fn rotations_closed_loop(server: &Server) -> Result<Throughput> {
+    let chains: Vec<Option<Secret>> = sign_in_many(server, REFRESH_CONCURRENCY)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let (rotations, _) = closed_loop(server, Op::Refresh, chains).await?;
+    println!(
+        "rotations/s, c={REFRESH_CONCURRENCY}: {}{}",
+        rotations.describe(),
+        rotations.cpu_note()
+    );
+    Ok(rotations)
+}
+
+/// Rotations at 70 % of `max`, over chains that have not rotated yet.
+async fn refresh_at_70(server: &Server, max: &Throughput) -> Result<()> {
+    let idle_chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
+    let r70 = open_loop(server, Op::Refresh, max.rate() * 0.7, idle_chains).await?;
+    println!("refresh latency at 70 %: {}", r70.describe());
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::SessionConfig;
 use crate::db::{rfc3339, secs, Backend, Db};
-use crate::tokens::{hash_token, new_id, new_token};
+use crate::tokens::{hash_token, new_id, new_session_token, session_token_key, stamped_token};
 use crate::users::{self, UserRow};
 
 /// Freshly issued tokens of a session.
@@ -35,8 +35,8 @@ pub async fn create(
     now: i64,
 ) -> Result<Issued, sqlx::Error> {
     let session_id = new_id();
-    let (access, access_hash) = new_token("lka");
-    let (refresh, refresh_hash) = new_token("lkr");
+    let (access, access_hash) = new_session_token("lka", now);
+    let (refresh, refresh_hash) = new_session_token("lkr", now);
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));
     sqlx::query(
         "INSERT INTO sessions (id, user_id, access_hash, access_expires_at, \
@@ -226,25 +226,38 @@ impl Rotations {
 /// The access and refresh tokens that follow `token`, derived from it with the
 /// database's secret key (HMAC-SHA-256): a retry with the same token, when its answer
 /// was lost, gets the very same successor (the grace period of [`refresh`]), and
-/// someone who has an old token but not the key cannot compute its successor.
-fn successors(key: &[u8; 32], token: &str) -> ((Secret, String), (Secret, String)) {
+/// someone who has an old token but not the key cannot compute its successor. They are
+/// stamped with `at`, the time `token` was claimed (so a retry, which reads that time
+/// back, derives them again); with `None`, in the form made before stamps, which a
+/// server of that version gave to a claim a retry may now come back for.
+fn successors(
+    key: &[u8; 32],
+    token: &str,
+    at: Option<i64>,
+) -> ((Secret, String), (Secret, String)) {
     use base64::Engine;
     use hmac::{Mac, SimpleHmac};
     let derive = |label: &str, prefix: &str| {
         let Ok(mut mac) = <SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
             // HMAC takes a key of any length: never reached; a random token would
             // only lose the grace period.
-            return new_token(prefix);
+            return new_session_token(prefix, at.unwrap_or_default());
         };
         mac.update(label.as_bytes());
         mac.update(&[0]);
         mac.update(token.as_bytes());
-        let t = format!(
-            "{prefix}_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        );
-        let h = hash_token(&t);
-        (Secret::from(t), h)
+        let body = mac.finalize().into_bytes();
+        match at {
+            Some(at) => stamped_token(prefix, at, &body),
+            None => {
+                let t = format!(
+                    "{prefix}_{}",
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body)
+                );
+                let h = hash_token(&t);
+                (Secret::from(t), h)
+            }
+        }
     };
     (derive("access", "lka"), derive("refresh", "lkr"))
 }
@@ -341,17 +354,18 @@ async fn rotate(
     ip: Option<&str>,
     now: i64,
 ) -> Result<Refreshed, sqlx::Error> {
-    let hash = hash_token(token.expose());
+    let hash = session_token_key(token.expose());
     let key = rotations.successor_key(db).await?;
-    let ((access, access_hash), (refresh, refresh_hash)) = successors(&key, token.expose());
+    let ((access, access_hash), (refresh, refresh_hash)) =
+        successors(&key, token.expose(), Some(now));
     let access_expires = now.saturating_add(secs(config.access_ttl_seconds));
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));
     // A lost answer: the same token again within the grace period, its successor not
     // used yet, gets that successor (see `reused_or_invalid`).
     let grace = Grace {
         ms: secs(config.refresh_grace_seconds),
-        access: (&access, &access_hash),
-        refresh: (&refresh, &refresh_hash),
+        key: &key,
+        token: token.expose(),
     };
     let rotated: Option<RotatedRow> = match Backend::of_pool(db) {
         Backend::Postgres => {
@@ -481,11 +495,12 @@ static RETRY_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 static USER_BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE id = $1", users::COLUMNS));
 
-/// The retry window of a rotated refresh token, and the successor it was given.
+/// The retry window of a rotated refresh token, and what its successor was derived
+/// from.
 struct Grace<'a> {
     ms: i64,
-    access: (&'a Secret, &'a str),
-    refresh: (&'a Secret, &'a str),
+    key: &'a [u8; 32],
+    token: &'a str,
 }
 
 /// After a failed claim: a token used less than the grace period ago whose successor
@@ -508,27 +523,31 @@ async fn reused_or_invalid(
     let Some((session_id, used_at)) = used else {
         return Ok(Refreshed::Invalid);
     };
-    if grace.ms > 0 && used_at.is_some_and(|at| now.saturating_sub(at) <= grace.ms) {
-        let (access, access_hash) = grace.access;
-        let (refresh, refresh_hash) = grace.refresh;
-        // The successor is live: unused, and the session still has its access token.
-        let row: Option<UserRow> = sqlx::query_as(&RETRY_USER)
-            .bind(refresh_hash)
-            .bind(&session_id)
-            .bind(access_hash)
-            .bind(now)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(user) = row {
-            tracing::info!(session = %session_id, "refresh retried within the grace period");
-            return Ok(Refreshed::Rotated {
-                issued: Issued {
-                    session_id,
-                    access: access.clone(),
-                    refresh: refresh.clone(),
-                },
-                user: Box::new(user),
-            });
+    if let Some(at) = used_at.filter(|at| grace.ms > 0 && now.saturating_sub(*at) <= grace.ms) {
+        // The successor the claim gave, stamped with the claim's time; or, for a claim
+        // made by a server from before stamps, the unstamped one.
+        for stamp in [Some(at), None] {
+            let ((access, access_hash), (refresh, refresh_hash)) =
+                successors(grace.key, grace.token, stamp);
+            // The successor is live: unused, and the session still has its access token.
+            let row: Option<UserRow> = sqlx::query_as(&RETRY_USER)
+                .bind(&refresh_hash)
+                .bind(&session_id)
+                .bind(&access_hash)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(user) = row {
+                tracing::info!(session = %session_id, "refresh retried within the grace period");
+                return Ok(Refreshed::Rotated {
+                    issued: Issued {
+                        session_id,
+                        access,
+                        refresh,
+                    },
+                    user: Box::new(user),
+                });
+            }
         }
     }
     let user_id: Option<String> = sqlx::query_scalar(
@@ -566,7 +585,7 @@ pub async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Lookup, sqlx
          JOIN users u ON u.id = s.user_id \
          WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND u.disabled = 0",
     )
-    .bind(hash_token(token))
+    .bind(session_token_key(token))
     .fetch_optional(db)
     .await?;
     let Some((session_id, user_id, expires, last_used)) = row else {

@@ -31,6 +31,7 @@ mod api {
     mod password;
     mod reset;
     mod review;
+    mod session_tokens;
     mod sessions;
     mod totp;
 }

@@ -34,7 +34,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Adds the bench user, then serves on 127.0.0.1:0 (one worker, pinned to CPU 0).
+    /// Adds the bench user (unless there), then serves on 127.0.0.1:0 (one worker, pinned to CPU 0).
     pub(crate) fn start(database_url: &str, pinned: bool) -> Result<Self> {
         Self::start_with(database_url, pinned, "")
     }
@@ -72,7 +72,10 @@ impl Server {
             .context("stdin")?
             .write_all(format!("{PASSWORD}\n").as_bytes())?;
         let added = add.wait_with_output()?;
-        if !added.status.success() {
+        // A seeded database used again has the bench account from the run before, with
+        // the same password.
+        let again = String::from_utf8_lossy(&added.stderr).contains("already exists");
+        if !added.status.success() && !again {
             bail!(
                 "user add failed: {}",
                 String::from_utf8_lossy(&added.stderr)

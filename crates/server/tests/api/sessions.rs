@@ -429,7 +429,7 @@ async fn only_token_hashes_are_stored(b: Backend) {
         .unwrap();
     assert_eq!(
         stored,
-        vec![latchkey_server::tokens::hash_token(
+        vec![latchkey_server::tokens::session_token_key(
             s2.access_token.expose()
         )]
     );
@@ -450,9 +450,11 @@ async fn only_token_hashes_are_stored(b: Backend) {
             .chain(&refresh)
             .any(|h| h.contains(raw) || raw.contains(h.as_str())));
     }
-    assert!(refresh.contains(&latchkey_server::tokens::hash_token(
-        s2.refresh_token.expose()
-    )));
+    assert!(
+        refresh.contains(&latchkey_server::tokens::session_token_key(
+            s2.refresh_token.expose()
+        ))
+    );
 }
 
 /// The server copies its SQLite WAL back into the database file by itself: what a
