@@ -14,8 +14,9 @@
 //!   other answers, timeouts, RSS before, at its peak and after, and the time from the
 //!   end of the burst to the first sign-in served as fast as the p99 at 70 %; and idle
 //!   RSS again once the burst is over;
-//! - with `LATCHKEY_RUSH_ONLY=refresh`, only the rotations (closed loop, then 70 %):
-//!   a quick A/B of the refresh path on a seeded database;
+//! - with `LATCHKEY_RUSH_ONLY=refresh`, only the rotations (closed loop, then 70 %),
+//!   and with `LATCHKEY_RUSH_ONLY=signin` only the sign-ins against the raw rate: quick
+//!   A/Bs on a seeded database;
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at half the server's core (each path at
 //!   a quarter of its maximum), reporting RSS and the p99s every minute.
 //!
@@ -91,33 +92,14 @@ async fn main() -> Result<()> {
         mib(idle),
         2 + IDLE_SETTLE.as_secs()
     );
-    if std::env::var("LATCHKEY_RUSH_ONLY").is_ok_and(|only| only == "refresh") {
-        return refresh_only(&server).await;
+    match std::env::var("LATCHKEY_RUSH_ONLY").as_deref() {
+        Ok("refresh") => return refresh_only(&server).await,
+        Ok("signin") => return signins_against_raw(&server).await.map(drop),
+        _ => {}
     }
-    let raw_before = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
-
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = overload::watch_rss(server.pid, watching.clone());
-    let (signins, _) = closed_loop(&server, Op::Login, vec![None; LOGIN_CONCURRENCY]).await?;
-    println!(
-        "sign-ins/s, c={LOGIN_CONCURRENCY}: {}{}",
-        signins.describe(),
-        signins.cpu_note()
-    );
-    // The raw rate again, right after: compare with the mean of both, as `load` does.
-    let raw_after = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
-    let raw = (raw_before.0 + raw_after.0) / 2.0;
-    let raw_cpu = (raw_before.1 + raw_after.1) / 2.0;
-    println!(
-        "raw argon2id, 1 thread on CPU 1: {:.1}/s before, {:.1}/s after ({:.1} and {:.1} per \
-         CPU-second); sign-ins = {:.0} % of the mean ({:.0} % per CPU-second)",
-        raw_before.0,
-        raw_after.0,
-        raw_before.1,
-        raw_after.1,
-        signins.rate() / raw * 100.0,
-        signins.rate() / signins.cpu.server.max(0.01) / raw_cpu * 100.0,
-    );
+    let signins = signins_against_raw(&server).await?;
     let rotations = rotations_closed_loop(&server).await?;
     watching.store(false, Ordering::Relaxed);
     let loaded = watcher.join().unwrap_or(0);
@@ -179,6 +161,33 @@ async fn main() -> Result<()> {
         .await?;
     }
     Ok(())
+}
+
+/// The maximum sign-in rate (a closed loop), against the raw argon2id rate measured
+/// just before and just after it.
+async fn signins_against_raw(server: &Server) -> Result<Throughput> {
+    let raw_before = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
+    let (signins, _) = closed_loop(server, Op::Login, vec![None; LOGIN_CONCURRENCY]).await?;
+    println!(
+        "sign-ins/s, c={LOGIN_CONCURRENCY}: {}{}",
+        signins.describe(),
+        signins.cpu_note()
+    );
+    // The raw rate again, right after: compare with the mean of both, as `load` does.
+    let raw_after = tokio::task::spawn_blocking(raw_hash_rate_and_cpu).await??;
+    let raw = (raw_before.0 + raw_after.0) / 2.0;
+    let raw_cpu = (raw_before.1 + raw_after.1) / 2.0;
+    println!(
+        "raw argon2id, 1 thread on CPU 1: {:.1}/s before, {:.1}/s after ({:.1} and {:.1} per \
+         CPU-second); sign-ins = {:.0} % of the mean ({:.0} % per CPU-second)",
+        raw_before.0,
+        raw_after.0,
+        raw_before.1,
+        raw_after.1,
+        signins.rate() / raw * 100.0,
+        signins.rate() / signins.cpu.server.max(0.01) / raw_cpu * 100.0,
+    );
+    Ok(signins)
 }
 
 /// `LATCHKEY_RUSH_ONLY=refresh`: the rotations' closed loop and their latency at 70 %.

@@ -7,7 +7,7 @@
 use latchkey_proto::{ActivityEntry, Device};
 
 use crate::db::{rfc3339, Db};
-use crate::tokens::new_id;
+use crate::tokens::new_ordered_id;
 
 pub async fn record(
     db: &Db,
@@ -24,7 +24,7 @@ pub async fn record(
          device_platform, ip, created_at, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(new_id())
+    .bind(new_ordered_id(now))
     .bind(user_id)
     .bind(kind)
     .bind(result)

@@ -7,7 +7,7 @@ use latchkey_proto::{AdminRole, AuditChange, AuditEntry};
 use sqlx::Row;
 
 use crate::db::{rfc3339, Db};
-use crate::tokens::new_id;
+use crate::tokens::new_ordered_id;
 use crate::users::UserRow;
 
 /// Who acted: an admin of the console, or the server's command line (no account).
@@ -73,7 +73,7 @@ pub async fn record_about(
          target_label, changes, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(new_id())
+    .bind(new_ordered_id(now))
     .bind(now)
     .bind(&actor.user_id)
     .bind(&actor.label)

@@ -14,7 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::SessionConfig;
 use crate::db::{rfc3339, secs, Backend, Db};
-use crate::tokens::{hash_token, new_id, new_session_token, session_token_key, stamped_token};
+use crate::tokens::{
+    hash_token, new_ordered_id, new_session_token, session_token_key, stamped_token,
+};
 use crate::users::{self, UserRow};
 
 /// Freshly issued tokens of a session.
@@ -34,7 +36,7 @@ pub async fn create(
     ip: Option<&str>,
     now: i64,
 ) -> Result<Issued, sqlx::Error> {
-    let session_id = new_id();
+    let session_id = new_ordered_id(now);
     let (access, access_hash) = new_session_token("lka", now);
     let (refresh, refresh_hash) = new_session_token("lkr", now);
     let refresh_expires = now.saturating_add(secs(config.refresh_ttl_seconds));

@@ -1,8 +1,8 @@
 //! Every statement the server runs on the sign-in, new-device, refresh, recovery and
 //! `/v1/me` paths uses an index, on SQLite and on PostgreSQL (issue 20): none reads a
-//! whole table, so the paths cost the same with a million accounts as with ten. So do
-//! the janitor's deletes from the tables every client address grows (lockouts,
-//! throttles) and from the activity log.
+//! whole table, so the paths cost the same with a million accounts as with ten. So does
+//! every delete of the janitor: on SQLite a delete that reads a table whole holds the
+//! one writer (at a million accounts, 0.4 s for sessions and refresh tokens).
 //!
 //! The statements are not listed by hand (a list would drift from the code): sqlx logs
 //! every statement it runs (target `sqlx::query`), and this test captures them while it
@@ -45,12 +45,21 @@ const NEW_PASSWORD: &str = "Quartz-meadow-lantern-19";
 
 /// Tables small by design that a statement may read whole: the server's switches and
 /// policies (a handful of rows, read together into a cache) and sqlx's migration list.
-const WHOLE_BY_DESIGN: &[&str] = &["settings", "_sqlx_migrations"];
+const WHOLE_BY_DESIGN: &[&str] = &["settings", "_sqlx_migrations", "oidc_keys"];
 
-/// The tables whose janitor deletes must use an index: those every client address grows
-/// (a million accounts come with 100,000 lockout and throttle rows) and the activity
-/// log. The janitor's other deletes run on tables that stay small, every ten minutes.
-const JANITOR_INDEXED: &[&str] = &["lockouts", "throttles", "activity"];
+/// Tables the janitor deletes from, at the least (it may delete from more).
+const JANITOR_TABLES: &[&str] = &[
+    "refresh_tokens",
+    "challenges",
+    "sessions",
+    "lockouts",
+    "throttles",
+    "sends",
+    "send_limits",
+    "recoveries",
+    "activity",
+    "messages",
+];
 
 fn take_seen() -> BTreeSet<String> {
     capture::take().into_iter().collect()
@@ -102,8 +111,7 @@ async fn every_statement_of_the_hot_paths_uses_an_index() {
 }
 
 /// Walks the paths on a server of `backend`, then runs the janitor once; returns the
-/// server and the statements to check: every one of the walk (but the janitor's, which
-/// may run meanwhile at the server's start) and the janitor's on [`JANITOR_INDEXED`].
+/// server and the statements to check: every one of the walk and of the janitor.
 async fn walk(backend: Backend) -> Option<(TestServer, Vec<String>)> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
@@ -195,26 +203,20 @@ async fn walk(backend: Backend) -> Option<(TestServer, Vec<String>)> {
         .into_iter()
         .filter(|s| touches_tables(s))
         .collect();
-    let indexed_janitor: Vec<String> = janitor
-        .iter()
-        .filter(|s| {
-            JANITOR_INDEXED
+    for table in JANITOR_TABLES {
+        assert!(
+            janitor
                 .iter()
-                .any(|t| s.starts_with(&format!("DELETE FROM {t} ")))
-        })
-        .cloned()
-        .collect();
-    assert_eq!(
-        indexed_janitor.len(),
-        JANITOR_INDEXED.len(),
-        "the janitor's deletes were not all captured: {janitor:#?}"
-    );
+                .any(|s| s.starts_with(&format!("DELETE FROM {table} "))),
+            "the janitor's delete from {table} was not captured: {janitor:#?}"
+        );
+    }
     let mut statements: Vec<String> = walked.difference(&janitor).cloned().collect();
     assert!(
         statements.len() >= 20,
         "too few statements captured: {statements:#?}"
     );
-    statements.extend(indexed_janitor);
+    statements.extend(janitor);
     Some((srv, statements))
 }
 

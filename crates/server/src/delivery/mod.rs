@@ -52,7 +52,7 @@ pub fn is_loopback(url: &url::Url) -> bool {
     }
 }
 use crate::state::AppState;
-use crate::tokens::new_id;
+use crate::tokens::new_ordered_id;
 
 pub use dispatcher::{backoff_ms, DeliveryError, Dispatcher, LEASE_MS, MAX_AGE_MS};
 
@@ -219,7 +219,7 @@ pub async fn insert(
     msg: &Outgoing,
     now: i64,
 ) -> Result<String, sqlx::Error> {
-    let id = new_id();
+    let id = new_ordered_id(now);
     metrics::counter!(crate::ops::metrics::MESSAGES_QUEUED, "channel" => msg.channel.as_str())
         .increment(1);
     let payload = serde_json::to_string(&msg.kind).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;

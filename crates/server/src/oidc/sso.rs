@@ -111,10 +111,12 @@ pub async fn supersede(
     end(db, old, now).await
 }
 
-/// The janitor: single sign-ons expired or ended.
+/// The janitor: single sign-ons expired or ended. An ended one has `revoked_at` set to
+/// the time it ended, which is not after now: `revoked_at <= now` (rather than `IS NOT
+/// NULL`) lets both halves use an index (migration 0015).
 pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM sso_sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+        sqlx::query("DELETE FROM sso_sessions WHERE expires_at <= $1 OR revoked_at <= $1")
             .bind(now)
             .execute(db)
             .await?
