@@ -30,7 +30,9 @@ fn sig_file(srv: &TestServer, name: &str, content: &str) -> String {
 }
 
 async fn add(srv: &TestServer, version: &str, target: &str, extra: &[&str]) -> Run {
-    let sig = sig_file(srv, "artifact.sig", SIG);
+    // A file of its own: adds run at once (the burst below), and rewriting one shared
+    // file let a process read it while another truncated it.
+    let sig = sig_file(srv, &format!("{version}-{target}.sig"), SIG);
     let url = format!("https://dl.corp.cn/latchkey_{version}_{target}");
     let mut args = vec![
         "release",
