@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::SessionConfig;
 use crate::db::{rfc3339, secs, Backend, Db};
 use crate::tokens::{
-    hash_token, new_ordered_id, new_session_token, session_token_key, stamped_token,
+    new_ordered_id, new_session_token, session_token_key, stamped_token, unstamped_token,
 };
 use crate::users::{self, UserRow};
 
@@ -237,7 +237,6 @@ fn successors(
     token: &str,
     at: Option<i64>,
 ) -> ((Secret, String), (Secret, String)) {
-    use base64::Engine;
     use hmac::{Mac, SimpleHmac};
     let derive = |label: &str, prefix: &str| {
         let Ok(mut mac) = <SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
@@ -251,14 +250,7 @@ fn successors(
         let body = mac.finalize().into_bytes();
         match at {
             Some(at) => stamped_token(prefix, at, &body),
-            None => {
-                let t = format!(
-                    "{prefix}_{}",
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body)
-                );
-                let h = hash_token(&t);
-                (Secret::from(t), h)
-            }
+            None => unstamped_token(prefix, &body),
         }
     };
     (derive("access", "lka"), derive("refresh", "lkr"))

@@ -12,9 +12,15 @@ use sha2::{Digest, Sha256};
 pub fn new_token(prefix: &str) -> (Secret, String) {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
+    unstamped_token(prefix, &bytes)
+}
+
+/// `{prefix}_<base64url of body>` and its SHA-256: the form of [`new_token`], and of a
+/// session's tokens made before stamps ([`stamped_token`]).
+pub fn unstamped_token(prefix: &str, body: &[u8]) -> (Secret, String) {
     let token = format!(
         "{prefix}_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body)
     );
     let hash = hash_token(&token);
     (Secret::from(token), hash)

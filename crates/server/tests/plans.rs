@@ -44,7 +44,8 @@ const PASSWORD: &str = "Plum-orchard-violin-73";
 const NEW_PASSWORD: &str = "Quartz-meadow-lantern-19";
 
 /// Tables small by design that a statement may read whole: the server's switches and
-/// policies (a handful of rows, read together into a cache) and sqlx's migration list.
+/// policies (a handful of rows, read together into a cache), sqlx's migration list, and
+/// the OpenID Connect signing keys (a few; the janitor drops the retired ones).
 const WHOLE_BY_DESIGN: &[&str] = &["settings", "_sqlx_migrations", "oidc_keys"];
 
 /// Tables the janitor deletes from, at the least (it may delete from more).

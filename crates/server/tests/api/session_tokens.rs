@@ -3,12 +3,11 @@
 //! stamps keep working after an upgrade, and so does a retry of a rotation such a
 //! server made.
 
-use base64::Engine;
 use hmac::{Mac, SimpleHmac};
 use latchkey_proto::Session;
-use serde_json::json;
 
-use latchkey_server::tokens::{hash_token, new_token, session_token_key};
+use super::sessions::refresh;
+use latchkey_server::tokens::{hash_token, new_token, session_token_key, unstamped_token};
 use latchkey_testkit::api::{assert_error, PASSWORD};
 use latchkey_testkit::{on_both, Backend, TestServer};
 
@@ -17,11 +16,6 @@ on_both!(
     tokens_made_before_stamps_keep_working,
     a_retry_of_a_rotation_made_before_stamps_gets_its_successor,
 );
-
-async fn refresh(srv: &TestServer, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
-    srv.post("/v1/auth/refresh", json!({"refresh_token": token}))
-        .await
-}
 
 async fn rotate(srv: &TestServer, token: &str) -> Session {
     let (status, body) = refresh(srv, token).await;
@@ -152,12 +146,8 @@ fn unstamped_successors(key: &[u8], token: &str) -> [(String, String); 2] {
         mac.update(&[0]);
         mac.update(token.as_bytes());
         let prefix = if label == "access" { "lka" } else { "lkr" };
-        let t = format!(
-            "{prefix}_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        );
-        let h = hash_token(&t);
-        (t, h)
+        let (t, h) = unstamped_token(prefix, &mac.finalize().into_bytes());
+        (t.expose().to_owned(), h)
     })
 }
 

@@ -22,7 +22,10 @@ on_both!(
     only_token_hashes_are_stored,
 );
 
-async fn refresh(srv: &TestServer, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
+pub(super) async fn refresh(
+    srv: &TestServer,
+    token: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
     srv.post("/v1/auth/refresh", json!({"refresh_token": token}))
         .await
 }
