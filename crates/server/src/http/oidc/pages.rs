@@ -419,10 +419,57 @@ async fn needs_consent(
     Ok(!req.scope.iter().all(|s| given.contains(&s.as_str())))
 }
 
-fn internal(lang: Lang, path: &str, cause: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %cause, "a sign-in page failed");
+/// A page that could not be made. A database that cannot be used right now (a
+/// PostgreSQL restart, a full disk) is told as such — `503` with `Retry-After`, as the
+/// API's `server_unavailable` — so that the person tries again in a moment rather than
+/// calling IT about an "unexpected problem"; anything else is a bug, `500`.
+fn internal(lang: Lang, path: &str, cause: impl PageFailure) -> Response {
+    if cause.unavailable() {
+        tracing::warn!(error = %cause.describe(), "a sign-in page: database unavailable");
+        let mut r = Page::error(lang, path, t(lang, "errors.server_unavailable"))
+            .respond(StatusCode::SERVICE_UNAVAILABLE, vec![]);
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
+        );
+        return r;
+    }
+    tracing::error!(error = %cause.describe(), "a sign-in page failed");
     Page::error(lang, path, t(lang, "errors.internal"))
         .respond(StatusCode::INTERNAL_SERVER_ERROR, vec![])
+}
+
+/// What [`internal`] was given: whether it is the database being out of reach.
+trait PageFailure {
+    fn unavailable(&self) -> bool;
+    fn describe(&self) -> String;
+}
+
+impl PageFailure for sqlx::Error {
+    fn unavailable(&self) -> bool {
+        crate::db::is_unavailable(self)
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl PageFailure for ApiError {
+    fn unavailable(&self) -> bool {
+        self.code() == ErrorCode::ServerUnavailable
+    }
+    fn describe(&self) -> String {
+        self.body.message.clone()
+    }
+}
+
+impl PageFailure for &str {
+    fn unavailable(&self) -> bool {
+        false
+    }
+    fn describe(&self) -> String {
+        (*self).to_owned()
+    }
 }
 
 async fn maintenance_page(app: &AppState, lang: Lang, path: &str) -> Response {
@@ -759,7 +806,7 @@ async fn approval_status(
             .await
             {
                 Ok(i) => i,
-                Err(e) => return internal(lang, &ctx.path(), e.body.message),
+                Err(e) => return internal(lang, &ctx.path(), e),
             };
             let amr = if user.mfa_on() {
                 Amr::two_factor(true)
@@ -804,7 +851,7 @@ async fn launch(
     let issued = match crate::signin::complete(&app, &user, &device, ip.as_deref(), now, None).await
     {
         Ok(i) => i,
-        Err(e) => return internal(lang, path, e.body.message),
+        Err(e) => return internal(lang, path, e),
     };
     let amr = if user.mfa_on() {
         Amr::two_factor(true)

@@ -5,6 +5,7 @@
 
 mod crash;
 mod disk_full;
+mod pages;
 mod postgres_restart;
 
 use std::time::{Duration, Instant};
