@@ -98,7 +98,11 @@ struct StoredMaintenance {
     until: Option<String>,
 }
 
-async fn put(db: &Db, name: &str, value: Option<&str>) -> Result<(), sqlx::Error> {
+async fn put(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+    value: Option<&str>,
+) -> Result<(), sqlx::Error> {
     match value {
         Some(v) => {
             sqlx::query(
@@ -107,13 +111,13 @@ async fn put(db: &Db, name: &str, value: Option<&str>) -> Result<(), sqlx::Error
             )
             .bind(name)
             .bind(v)
-            .execute(db)
+            .execute(&mut *conn)
             .await?;
         }
         None => {
             sqlx::query("DELETE FROM settings WHERE name = $1")
                 .bind(name)
-                .execute(db)
+                .execute(&mut *conn)
                 .await?;
         }
     }
@@ -128,7 +132,7 @@ pub async fn set_maintenance(db: &Db, m: Option<&Maintenance>) -> Result<(), sql
         })
         .unwrap_or_default()
     });
-    put(db, MAINTENANCE, json.as_deref()).await
+    put(&mut *db.acquire().await?, MAINTENANCE, json.as_deref()).await
 }
 
 pub async fn set_min_client_version(
@@ -136,8 +140,12 @@ pub async fn set_min_client_version(
     version: Option<&str>,
     download_url: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    put(db, MIN_CLIENT_VERSION, version).await?;
-    put(db, DOWNLOAD_URL, download_url).await
+    // One transaction: another process reading the switches between the two would
+    // send outdated clients to the old download address (or none).
+    let mut tx = db.begin().await?;
+    put(&mut tx, MIN_CLIENT_VERSION, version).await?;
+    put(&mut tx, DOWNLOAD_URL, download_url).await?;
+    tx.commit().await
 }
 
 /// The minimum client version as stored now (not cached).
@@ -183,7 +191,7 @@ pub async fn replace_min_client_version(
 
 /// Stores the policies set in the console (`None`: none).
 pub async fn set_policy(db: &Db, json: Option<&str>) -> Result<(), sqlx::Error> {
-    put(db, POLICY, json).await
+    put(&mut *db.acquire().await?, POLICY, json).await
 }
 
 /// Records that the two-factor requirement `level` applies from `at` (ms), unless the
@@ -207,7 +215,7 @@ pub async fn mark_two_factor_since(
             .await?;
             Ok(())
         }
-        None => put(db, TWO_FACTOR_SINCE, None).await,
+        None => put(&mut *db.acquire().await?, TWO_FACTOR_SINCE, None).await,
     }
 }
 
