@@ -360,6 +360,8 @@ fn remembered_percentiles(rt: &tokio::runtime::Runtime, r: &Remembered, what: &s
 
 fn bench_remembered_start(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // Changed only on Linux, below.
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut r = remembered_setup(&rt);
     println!();
     if r.keychain {

@@ -108,8 +108,17 @@ pub enum Refreshed {
 /// set).
 fn claim(now: &str, hash: &str) -> String {
     format!(
-        "UPDATE refresh_tokens SET used_at = {now} \
-         WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} \
+        "UPDATE refresh_tokens SET used_at = {now} WHERE {}",
+        claimable(now, hash)
+    )
+}
+
+/// When a refresh token (`refresh_tokens`' row with `token_hash = hash`) may be claimed
+/// at `now`: the condition of [`claim`].
+fn claimable(now: &str, hash: &str) -> String {
+    format!(
+        "refresh_tokens.token_hash = {hash} AND refresh_tokens.used_at IS NULL \
+         AND refresh_tokens.expires_at > {now} \
          AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.disabled = 0 \
          AND (s.absolute_expires_at = 0 OR s.absolute_expires_at > {now}))"
@@ -138,24 +147,77 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// together.
 const MAX_BATCH: usize = 32;
 
-/// SQLite: a batch is one transaction on the pool's one connection, with each
-/// rotation's statements run in turn as prepared statements (sqlx caches them per
-/// connection), and one COMMIT — one WAL write — for all of them, which is most of what
-/// a rotation used to cost. Within a rotation each statement after the claim runs only
-/// if the one before changed its row, so a failed claim changes nothing, and the
-/// rotations of a batch do not depend on each other: a token claimed twice in one batch
-/// is claimed by the first and refused to the second, as if they came one after the
-/// other.
-static CLAIM_SQLITE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{} RETURNING session_id", claim("$1", "$2")));
+/// SQLite: a batch is one transaction on the pool's one connection, with the same four
+/// statements whatever its size — claim every token, move every claimed session to its
+/// new access token, store every new refresh token, read the accounts — each over the
+/// batch's rows (`WITH v(…) AS (VALUES …)`), and one COMMIT: one WAL write for all.
+/// sqlx runs a SQLite connection on a thread of its own and each statement is a
+/// hand-off to it (two context switches); a statement per rotation and step, as before,
+/// made that most of a rotation's cost (docs/benchmarks.md, session 14). Only
+/// supported calls: prepared statements, bound parameters, one transaction.
+///
+/// The rows are padded to one of [`BUCKETS`] with rows that match nothing, so that the
+/// connection prepares and caches a few statements, not one per batch size.
+const BUCKETS: [usize; 6] = [1, 2, 4, 8, 16, MAX_BATCH];
 
-/// SQLite: moves the claimed session to its new access token.
-const MOVE_SESSION_SQLITE: &str = "UPDATE sessions SET access_hash = $1, access_expires_at = $2, \
-     refresh_expires_at = $3, last_used_at = $4, ip = $5 WHERE id = $6 RETURNING user_id";
+fn bucket(n: usize) -> usize {
+    BUCKETS.into_iter().find(|&b| b >= n).unwrap_or(n)
+}
 
-/// SQLite: the new refresh token of the session.
-const INSERT_REFRESH_SQLITE: &str =
-    "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)";
+/// `rows` rows of `cols` parameters: `($1, $2), ($3, $4)`.
+fn values(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Claims the batch's tokens (rows: hash, now), each as [`claim`] would; a row whose
+/// hash is NULL matches nothing.
+fn claim_batch_sql(rows: usize) -> String {
+    format!(
+        "WITH v(hash, now) AS (VALUES {}) \
+         UPDATE refresh_tokens SET used_at = v.now FROM v WHERE {} \
+         RETURNING token_hash, session_id, used_at",
+        values(rows, 2),
+        claimable("v.now", "v.hash")
+    )
+}
+
+/// Moves the claimed sessions to their new access tokens (rows: session id, access
+/// hash, access expiry, refresh expiry, now, address; a padding row's id is NULL).
+fn move_batch_sql(rows: usize) -> String {
+    format!(
+        "WITH v(id, access, access_exp, refresh_exp, now, ip) AS (VALUES {}) \
+         UPDATE sessions SET access_hash = v.access, access_expires_at = v.access_exp, \
+           refresh_expires_at = v.refresh_exp, last_used_at = v.now, ip = v.ip \
+         FROM v WHERE sessions.id = v.id",
+        values(rows, 6)
+    )
+}
+
+/// Stores the new refresh tokens (rows: hash, session id, expiry; padding: NULL id).
+fn insert_batch_sql(rows: usize) -> String {
+    format!(
+        "WITH v(hash, session_id, expires_at) AS (VALUES {}) \
+         INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+         SELECT hash, session_id, expires_at FROM v WHERE session_id IS NOT NULL",
+        values(rows, 3)
+    )
+}
+
+/// The claimed sessions' accounts (rows: session id; padding: NULL).
+fn accounts_batch_sql(rows: usize) -> String {
+    format!(
+        "SELECT s.id AS session_id, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id IN (VALUES {})",
+        user_columns("u."),
+        values(rows, 1)
+    )
+}
 
 fn user_columns(prefix: &str) -> String {
     users::COLUMNS
@@ -423,56 +485,105 @@ async fn rotate_sqlite(
     batch: &[Job],
 ) -> Result<Vec<Option<RotatedRow>>, sqlx::Error> {
     // IMMEDIATE: the write lock first, so another process's writer makes this wait
-    // (busy_timeout) rather than fail half way.
+    // (busy_timeout) rather than fail half way. It is held to the COMMIT, so nothing
+    // changes between the claim and the statements after it.
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut out = Vec::with_capacity(batch.len());
-    for job in batch {
-        out.push(rotate_one_sqlite(&mut tx, job).await?);
+    let rows = bucket(batch.len());
+    let padding = rows - batch.len();
+
+    let sql = claim_batch_sql(rows);
+    let mut claim = sqlx::query_as::<_, (String, String, i64)>(&sql);
+    for (k, job) in batch.iter().enumerate() {
+        // A token sent again in the same batch (a client's retry) is claimed by its
+        // first job only, as if the second came after it: that one then finds the token
+        // used (a retry within the grace period, or a reuse).
+        let first = !batch[..k].iter().any(|j| j.hashes[0] == job.hashes[0]);
+        claim = claim
+            .bind(first.then_some(job.hashes[0].as_str()))
+            .bind(job.times.0);
     }
+    for _ in 0..padding {
+        claim = claim.bind(None::<String>).bind(0i64);
+    }
+    let mut claimed = claim.fetch_all(&mut *tx).await?;
+    // Each claimed row goes to the job of its token and time.
+    let sessions: Vec<Option<String>> = batch
+        .iter()
+        .map(|job| {
+            let at = claimed
+                .iter()
+                .position(|(hash, _, used_at)| *hash == job.hashes[0] && *used_at == job.times.0)?;
+            Some(claimed.swap_remove(at).1)
+        })
+        .collect();
+    let mut ids: Vec<&str> = sessions.iter().flatten().map(String::as_str).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        // Two live tokens of one session (never made so): the rows of one session
+        // cannot be told apart below. The caller runs the rotations one by one.
+        return Err(sqlx::Error::Protocol(
+            "two refresh tokens of one session in one batch".into(),
+        ));
+    }
+
+    let sql = move_batch_sql(rows);
+    let mut moved = sqlx::query(&sql);
+    for (job, session) in batch.iter().zip(&sessions) {
+        let (now, access_expires, refresh_expires) = job.times;
+        moved = moved
+            .bind(session.as_deref())
+            .bind(job.hashes[1].as_str())
+            .bind(access_expires)
+            .bind(refresh_expires)
+            .bind(now)
+            .bind(job.ip.as_deref());
+    }
+    for _ in 0..padding {
+        moved = moved
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(0i64)
+            .bind(0i64)
+            .bind(0i64)
+            .bind(None::<String>);
+    }
+    moved.execute(&mut *tx).await?;
+
+    let sql = insert_batch_sql(rows);
+    let mut inserted = sqlx::query(&sql);
+    for (job, session) in batch.iter().zip(&sessions) {
+        inserted = inserted
+            .bind(job.hashes[2].as_str())
+            .bind(session.as_deref())
+            .bind(job.times.2);
+    }
+    for _ in 0..padding {
+        inserted = inserted
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(0i64);
+    }
+    inserted.execute(&mut *tx).await?;
+
+    let sql = accounts_batch_sql(rows);
+    let mut accounts = sqlx::query_as::<_, RotatedRow>(&sql);
+    for session in &sessions {
+        accounts = accounts.bind(session.as_deref());
+    }
+    for _ in 0..padding {
+        accounts = accounts.bind(None::<String>);
+    }
+    let mut found = accounts.fetch_all(&mut *tx).await?;
     // The answers wait for the COMMIT.
     tx.commit().await?;
-    Ok(out)
-}
-
-/// One rotation inside the batch's transaction: claim, move the session, store the new
-/// refresh token, read the account.
-async fn rotate_one_sqlite(
-    conn: &mut AnyConnection,
-    job: &Job,
-) -> Result<Option<RotatedRow>, sqlx::Error> {
-    let [hash, access_hash, refresh_hash] = &job.hashes;
-    let (now, access_expires, refresh_expires) = job.times;
-    let claimed: Option<String> = sqlx::query_scalar(&CLAIM_SQLITE)
-        .bind(now)
-        .bind(hash.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(session_id) = claimed else {
-        return Ok(None);
-    };
-    let user_id: Option<String> = sqlx::query_scalar(MOVE_SESSION_SQLITE)
-        .bind(access_hash.as_str())
-        .bind(access_expires)
-        .bind(refresh_expires)
-        .bind(now)
-        .bind(job.ip.as_deref())
-        .bind(&session_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(user_id) = user_id else {
-        return Ok(None);
-    };
-    sqlx::query(INSERT_REFRESH_SQLITE)
-        .bind(refresh_hash.as_str())
-        .bind(&session_id)
-        .bind(refresh_expires)
-        .execute(&mut *conn)
-        .await?;
-    let user: Option<UserRow> = sqlx::query_as(&USER_BY_ID)
-        .bind(&user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(user.map(|user| RotatedRow { session_id, user }))
+    Ok(sessions
+        .into_iter()
+        .map(|session| {
+            let id = session?;
+            let at = found.iter().position(|row| row.session_id == id)?;
+            Some(found.swap_remove(at))
+        })
+        .collect())
 }
 
 /// The account of a retried rotation, when its successor is still live.
@@ -485,9 +596,6 @@ static RETRY_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         user_columns("u.")
     )
 });
-
-static USER_BY_ID: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE id = $1", users::COLUMNS));
 
 /// The retry window of a rotated refresh token, and what its successor was derived
 /// from.
@@ -712,4 +820,168 @@ pub async fn prune(db: &Db, config: &SessionConfig, now: i64) -> Result<u64, sql
     .await?
     .rows_affected();
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::NewUser;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    /// A migrated SQLite file and `n` accounts, each signed in once: (account, refresh
+    /// token) pairs.
+    async fn signed_in(n: usize) -> (tempfile::TempDir, Db, Vec<(String, Secret)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("batch.db").display());
+        let db = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let device = Device {
+            id: "device".into(),
+            name: "test".into(),
+            platform: "linux".into(),
+        };
+        let mut out = Vec::new();
+        for i in 0..n {
+            let new = NewUser {
+                email: Some(format!("batch{i}@corp.example")),
+                ..NewUser::default()
+            };
+            let id = users::insert(&db, &new, "$argon2id$unused", NOW)
+                .await
+                .unwrap();
+            let mut conn = db.acquire().await.unwrap();
+            let issued = create(
+                &mut conn,
+                &SessionConfig::default(),
+                &id,
+                &device,
+                None,
+                NOW,
+            )
+            .await
+            .unwrap();
+            out.push((id, issued.refresh));
+        }
+        (dir, db, out)
+    }
+
+    fn job(token: &Secret, now: i64) -> Job {
+        let key = [7u8; 32];
+        let ((_, access_hash), (_, refresh_hash)) = successors(&key, token.expose(), Some(now));
+        Job {
+            hashes: [session_token_key(token.expose()), access_hash, refresh_hash],
+            times: (now, now + 900_000, now + 86_400_000),
+            ip: Some(format!("10.0.0.{}", now % 200)),
+            done: oneshot::channel().0,
+        }
+    }
+
+    /// One batch of five (padded to eight rows): three good tokens, one token twice
+    /// (only the first of the two is rotated), one unknown token, one of a disabled
+    /// account. Each rotated session moves to its own new access token and gets its own
+    /// new refresh token; nothing else changes.
+    #[tokio::test]
+    async fn a_batch_rotates_each_token_once_and_only_its_own() {
+        let (_dir, db, accounts) = signed_in(4).await;
+        sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
+            .bind(&accounts[3].0)
+            .execute(&db)
+            .await
+            .unwrap();
+        let unknown = new_session_token("lkr", NOW).0;
+        let batch = vec![
+            job(&accounts[0].1, NOW + 1),
+            job(&accounts[1].1, NOW + 2),
+            job(&accounts[1].1, NOW + 3),
+            job(&unknown, NOW + 4),
+            job(&accounts[2].1, NOW + 5),
+            job(&accounts[3].1, NOW + 6),
+        ];
+        let mut conn = db.acquire().await.unwrap();
+        let rotated = rotate_sqlite(&mut conn, &batch).await.unwrap();
+        let ids: Vec<Option<&str>> = rotated
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.user.id.as_str()))
+            .collect();
+        let account = |i: usize| Some(accounts[i].0.as_str());
+        assert_eq!(
+            ids,
+            vec![account(0), account(1), None, None, account(2), None]
+        );
+        for k in [0, 1, 4] {
+            let job = &batch[k];
+            let (access, ip, last_used): (String, Option<String>, i64) =
+                sqlx::query_as("SELECT access_hash, ip, last_used_at FROM sessions WHERE id = $1")
+                    .bind(&rotated[k].as_ref().unwrap().session_id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                (access.as_str(), ip.as_deref(), last_used),
+                (job.hashes[1].as_str(), job.ip.as_deref(), job.times.0),
+                "job {k}"
+            );
+            let (old_used,): (Option<i64>,) =
+                sqlx::query_as("SELECT used_at FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(&job.hashes[0])
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                old_used,
+                Some(job.times.0),
+                "job {k}: claimed at its own time"
+            );
+            let (new_used, expires): (Option<i64>, i64) = sqlx::query_as(
+                "SELECT used_at, expires_at FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(&job.hashes[2])
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            assert_eq!((new_used, expires), (None, job.times.2), "job {k}");
+        }
+        // Nothing stored for the jobs that were not rotated: 4 sign-ins + 3 rotations.
+        let (tokens, used): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(used_at) FROM refresh_tokens")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!((tokens, used), (7, 3));
+        let (disabled_used,): (Option<i64>,) =
+            sqlx::query_as("SELECT used_at FROM refresh_tokens WHERE token_hash = $1")
+                .bind(&batch[5].hashes[0])
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(disabled_used, None);
+    }
+
+    /// Every batch size up to the largest, each padded to its bucket, rotates all of its
+    /// tokens (the padding rows match nothing).
+    #[tokio::test]
+    async fn every_batch_size_rotates_all_of_its_tokens() {
+        let (_dir, db, accounts) = signed_in(MAX_BATCH).await;
+        let mut conn = db.acquire().await.unwrap();
+        let mut start = 0;
+        for size in [1, 3, 4, 7, 17] {
+            let batch: Vec<Job> = accounts[start..start + size]
+                .iter()
+                .map(|(_, token)| job(token, NOW + 10))
+                .collect();
+            let rotated = rotate_sqlite(&mut conn, &batch).await.unwrap();
+            assert!(rotated.iter().all(Option::is_some), "size {size}");
+            for ((id, _), row) in accounts[start..start + size].iter().zip(&rotated) {
+                assert_eq!(&row.as_ref().unwrap().user.id, id, "size {size}");
+            }
+            start += size;
+        }
+        assert_eq!(start, MAX_BATCH);
+        let (tokens,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(tokens, 2 * MAX_BATCH as i64);
+    }
 }

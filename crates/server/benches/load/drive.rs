@@ -210,6 +210,9 @@ pub(crate) async fn closed_loop(
 pub(crate) struct Latency {
     rate: f64,
     hist: Histogram<u64>,
+    /// The load's own part: from the scheduled time to the request's task first running
+    /// (the pacing thread's and the runtime's delay on the load's CPU).
+    lag: Histogram<u64>,
     errors: u64,
 }
 
@@ -219,13 +222,17 @@ impl Latency {
     }
     pub(crate) fn describe(&self) -> String {
         format!(
-            "{:.1}/s scheduled, {} ok, {} errors; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "{:.1}/s scheduled, {} ok, {} errors; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+             of which the load's own start lag p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.rate,
             self.hist.len(),
             self.errors,
             self.ms(0.5),
             self.ms(0.99),
-            self.hist.max() as f64 / 1000.0
+            self.hist.max() as f64 / 1000.0,
+            self.lag.value_at_quantile(0.5) as f64 / 1000.0,
+            self.lag.value_at_quantile(0.99) as f64 / 1000.0,
+            self.lag.max() as f64 / 1000.0,
         )
     }
     pub(crate) fn cell(&self) -> String {
@@ -282,25 +289,39 @@ pub(crate) async fn open_loop(
     rate: f64,
     idle: Vec<Secret>,
 ) -> Result<Latency> {
+    open_loop_for(server, op, rate, idle, PHASE).await
+}
+
+/// [`open_loop`] for `phase` instead of `PHASE`.
+pub(crate) async fn open_loop_for(
+    server: &Server,
+    op: Op,
+    rate: f64,
+    idle: Vec<Secret>,
+    phase: Duration,
+) -> Result<Latency> {
     let rate = rate.max(1.0);
-    let count = ((rate * PHASE.as_secs_f64()) as u64).clamp(1, MAX_REQUESTS);
+    let count = ((rate * phase.as_secs_f64()) as u64).clamp(1, MAX_REQUESTS);
     let gap = Duration::from_secs_f64(1.0 / rate);
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 60_000_000, 3,
     )?));
+    let lag = Arc::new(Mutex::new(lock(&hist).clone()));
     let ready = Arc::new(tokio::sync::Semaphore::new(idle.len()));
     let idle = Arc::new(Mutex::new(idle));
     let (http, base) = (server.http.clone(), server.base.clone());
-    let (h, pool) = (hist.clone(), idle.clone());
+    let (h, l, pool) = (hist.clone(), lag.clone(), idle.clone());
     let tasks = paced(count, gap, move |due| {
-        let (http, base, hist, idle, ready) = (
+        let (http, base, hist, lag, idle, ready) = (
             http.clone(),
             base.clone(),
             h.clone(),
+            l.clone(),
             pool.clone(),
             ready.clone(),
         );
         async move {
+            lock(&lag).saturating_record(micros_since(due));
             let mut chain = match op {
                 Op::Login => None,
                 // Waiting for an idle chain counts in the latency, as any delay after `due`.
@@ -313,8 +334,7 @@ pub(crate) async fn open_loop(
                 }
             };
             op.once(&http, &base, &mut chain).await?;
-            let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
-            lock(&hist).saturating_record(micros);
+            lock(&hist).saturating_record(micros_since(due));
             if let Some(chain) = chain {
                 lock(&idle).push(chain);
                 ready.add_permits(1);
@@ -333,8 +353,17 @@ pub(crate) async fn open_loop(
     if let Some(e) = first_error {
         println!("  first open-loop error: {e}");
     }
-    let hist = lock(&hist).clone();
-    Ok(Latency { rate, hist, errors })
+    let (hist, lag) = (lock(&hist).clone(), lock(&lag).clone());
+    Ok(Latency {
+        rate,
+        hist,
+        lag,
+        errors,
+    })
+}
+
+fn micros_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -20,6 +20,8 @@ pub struct Overload {
     pub elapsed: Duration,
     pub ok: Histogram<u64>,
     pub busy: Histogram<u64>,
+    /// The load's own part of each: from the scheduled time to its task first running.
+    pub lag: Histogram<u64>,
     pub other: u64,
     pub timeouts: u64,
     pub rss_before: u64,
@@ -80,24 +82,34 @@ pub async fn run(
         120_000_000,
         3,
     )?));
+    let lag = Arc::new(Mutex::new(lock(&busy).clone()));
     let other = Arc::new(AtomicU64::new(0));
     let timeouts = Arc::new(AtomicU64::new(0));
     let rss_before = rss_kib(server.pid);
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = watch_rss(server.pid, watching.clone());
     let (http, base) = (server.http.clone(), server.base.clone());
-    let (o, b, x, t) = (ok.clone(), busy.clone(), other.clone(), timeouts.clone());
+    let (o, b, l, x, t) = (
+        ok.clone(),
+        busy.clone(),
+        lag.clone(),
+        other.clone(),
+        timeouts.clone(),
+    );
     let started = Instant::now();
     let tasks = paced(count, gap, move |due| {
-        let (http, base, o, b, x, t) = (
+        let (http, base, o, b, l, x, t) = (
             http.clone(),
             base.clone(),
             o.clone(),
             b.clone(),
+            l.clone(),
             x.clone(),
             t.clone(),
         );
         async move {
+            lock(&l)
+                .saturating_record(u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX));
             let sent = http
                 .post(format!("{base}/v1/auth/login"))
                 .json(&login_request(EMAIL, PASSWORD))
@@ -154,11 +166,13 @@ pub async fn run(
     let rss_after = rss_kib(server.pid);
     let ok = lock(&ok).clone();
     let busy = lock(&busy).clone();
+    let lag = lock(&lag).clone();
     Ok(Overload {
         rate,
         elapsed,
         ok,
         busy,
+        lag,
         other: other.load(Ordering::Relaxed),
         timeouts: timeouts.load(Ordering::Relaxed),
         rss_before,
