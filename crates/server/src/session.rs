@@ -488,28 +488,32 @@ async fn rotate_sqlite(
     // (busy_timeout) rather than fail half way. It is held to the COMMIT, so nothing
     // changes between the claim and the statements after it.
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let rows = bucket(batch.len());
-    let padding = rows - batch.len();
+    // The batch's jobs, then rows that match nothing up to the bucket's size (their
+    // values are NULL or 0 below).
+    let jobs: Vec<Option<&Job>> = batch
+        .iter()
+        .map(Some)
+        .chain(std::iter::repeat_n(None, bucket(batch.len()) - batch.len()))
+        .collect();
+    let rows = jobs.len();
 
     let sql = claim_batch_sql(rows);
     let mut claim = sqlx::query_as::<_, (String, String, i64)>(&sql);
-    for (k, job) in batch.iter().enumerate() {
+    for (k, job) in jobs.iter().enumerate() {
         // A token sent again in the same batch (a client's retry) is claimed by its
         // first job only, as if the second came after it: that one then finds the token
         // used (a retry within the grace period, or a reuse).
-        let first = !batch[..k].iter().any(|j| j.hashes[0] == job.hashes[0]);
-        claim = claim
-            .bind(first.then_some(job.hashes[0].as_str()))
-            .bind(job.times.0);
-    }
-    for _ in 0..padding {
-        claim = claim.bind(None::<String>).bind(0i64);
+        let hash = job
+            .map(|j| j.hashes[0].as_str())
+            .filter(|h| !batch[..k].iter().any(|earlier| earlier.hashes[0] == *h));
+        claim = claim.bind(hash).bind(job.map_or(0, |j| j.times.0));
     }
     let mut claimed = claim.fetch_all(&mut *tx).await?;
     // Each claimed row goes to the job of its token and time.
-    let sessions: Vec<Option<String>> = batch
+    let sessions: Vec<Option<String>> = jobs
         .iter()
         .map(|job| {
+            let job = (*job)?;
             let at = claimed
                 .iter()
                 .position(|(hash, _, used_at)| *hash == job.hashes[0] && *used_at == job.times.0)?;
@@ -526,42 +530,28 @@ async fn rotate_sqlite(
         ));
     }
 
+    // A row whose session is NULL (not claimed, or padding) changes nothing below.
     let sql = move_batch_sql(rows);
     let mut moved = sqlx::query(&sql);
-    for (job, session) in batch.iter().zip(&sessions) {
-        let (now, access_expires, refresh_expires) = job.times;
+    for (job, session) in jobs.iter().zip(&sessions) {
+        let (now, access_expires, refresh_expires) = job.map_or((0, 0, 0), |j| j.times);
         moved = moved
             .bind(session.as_deref())
-            .bind(job.hashes[1].as_str())
+            .bind(job.map(|j| j.hashes[1].as_str()))
             .bind(access_expires)
             .bind(refresh_expires)
             .bind(now)
-            .bind(job.ip.as_deref());
-    }
-    for _ in 0..padding {
-        moved = moved
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(0i64)
-            .bind(0i64)
-            .bind(0i64)
-            .bind(None::<String>);
+            .bind(job.and_then(|j| j.ip.as_deref()));
     }
     moved.execute(&mut *tx).await?;
 
     let sql = insert_batch_sql(rows);
     let mut inserted = sqlx::query(&sql);
-    for (job, session) in batch.iter().zip(&sessions) {
+    for (job, session) in jobs.iter().zip(&sessions) {
         inserted = inserted
-            .bind(job.hashes[2].as_str())
+            .bind(job.map(|j| j.hashes[2].as_str()))
             .bind(session.as_deref())
-            .bind(job.times.2);
-    }
-    for _ in 0..padding {
-        inserted = inserted
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(0i64);
+            .bind(job.map_or(0, |j| j.times.2));
     }
     inserted.execute(&mut *tx).await?;
 
@@ -570,14 +560,12 @@ async fn rotate_sqlite(
     for session in &sessions {
         accounts = accounts.bind(session.as_deref());
     }
-    for _ in 0..padding {
-        accounts = accounts.bind(None::<String>);
-    }
     let mut found = accounts.fetch_all(&mut *tx).await?;
     // The answers wait for the COMMIT.
     tx.commit().await?;
     Ok(sessions
         .into_iter()
+        .take(batch.len())
         .map(|session| {
             let id = session?;
             let at = found.iter().position(|row| row.session_id == id)?;
