@@ -276,6 +276,7 @@ async fn signin_rows(server: &Server, raw: (f64, f64), rows: &mut Vec<Row>) -> R
     ));
     let lat = open_loop(server, Op::Login, login.rate() * LOAD_FRACTION, Vec::new()).await?;
     println!("sign-ins, open loop: {}", lat.describe());
+    lat.save("signin-70")?;
     rows.push(Row::new(
         "sign-in latency p50 / p99 at 70 % load, SQLite",
         lat.cell(),
@@ -353,6 +354,7 @@ async fn refresh_rows(server: &Server, backend: &str, rows: &mut Vec<Row>) -> Re
     let rate = fixed.unwrap_or(max.rate() * LOAD_FRACTION);
     let lat = open_loop(server, Op::Refresh, rate, idle).await?;
     println!("refresh on {backend}, open loop: {}", lat.describe());
+    lat.save(&format!("refresh-{backend}"))?;
     let load = if fixed.is_some() {
         "a fixed rate"
     } else {

@@ -134,6 +134,7 @@ async fn rush() -> Result<()> {
     )
     .await?;
     println!("sign-in latency at 70 %: {}", s70.describe());
+    s70.save("signin-70")?;
     refresh_at_70(&server, &rotations).await?;
 
     let normal = Duration::from_secs_f64(s70.ms(0.99).max(1.0) / 1000.0);
@@ -241,12 +242,26 @@ async fn rotations_closed_loop(server: &Server) -> Result<Throughput> {
     Ok(rotations)
 }
 
-/// Rotations at 70 % of `max`, over chains that have not rotated yet.
+/// Rotations at 70 % of `max`, over chains that have not rotated yet (and, with
+/// `LATCHKEY_RUSH_REFRESH_SHARES=0.4,0.55,…`, at those shares of it too).
 async fn refresh_at_70(server: &Server, max: &Throughput) -> Result<()> {
+    let shares = std::env::var("LATCHKEY_RUSH_REFRESH_SHARES").unwrap_or_default();
+    for share in shares
+        .split(',')
+        .filter_map(|s| s.trim().parse::<f64>().ok())
+    {
+        let idle_chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
+        let r = open_loop(server, Op::Refresh, max.rate() * share, idle_chains).await?;
+        println!(
+            "refresh latency at {:.0} %: {}",
+            share * 100.0,
+            r.describe()
+        );
+    }
     let idle_chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
     let r70 = open_loop(server, Op::Refresh, max.rate() * 0.7, idle_chains).await?;
     println!("refresh latency at 70 %: {}", r70.describe());
-    Ok(())
+    r70.save("refresh-70")
 }
 
 /// Sign-ins and rotations at the given rates, side by side, for `secs`; a line a minute.

@@ -177,19 +177,17 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
                     // WAL lets admin commands read while the server writes; NORMAL
                     // sync is durable across process crashes, and costs no fsync per
                     // commit. busy_timeout covers other processes (admin CLI). A
-                    // server checkpoints from its own task (`checkpoint_wal`). Under a
-                    // steady write load that task never catches up with the last frame,
-                    // so the WAL starts again from its beginning only after the
-                    // automatic checkpoint, which runs in a commit: SQLite's default of
-                    // 1,000 pages (4 MB) makes that a small copy and two small fsyncs
-                    // often, instead of a large one rarely (at 70 % of the maximum
-                    // rotation rate on disk, p99 8 ms against 14–20 ms with 10,000
-                    // pages: docs/benchmarks.md). The journal size limit truncates the
-                    // WAL file after a checkpoint.
+                    // server checkpoints from its own task (`checkpoint_wal`), which
+                    // also lets the WAL start again; the automatic checkpoint, which
+                    // runs inside a commit, is only its backstop. The journal size
+                    // limit truncates the WAL file after a checkpoint.
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA wal_autocheckpoint = 1000").await?;
+                    conn.execute(&*format!(
+                        "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"
+                    ))
+                    .await?;
                     conn.execute("PRAGMA journal_size_limit = 67108864").await?;
                     Ok(())
                 })
@@ -265,19 +263,41 @@ fn has_drive_after_slash(path: &str) -> bool {
 /// How often [`checkpoint_wal`] copies the SQLite WAL back into the database file.
 pub const CHECKPOINT_PERIOD: Duration = Duration::from_millis(50);
 
-/// SQLite only, for the life of a server: every [`CHECKPOINT_PERIOD`], copies the WAL
-/// back into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) from a connection of
-/// its own, on a thread of its own. Left to `wal_autocheckpoint`, that copy and its
-/// fsync run inside the commit of whichever request crosses the threshold, and every
-/// request queued behind the pool's one connection waits for it. The autocheckpoint
-/// stays as a backstop (should this task fall behind): it then finds the frames already
-/// copied. PASSIVE never waits for readers or writers, and never blocks them.
+/// WAL frames (pages) after which [`checkpoint_wal`] lets the WAL start again from its
+/// beginning (SQLite's own automatic checkpoint is set to [`AUTOCHECKPOINT_PAGES`]).
+const RESTART_FRAMES: i64 = 1_000;
+
+/// SQLite's automatic checkpoint, a backstop only: it runs inside the commit that
+/// crosses it, on the request path, so [`checkpoint_wal`] keeps the WAL well below it.
+const AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
+/// SQLite only, for the life of a server: keeps the WAL short without making a request
+/// wait for the disk.
+///
+/// SQLite copies the WAL back into the database file in a checkpoint, with an fsync of
+/// the WAL before and of the database file after; and the WAL starts again from its
+/// beginning only after a checkpoint that reached its last frame, whose next commit
+/// fsyncs the new WAL header. Left to `wal_autocheckpoint`, all of that runs inside the
+/// commit of whichever request crosses the threshold, and every request queued behind
+/// the pool's one connection waits for three fsyncs (4–8 ms on a virtual disk, every
+/// 50 ms at 70 % of the maximum rotation rate: docs/benchmarks.md). So, every
+/// [`CHECKPOINT_PERIOD`], from a connection of its own, on a thread of its own:
+///
+/// 1. `PRAGMA wal_checkpoint(PASSIVE)` copies what it can while requests go on (it
+///    never waits for readers or writers, and never blocks them), fsyncing the WAL;
+/// 2. the pages it copied, and the frames written meanwhile, are written to disk
+///    outside any lock (an fsync of each file through a handle of this task's own);
+/// 3. once the WAL holds [`RESTART_FRAMES`], with the pool's one connection held so
+///    that this process writes nothing meanwhile, a second PASSIVE checkpoint copies
+///    the few frames left (its fsyncs now have almost nothing to write) and reaches the
+///    WAL's last frame, so the next commit starts the WAL again.
+///
+/// A request then waits at most for step 3, a small copy and two short fsyncs.
 pub async fn checkpoint_wal(db: Db) {
     if Backend::of_pool(&db) != Backend::Sqlite {
         return;
     }
     let options = db.connect_options();
-    drop(db);
     let mut conn = match sqlx::AnyConnection::connect_with(&options).await {
         Ok(conn) => conn,
         Err(e) => {
@@ -285,18 +305,70 @@ pub async fn checkpoint_wal(db: Db) {
             return;
         }
     };
+    let files = sqlite_files(&options);
     let mut tick = tokio::time::interval(CHECKPOINT_PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         tick.tick().await;
-        match conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-            Ok(_) => failing = false,
+        let result = async {
+            if wal_checkpoint(&mut conn).await? < RESTART_FRAMES {
+                return Ok(());
+            }
+            if let Some(files) = files.clone() {
+                let _ = tokio::task::spawn_blocking(move || sync_files(&files)).await;
+            }
+            // Nothing of this process writes while this is held (a request waits here,
+            // as it would for a commit).
+            let held = db.acquire().await?;
+            let result = wal_checkpoint(&mut conn).await;
+            drop(held);
+            result.map(drop)
+        }
+        .await;
+        match result {
+            Ok(()) => failing = false,
             Err(e) if !failing => {
                 failing = true;
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
             Err(_) => {}
+        }
+    }
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)` on `conn`: the frames in the WAL (before it).
+async fn wal_checkpoint(conn: &mut sqlx::AnyConnection) -> Result<i64, sqlx::Error> {
+    let (_busy, frames, _copied): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(frames)
+}
+
+/// The database file of a SQLite URL and its WAL, or `None` for a database in memory.
+fn sqlite_files(options: &AnyConnectOptions) -> Option<[std::path::PathBuf; 2]> {
+    use sqlx::ConnectOptions;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_url(&options.database_url).ok()?;
+    let file = options.get_filename();
+    if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+        return None;
+    }
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    Some([file.to_owned(), wal.into()])
+}
+
+/// Writes what the OS holds of `files` to disk (an fsync of each, through a handle of
+/// its own: SQLite's next fsync of the file then has little left to write). A file that
+/// cannot be opened is skipped: SQLite's own fsync still comes.
+fn sync_files(files: &[std::path::PathBuf]) {
+    for file in files {
+        // Write access: Windows flushes only a handle that may write.
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(file) {
+            if let Err(e) = f.sync_data() {
+                tracing::debug!(error = %e, file = %file.display(), "fsync before the checkpoint failed");
+            }
         }
     }
 }

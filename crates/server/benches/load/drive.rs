@@ -214,6 +214,13 @@ pub(crate) struct Latency {
     /// (the pacing thread's and the runtime's delay on the load's CPU).
     lag: Histogram<u64>,
     errors: u64,
+    /// Every request's scheduled time (µs from the first) and latency (µs), when
+    /// `LATCHKEY_BENCH_SAMPLES` names a folder to write them to ([`Latency::save`]).
+    samples: Option<Vec<(u64, u64)>>,
+    /// The first scheduled time, in µs since the Unix epoch (to match the server's log).
+    start_unix_us: u64,
+    /// The server's CPU while the loop ran (cores busy).
+    server_cpu: f64,
 }
 
 impl Latency {
@@ -223,7 +230,8 @@ impl Latency {
     pub(crate) fn describe(&self) -> String {
         format!(
             "{:.1}/s scheduled, {} ok, {} errors; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
-             of which the load's own start lag p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+             of which the load's own start lag p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+             server CPU {:.0} % ({:.0} µs per request)",
             self.rate,
             self.hist.len(),
             self.errors,
@@ -233,7 +241,25 @@ impl Latency {
             self.lag.value_at_quantile(0.5) as f64 / 1000.0,
             self.lag.value_at_quantile(0.99) as f64 / 1000.0,
             self.lag.max() as f64 / 1000.0,
+            self.server_cpu * 100.0,
+            self.server_cpu * 1e6 / self.rate,
         )
+    }
+    /// Writes the samples, if kept, to `<LATCHKEY_BENCH_SAMPLES>/<name>.csv` (`due_us,latency_us`,
+    /// in the order the answers came): where in time the slow answers fall.
+    pub(crate) fn save(&self, name: &str) -> Result<()> {
+        let (Some(samples), Ok(dir)) = (&self.samples, std::env::var("LATCHKEY_BENCH_SAMPLES"))
+        else {
+            return Ok(());
+        };
+        let mut csv = String::from("due_us,latency_us,due_unix_us\n");
+        for (due, latency) in samples {
+            csv += &format!("{due},{latency},{}\n", self.start_unix_us + due);
+        }
+        let path = std::path::Path::new(&dir).join(format!("{name}.csv"));
+        std::fs::write(&path, csv).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  samples: {}", path.display());
+        Ok(())
     }
     pub(crate) fn cell(&self) -> String {
         let errors = if self.errors > 0 {
@@ -307,19 +333,36 @@ pub(crate) async fn open_loop_for(
         1, 60_000_000, 3,
     )?));
     let lag = Arc::new(Mutex::new(lock(&hist).clone()));
+    let keep = std::env::var_os("LATCHKEY_BENCH_SAMPLES").is_some();
+    let samples = Arc::new(Mutex::new(Vec::with_capacity(if keep {
+        count as usize
+    } else {
+        0
+    })));
+    let first_due: Arc<Mutex<Option<(Instant, u64)>>> = Arc::default();
     let ready = Arc::new(tokio::sync::Semaphore::new(idle.len()));
     let idle = Arc::new(Mutex::new(idle));
     let (http, base) = (server.http.clone(), server.base.clone());
-    let (h, l, pool) = (hist.clone(), lag.clone(), idle.clone());
+    let (h, l, pool, kept, first) = (
+        hist.clone(),
+        lag.clone(),
+        idle.clone(),
+        samples.clone(),
+        first_due.clone(),
+    );
+    // The server's CPU from the schedule's start to the last answer.
+    let (cpu0, started) = (server.cpu(), Instant::now());
     let tasks = paced(count, gap, move |due| {
-        let (http, base, hist, lag, idle, ready) = (
+        let (http, base, hist, lag, idle, ready, kept) = (
             http.clone(),
             base.clone(),
             h.clone(),
             l.clone(),
             pool.clone(),
             ready.clone(),
+            kept.clone(),
         );
+        let start = lock(&first).get_or_insert((due, unix_us_at(due))).0;
         async move {
             lock(&lag).saturating_record(micros_since(due));
             let mut chain = match op {
@@ -334,7 +377,12 @@ pub(crate) async fn open_loop_for(
                 }
             };
             op.once(&http, &base, &mut chain).await?;
-            lock(&hist).saturating_record(micros_since(due));
+            let latency = micros_since(due);
+            lock(&hist).saturating_record(latency);
+            if keep {
+                let at = u64::try_from(due.duration_since(start).as_micros()).unwrap_or(u64::MAX);
+                lock(&kept).push((at, latency));
+            }
             if let Some(chain) = chain {
                 lock(&idle).push(chain);
                 ready.add_permits(1);
@@ -353,13 +401,31 @@ pub(crate) async fn open_loop_for(
     if let Some(e) = first_error {
         println!("  first open-loop error: {e}");
     }
+    let server_cpu = server.cpu().per_second(cpu0, started.elapsed()).server;
     let (hist, lag) = (lock(&hist).clone(), lock(&lag).clone());
+    let samples = keep.then(|| std::mem::take(&mut *lock(&samples)));
+    let start_unix_us = lock(&first_due).map_or(0, |(_, unix)| unix);
     Ok(Latency {
         rate,
         hist,
         lag,
         errors,
+        samples,
+        start_unix_us,
+        server_cpu,
     })
+}
+
+/// `t` in µs since the Unix epoch.
+fn unix_us_at(t: Instant) -> u64 {
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    let wall = if t >= now {
+        wall + (t - now)
+    } else {
+        wall - (now - t)
+    };
+    wall.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn micros_since(t: Instant) -> u64 {

@@ -81,7 +81,11 @@ impl Server {
                 String::from_utf8_lossy(&added.stderr)
             );
         }
-        let log_path = dir.path().join("server.log");
+        // Kept beside the samples when they are kept (`LATCHKEY_BENCH_SAMPLES`), to set
+        // the server's own records (`LATCHKEY_LOG`) against the latencies.
+        let log_path = std::env::var_os("LATCHKEY_BENCH_SAMPLES")
+            .map_or_else(|| dir.path().into(), std::path::PathBuf::from)
+            .join("server.log");
         let log = std::fs::File::create(&log_path)?;
         let mut child = command(pinned)
             .arg("serve")
