@@ -189,6 +189,12 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
                     ))
                     .await?;
                     conn.execute("PRAGMA journal_size_limit = 67108864").await?;
+                    // The connection's own table and triggers the refresh batches go
+                    // through (`session::sqlite_rotation_setup`), kept in memory.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    for statement in crate::session::sqlite_rotation_setup() {
+                        conn.execute(&*statement).await?;
+                    }
                     Ok(())
                 })
             }),

@@ -147,18 +147,98 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// together.
 const MAX_BATCH: usize = 32;
 
-/// SQLite: a batch is one transaction on the pool's one connection, with the same four
-/// statements whatever its size — claim every token, move every claimed session to its
-/// new access token, store every new refresh token, read the accounts — each over the
-/// batch's rows (`WITH v(…) AS (VALUES …)`), and one COMMIT: one WAL write for all.
+/// SQLite: a batch is two statements on the pool's one connection, whatever its size.
 /// sqlx runs a SQLite connection on a thread of its own and each statement is a
-/// hand-off to it (two context switches); a statement per rotation and step, as before,
-/// made that most of a rotation's cost (docs/benchmarks.md, session 14). Only
-/// supported calls: prepared statements, bound parameters, one transaction.
+/// hand-off to it and back (two context switches, some 25 µs on a virtual machine):
+/// with a statement per step, the hand-offs, not SQLite, were most of a small batch's
+/// cost (docs/benchmarks.md, session 15). So:
 ///
-/// The rows are padded to one of [`BUCKETS`] with rows that match nothing, so that the
-/// connection prepares and caches a few statements, not one per batch size.
+/// 1. one `INSERT` of the batch's rows into [`ROTATION_TABLE`], a table of the
+///    connection's own (`TEMP`) whose trigger ([`sqlite_rotation_setup`]) does each
+///    rotation — claim the token, move the session to its new access token, store the
+///    new refresh token ([`rotation_steps`]) — and keeps the row only if the claim
+///    succeeded; `RETURNING` names those, and a second trigger deletes them again. One
+///    statement is atomic, so it needs no transaction: all of the batch or nothing.
+/// 2. one `SELECT` of the claimed sessions' accounts.
+///
+/// Only supported calls: prepared statements with bound parameters, one statement per
+/// query string. The rows are padded to one of [`BUCKETS`] with rows that match nothing
+/// (NULL), so that the connection prepares and caches a few statements, not one per
+/// batch size.
 const BUCKETS: [usize; 6] = [1, 2, 4, 8, 16, MAX_BATCH];
+
+/// The connection's own table a batch of rotations is inserted into; it holds no row
+/// once a statement is done.
+pub const ROTATION_TABLE: &str = "refresh_rotation";
+
+/// [`ROTATION_TABLE`]'s columns, in the order a batch binds them.
+pub const ROTATION_COLUMNS: [&str; 7] = [
+    "old_hash",
+    "at",
+    "access_hash",
+    "access_expires_at",
+    "refresh_hash",
+    "refresh_expires_at",
+    "ip",
+];
+
+/// One rotation in three statements, with `value(column)` for each of its values
+/// ([`ROTATION_COLUMNS`]; `NEW.column` in the trigger): claim the token as [`claim`]
+/// does; if that claimed it (`changes()`: the statement before, within a trigger), move
+/// its session to the new access token, and store the new refresh token.
+pub fn rotation_steps(value: impl Fn(&str) -> String) -> [String; 3] {
+    let v = |column: &str| value(column);
+    [
+        claim(&v("at"), &v("old_hash")),
+        format!(
+            "UPDATE sessions SET access_hash = {}, access_expires_at = {}, \
+             refresh_expires_at = {}, last_used_at = {}, ip = {} \
+             WHERE changes() = 1 \
+             AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = {})",
+            v("access_hash"),
+            v("access_expires_at"),
+            v("refresh_expires_at"),
+            v("at"),
+            v("ip"),
+            v("old_hash"),
+        ),
+        format!(
+            "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+             SELECT {}, session_id, {} FROM refresh_tokens \
+             WHERE changes() = 1 AND token_hash = {}",
+            v("refresh_hash"),
+            v("refresh_expires_at"),
+            v("old_hash"),
+        ),
+    ]
+}
+
+/// SQLite: what the pool's connection makes when it opens (`db::connect`): the
+/// connection's own [`ROTATION_TABLE`] and its two triggers. The first does a
+/// rotation ([`rotation_steps`]) before each row is stored, and drops the row
+/// (`RAISE(IGNORE)`) unless its session moved — a token not claimable, or a padding row
+/// of NULLs, changes nothing. The second deletes a stored row right after, so the table
+/// stays empty; `RETURNING` still names it.
+pub fn sqlite_rotation_setup() -> Vec<String> {
+    let steps = rotation_steps(|column| format!("NEW.{column}"));
+    vec![
+        format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {ROTATION_TABLE} ({})",
+            ROTATION_COLUMNS.join(", ")
+        ),
+        format!(
+            "CREATE TEMP TRIGGER IF NOT EXISTS {ROTATION_TABLE}_apply \
+             BEFORE INSERT ON {ROTATION_TABLE} BEGIN {}; {}; {}; \
+             SELECT RAISE(IGNORE) WHERE changes() = 0; END",
+            steps[0], steps[1], steps[2]
+        ),
+        format!(
+            "CREATE TEMP TRIGGER IF NOT EXISTS {ROTATION_TABLE}_clear \
+             AFTER INSERT ON {ROTATION_TABLE} BEGIN \
+             DELETE FROM {ROTATION_TABLE} WHERE rowid = NEW.rowid; END"
+        ),
+    ]
+}
 
 fn bucket(n: usize) -> usize {
     BUCKETS.into_iter().find(|&b| b >= n).unwrap_or(n)
@@ -175,37 +255,15 @@ fn values(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
-/// Claims the batch's tokens (rows: hash, now), each as [`claim`] would; a row whose
-/// hash is NULL matches nothing.
-fn claim_batch_sql(rows: usize) -> String {
+/// Rotates the batch's tokens (rows: [`ROTATION_COLUMNS`]; a padding row is all NULL)
+/// and names the ones it rotated: their new refresh token and session.
+fn rotate_batch_sql(rows: usize) -> String {
     format!(
-        "WITH v(hash, now) AS (VALUES {}) \
-         UPDATE refresh_tokens SET used_at = v.now FROM v WHERE {} \
-         RETURNING token_hash, session_id, used_at",
-        values(rows, 2),
-        claimable("v.now", "v.hash")
-    )
-}
-
-/// Moves the claimed sessions to their new access tokens (rows: session id, access
-/// hash, access expiry, refresh expiry, now, address; a padding row's id is NULL).
-fn move_batch_sql(rows: usize) -> String {
-    format!(
-        "WITH v(id, access, access_exp, refresh_exp, now, ip) AS (VALUES {}) \
-         UPDATE sessions SET access_hash = v.access, access_expires_at = v.access_exp, \
-           refresh_expires_at = v.refresh_exp, last_used_at = v.now, ip = v.ip \
-         FROM v WHERE sessions.id = v.id",
-        values(rows, 6)
-    )
-}
-
-/// Stores the new refresh tokens (rows: hash, session id, expiry; padding: NULL id).
-fn insert_batch_sql(rows: usize) -> String {
-    format!(
-        "WITH v(hash, session_id, expires_at) AS (VALUES {}) \
-         INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
-         SELECT hash, session_id, expires_at FROM v WHERE session_id IS NOT NULL",
-        values(rows, 3)
+        "INSERT INTO {ROTATION_TABLE} ({}) VALUES {} \
+         RETURNING refresh_hash, \
+         (SELECT session_id FROM refresh_tokens WHERE token_hash = refresh_hash)",
+        ROTATION_COLUMNS.join(", "),
+        values(rows, ROTATION_COLUMNS.len()),
     )
 }
 
@@ -478,18 +536,14 @@ async fn rotate(
     })
 }
 
-/// The batch's rotations on `conn` in one transaction: for each, in order, its session
-/// and account if its claim succeeded. Nothing is committed if a statement fails.
+/// The batch's rotations on `conn`, in one statement: for each job, in order, its
+/// session and account if its claim succeeded. Nothing is changed if the statement
+/// fails.
 async fn rotate_sqlite(
     conn: &mut AnyConnection,
     batch: &[Job],
 ) -> Result<Vec<Option<RotatedRow>>, sqlx::Error> {
-    // IMMEDIATE: the write lock first, so another process's writer makes this wait
-    // (busy_timeout) rather than fail half way. It is held to the COMMIT, so nothing
-    // changes between the claim and the statements after it.
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    // The batch's jobs, then rows that match nothing up to the bucket's size (their
-    // values are NULL or 0 below).
+    // The batch's jobs, then rows that match nothing up to the bucket's size.
     let jobs: Vec<Option<&Job>> = batch
         .iter()
         .map(Some)
@@ -497,75 +551,45 @@ async fn rotate_sqlite(
         .collect();
     let rows = jobs.len();
 
-    let sql = claim_batch_sql(rows);
-    let mut claim = sqlx::query_as::<_, (String, String, i64)>(&sql);
-    for (k, job) in jobs.iter().enumerate() {
-        // A token sent again in the same batch (a client's retry) is claimed by its
-        // first job only, as if the second came after it: that one then finds the token
-        // used (a retry within the grace period, or a reuse).
-        let hash = job
-            .map(|j| j.hashes[0].as_str())
-            .filter(|h| !batch[..k].iter().any(|earlier| earlier.hashes[0] == *h));
-        claim = claim.bind(hash).bind(job.map_or(0, |j| j.times.0));
-    }
-    let mut claimed = claim.fetch_all(&mut *tx).await?;
-    // Each claimed row goes to the job of its token and time.
-    let sessions: Vec<Option<String>> = jobs
-        .iter()
-        .map(|job| {
-            let job = (*job)?;
-            let at = claimed
-                .iter()
-                .position(|(hash, _, used_at)| *hash == job.hashes[0] && *used_at == job.times.0)?;
-            Some(claimed.swap_remove(at).1)
-        })
-        .collect();
-    let mut ids: Vec<&str> = sessions.iter().flatten().map(String::as_str).collect();
-    ids.sort_unstable();
-    if ids.windows(2).any(|w| w[0] == w[1]) {
-        // Two live tokens of one session (never made so): the rows of one session
-        // cannot be told apart below. The caller runs the rotations one by one.
-        return Err(sqlx::Error::Protocol(
-            "two refresh tokens of one session in one batch".into(),
-        ));
-    }
-
-    // A row whose session is NULL (not claimed, or padding) changes nothing below.
-    let sql = move_batch_sql(rows);
-    let mut moved = sqlx::query(&sql);
-    for (job, session) in jobs.iter().zip(&sessions) {
-        let (now, access_expires, refresh_expires) = job.map_or((0, 0, 0), |j| j.times);
-        moved = moved
-            .bind(session.as_deref())
+    // A token sent again in the same batch (a client's retry) is claimed by its first
+    // job only, as if the second came after it: the second finds it used (a retry
+    // within the grace period, or a reuse), and the statement names the first only.
+    let sql = rotate_batch_sql(rows);
+    let mut rotate = sqlx::query_as::<_, (String, String)>(&sql);
+    for job in &jobs {
+        let (now, access_expires, refresh_expires) = job.map_or((None, None, None), |j| {
+            (Some(j.times.0), Some(j.times.1), Some(j.times.2))
+        });
+        rotate = rotate
+            .bind(job.map(|j| j.hashes[0].as_str()))
+            .bind(now)
             .bind(job.map(|j| j.hashes[1].as_str()))
             .bind(access_expires)
+            .bind(job.map(|j| j.hashes[2].as_str()))
             .bind(refresh_expires)
-            .bind(now)
             .bind(job.and_then(|j| j.ip.as_deref()));
     }
-    moved.execute(&mut *tx).await?;
-
-    let sql = insert_batch_sql(rows);
-    let mut inserted = sqlx::query(&sql);
-    for (job, session) in jobs.iter().zip(&sessions) {
-        inserted = inserted
-            .bind(job.map(|j| j.hashes[2].as_str()))
-            .bind(session.as_deref())
-            .bind(job.map_or(0, |j| j.times.2));
-    }
-    inserted.execute(&mut *tx).await?;
+    let mut rotated = rotate.fetch_all(&mut *conn).await?;
+    // Each rotated row goes to the first job of its new refresh token (a job sent again
+    // within the same millisecond derives the same one).
+    let sessions: Vec<Option<String>> = batch
+        .iter()
+        .map(|job| {
+            let at = rotated
+                .iter()
+                .position(|(successor, _)| *successor == job.hashes[2])?;
+            Some(rotated.swap_remove(at).1)
+        })
+        .collect();
 
     let sql = accounts_batch_sql(rows);
     let mut accounts = sqlx::query_as::<_, RotatedRow>(&sql);
-    for session in &sessions {
-        accounts = accounts.bind(session.as_deref());
+    for k in 0..rows {
+        accounts = accounts.bind(sessions.get(k).and_then(|s| s.as_deref()));
     }
-    let mut found = accounts.fetch_all(&mut *tx).await?;
-    // The answers wait for the COMMIT.
-    tx.commit().await?;
+    let mut found = accounts.fetch_all(&mut *conn).await?;
     Ok(sessions
         .into_iter()
-        .take(batch.len())
         .map(|session| {
             let id = session?;
             let at = found.iter().position(|row| row.session_id == id)?;
