@@ -20,7 +20,10 @@
 //!   and with `LATCHKEY_RUSH_ONLY=signin` only the sign-ins against the raw rate: quick
 //!   A/Bs on a seeded database;
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at half the server's core (each path at
-//!   a quarter of its maximum), reporting RSS and the p99s every minute.
+//!   a quarter of its maximum), reporting RSS and the p99s every minute;
+//! - with `LATCHKEY_RUSH_REFRESH_SHARES=0.3,0.5`, the refresh open loop at those shares
+//!   of the maximum too; with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
+//!   times in `DIR/*.csv` and the server's log in `DIR/server.log`.
 //!
 //! Unlike the `load` bench, hashing keeps the server's default admission (`queue = 64`,
 //! `max_wait_ms = 1000`): that is what the overload measures.
