@@ -149,7 +149,7 @@ const MAX_BATCH: usize = 32;
 
 /// SQLite: a batch is two statements on the pool's one connection, whatever its size.
 /// sqlx runs a SQLite connection on a thread of its own and each statement is a
-/// hand-off to it and back (two context switches, some 25 µs on a virtual machine):
+/// hand-off to it and back (two context switches, tens of µs on a virtual machine):
 /// with a statement per step, the hand-offs, not SQLite, were most of a small batch's
 /// cost (docs/benchmarks.md, session 15). So:
 ///

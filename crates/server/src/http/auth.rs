@@ -179,19 +179,21 @@ pub async fn login(
             // typed: no oracle): the account-wide budget's lock when this device spends
             // it (its identifier's may lock by another request at the same moment), else
             // the remembered device's own.
-            let locked_now = match (&account, account_open) {
+            let telling = match (&account, account_open) {
                 (Some(subject), true) => {
-                    lockout::fail_and_tell(&app.db, cfg, subject, now)
-                        .await?
-                        .locked_now
+                    Some(lockout::fail_and_tell(&app.db, cfg, subject, now).await?)
                 }
-                (Some(_), false) => false,
-                (None, _) => failed.locked_now,
-            };
+                (Some(_), false) => None,
+                (None, _) => Some(failed),
+            }
+            .filter(|lock| lock.locked_now);
             let locked = failed.locked;
-            if let (Some(owner), true) = (&user, locked_now) {
+            if let (Some(owner), Some(lock)) = (&user, telling) {
                 if cfg.notify_user {
-                    let minutes = locked.map_or(0, |s| s.div_ceil(60));
+                    // The length of the lock this try made. (The identifier's may have
+                    // been made by a request that started later: from this one's `now`
+                    // it is a little longer, and rounded up it read one minute more.)
+                    let minutes = lock.locked.map_or(0, |s| s.div_ceil(60));
                     let minutes = u32::try_from(minutes).unwrap_or(u32::MAX);
                     notify::notice(&app, owner, MessageKind::AccountLocked { minutes }).await;
                 }
