@@ -291,12 +291,13 @@ const AUTOCHECKPOINT_PAGES: i64 = 10_000;
 ///
 /// 1. `PRAGMA wal_checkpoint(PASSIVE)` copies what it can while requests go on (it
 ///    never waits for readers or writers, and never blocks them), fsyncing the WAL;
-/// 2. the pages it copied, and the frames written meanwhile, are written to disk
-///    outside any lock (an fsync of each file through a handle of this task's own);
-/// 3. once the WAL holds [`RESTART_FRAMES`], with the pool's one connection held so
-///    that this process writes nothing meanwhile, a second PASSIVE checkpoint copies
-///    the few frames left (its fsyncs now have almost nothing to write) and reaches the
-///    WAL's last frame, so the next commit starts the WAL again.
+/// 2. once the WAL holds [`RESTART_FRAMES`]: the pages copied, and the frames written
+///    meanwhile, are written to disk outside any lock (an fsync of each file through a
+///    handle of this task's own);
+/// 3. then, with the pool's one connection held so that this process writes nothing
+///    meanwhile, a second PASSIVE checkpoint copies the few frames left (its fsyncs now
+///    have almost nothing to write) and reaches the WAL's last frame, so the next
+///    commit starts the WAL again.
 ///
 /// A request then waits at most for step 3, a small copy and two short fsyncs.
 pub async fn checkpoint_wal(db: Db) {
