@@ -182,12 +182,11 @@ pub const ROTATION_COLUMNS: [&str; 7] = [
     "ip",
 ];
 
-/// One rotation in three statements, with `value(column)` for each of its values
+/// One rotation in three statements, with `v(column)` for each of its values
 /// ([`ROTATION_COLUMNS`]; `NEW.column` in the trigger): claim the token as [`claim`]
 /// does; if that claimed it (`changes()`: the statement before, within a trigger), move
 /// its session to the new access token, and store the new refresh token.
-pub fn rotation_steps(value: impl Fn(&str) -> String) -> [String; 3] {
-    let v = |column: &str| value(column);
+pub fn rotation_steps(v: impl Fn(&str) -> String) -> [String; 3] {
     [
         claim(&v("at"), &v("old_hash")),
         format!(
