@@ -22,8 +22,9 @@ pub type Db = AnyPool;
 /// BIGINT 0/1 in both databases, as sqlx's `Any` driver decodes no booleans; this type
 /// reads one (`row.get::<Flag, _>(…)`, or a `FromRow` field) and binds one, so that no
 /// query site compares integers by hand.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::Type)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::Type, serde::Deserialize)]
 #[sqlx(transparent)]
+#[serde(transparent)]
 pub struct Flag(i64);
 
 impl Flag {

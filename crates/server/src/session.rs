@@ -147,19 +147,17 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// together.
 const MAX_BATCH: usize = 32;
 
-/// SQLite: a batch is two statements on the pool's one connection, whatever its size.
+/// SQLite: a batch is one statement on the pool's one connection, whatever its size.
 /// sqlx runs a SQLite connection on a thread of its own and each statement is a
 /// hand-off to it and back (two context switches, tens of µs on a virtual machine):
 /// with a statement per step, the hand-offs, not SQLite, were most of a small batch's
-/// cost (docs/benchmarks.md, session 15). So:
-///
-/// 1. one `INSERT` of the batch's rows into [`ROTATION_TABLE`], a table of the
-///    connection's own (`TEMP`) whose trigger ([`sqlite_rotation_setup`]) does each
-///    rotation — claim the token, move the session to its new access token, store the
-///    new refresh token ([`rotation_steps`]) — and keeps the row only if the claim
-///    succeeded; `RETURNING` names those, and a second trigger deletes them again. One
-///    statement is atomic, so it needs no transaction: all of the batch or nothing.
-/// 2. one `SELECT` of the claimed sessions' accounts.
+/// cost (docs/benchmarks.md, sessions 15 and 16). So the batch is one `INSERT` of its
+/// rows into [`ROTATION_TABLE`], a table of the connection's own (`TEMP`) whose
+/// trigger ([`sqlite_rotation_setup`]) does each rotation — claim the token, move the
+/// session to its new access token, store the new refresh token ([`rotation_steps`]) —
+/// and keeps the row only if the claim succeeded; `RETURNING` names those, with their
+/// session and account, and a second trigger deletes them again. One statement is
+/// atomic, so it needs no transaction: all of the batch or nothing.
 ///
 /// Only supported calls: prepared statements with bound parameters, one statement per
 /// query string. The rows are padded to one of [`BUCKETS`] with rows that match nothing
@@ -255,24 +253,25 @@ fn values(rows: usize, cols: usize) -> String {
 }
 
 /// Rotates the batch's tokens (rows: [`ROTATION_COLUMNS`]; a padding row is all NULL)
-/// and names the ones it rotated: their new refresh token and session.
+/// and names the ones it rotated: their new refresh token, and their session and
+/// account as one JSON object (`RETURNING` gives one value per subquery; the session
+/// is found by its new access token, which the trigger just gave it).
 fn rotate_batch_sql(rows: usize) -> String {
+    let fields: Vec<String> = std::iter::once("'session_id', s.id".to_owned())
+        .chain(
+            users::COLUMNS
+                .split(',')
+                .map(|c| format!("'{0}', u.{0}", c.trim())),
+        )
+        .collect();
     format!(
         "INSERT INTO {ROTATION_TABLE} ({}) VALUES {} \
          RETURNING refresh_hash, \
-         (SELECT session_id FROM refresh_tokens WHERE token_hash = refresh_hash)",
+         (SELECT json_object({}) FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.access_hash = {ROTATION_TABLE}.access_hash)",
         ROTATION_COLUMNS.join(", "),
         values(rows, ROTATION_COLUMNS.len()),
-    )
-}
-
-/// The claimed sessions' accounts (rows: session id; padding: NULL).
-fn accounts_batch_sql(rows: usize) -> String {
-    format!(
-        "SELECT s.id AS session_id, {} FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id IN (VALUES {})",
-        user_columns("u."),
-        values(rows, 1)
+        fields.join(", "),
     )
 }
 
@@ -284,10 +283,11 @@ fn user_columns(prefix: &str) -> String {
         .join(", ")
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct RotatedRow {
     session_id: String,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     user: UserRow,
 }
 
@@ -548,13 +548,12 @@ async fn rotate_sqlite(
         .map(Some)
         .chain(std::iter::repeat_n(None, bucket(batch.len()) - batch.len()))
         .collect();
-    let rows = jobs.len();
 
     // A token sent again in the same batch (a client's retry) is claimed by its first
     // job only, as if the second came after it: the second finds it used (a retry
     // within the grace period, or a reuse), and the statement names the first only.
-    let sql = rotate_batch_sql(rows);
-    let mut rotate = sqlx::query_as::<_, (String, String)>(&sql);
+    let sql = rotate_batch_sql(jobs.len());
+    let mut rotate = sqlx::query_as::<_, (String, Option<String>)>(&sql);
     for job in &jobs {
         let (now, access_expires, refresh_expires) = job.map_or((None, None, None), |j| {
             (Some(j.times.0), Some(j.times.1), Some(j.times.2))
@@ -571,30 +570,23 @@ async fn rotate_sqlite(
     let mut rotated = rotate.fetch_all(&mut *conn).await?;
     // Each rotated row goes to the first job of its new refresh token (a job sent again
     // within the same millisecond derives the same one).
-    let sessions: Vec<Option<String>> = batch
+    batch
         .iter()
         .map(|job| {
-            let at = rotated
+            let Some(at) = rotated
                 .iter()
-                .position(|(successor, _)| *successor == job.hashes[2])?;
-            Some(rotated.swap_remove(at).1)
+                .position(|(successor, _)| *successor == job.hashes[2])
+            else {
+                return Ok(None);
+            };
+            match rotated.swap_remove(at).1 {
+                Some(json) => serde_json::from_str(&json)
+                    .map(Some)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e))),
+                None => Ok(None),
+            }
         })
-        .collect();
-
-    let sql = accounts_batch_sql(rows);
-    let mut accounts = sqlx::query_as::<_, RotatedRow>(&sql);
-    for k in 0..rows {
-        accounts = accounts.bind(sessions.get(k).and_then(|s| s.as_deref()));
-    }
-    let mut found = accounts.fetch_all(&mut *conn).await?;
-    Ok(sessions
-        .into_iter()
-        .map(|session| {
-            let id = session?;
-            let at = found.iter().position(|row| row.session_id == id)?;
-            Some(found.swap_remove(at))
-        })
-        .collect())
+        .collect()
 }
 
 /// The account of a retried rotation, when its successor is still live.
