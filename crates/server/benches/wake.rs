@@ -1,8 +1,8 @@
 //! What a wake-up costs on this machine: `cargo bench -p latchkey-server --bench wake`.
 //!
 //! A program that prints figures, not a test, and measures the machine rather than the
-//! server: it explains why the server's CPU per request is two to three times higher at
-//! a third of its maximum rate than at the maximum (docs/benchmarks.md, session 16).
+//! server: what a wake-up costs, which a server pays per request at partial load and
+//! per batch at its maximum (docs/benchmarks.md, session 16).
 //! Two threads pinned to one CPU hand a number to and fro over channels, the way a
 //! request goes from the server's tokio worker to the SQLite connection's thread and
 //! back: back to back, and then paced (the first thread sleeps until its next due
