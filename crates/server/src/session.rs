@@ -237,8 +237,10 @@ pub fn sqlite_rotation_setup() -> Vec<String> {
     ]
 }
 
-fn bucket(n: usize) -> usize {
-    BUCKETS.into_iter().find(|&b| b >= n).unwrap_or(n)
+/// The index in [`BUCKETS`] of the smallest bucket that holds `n` rows; `None` above
+/// [`MAX_BATCH`].
+fn bucket(n: usize) -> Option<usize> {
+    BUCKETS.iter().position(|&b| b >= n)
 }
 
 /// `rows` rows of `cols` parameters: `($1, $2), ($3, $4)`.
@@ -255,30 +257,34 @@ fn values(rows: usize, cols: usize) -> String {
 /// Rotates the batch's tokens (rows: [`ROTATION_COLUMNS`]; a padding row is all NULL)
 /// and names the ones it rotated: their new refresh token, and their session and
 /// account as one JSON object (`RETURNING` gives one value per subquery; the session
-/// is found by its new access token, which the trigger just gave it).
-fn rotate_batch_sql(rows: usize) -> String {
-    let fields: Vec<String> = std::iter::once("'session_id', s.id".to_owned())
-        .chain(
-            users::COLUMNS
-                .split(',')
-                .map(|c| format!("'{0}', u.{0}", c.trim())),
-        )
-        .collect();
-    format!(
-        "INSERT INTO {ROTATION_TABLE} ({}) VALUES {} \
-         RETURNING refresh_hash, \
-         (SELECT json_object({}) FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.access_hash = {ROTATION_TABLE}.access_hash)",
-        ROTATION_COLUMNS.join(", "),
-        values(rows, ROTATION_COLUMNS.len()),
-        fields.join(", "),
-    )
+/// is found by its new access token, which the trigger just gave it). One statement
+/// per bucket, made once.
+static ROTATE_BATCH_SQL: std::sync::LazyLock<[String; BUCKETS.len()]> =
+    std::sync::LazyLock::new(|| {
+        let fields: Vec<String> = std::iter::once("'session_id', s.id".to_owned())
+            .chain(user_column_names().map(|c| format!("'{c}', u.{c}")))
+            .collect();
+        BUCKETS.map(|rows| {
+            format!(
+                "INSERT INTO {ROTATION_TABLE} ({}) VALUES {} \
+                 RETURNING refresh_hash, \
+                 (SELECT json_object({}) FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.access_hash = {ROTATION_TABLE}.access_hash)",
+                ROTATION_COLUMNS.join(", "),
+                values(rows, ROTATION_COLUMNS.len()),
+                fields.join(", "),
+            )
+        })
+    });
+
+/// The names of [`users::COLUMNS`].
+fn user_column_names() -> impl Iterator<Item = &'static str> {
+    users::COLUMNS.split(',').map(str::trim)
 }
 
 fn user_columns(prefix: &str) -> String {
-    users::COLUMNS
-        .split(',')
-        .map(|c| format!("{prefix}{}", c.trim()))
+    user_column_names()
+        .map(|c| format!("{prefix}{c}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -543,17 +549,21 @@ async fn rotate_sqlite(
     batch: &[Job],
 ) -> Result<Vec<Option<RotatedRow>>, sqlx::Error> {
     // The batch's jobs, then rows that match nothing up to the bucket's size.
+    let bucket = bucket(batch.len())
+        .ok_or_else(|| sqlx::Error::Protocol("a refresh batch above MAX_BATCH".into()))?;
     let jobs: Vec<Option<&Job>> = batch
         .iter()
         .map(Some)
-        .chain(std::iter::repeat_n(None, bucket(batch.len()) - batch.len()))
+        .chain(std::iter::repeat_n(
+            None,
+            BUCKETS[bucket].saturating_sub(batch.len()),
+        ))
         .collect();
 
     // A token sent again in the same batch (a client's retry) is claimed by its first
     // job only, as if the second came after it: the second finds it used (a retry
     // within the grace period, or a reuse), and the statement names the first only.
-    let sql = rotate_batch_sql(jobs.len());
-    let mut rotate = sqlx::query_as::<_, (String, Option<String>)>(&sql);
+    let mut rotate = sqlx::query_as::<_, (String, Option<String>)>(&ROTATE_BATCH_SQL[bucket]);
     for job in &jobs {
         let (now, access_expires, refresh_expires) = job.map_or((None, None, None), |j| {
             (Some(j.times.0), Some(j.times.1), Some(j.times.2))
@@ -892,6 +902,17 @@ mod tests {
             .execute(&db)
             .await
             .unwrap();
+        // Every kind of column set, so that the account that comes back as JSON is
+        // compared field by field with what `users::by_id` reads.
+        sqlx::query(
+            "UPDATE users SET name = '张三 \"Q\"', organisation = 'Corp\\1', locale = 'zh-CN', \
+             mfa_enabled = 1, must_change_password = 1, directory_id = 'e-1', \
+             directory_dn = 'cn=Zhang,dc=corp' WHERE id = $1",
+        )
+        .bind(&accounts[0].0)
+        .execute(&db)
+        .await
+        .unwrap();
         let unknown = new_session_token("lkr", NOW).0;
         let batch = vec![
             job(&accounts[0].1, NOW + 1),
@@ -914,6 +935,9 @@ mod tests {
         );
         for k in [0, 1, 4] {
             let job = &batch[k];
+            let user = &rotated[k].as_ref().unwrap().user;
+            let stored = users::by_id(&mut *conn, &user.id).await.unwrap().unwrap();
+            assert!(user == &stored, "job {k}: {user:?} against {stored:?}");
             let (access, ip, last_used): (String, Option<String>, i64) =
                 sqlx::query_as("SELECT access_hash, ip, last_used_at FROM sessions WHERE id = $1")
                     .bind(&rotated[k].as_ref().unwrap().session_id)

@@ -8,7 +8,7 @@ use crate::identifier::Identifier;
 use crate::tokens::new_id;
 
 /// A row of `users`. `Debug` leaves out the password hash.
-#[derive(Clone, sqlx::FromRow, serde::Deserialize)]
+#[derive(Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct UserRow {
     pub id: String,
     pub email: Option<String>,
