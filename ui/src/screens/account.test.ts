@@ -52,6 +52,26 @@ describe("account", () => {
     }
   });
 
+  it("keeps its buttons, and the focus on one, when the details arrive", async () => {
+    ipc({ account_details: DETAILS });
+    const shown = showView({ screen: "loading" });
+    shown.app.signedIn = { account: { ...ACCOUNT, mfa_enabled: true }, offline: false, remembered: true, keychainAvailable: true };
+    shown.app.go({ screen: "account", notice: null });
+    const root = shown.root;
+    const regenerate = byTestId<HTMLButtonElement>(root, "codes-regenerate");
+    const change = byTestId<HTMLButtonElement>(root, "account-change-password");
+    change.focus();
+    expect(byTestId(root, "codes-left").textContent).toBe("Number of unused codes unknown");
+    await flush();
+    expect(byTestId(root, "codes-left").textContent).toBe("7 unused codes left");
+    expect(root.textContent).toContain("Expires on");
+    expect(byTestId(root, "codes-regenerate")).toBe(regenerate);
+    expect(byTestId(root, "account-change-password")).toBe(change);
+    expect(document.activeElement).toBe(change);
+    regenerate.click();
+    expect(screenName(root)).toBe("regenerate_codes");
+  });
+
   it("revokes another session and reloads the list", async () => {
     let revoked = false;
     const calls = ipc({

@@ -30,6 +30,14 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   const sessions = section("sessions", t("account.sessions"));
   const activity = section("activity", t("account.activity"));
 
+  // The security rows are built from what the sign-in said, and the details only fill in
+  // their values: the buttons stay the same elements, so a click that lands as the
+  // details arrive, or the keyboard's focus on a button, is not lost. They are built
+  // again only when two-step verification turned out to be on or off after all.
+  const passwordValue = h("p", { class: "muted", hidden: true });
+  const codesValue = h("p", { class: "muted", "data-testid": "codes-left" });
+  let builtFor: boolean | null = null;
+
   const title = heading(summary?.display_name ?? t("account.title"));
   renderProfile(profile.body, summary);
   renderSecurity(null);
@@ -104,29 +112,32 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   function renderSecurity(details: AccountDetails | null): void {
     const account = details?.summary ?? summary;
     const mfa = account?.mfa_enabled ?? false;
+    if (builtFor !== mfa) {
+      builtFor = mfa;
+      buildSecurity(mfa);
+    }
+    const expires = details?.password_expires_at ?? null;
+    passwordValue.textContent =
+      details === null ? "" : expires === null ? t("account.password_no_expiry") : t("account.password_expires", { date: formatDate(expires) });
+    passwordValue.hidden = passwordValue.textContent === "";
+    codesValue.textContent = codesLeft(details?.recovery_codes_left ?? null);
+  }
 
+  function buildSecurity(mfa: boolean): void {
     const changePassword = button(t("account.change_password"), { "data-testid": "account-change-password", disabled: offline }, "secondary");
     changePassword.addEventListener("click", () => ctx.go({ screen: "account_password" }));
-    const expires = details?.password_expires_at ?? null;
 
     const toggle = button(mfa ? t("account.totp_off") : t("account.totp_on"), { "data-testid": mfa ? "totp-disable" : "totp-enable", disabled: offline }, "secondary");
     toggle.addEventListener("click", () => {
       ctx.go({ screen: mfa ? "totp_disable" : "totp_enable" });
     });
 
-    const rows = [
-      setting(
-        t("account.password"),
-        details === null ? "" : expires === null ? t("account.password_no_expiry") : t("account.password_expires", { date: formatDate(expires) }),
-        changePassword,
-      ),
-      setting(t("account.totp"), mfa ? t("account.totp_enabled") : t("account.totp_disabled"), toggle),
-    ];
+    const totpValue = h("p", { class: "muted" }, mfa ? t("account.totp_enabled") : t("account.totp_disabled"));
+    const rows = [setting(t("account.password"), passwordValue, changePassword), setting(t("account.totp"), totpValue, toggle)];
     if (mfa) {
       const regenerate = button(t("account.codes_regenerate"), { "data-testid": "codes-regenerate", disabled: offline }, "secondary");
       regenerate.addEventListener("click", () => ctx.go({ screen: "regenerate_codes" }));
-      const left = details?.recovery_codes_left ?? null;
-      rows.push(setting(t("account.codes"), codesLeft(left), regenerate, "codes-left"));
+      rows.push(setting(t("account.codes"), codesValue, regenerate));
     }
     security.body.replaceChildren(h("ul", { class: "rows" }, ...rows));
   }
@@ -194,9 +205,8 @@ function section(name: string, title: string): { element: HTMLElement; body: HTM
   return { element, body };
 }
 
-function setting(label: string, value: string, action: HTMLElement, testId?: string): HTMLLIElement {
-  const attrs = testId === undefined ? { class: "muted" } : { class: "muted", "data-testid": testId };
-  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), value === "" ? null : h("p", attrs, value)), action);
+function setting(label: string, value: HTMLElement, action: HTMLElement): HTMLLIElement {
+  return h("li", { class: "row" }, h("div", { class: "row-main" }, h("p", { class: "row-title" }, label), value), action);
 }
 
 /** "N unused codes left", with the one and none cases of their own. */
