@@ -399,21 +399,42 @@ impl Rotations {
 /// commits them together, until the queue closes. While a batch is being written the
 /// next one gathers, so under load batches grow by themselves and with one client a
 /// batch is one rotation, as fast as before.
+///
+/// The pool's connection is kept from one batch to the next while rotations keep
+/// waiting, for at most [`HOLD`]: each return to the pool costs a ping, a hand-off to
+/// the connection's thread and back, which under load is as dear as a small batch.
+/// Then it goes back, so that the other requests' statements are not kept waiting.
 async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
-        commit_batch(&db, batch).await;
+        let mut conn = match db.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                fail_all(std::mem::take(&mut jobs), &e);
+                continue;
+            }
+        };
+        let held = std::time::Instant::now();
+        loop {
+            let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
+            commit_batch(&mut conn, batch).await;
+            if queue.is_empty() || held.elapsed() >= HOLD {
+                break;
+            }
+            if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
     }
 }
 
-async fn commit_batch(db: &Db, batch: Vec<Job>) {
-    let mut conn = match db.acquire().await {
-        Ok(conn) => conn,
-        Err(e) => return fail_all(batch, &e),
-    };
+/// How long [`commit_batches`] keeps the pool's connection while rotations keep
+/// coming: the longest another statement waits for it behind them.
+const HOLD: std::time::Duration = std::time::Duration::from_millis(2);
+
+async fn commit_batch(conn: &mut AnyConnection, batch: Vec<Job>) {
     tracing::debug!(rotations = batch.len(), "refresh batch");
-    match rotate_sqlite(&mut conn, &batch).await {
+    match rotate_sqlite(conn, &batch).await {
         Ok(rows) => {
             for (job, row) in batch.into_iter().zip(rows) {
                 let _ = job.done.send(Ok(row));
@@ -423,7 +444,7 @@ async fn commit_batch(db: &Db, batch: Vec<Job>) {
         // failing rotation fails only its own request.
         Err(_) if batch.len() > 1 => {
             for job in batch {
-                let result = rotate_sqlite(&mut conn, std::slice::from_ref(&job))
+                let result = rotate_sqlite(conn, std::slice::from_ref(&job))
                     .await
                     .map(|rows| rows.into_iter().next().flatten());
                 let _ = job.done.send(result);
@@ -1010,5 +1031,58 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(tokens, 2 * MAX_BATCH as i64);
+    }
+
+    /// Under a rotation load that never lets the queue empty (more chains than a batch
+    /// holds), the batch task still hands the pool's one connection back between
+    /// batches, so another statement gets it. Kept for good, the statement would fail
+    /// with the pool's acquire timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn other_statements_get_the_connection_between_batches() {
+        use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+        let (_dir, db, accounts) = signed_in(4 * MAX_BATCH).await;
+        let rotations = std::sync::Arc::new(Rotations::default());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let clock = std::sync::Arc::new(AtomicI64::new(NOW));
+        let done = std::sync::Arc::new(AtomicU64::new(0));
+        let mut chains = Vec::new();
+        for (_, token) in accounts {
+            let (db, rotations, stop, clock, done) = (
+                db.clone(),
+                rotations.clone(),
+                stop.clone(),
+                clock.clone(),
+                done.clone(),
+            );
+            chains.push(tokio::spawn(async move {
+                let config = SessionConfig::default();
+                let mut token = token;
+                while !stop.load(Ordering::Relaxed) {
+                    let now = clock.fetch_add(1, Ordering::Relaxed);
+                    match refresh(&db, &rotations, &config, &token, None, now).await {
+                        Ok(Refreshed::Rotated { issued, .. }) => token = issued.refresh,
+                        other => panic!("a chain's rotation: {other:?}"),
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        while done.load(Ordering::Relaxed) < 500 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let before = done.load(Ordering::Relaxed);
+        let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&db)
+            .await
+            .expect("a statement gets the connection between two batches");
+        assert_eq!(users, 4 * MAX_BATCH as i64);
+        // The load was still on: rotations went on while the statement waited and ran.
+        while done.load(Ordering::Relaxed) < before + 200 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        for chain in chains {
+            chain.await.unwrap();
+        }
     }
 }
