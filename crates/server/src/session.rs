@@ -403,7 +403,9 @@ impl Rotations {
 /// The pool's connection is kept from one batch to the next while rotations keep
 /// waiting, for at most [`HOLD`]: each return to the pool costs a ping, a hand-off to
 /// the connection's thread and back, which under load is as dear as a small batch.
-/// Then it goes back, so that the other requests' statements are not kept waiting.
+/// Then it goes back, so that the other requests' statements are not kept waiting;
+/// and at once after a failed statement, so that the pool checks it before its next
+/// use.
 async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
@@ -417,8 +419,8 @@ async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
         let held = std::time::Instant::now();
         loop {
             let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
-            commit_batch(&mut conn, batch).await;
-            if queue.is_empty() || held.elapsed() >= HOLD {
+            let answered = commit_batch(&mut conn, batch).await;
+            if !answered || queue.is_empty() || held.elapsed() >= HOLD {
                 break;
             }
             if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
@@ -432,13 +434,16 @@ async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
 /// coming: the longest another statement waits for it behind them.
 const HOLD: std::time::Duration = std::time::Duration::from_millis(2);
 
-async fn commit_batch(conn: &mut AnyConnection, batch: Vec<Job>) {
+/// Commits `batch` on `conn` and answers each of its rotations. False when a statement
+/// failed.
+async fn commit_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> bool {
     tracing::debug!(rotations = batch.len(), "refresh batch");
     match rotate_sqlite(conn, &batch).await {
         Ok(rows) => {
             for (job, row) in batch.into_iter().zip(rows) {
                 let _ = job.done.send(Ok(row));
             }
+            true
         }
         // Nothing of the batch was committed: try each rotation alone, so that one
         // failing rotation fails only its own request.
@@ -449,8 +454,12 @@ async fn commit_batch(conn: &mut AnyConnection, batch: Vec<Job>) {
                     .map(|rows| rows.into_iter().next().flatten());
                 let _ = job.done.send(result);
             }
+            false
         }
-        Err(e) => fail_all(batch, &e),
+        Err(e) => {
+            fail_all(batch, &e);
+            false
+        }
     }
 }
 
@@ -1084,5 +1093,61 @@ mod tests {
         for chain in chains {
             chain.await.unwrap();
         }
+    }
+
+    /// A batch whose statement fails commits nothing and is tried again rotation by
+    /// rotation: only the rotation that fails gets an error, the others are rotated, and
+    /// the batch task learns of the failure (it gives the connection back then).
+    #[tokio::test]
+    async fn a_failing_rotation_fails_only_its_own_request() {
+        let (_dir, db, accounts) = signed_in(3).await;
+        let mut conn = db.acquire().await.unwrap();
+        let (failing,): (String,) = sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1")
+            .bind(&accounts[1].0)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        // The database refuses the new refresh token of one session only.
+        sqlx::query(&format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON refresh_tokens \
+             WHEN NEW.session_id = '{failing}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let mut answers = Vec::new();
+        let batch: Vec<Job> = accounts
+            .iter()
+            .map(|(_, token)| {
+                let (done, answer) = oneshot::channel();
+                answers.push(answer);
+                Job {
+                    done,
+                    ..job(token, NOW + 10)
+                }
+            })
+            .collect();
+        assert!(!commit_batch(&mut conn, batch).await, "a statement failed");
+        let mut outcomes = Vec::new();
+        for answer in answers {
+            outcomes.push(match answer.await.unwrap() {
+                Ok(Some(row)) => Some(row.user.id),
+                Ok(None) => panic!("a rotation found nothing to rotate"),
+                Err(_) => None,
+            });
+        }
+        assert_eq!(
+            outcomes,
+            vec![
+                Some(accounts[0].0.clone()),
+                None,
+                Some(accounts[2].0.clone())
+            ]
+        );
+        let (used,): (i64,) = sqlx::query_as("SELECT COUNT(used_at) FROM refresh_tokens")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(used, 2, "the failing session's token is not used up");
     }
 }
