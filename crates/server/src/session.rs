@@ -431,7 +431,7 @@ async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
 }
 
 /// How long [`commit_batches`] keeps the pool's connection while rotations keep
-/// coming: the longest another statement waits for it behind them.
+/// coming: another statement waits for it at most this long, plus the batch under way.
 const HOLD: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Commits `batch` on `conn` and answers each of its rotations. False when a statement
