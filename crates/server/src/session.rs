@@ -1076,9 +1076,22 @@ mod tests {
                 }
             }));
         }
-        while done.load(Ordering::Relaxed) < 500 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        // Waits until `n` rotations are done; a load that stopped fails the test
+        // instead of hanging it.
+        let rotated = |n: u64| {
+            let done = done.clone();
+            async move {
+                let wait = async {
+                    while done.load(Ordering::Relaxed) < n {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                };
+                tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+                    .await
+                    .unwrap_or_else(|_| panic!("the chains stopped before {n} rotations"));
+            }
+        };
+        rotated(500).await;
         let before = done.load(Ordering::Relaxed);
         let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
             .fetch_one(&db)
@@ -1086,9 +1099,7 @@ mod tests {
             .expect("a statement gets the connection between two batches");
         assert_eq!(users, 4 * MAX_BATCH as i64);
         // The load was still on: rotations went on while the statement waited and ran.
-        while done.load(Ordering::Relaxed) < before + 200 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        rotated(before + 200).await;
         stop.store(true, Ordering::Relaxed);
         for chain in chains {
             chain.await.unwrap();

@@ -34,7 +34,7 @@ export function accountScreen(ctx: Ctx, view: ViewOf<"account">): HTMLElement {
   // their values: the buttons stay the same elements, so a click that lands as the
   // details arrive, or the keyboard's focus on a button, is not lost. They are built
   // again only when two-step verification turned out to be on or off after all.
-  const passwordValue = h("p", { class: "muted", hidden: true });
+  const passwordValue = h("p", { class: "muted" });
   const codesValue = h("p", { class: "muted", "data-testid": "codes-left" });
   let builtFor: boolean | null = null;
 
