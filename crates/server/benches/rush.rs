@@ -17,8 +17,9 @@
 //!   end of the burst to the first sign-in served as fast as the p99 at 70 %; and idle
 //!   RSS again once the burst is over;
 //! - with `LATCHKEY_RUSH_ONLY=refresh`, only the rotations (closed loop, then 70 %),
-//!   and with `LATCHKEY_RUSH_ONLY=signin` only the sign-ins against the raw rate: quick
-//!   A/Bs on a seeded database;
+//!   with `LATCHKEY_RUSH_ONLY=signin` only the sign-ins against the raw rate, and with
+//!   `LATCHKEY_RUSH_ONLY=overload` the sign-ins, 5 s of them at 70 % and the overloads:
+//!   quick A/Bs on a seeded database;
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at half the server's core (each path at
 //!   a quarter of its maximum), reporting RSS and the p99s every minute;
 //! - with `LATCHKEY_RUSH_REFRESH_SHARES=0.3,0.5`, the refresh open loop at those shares
@@ -120,10 +121,15 @@ async fn rush() -> Result<()> {
         Ok("signin") => return signins_against_raw(&server).await.map(drop),
         _ => {}
     }
+    let overload_only = std::env::var("LATCHKEY_RUSH_ONLY").as_deref() == Ok("overload");
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = overload::watch_rss(server.pid, watching.clone());
     let signins = signins_against_raw(&server).await?;
-    let rotations = rotations_closed_loop(&server).await?;
+    let rotations = if overload_only {
+        None
+    } else {
+        Some(rotations_closed_loop(&server).await?)
+    };
     watching.store(false, Ordering::Relaxed);
     let loaded = watcher.join().unwrap_or(0);
     println!("RSS under full load (peak): {:.1} MiB", mib(loaded));
@@ -133,12 +139,18 @@ async fn rush() -> Result<()> {
         Op::Login,
         signins.rate() * 0.7,
         Vec::new(),
-        SIGNIN_LATENCY_PHASE,
+        if overload_only {
+            PHASE
+        } else {
+            SIGNIN_LATENCY_PHASE
+        },
     )
     .await?;
     println!("sign-in latency at 70 %: {}", s70.describe());
     s70.save("signin-70")?;
-    refresh_at_70(&server, &rotations).await?;
+    if let Some(rotations) = &rotations {
+        refresh_at_70(&server, rotations).await?;
+    }
 
     let normal = Duration::from_secs_f64(s70.ms(0.99).max(1.0) / 1000.0);
     for factor in [2.0, 5.0] {
@@ -179,10 +191,12 @@ async fn rush() -> Result<()> {
         mib(overload::rss_kib(server.pid))
     );
 
-    if let Some(secs) = std::env::var("LATCHKEY_RUSH_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    {
+    if let (Some(secs), Some(rotations)) = (
+        std::env::var("LATCHKEY_RUSH_SOAK_SECS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok()),
+        rotations,
+    ) {
         // Half the server's core in all: each path at a quarter of its own maximum (at
         // half of each, the two together would be the whole core).
         soak(

@@ -244,6 +244,10 @@ pub struct Argon2Config {
     /// (requests ahead ÷ slots × the mean hash time); beyond it the request is answered
     /// `server_busy` at once, before any other work.
     pub max_wait_ms: u64,
+    /// Hashes run at the lowest CPU priority (Linux `SCHED_IDLE`): requests that do not
+    /// hash are answered without waiting behind one, but any other busy process on the
+    /// machine slows sign-ins down. For a machine that runs only Latchkey.
+    pub idle_priority: bool,
 }
 
 impl Default for Argon2Config {
@@ -256,6 +260,7 @@ impl Default for Argon2Config {
             queue: 64,
             queue_timeout_ms: 5_000,
             max_wait_ms: 1_000,
+            idle_priority: false,
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct Hasher {
     dummy: String,
     /// The memory the checks run in, kept between sign-ins.
     blocks: Arc<blocks::Blocks>,
+    /// The threads the hashes run on.
+    pool: Pool,
 }
 
 /// A place among the requests admitted to the hasher (running or waiting), taken by
@@ -137,6 +139,7 @@ impl Hasher {
             mean_ns: AtomicU64::new(first.max(1)),
             dummy,
             blocks: Arc::default(),
+            pool: Pool::new(max_slots, config.idle_priority)?,
         })
     }
 
@@ -225,7 +228,7 @@ impl Hasher {
         Ok(admission)
     }
 
-    /// Runs `work` on the blocking pool once a slot is free, or answers `Busy` if none
+    /// Runs `work` on a hashing thread once a slot is free, or answers `Busy` if none
     /// frees within `queue_timeout` (a backstop: admission keeps the wait shorter).
     async fn run<T: Send + 'static>(
         &self,
@@ -250,16 +253,18 @@ impl Hasher {
         };
         ::metrics::histogram!(metrics::HASH_WAIT).record(waited.elapsed().as_secs_f64());
         let running = Gauge::up(metrics::HASH_RUNNING);
-        let (result, took) = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let result = work();
-            let took = started.elapsed();
-            drop(permit);
-            drop(running);
-            (result, took)
-        })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))?;
+        let (result, took) = self
+            .pool
+            .spawn_blocking(move || {
+                let started = Instant::now();
+                let result = work();
+                let took = started.elapsed();
+                drop(permit);
+                drop(running);
+                (result, took)
+            })
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         // A moving average over about the last eight hashes: it follows a machine that
         // gets busier without jumping at one slow hash.
         let sample = nanos(took).max(1);
@@ -312,6 +317,77 @@ fn off_this_thread(
         .map_err(|_| HashError::Failed("the start-up hash stopped".to_owned()))?
 }
 
+/// The threads the hashes run on: a blocking pool of their own (of a runtime that runs
+/// nothing else), so that `[argon2] idle_priority` lowers them and nothing else, and
+/// so that they exit, giving their memory back, like the blocking pool's threads.
+struct Pool(Option<tokio::runtime::Runtime>);
+
+/// How long an idle hashing thread lives, as the server's blocking pool (`main.rs`).
+const THREAD_KEEP_ALIVE: Duration = Duration::from_secs(3);
+
+impl Pool {
+    fn new(threads: usize, idle_priority: bool) -> Result<Self, HashError> {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder
+            .thread_name("latchkey-hash")
+            .max_blocking_threads(threads.max(1))
+            .thread_keep_alive(THREAD_KEEP_ALIVE);
+        if idle_priority {
+            builder.on_thread_start(lowest_priority);
+        }
+        let runtime = builder
+            .build()
+            .map_err(|e| HashError::Failed(format!("no hashing threads: {e}")))?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn spawn_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        match &self.0 {
+            Some(runtime) => runtime.spawn_blocking(work),
+            // Only while dropped, when nothing can call this any more.
+            None => tokio::task::spawn_blocking(work),
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// A runtime dropped on an async thread would panic; this one has no tasks of its
+    /// own to wait for, and a hash still running finishes on its thread.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `SCHED_IDLE` for the calling thread (a hashing thread, as it starts): it runs only
+/// when no other thread wants its core, and a request's thread that wakes takes the
+/// core from it at once instead of after the hash's time slice (docs/benchmarks.md,
+/// session 18). Linux only; elsewhere, and if the system refuses, hashes run at the
+/// normal priority.
+#[cfg(target_os = "linux")]
+fn lowest_priority() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadSchedulePolicy,
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    ) {
+        tracing::warn!(error = %e, "a hashing thread keeps the normal priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lowest_priority() {
+    tracing::debug!("argon2.idle_priority is for Linux only");
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -351,6 +427,7 @@ mod tests {
             queue,
             queue_timeout_ms: 5_000,
             max_wait_ms: 60_000,
+            idle_priority: false,
         }
     }
 
@@ -407,6 +484,55 @@ mod tests {
         slow.await.unwrap().unwrap();
         // Once free, it works again.
         assert!(h.hash(&Secret::from("x")).await.is_ok());
+    }
+
+    /// The policy and name of the thread a hash runs on.
+    #[cfg(target_os = "linux")]
+    async fn hashing_thread(h: &Hasher) -> (thread_priority::ThreadSchedulePolicy, Option<String>) {
+        let admission = h.admit().unwrap();
+        h.run(admission, || {
+            Ok((
+                thread_priority::thread_schedule_policy().unwrap(),
+                std::thread::current().name().map(str::to_owned),
+            ))
+        })
+        .await
+        .unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashes_run_on_their_own_threads_at_idle_priority_when_asked() {
+        use thread_priority::{NormalThreadSchedulePolicy::*, ThreadSchedulePolicy::Normal};
+        let mut config = cheap(4, 2);
+        let normal = Hasher::new(&config).unwrap();
+        assert_eq!(
+            hashing_thread(&normal).await,
+            (Normal(Other), Some("latchkey-hash".to_owned()))
+        );
+        config.idle_priority = true;
+        let idle = Hasher::new(&config).unwrap();
+        assert_eq!(
+            hashing_thread(&idle).await,
+            (Normal(Idle), Some("latchkey-hash".to_owned()))
+        );
+        // The lowered threads are the hasher's own: the runtime's blocking pool, which
+        // also reads files and resolves names, keeps the normal priority.
+        let pool = tokio::task::spawn_blocking(thread_priority::thread_schedule_policy)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pool, Normal(Other));
+        // A hash still checks passwords there, and a hasher dropped on a runtime's
+        // thread (its threads' runtime with it) does not panic.
+        let phc = idle.hash(&Secret::from("pw")).await.unwrap();
+        assert!(
+            idle.verify(&Secret::from("pw"), Some(&phc))
+                .await
+                .unwrap()
+                .ok
+        );
+        drop(idle);
     }
 
     #[tokio::test]

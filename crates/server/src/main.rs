@@ -13,9 +13,11 @@ use latchkey_server::ops::logging;
 use latchkey_server::roles;
 use latchkey_server::{AppState, Config};
 
-/// How long an idle thread of the blocking pool (the password hashes) lives: shorter
-/// than tokio's 10 s, so that memory comes back soon after a rush; a thread costs tens
-/// of microseconds to start again, a hash tens of milliseconds.
+/// How long an idle thread of the blocking pool lives (the one that drops the hashes'
+/// memory after a rush among them; the hashes run on the hasher's own threads, which
+/// live as long): shorter than tokio's 10 s, so that memory comes back soon after a
+/// rush; a thread costs tens of microseconds to start again, a hash tens of
+/// milliseconds.
 const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// mimalloc instead of the system allocator: per refresh rotation the server allocates
@@ -341,9 +343,10 @@ fn main() -> anyhow::Result<()> {
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
-    // Hashing threads exit after this long idle, and with them goes the memory their
-    // hashes used (19 MiB each), which the allocator otherwise keeps: an idle server
-    // is back to its idle RSS this long after its last sign-in.
+    // Blocking threads exit after this long idle, and with them goes the memory they
+    // freed (the hashes' 19 MiB each, dropped on one of them), which the allocator
+    // otherwise keeps: an idle server is back to its idle RSS soon after its last
+    // sign-in.
     runtime.thread_keep_alive(BLOCKING_KEEP_ALIVE);
     if layered.config.worker_threads > 0 {
         runtime.worker_threads(layered.config.worker_threads);
