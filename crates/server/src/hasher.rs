@@ -297,11 +297,11 @@ impl Hasher {
     }
 }
 
-/// Runs the start-up hash on the runtime's blocking pool when there is a runtime, as
-/// every later hash runs. The allocator gives a thread's freed memory back to the
-/// system when it next frees a page or when the thread exits, and a pool thread exits
-/// once idle for the runtime's keep-alive (`main.rs`); so the hash's 19 MiB block is
-/// returned seconds after start. On the thread that starts the server, which then
+/// Runs the start-up hash on the runtime's blocking pool when there is a runtime (the
+/// hasher's own threads, where every later hash runs, do not exist yet). The allocator
+/// gives a thread's freed memory back to the system when it next frees a page or when
+/// the thread exits, and a pool thread exits once idle for the runtime's keep-alive
+/// (`main.rs`); so the hash's 19 MiB block is returned seconds after start. On the thread that starts the server, which then
 /// only waits, it would stay for the life of the process (idle RSS 44 MB, not 30).
 fn off_this_thread(
     work: impl FnOnce() -> Result<String, HashError> + Send + 'static,
@@ -379,7 +379,11 @@ fn lowest_priority() {
         ThreadPriority::Min,
         ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
     ) {
-        tracing::warn!(error = %e, "a hashing thread keeps the normal priority");
+        // Once: the threads start again after each idle spell.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(error = %e, "argon2.idle_priority: the hashing threads keep the normal priority");
+        });
     }
 }
 
