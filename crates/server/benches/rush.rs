@@ -23,7 +23,8 @@
 //! - with `LATCHKEY_RUSH_SOAK_SECS=1800`, a soak at half the server's core (each path at
 //!   a quarter of its maximum), reporting RSS and the p99s every minute;
 //! - with `LATCHKEY_RUSH_REFRESH_SHARES=0.3,0.5`, the refresh open loop at those shares
-//!   of the maximum too; with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
+//!   of the maximum too, and with `LATCHKEY_RUSH_REFRESH_RATE=N` at N/s instead of 70 %
+//!   (two builds compared at one rate); with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
 //!   times in `DIR/*.csv` and the server's log in `DIR/server.log`.
 //!
 //! Unlike the `load` bench, hashing keeps the server's default admission (`queue = 64`,
@@ -276,6 +277,15 @@ async fn refresh_at_70(server: &Server, max: &Throughput) -> Result<()> {
         );
     }
     let idle_chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
+    // Two builds whose maxima differ are compared at one rate.
+    if let Some(rate) = std::env::var("LATCHKEY_RUSH_REFRESH_RATE")
+        .ok()
+        .and_then(|r| r.trim().parse::<f64>().ok())
+    {
+        let r = open_loop(server, Op::Refresh, rate, idle_chains).await?;
+        println!("refresh latency at {rate:.0}/s (fixed): {}", r.describe());
+        return r.save("refresh-fixed");
+    }
     let r70 = open_loop(server, Op::Refresh, max.rate() * 0.7, idle_chains).await?;
     println!("refresh latency at 70 %: {}", r70.describe());
     r70.save("refresh-70")

@@ -418,6 +418,7 @@ async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
         };
         let held = std::time::Instant::now();
         loop {
+            gather(&mut queue, &mut jobs).await;
             let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
             let answered = commit_batch(&mut conn, batch).await;
             if !answered || queue.is_empty() || held.elapsed() >= HOLD {
@@ -426,6 +427,22 @@ async fn commit_batches(db: Db, mut queue: mpsc::Receiver<Job>) {
             if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
                 return;
             }
+        }
+    }
+}
+
+/// Tops `jobs` up with the rotations that the requests ready to run now would add:
+/// lets every other ready task run once (and the I/O driver look for new requests),
+/// then takes what they queued.
+async fn gather(queue: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+    if jobs.len() >= MAX_BATCH {
+        return;
+    }
+    tokio::task::yield_now().await;
+    while jobs.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
         }
     }
 }
