@@ -24,7 +24,9 @@
 //!   a quarter of its maximum), reporting RSS and the p99s every minute;
 //! - with `LATCHKEY_RUSH_REFRESH_SHARES=0.3,0.5`, the refresh open loop at those shares
 //!   of the maximum too, and with `LATCHKEY_RUSH_REFRESH_RATE=N` at N/s instead of 70 %
-//!   (two builds compared at one rate); with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
+//!   (two builds compared at one rate), and with `LATCHKEY_RUSH_SEEDED_CHAINS=1` (a
+//!   seeded database) over seeded sessions, each rotated once, instead of a few dozen
+//!   chains rotated over and over (`rush/seeded.rs`); with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
 //!   times in `DIR/*.csv` and the server's log in `DIR/server.log`.
 //!
 //! Unlike the `load` bench, hashing keeps the server's default admission (`queue = 64`,
@@ -36,6 +38,8 @@
 mod drive;
 #[path = "rush/overload.rs"]
 mod overload;
+#[path = "rush/seeded.rs"]
+mod seeded;
 #[allow(dead_code)]
 #[path = "load/server.rs"]
 mod server;
@@ -118,7 +122,7 @@ async fn rush() -> Result<()> {
         2 + IDLE_SETTLE.as_secs()
     );
     match std::env::var("LATCHKEY_RUSH_ONLY").as_deref() {
-        Ok("refresh") => return refresh_only(&server).await,
+        Ok("refresh") => return refresh_only(&server, &url).await,
         Ok("signin") => return signins_against_raw(&server).await.map(drop),
         _ => {}
     }
@@ -238,10 +242,46 @@ async fn signins_against_raw(server: &Server) -> Result<Throughput> {
     Ok(signins)
 }
 
-/// `LATCHKEY_RUSH_ONLY=refresh`: the rotations' closed loop and their latency at 70 %.
-async fn refresh_only(server: &Server) -> Result<()> {
+/// `LATCHKEY_RUSH_ONLY=refresh`: the rotations' closed loop and their latency at 70 %;
+/// with `LATCHKEY_RUSH_SEEDED_CHAINS=1`, both over seeded sessions, each rotated once.
+async fn refresh_only(server: &Server, url: &str) -> Result<()> {
+    if std::env::var_os("LATCHKEY_RUSH_SEEDED_CHAINS").is_some() {
+        return refresh_seeded(server, url).await;
+    }
     let rotations = rotations_closed_loop(server).await?;
     refresh_at_70(server, &rotations).await
+}
+
+/// The closed loop and the open loop at 70 % (or `LATCHKEY_RUSH_REFRESH_RATE`) over
+/// sessions of the seeded accounts, each rotated once (`rush/seeded.rs`).
+async fn refresh_seeded(server: &Server, url: &str) -> Result<()> {
+    const CLOSED_LOOP_CHAINS: usize = 80_000;
+    let made = Instant::now();
+    let chains = seeded::seeded_chains(url, CLOSED_LOOP_CHAINS).await?;
+    println!(
+        "{CLOSED_LOOP_CHAINS} seeded sessions given a refresh token in {:.1?}",
+        made.elapsed()
+    );
+    let max = drive::closed_loop_once(server, chains, REFRESH_CONCURRENCY).await?;
+    println!(
+        "rotations/s, c={REFRESH_CONCURRENCY}, each of the seeded sessions once: {}{}",
+        max.describe(),
+        max.cpu_note()
+    );
+    let rate = std::env::var("LATCHKEY_RUSH_REFRESH_RATE")
+        .ok()
+        .and_then(|r| r.trim().parse::<f64>().ok())
+        .unwrap_or(max.rate() * 0.7);
+    let count = (rate * PHASE.as_secs_f64()) as usize + 1;
+    let chains = seeded::seeded_chains(url, count).await?;
+    let r = open_loop(server, Op::Refresh, rate, chains).await?;
+    println!(
+        "refresh latency at {rate:.0}/s ({:.0} % of the maximum), each of {count} seeded \
+         sessions once: {}",
+        rate / max.rate() * 100.0,
+        r.describe()
+    );
+    r.save("refresh-seeded")
 }
 
 /// The maximum rotation rate: a closed loop over fresh refresh chains.

@@ -370,15 +370,58 @@ fn sqlite_files(options: &AnyConnectOptions) -> Option<[std::path::PathBuf; 2]> 
 /// Writes what the OS holds of `files` to disk (an fsync of each, through a handle of
 /// its own: SQLite's next fsync of the file then has little left to write). A file that
 /// cannot be opened is skipped: SQLite's own fsync still comes.
+///
+/// On Unix the handles are never closed ([`kept_open`]): closing any descriptor of a
+/// file drops every POSIX lock the process holds on it, SQLite's included. Without the
+/// shared lock that the server's connections hold on the database file, another
+/// process (an admin command) that closes its connection believes it is the last one,
+/// checkpoints and deletes the WAL under the running server, whose commits then go to
+/// a file that no longer has a name: lost at its next start (found in session 19 as
+/// "database disk image is malformed" in a second process; the test
+/// `sessions::sqlite_admin_command_beside_the_checkpointer_loses_nothing`).
 fn sync_files(files: &[std::path::PathBuf]) {
     for file in files {
-        // Write access: Windows flushes only a handle that may write.
-        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(file) {
-            if let Err(e) = f.sync_data() {
-                tracing::debug!(error = %e, file = %file.display(), "fsync before the checkpoint failed");
-            }
+        let Some(f) = kept_open(file) else { continue };
+        if let Err(e) = f.sync_data() {
+            tracing::debug!(error = %e, file = %file.display(), "fsync before the checkpoint failed");
         }
     }
+}
+
+/// A handle of `file` with write access, opened at the first call for that file and
+/// then kept for the life of the process (see [`sync_files`]): one per database file
+/// the process serves, opened again only if the file at that path is another one (the
+/// handle of the old one stays open, unused).
+#[cfg(unix)]
+fn kept_open(file: &std::path::Path) -> Option<&'static std::fs::File> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::Mutex;
+    static KEPT: Mutex<Option<HashMap<std::path::PathBuf, &'static std::fs::File>>> =
+        Mutex::new(None);
+    let mut kept = KEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let kept = kept.get_or_insert_with(HashMap::new);
+    let same = |f: &std::fs::File| match (f.metadata(), std::fs::metadata(file)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    if let Some(f) = kept.get(file).filter(|f| same(f)) {
+        return Some(f);
+    }
+    let f = std::fs::OpenOptions::new().write(true).open(file).ok()?;
+    // Never closed, on purpose (see `sync_files`).
+    let f: &'static std::fs::File = Box::leak(Box::new(f));
+    kept.insert(file.to_owned(), f);
+    Some(f)
+}
+
+/// Windows: a lock belongs to the handle that took it, so a handle of our own may be
+/// closed; one with write access, as Windows flushes only a handle that may write.
+#[cfg(not(unix))]
+fn kept_open(file: &std::path::Path) -> Option<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).open(file).ok()
 }
 
 /// Wall-clock time in Unix milliseconds, with an offset that tests move forward to

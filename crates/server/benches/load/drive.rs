@@ -163,6 +163,29 @@ pub(crate) async fn closed_loop(
     op: Op,
     chains: Vec<Option<Secret>>,
 ) -> Result<(Throughput, Vec<Option<Secret>>)> {
+    closed_loop_from(server, op, chains, None).await
+}
+
+/// `tasks` tasks rotate refresh chains back to back for `PHASE`, each chain of `pool`
+/// once (a task takes the next one for every request); the loop ends early if the pool
+/// runs out.
+#[allow(dead_code)] // the rush bench's, not the load bench's
+pub(crate) async fn closed_loop_once(
+    server: &Server,
+    pool: Vec<Secret>,
+    tasks: usize,
+) -> Result<Throughput> {
+    let pool = Arc::new(Mutex::new(pool));
+    let (t, _) = closed_loop_from(server, Op::Refresh, vec![None; tasks], Some(pool)).await?;
+    Ok(t)
+}
+
+async fn closed_loop_from(
+    server: &Server,
+    op: Op,
+    chains: Vec<Option<Secret>>,
+    pool: Option<Arc<Mutex<Vec<Secret>>>>,
+) -> Result<(Throughput, Vec<Option<Secret>>)> {
     let per_task = MAX_REQUESTS / chains.len().max(1) as u64;
     let cpu0 = server.cpu();
     let start = Instant::now();
@@ -170,10 +193,16 @@ pub(crate) async fn closed_loop(
     let tasks: Vec<_> = chains
         .into_iter()
         .map(|mut chain| {
-            let (http, base) = (server.http.clone(), server.base.clone());
+            let (http, base, pool) = (server.http.clone(), server.base.clone(), pool.clone());
             tokio::spawn(async move {
                 let (mut ok, mut errors, mut first) = (0u64, 0u64, None);
                 while Instant::now() < deadline && ok + errors < per_task {
+                    if let Some(pool) = &pool {
+                        match lock(pool).pop() {
+                            Some(next) => chain = Some(next),
+                            None => break,
+                        }
+                    }
                     match op.once(&http, &base, &mut chain).await {
                         Ok(()) => ok += 1,
                         Err(e) => {
@@ -308,7 +337,8 @@ where
 }
 
 /// Sends `op` at `rate` per second for `PHASE` from a dedicated timer thread, whatever
-/// the answers' latency; refreshes draw an idle chain from `idle` and put it back.
+/// the answers' latency; refreshes draw an idle chain from `idle` and put it back, or,
+/// when `idle` holds a chain for every request, rotate each chain once.
 pub(crate) async fn open_loop(
     server: &Server,
     op: Op,
@@ -339,6 +369,7 @@ pub(crate) async fn open_loop_for(
     } else {
         0
     })));
+    let once = idle.len() as u64 >= count;
     let first_due: Arc<Mutex<Option<(Instant, u64)>>> = Arc::default();
     let ready = Arc::new(tokio::sync::Semaphore::new(idle.len()));
     let idle = Arc::new(Mutex::new(idle));
@@ -383,7 +414,7 @@ pub(crate) async fn open_loop_for(
                 let at = u64::try_from(due.duration_since(start).as_micros()).unwrap_or(u64::MAX);
                 lock(&kept).push((at, latency));
             }
-            if let Some(chain) = chain {
+            if let Some(chain) = chain.filter(|_| !once) {
                 lock(&idle).push(chain);
                 ready.add_permits(1);
             }

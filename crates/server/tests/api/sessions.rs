@@ -517,25 +517,110 @@ async fn sqlite_wal_starts_again_under_a_steady_write_load() {
     let srv = TestServer::bare(Backend::Sqlite)
         .await
         .expect("a SQLite server");
-    let wal = format!(
+    let wal = wal_file(&srv);
+    let (first, _) = wal_header(&wal);
+    let rotations = rotate_steadily(&srv, "steady").await;
+    let (last, size) = wal_header(&wal);
+    let frame = 24 + 4096;
+    assert!(
+        last.wrapping_sub(first) >= 2,
+        "the WAL started again {} times in {rotations} rotations",
+        last.wrapping_sub(first),
+    );
+    assert!(
+        size < 2_500 * frame,
+        "the WAL file grew to {size} bytes ({} pages)",
+        size / frame
+    );
+}
+
+/// IT runs an admin command while the server runs, after the checkpointer has started
+/// the WAL again (and so written the files to disk through handles of its own): the
+/// command's process closes its connection, and the WAL stays where it is, and what
+/// the server writes next is in the database that the next command reads. When the
+/// checkpointer closed its handles after each fsync, the server lost its SQLite locks
+/// on the database file (on Unix, closing any descriptor of a file drops all of the
+/// process's locks on it): the command, finding itself alone, deleted the WAL under
+/// the running server, and an account added after it was not there.
+#[tokio::test]
+async fn sqlite_admin_command_beside_the_checkpointer_loses_nothing() {
+    let srv = TestServer::bare(Backend::Sqlite)
+        .await
+        .expect("a SQLite server");
+    let wal = wal_file(&srv);
+    // A reader holds its snapshot while the server writes, so that no checkpoint can
+    // finish and the WAL grows past the checkpointer's threshold for its fsyncs.
+    let reader = latchkey_server::db::connect(srv.database_url())
+        .await
+        .expect("a second connection");
+    let mut snapshot = reader.begin().await.expect("a read transaction");
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *snapshot)
+        .await
+        .expect("a read");
+    rotate_steadily(&srv, "beside").await;
+    let (grown, frames) = wal_header(&wal);
+    assert!(frames > 2_000 * (24 + 4096), "the WAL grew: {frames} bytes");
+    snapshot.commit().await.expect("end the read");
+    reader.close().await;
+    // Then the checkpointer writes the files to disk, copies the rest, and the next
+    // write starts the WAL again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for n in 0.. {
+        srv.add_user(&format!("tick{n}@corp.cn"), PASSWORD).await;
+        if wal_header(&wal).0 != grown {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL did not start again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // A closing process deletes the WAL only if its last checkpoint finishes; ten
+    // commands in a row.
+    for i in 0..10 {
+        let run = crate::api::admin_cli::cli(&srv, &["user", "list"], None).await;
+        run.ok().stdout_has("beside0@corp.cn");
+        assert!(
+            std::path::Path::new(&wal).exists(),
+            "the WAL was deleted under the running server (command {i})"
+        );
+        let email = format!("after-command-{i}@corp.cn");
+        srv.add_user(&email, PASSWORD).await;
+        let run = crate::api::admin_cli::cli(&srv, &["user", "list"], None).await;
+        run.ok().stdout_has(&email);
+    }
+}
+
+/// The WAL file of a SQLite test server.
+fn wal_file(srv: &TestServer) -> String {
+    format!(
         "{}-wal",
         srv.database_url()
             .strip_prefix("sqlite://")
             .expect("a SQLite URL")
-    );
-    let header = || -> (u32, u64) {
-        let bytes = std::fs::read(&wal).expect("the WAL file");
-        let sequence = u32::from_be_bytes(bytes[12..16].try_into().unwrap());
-        (sequence, bytes.len() as u64)
-    };
+    )
+}
+
+/// The WAL header's checkpoint sequence (bytes 12–15: one more each time the WAL
+/// starts again) and the file's size.
+fn wal_header(wal: &str) -> (u32, u64) {
+    let bytes = std::fs::read(wal).expect("the WAL file");
+    let sequence = u32::from_be_bytes(bytes[12..16].try_into().unwrap());
+    (sequence, bytes.len() as u64)
+}
+
+/// Eight chains of accounts `{prefix}{i}@corp.cn` rotating side by side, 250 times
+/// each: a few pages per rotation, some 10,000 in all. The rotations made.
+async fn rotate_steadily(srv: &TestServer, prefix: &str) -> usize {
     let mut chains = Vec::new();
     for i in 0..8 {
-        let email = format!("steady{i}@corp.cn");
+        let email = format!("{prefix}{i}@corp.cn");
         srv.add_user(&email, PASSWORD).await;
         chains.push(srv.login(&email, PASSWORD).await);
     }
-    let (first, _) = header();
-    // Eight chains rotating side by side: a few pages per rotation, some 10,000 in all.
     let rounds = 250;
     let tasks: Vec<_> = chains
         .into_iter()
@@ -559,17 +644,5 @@ async fn sqlite_wal_starts_again_under_a_steady_write_load() {
     for task in tasks {
         task.await.expect("a refresh chain");
     }
-    let (last, size) = header();
-    let frame = 24 + 4096;
-    assert!(
-        last.wrapping_sub(first) >= 2,
-        "the WAL started again {} times in {} rotations",
-        last.wrapping_sub(first),
-        8 * rounds
-    );
-    assert!(
-        size < 2_500 * frame,
-        "the WAL file grew to {size} bytes ({} pages)",
-        size / frame
-    );
+    8 * rounds
 }

@@ -61,7 +61,7 @@ impl Run {
         self
     }
 
-    fn stdout_has(&self, needle: &str) -> &Self {
+    pub(crate) fn stdout_has(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}: {self:#?}"
