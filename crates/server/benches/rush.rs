@@ -26,8 +26,9 @@
 //!   of the maximum too, and with `LATCHKEY_RUSH_REFRESH_RATE=N` at N/s instead of 70 %
 //!   (two builds compared at one rate), and with `LATCHKEY_RUSH_SEEDED_CHAINS=1` (a
 //!   seeded database) over seeded sessions, each rotated once, instead of a few dozen
-//!   chains rotated over and over (`rush/seeded.rs`); with `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's
-//!   times in `DIR/*.csv` and the server's log in `DIR/server.log`.
+//!   chains rotated over and over (`rush/seeded.rs`); with
+//!   `LATCHKEY_BENCH_SAMPLES=DIR`, every open-loop request's times in `DIR/*.csv` and
+//!   the server's log in `DIR/server.log`.
 //!
 //! Unlike the `load` bench, hashing keeps the server's default admission (`queue = 64`,
 //! `max_wait_ms = 1000`): that is what the overload measures.
@@ -268,10 +269,7 @@ async fn refresh_seeded(server: &Server, url: &str) -> Result<()> {
         max.describe(),
         max.cpu_note()
     );
-    let rate = std::env::var("LATCHKEY_RUSH_REFRESH_RATE")
-        .ok()
-        .and_then(|r| r.trim().parse::<f64>().ok())
-        .unwrap_or(max.rate() * 0.7);
+    let rate = fixed_refresh_rate().unwrap_or(max.rate() * 0.7);
     let count = (rate * PHASE.as_secs_f64()) as usize + 1;
     let chains = seeded::seeded_chains(url, count).await?;
     let r = open_loop(server, Op::Refresh, rate, chains).await?;
@@ -282,6 +280,14 @@ async fn refresh_seeded(server: &Server, url: &str) -> Result<()> {
         r.describe()
     );
     r.save("refresh-seeded")
+}
+
+/// `LATCHKEY_RUSH_REFRESH_RATE`: the refresh open loop's rate instead of 70 % of the
+/// maximum, so that two builds whose maxima differ are compared at one rate.
+fn fixed_refresh_rate() -> Option<f64> {
+    std::env::var("LATCHKEY_RUSH_REFRESH_RATE")
+        .ok()
+        .and_then(|r| r.trim().parse::<f64>().ok())
 }
 
 /// The maximum rotation rate: a closed loop over fresh refresh chains.
@@ -317,11 +323,7 @@ async fn refresh_at_70(server: &Server, max: &Throughput) -> Result<()> {
         );
     }
     let idle_chains = sign_in_many(server, OPEN_LOOP_CHAINS).await?;
-    // Two builds whose maxima differ are compared at one rate.
-    if let Some(rate) = std::env::var("LATCHKEY_RUSH_REFRESH_RATE")
-        .ok()
-        .and_then(|r| r.trim().parse::<f64>().ok())
-    {
+    if let Some(rate) = fixed_refresh_rate() {
         let r = open_loop(server, Op::Refresh, rate, idle_chains).await?;
         println!("refresh latency at {rate:.0}/s (fixed): {}", r.describe());
         return r.save("refresh-fixed");

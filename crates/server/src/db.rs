@@ -396,13 +396,12 @@ fn sync_files(files: &[std::path::PathBuf]) {
 fn kept_open(file: &std::path::Path) -> Option<&'static std::fs::File> {
     use std::collections::HashMap;
     use std::os::unix::fs::MetadataExt;
-    use std::sync::Mutex;
-    static KEPT: Mutex<Option<HashMap<std::path::PathBuf, &'static std::fs::File>>> =
-        Mutex::new(None);
+    use std::sync::{LazyLock, Mutex};
+    static KEPT: LazyLock<Mutex<HashMap<std::path::PathBuf, &'static std::fs::File>>> =
+        LazyLock::new(Mutex::default);
     let mut kept = KEPT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let kept = kept.get_or_insert_with(HashMap::new);
     let same = |f: &std::fs::File| match (f.metadata(), std::fs::metadata(file)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,

@@ -301,8 +301,9 @@ impl Hasher {
 /// hasher's own threads, where every later hash runs, do not exist yet). The allocator
 /// gives a thread's freed memory back to the system when it next frees a page or when
 /// the thread exits, and a pool thread exits once idle for the runtime's keep-alive
-/// (`main.rs`); so the hash's 19 MiB block is returned seconds after start. On the thread that starts the server, which then
-/// only waits, it would stay for the life of the process (idle RSS 44 MB, not 30).
+/// (`main.rs`); so the hash's 19 MiB block is returned seconds after start. On the
+/// thread that starts the server, which then only waits, it would stay for the life of
+/// the process (idle RSS 44 MB, not 30).
 fn off_this_thread(
     work: impl FnOnce() -> Result<String, HashError> + Send + 'static,
 ) -> Result<String, HashError> {
